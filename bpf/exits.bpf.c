@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Exit accounting: every guest exit and every return of KVM_RUN to the VMM,
+ * counted per VMM process, vCPU thread and exit reason in per-CPU maps, with
+ * the time until the vCPU next enters the guest as a log2 histogram.
+ */
+#include "kvmwatch.bpf.h"
+#include "exits.h"
+
+/* 0: every process; otherwise only this VMM. */
+const volatile __u32 filter_pid = 0;
+
+/*
+ * Keys carry the vCPU thread, and a thread runs on one CPU at a time, so an
+ * entry is never updated concurrently: a plain hash is as safe as a per-CPU
+ * one here and does not multiply its memory by the number of CPUs.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, EXITS_MAX_KEYS);
+	__type(key, struct exit_key);
+	__type(value, struct exit_stats);
+} exit_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, EXITS_MAX_THREADS);
+	__type(key, __u32);
+	__type(value, struct vcpu_thread);
+} vcpu_threads SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, EXITS_MAX_THREADS);
+	__type(key, __u32);
+	__type(value, struct pending_exit);
+} pending_exits SEC(".maps");
+
+static const struct exit_stats zero_stats;
+
+static __always_inline bool filtered_out(__u32 pid)
+{
+	return filter_pid && filter_pid != pid;
+}
+
+/* Remember the thread the first time it is seen, so its names survive it. */
+static __always_inline void note_thread(__u32 pid, __u32 tid, __u32 vcpu_id)
+{
+	struct vcpu_thread *known = bpf_map_lookup_elem(&vcpu_threads, &tid);
+	struct vcpu_thread thread = {};
+	struct task_struct *task;
+
+	if (known) {
+		if (vcpu_id != VCPU_ID_UNKNOWN)
+			known->vcpu_id = vcpu_id;
+		return;
+	}
+	thread.pid = pid;
+	thread.vcpu_id = vcpu_id;
+	bpf_get_current_comm(thread.comm, sizeof(thread.comm));
+	task = (struct task_struct *)bpf_get_current_task();
+	BPF_CORE_READ_STR_INTO(&thread.pcomm, task, group_leader, comm);
+	bpf_map_update_elem(&vcpu_threads, &tid, &thread, BPF_ANY);
+}
+
+/*
+ * Close the thread's open interval: an exit ends at the next guest entry,
+ * or, for an exit KVM hands to the VMM, when KVM_RUN returns.
+ */
+static __always_inline void finish_pending(__u32 pid, __u32 tid)
+{
+	struct pending_exit *pending;
+	struct exit_stats *stats;
+	struct exit_key key;
+	__u64 delta;
+
+	pending = bpf_map_lookup_elem(&pending_exits, &tid);
+	if (!pending || !pending->ts)
+		return;
+	delta = bpf_ktime_get_ns() - pending->ts;
+	key.pid = pid;
+	key.tid = tid;
+	key.kind = pending->kind;
+	key.reason = pending->reason;
+	/* Closed in place: deleting would churn the map on every exit. */
+	pending->ts = 0;
+	stats = bpf_map_lookup_elem(&exit_stats, &key);
+	if (!stats)
+		return;
+	stats->total_ns += delta;
+	stats->timed++;
+	stats->hist.slots[log2_slot(delta)]++;
+}
+
+static __always_inline void count_exit(__u32 kind, __u32 reason,
+				       __u32 vcpu_id)
+{
+	__u32 pid = current_pid(), tid = current_tid();
+	struct exit_key key = { .pid = pid, .tid = tid, .kind = kind,
+				.reason = reason };
+	struct pending_exit pending = { .kind = kind, .reason = reason };
+	struct exit_stats *stats;
+
+	if (filtered_out(pid))
+		return;
+	if (kind == EXIT_KIND_USER)
+		finish_pending(pid, tid);
+	note_thread(pid, tid, vcpu_id);
+	stats = lookup_or_init(&exit_stats, &key, &zero_stats);
+	if (!stats)
+		return;
+	stats->count++;
+	pending.ts = bpf_ktime_get_ns();
+	bpf_map_update_elem(&pending_exits, &tid, &pending, BPF_ANY);
+}
+
+static __always_inline void count_entry(void)
+{
+	__u32 pid = current_pid();
+
+	if (!filtered_out(pid))
+		finish_pending(pid, current_tid());
+}
+
+SEC("tracepoint/kvm/kvm_exit")
+int tp_kvm_exit(struct trace_event_raw_kvm_exit *ctx)
+{
+#if defined(__TARGET_ARCH_x86)
+	/* VMX keeps flags (FAILED_VMENTRY...) above the basic reason. */
+	__u32 reason = BPF_CORE_READ(ctx, exit_reason);
+
+	if (BPF_CORE_READ(ctx, isa) == 1)
+		reason &= 0xffff;
+	count_exit(EXIT_KIND_KERNEL, reason, BPF_CORE_READ(ctx, vcpu_id));
+#elif defined(__TARGET_ARCH_arm64)
+	/* ARM_EXCEPTION_CODE(): bit 31 flags a pending SError. */
+	__u32 type = (__u32)BPF_CORE_READ(ctx, ret) & ~(1u << 31);
+	__u32 reason = type == 2 /* ARM_EXCEPTION_TRAP */ ?
+		BPF_CORE_READ(ctx, esr_ec) : ARM64_EXIT_NON_TRAP + type;
+
+	count_exit(EXIT_KIND_KERNEL, reason, VCPU_ID_UNKNOWN);
+#else
+#error "kvmwatch: unsupported target architecture"
+#endif
+	return 0;
+}
+
+SEC("tracepoint/kvm/kvm_userspace_exit")
+int tp_kvm_userspace_exit(struct trace_event_raw_kvm_userspace_exit *ctx)
+{
+	int err = BPF_CORE_READ(ctx, errno);
+	__u32 reason = err < 0 ? USER_EXIT_ERRNO_BASE + (__u32)-err :
+		BPF_CORE_READ(ctx, reason);
+
+	count_exit(EXIT_KIND_USER, reason, VCPU_ID_UNKNOWN);
+	return 0;
+}
+
+SEC("tracepoint/kvm/kvm_entry")
+int tp_kvm_entry(void *ctx)
+{
+	count_entry();
+	return 0;
+}
+
+/* Where kvm:kvm_exit has no vcpu_id (arm64), learn it as KVM_RUN starts. */
+SEC("fentry/kvm_arch_vcpu_ioctl_run")
+int BPF_PROG(fentry_vcpu_run, struct kvm_vcpu *vcpu)
+{
+	__u32 pid = current_pid();
+
+	if (!filtered_out(pid))
+		note_thread(pid, current_tid(), vcpu->vcpu_id);
+	return 0;
+}
+
+SEC("kprobe/kvm_arch_vcpu_ioctl_run")
+int BPF_KPROBE(kprobe_vcpu_run, struct kvm_vcpu *vcpu)
+{
+	__u32 pid = current_pid();
+
+	if (!filtered_out(pid))
+		note_thread(pid, current_tid(), BPF_CORE_READ(vcpu, vcpu_id));
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

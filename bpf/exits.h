@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Map layouts shared by bpf/exits.bpf.c and src/exits.c. */
+#ifndef KVMWATCH_EXITS_H
+#define KVMWATCH_EXITS_H
+
+#include "hist.h"
+
+#define EXITS_MAX_KEYS 65536
+#define EXITS_MAX_THREADS 16384
+#define VCPU_ID_UNKNOWN 0xffffffffu
+
+enum exit_kind {
+	EXIT_KIND_KERNEL = 0,	/* kvm:kvm_exit, handled (at first) in KVM */
+	EXIT_KIND_USER = 1,	/* kvm:kvm_userspace_exit, KVM_RUN returned */
+};
+
+/*
+ * arm64 exits are keyed by exception class for traps; other exception
+ * types (IRQ, SError, illegal exception return) get codes above the EC
+ * range so one u32 keeps them apart.
+ */
+#define ARM64_EXIT_NON_TRAP 0x100
+
+/* KVM_RUN returning an error (-EINTR mostly) is counted under this base
+ * plus errno, beside the KVM_EXIT_* reasons. */
+#define USER_EXIT_ERRNO_BASE 0x10000
+
+struct exit_key {
+	__u32 pid;	/* VMM process (tgid) */
+	__u32 tid;	/* vCPU thread */
+	__u32 kind;	/* enum exit_kind */
+	__u32 reason;	/* vendor exit code, see src/exit_reasons.c */
+};
+
+struct exit_stats {
+	__u64 count;
+	/* KERNEL: from the exit to the next guest entry, or to KVM_RUN's
+	 * return if KVM hands the exit to the VMM. USER: from KVM_RUN's
+	 * return to the next guest entry (the VMM's handling time). */
+	__u64 total_ns;
+	__u64 timed;	/* exits whose next entry was seen */
+	struct log2_hist hist;
+};
+
+struct vcpu_thread {
+	__u32 pid;
+	__u32 vcpu_id;	/* VCPU_ID_UNKNOWN where the tracepoint lacks it */
+	char comm[16];	/* thread name, kept for threads that exit early */
+	char pcomm[16];	/* VMM process name */
+};
+
+/* Per-thread state between an exit and the next entry. */
+struct pending_exit {
+	__u64 ts;
+	__u32 kind;
+	__u32 reason;
+};
+
+#endif

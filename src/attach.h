@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Choosing, per probe point, the best attach mode the kernel allows. */
+#ifndef KVMWATCH_ATTACH_H
+#define KVMWATCH_ATTACH_H
+
+#include <bpf/libbpf.h>
+
+#include "points.h"
+
+/* Strongest first: the order in which modes are tried. */
+enum attach_mode {
+	ATTACH_NONE,
+	ATTACH_FENTRY,
+	ATTACH_KPROBE,
+	ATTACH_TRACEPOINT,
+};
+
+enum detector_status {
+	DETECTOR_AVAILABLE,	/* every point in its best mode */
+	DETECTOR_DEGRADED,	/* runs, but some figures are lost */
+	DETECTOR_UNAVAILABLE,	/* a required point cannot be watched */
+	DETECTOR_NOT_APPLICABLE,/* nothing of it on this arch/vendor */
+	DETECTOR_NOT_IMPLEMENTED,
+};
+
+struct point_state {
+	const struct probe_point *point;
+	bool applicable;	/* arch and vendor match */
+	bool func_found;	/* in kallsyms */
+	char func_module[64];
+	uint64_t func_addr;
+	bool tracepoint_found;
+	enum attach_mode mode;
+	/* Why each stronger mode was not chosen; empty when not tried. */
+	char fentry_why[WHY_LEN];
+	char kprobe_why[WHY_LEN];
+	char tracepoint_why[WHY_LEN];
+	bool attach_failed;	/* chosen mode failed at load/attach time */
+	char attach_error[WHY_LEN];
+};
+
+struct attach_plan {
+	struct kernel_caps *caps;
+	struct point_state points[64];
+	size_t count;
+};
+
+const char *attach_mode_name(enum attach_mode mode);
+const char *detector_status_name(enum detector_status status);
+
+/* Decide a mode for every point of the detectors in mask (1 << id). */
+int attach_plan_resolve(struct attach_plan *plan, struct kernel_caps *caps,
+			unsigned int detector_mask);
+
+/* Is the point watched in a weaker form than its best one? */
+bool point_is_degraded(const struct point_state *state);
+
+enum detector_status attach_plan_status(const struct attach_plan *plan,
+					enum detector_id det);
+
+/* Before load: enable exactly the programs of obj that the plan chose. */
+int attach_plan_apply(struct attach_plan *plan, enum detector_id det,
+		      struct bpf_object *obj);
+
+/* After load: attach each enabled program; a failure marks its point
+ * failed (logged once) and the rest keeps running. Returns the number of
+ * links made, or -errno. */
+int attach_plan_attach(struct attach_plan *plan, enum detector_id det,
+		       struct bpf_object *obj, struct bpf_link **links,
+		       size_t max_links);
+
+/* Mark every chosen point of det failed, e.g. when the object won't load. */
+void attach_plan_fail_detector(struct attach_plan *plan, enum detector_id det,
+			       const char *error);
+
+#endif

@@ -1,0 +1,359 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <linux/capability.h>
+
+#include "kernel_caps.h"
+
+#ifndef ENOTSUPP
+#define ENOTSUPP 524	/* kernel-internal, seen by BPF callers */
+#endif
+
+const char *arch_name(enum kw_arch arch)
+{
+	switch (arch) {
+	case ARCH_X86_64: return "x86_64";
+	case ARCH_ARM64: return "arm64";
+	default: return "unsupported";
+	}
+}
+
+const char *vendor_name(enum kvm_vendor vendor)
+{
+	switch (vendor) {
+	case VENDOR_VMX: return "vmx";
+	case VENDOR_SVM: return "svm";
+	case VENDOR_ARM64: return "arm64";
+	case VENDOR_OTHER: return "other";
+	default: return "none";
+	}
+}
+
+static void probe_privileges(struct kernel_caps *caps)
+{
+	char line[256];
+	uint64_t eff = 0;
+	bool bpf_ok, perf_ok, admin;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (f) {
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "CapEff: %lx", &eff) == 1)
+				break;
+		fclose(f);
+	}
+	admin = eff & (1ull << CAP_SYS_ADMIN);
+	bpf_ok = admin || (eff & (1ull << 39 /* CAP_BPF */));
+	perf_ok = admin || (eff & (1ull << 38 /* CAP_PERFMON */));
+	caps->privileged = bpf_ok && perf_ok;
+	if (!caps->privileged)
+		snprintf(caps->privilege_why, WHY_LEN,
+			 "needs root or CAP_BPF and CAP_PERFMON (missing:%s%s); run it with sudo",
+			 bpf_ok ? "" : " CAP_BPF", perf_ok ? "" : " CAP_PERFMON");
+}
+
+static bool btf_has_struct(struct btf *btf, const char *name)
+{
+	return btf && btf__find_by_name_kind(btf, name, BTF_KIND_STRUCT) > 0;
+}
+
+static void probe_btf(struct kernel_caps *caps)
+{
+	static const char *const kvm_modules[] = { "kvm", "kvm_amd", "kvm_intel" };
+	struct btf *vmlinux;
+	char path[64];
+	size_t i;
+
+	caps->btf_vmlinux = path_exists("/sys/kernel/btf/vmlinux");
+	if (!caps->btf_vmlinux)
+		return;
+	vmlinux = btf__load_vmlinux_btf();
+	if (!vmlinux) {
+		caps->btf_vmlinux = false;
+		return;
+	}
+	if (btf_has_struct(vmlinux, "kvm_vcpu"))
+		strcpy(caps->kvm_btf, "vmlinux");
+	for (i = 0; i < sizeof(kvm_modules) / sizeof(kvm_modules[0]); i++) {
+		snprintf(path, sizeof(path), "/sys/kernel/btf/%s", kvm_modules[i]);
+		if (!path_exists(path))
+			continue;
+		if (caps->kvm_module_btfs[0])
+			strcat(caps->kvm_module_btfs, " ");
+		strcat(caps->kvm_module_btfs, kvm_modules[i]);
+		if (!caps->kvm_btf[0] && !strcmp(kvm_modules[i], "kvm")) {
+			struct btf *mod = btf__load_module_btf("kvm", vmlinux);
+
+			if (btf_has_struct(mod, "kvm_vcpu"))
+				strcpy(caps->kvm_btf, "kvm");
+			btf__free(mod);
+		}
+	}
+	btf__free(vmlinux);
+}
+
+static void probe_kvm(struct kernel_caps *caps)
+{
+	static const struct { const char *module; enum kvm_vendor vendor; } x86[] = {
+		{ "kvm_intel", VENDOR_VMX },
+		{ "kvm_amd", VENDOR_SVM },
+		{ "kvm_pvm", VENDOR_OTHER },
+	};
+	char path[64];
+	size_t i;
+
+	caps->dev_kvm = path_exists("/dev/kvm");
+	caps->kvm_loaded = path_exists("/sys/module/kvm");
+	if (caps->arch == ARCH_ARM64) {
+		if (caps->kvm_loaded || caps->dev_kvm) {
+			caps->vendor = VENDOR_ARM64;
+			strcpy(caps->vendor_module, "built-in");
+		}
+		return;
+	}
+	for (i = 0; i < sizeof(x86) / sizeof(x86[0]); i++) {
+		snprintf(path, sizeof(path), "/sys/module/%s", x86[i].module);
+		if (path_exists(path)) {
+			caps->vendor = x86[i].vendor;
+			strcpy(caps->vendor_module, x86[i].module);
+			return;
+		}
+	}
+}
+
+static void probe_tracefs(struct kernel_caps *caps)
+{
+	static const char *const paths[] = {
+		"/sys/kernel/tracing", "/sys/kernel/debug/tracing",
+	};
+	char events[96];
+	size_t i;
+
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		snprintf(events, sizeof(events), "%s/events", paths[i]);
+		if (path_exists(events)) {
+			caps->tracefs = true;
+			strcpy(caps->tracefs_path, paths[i]);
+			return;
+		}
+	}
+	/* Not mounted: mount it, as root may, where the kernel expects it. */
+	if (caps->privileged &&
+	    mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL) == 0) {
+		caps->tracefs = true;
+		strcpy(caps->tracefs_path, "/sys/kernel/tracing");
+		kw_info("mounted tracefs on /sys/kernel/tracing");
+		return;
+	}
+	snprintf(caps->tracefs_why, WHY_LEN,
+		 "tracefs is not mounted and could not be (%s); run 'mount -t tracefs nodev /sys/kernel/tracing'",
+		 caps->privileged ? strerror(errno) : "not root");
+}
+
+static void probe_kprobes(struct kernel_caps *caps)
+{
+	char path[96];
+
+	if (path_exists("/sys/bus/event_source/devices/kprobe/type")) {
+		caps->kprobes = true;
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/kprobe_events", caps->tracefs_path);
+	if (caps->tracefs && path_exists(path)) {
+		caps->kprobes = true;
+		return;
+	}
+	snprintf(caps->kprobes_why, WHY_LEN,
+		 "the kernel has no kprobes (no kprobe PMU, no kprobe_events: CONFIG_KPROBES is off)");
+}
+
+void caps_probe(struct kernel_caps *caps)
+{
+	struct utsname uts;
+
+	memset(caps, 0, sizeof(*caps));
+	caps->fentry_global_err = 1;	/* not tried yet */
+	uname(&uts);
+	snprintf(caps->release, sizeof(caps->release), "%s", uts.release);
+	snprintf(caps->machine, sizeof(caps->machine), "%s", uts.machine);
+	if (!strcmp(uts.machine, "x86_64"))
+		caps->arch = ARCH_X86_64;
+	else if (!strcmp(uts.machine, "aarch64"))
+		caps->arch = ARCH_ARM64;
+	probe_privileges(caps);
+	probe_btf(caps);
+	probe_kvm(caps);
+	probe_tracefs(caps);
+	probe_kprobes(caps);
+}
+
+static int compare_query(const void *a, const void *b)
+{
+	return strcmp(((const struct ksym_query *const *)a)[0]->name,
+		      ((const struct ksym_query *const *)b)[0]->name);
+}
+
+int caps_lookup_ksyms(struct ksym_query *queries, size_t count)
+{
+	struct ksym_query **sorted, key, *keyp = &key, **hit;
+	char line[512], name[256], module[64];
+	unsigned long long addr;
+	char type;
+	size_t i;
+	FILE *f;
+
+	f = fopen("/proc/kallsyms", "r");
+	if (!f)
+		return -errno;
+	sorted = calloc(count, sizeof(*sorted));
+	if (!sorted) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	for (i = 0; i < count; i++) {
+		sorted[i] = &queries[i];
+		queries[i].found = false;
+	}
+	qsort(sorted, count, sizeof(*sorted), compare_query);
+	while (fgets(line, sizeof(line), f)) {
+		module[0] = '\0';
+		if (sscanf(line, "%llx %c %255s [%63[^]]]", &addr, &type, name,
+			   module) < 3)
+			continue;
+		if (type != 't' && type != 'T')
+			continue;
+		key.name = name;
+		hit = bsearch(&keyp, sorted, count, sizeof(*sorted), compare_query);
+		if (!hit || (*hit)->found)
+			continue;
+		/* Several queries may name the same function. */
+		for (i = 0; i < count; i++) {
+			if (strcmp(queries[i].name, name))
+				continue;
+			queries[i].found = true;
+			queries[i].addr = addr;
+			snprintf(queries[i].module, sizeof(queries[i].module),
+				 "%s", module);
+		}
+	}
+	free(sorted);
+	fclose(f);
+	return 0;
+}
+
+bool caps_tracepoint_exists(const struct kernel_caps *caps,
+			    const char *category_slash_name)
+{
+	char path[192];
+
+	if (!caps->tracefs)
+		return false;
+	snprintf(path, sizeof(path), "%s/events/%s/id", caps->tracefs_path,
+		 category_slash_name);
+	return path_exists(path);
+}
+
+/* The kernel's BTF object fd for a module, needed to attach into it. */
+static int module_btf_fd(const char *module)
+{
+	struct bpf_btf_info info;
+	char name[64];
+	__u32 id = 0, len;
+	int fd;
+
+	while (!bpf_btf_get_next_id(id, &id)) {
+		fd = bpf_btf_get_fd_by_id(id);
+		if (fd < 0)
+			continue;
+		memset(&info, 0, sizeof(info));
+		info.name = (__u64)(unsigned long)name;
+		info.name_len = sizeof(name);
+		len = sizeof(info);
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
+		    !strcmp(name, module))
+			return fd;
+		close(fd);
+	}
+	return -ENOENT;
+}
+
+bool caps_fentry_can_attach(struct kernel_caps *caps, const char *func,
+			    const char *module, char *why, size_t why_len)
+{
+	const struct bpf_insn return_zero[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, opts,
+		    .expected_attach_type = BPF_TRACE_FENTRY);
+	struct btf *vmlinux = NULL, *btf;
+	int id, prog_fd, link_fd, btf_fd = -1;
+	bool ok = false;
+
+	if (caps->fentry_global_err < 0) {
+		snprintf(why, why_len, "%s", caps->fentry_why);
+		return false;
+	}
+	if (!caps->btf_vmlinux) {
+		snprintf(why, why_len, "no kernel BTF (/sys/kernel/btf/vmlinux)");
+		return false;
+	}
+	vmlinux = btf__load_vmlinux_btf();
+	btf = vmlinux;
+	if (vmlinux && module && *module) {
+		btf = btf__load_module_btf(module, vmlinux);
+		btf_fd = module_btf_fd(module);
+	}
+	id = btf ? btf__find_by_name_kind(btf, func, BTF_KIND_FUNC) : -ENOENT;
+	if (id <= 0 || (module && *module && btf_fd < 0)) {
+		snprintf(why, why_len, "%s has no BTF in %s", func,
+			 module && *module ? module : "vmlinux");
+		goto out;
+	}
+	opts.attach_btf_id = id;
+	if (btf_fd >= 0)
+		opts.attach_btf_obj_fd = btf_fd;
+	prog_fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "kw_fentry_probe",
+				"GPL", return_zero, 2, &opts);
+	if (prog_fd < 0) {
+		int err = errno;
+
+		snprintf(why, why_len, "the kernel refused to load fentry on %s: %s",
+			 func, strerror(err));
+		/* EPERM here is a policy (lockdown, LSM, missing trampolines),
+		 * not a property of this function: remember it. */
+		if (err == EPERM || err == ENOTSUPP || err == EOPNOTSUPP) {
+			caps->fentry_global_err = -err;
+			snprintf(caps->fentry_why, WHY_LEN,
+				 "the kernel refuses fentry programs (%s)",
+				 strerror(err));
+		}
+		goto out;
+	}
+	link_fd = bpf_raw_tracepoint_open(NULL, prog_fd);
+	if (link_fd < 0) {
+		snprintf(why, why_len, "fentry on %s loads but cannot attach: %s",
+			 func, strerror(errno));
+	} else {
+		ok = true;
+		caps->fentry_global_err = 0;
+		close(link_fd);
+	}
+	close(prog_fd);
+out:
+	if (btf != vmlinux)
+		btf__free(btf);
+	btf__free(vmlinux);
+	if (btf_fd >= 0)
+		close(btf_fd);
+	return ok;
+}

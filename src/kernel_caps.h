@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* What the running kernel lets kvmwatch observe, found out by trying. */
+#ifndef KVMWATCH_KERNEL_CAPS_H
+#define KVMWATCH_KERNEL_CAPS_H
+
+#include "kvmwatch.h"
+
+enum kw_arch { ARCH_OTHER = 0, ARCH_X86_64 = 1 << 0, ARCH_ARM64 = 1 << 1 };
+
+enum kvm_vendor {
+	VENDOR_NONE = 0,	/* KVM not loaded */
+	VENDOR_VMX = 1 << 0,	/* kvm_intel */
+	VENDOR_SVM = 1 << 1,	/* kvm_amd */
+	VENDOR_ARM64 = 1 << 2,
+	VENDOR_OTHER = 1 << 3,	/* e.g. kvm_pvm */
+};
+#define VENDOR_ANY (VENDOR_VMX | VENDOR_SVM | VENDOR_ARM64 | VENDOR_OTHER)
+
+#define WHY_LEN 192
+
+struct kernel_caps {
+	char release[65];
+	char machine[65];
+	enum kw_arch arch;
+
+	bool privileged;
+	char privilege_why[WHY_LEN];
+
+	bool btf_vmlinux;
+	/* Where struct kvm_vcpu is described: "vmlinux", "kvm" or "". */
+	char kvm_btf[16];
+	char kvm_module_btfs[64];	/* e.g. "kvm kvm_amd" */
+
+	bool kvm_loaded;
+	bool dev_kvm;
+	enum kvm_vendor vendor;
+	char vendor_module[32];		/* kvm_intel, kvm_amd, built-in... */
+
+	bool tracefs;
+	char tracefs_path[64];
+	char tracefs_why[WHY_LEN];
+
+	bool kprobes;
+	char kprobes_why[WHY_LEN];
+
+	/* Result of the first fentry load attempt, reused for the others
+	 * when the refusal is global (EPERM, no BTF). */
+	int fentry_global_err;
+	char fentry_why[WHY_LEN];
+};
+
+void caps_probe(struct kernel_caps *caps);
+
+const char *arch_name(enum kw_arch arch);
+const char *vendor_name(enum kvm_vendor vendor);
+
+struct ksym_query {
+	const char *name;
+	bool found;
+	char module[64];	/* "" for vmlinux */
+	uint64_t addr;		/* 0 when kptr_restrict hides it */
+};
+
+/* Resolve names in one pass over /proc/kallsyms. */
+int caps_lookup_ksyms(struct ksym_query *queries, size_t count);
+
+bool caps_tracepoint_exists(const struct kernel_caps *caps,
+			    const char *category_slash_name);
+
+/* Try to load and attach a no-op fentry program on func. */
+bool caps_fentry_can_attach(struct kernel_caps *caps, const char *func,
+			    const char *module, char *why, size_t why_len);
+
+#endif

@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Function names are those of the kernels kvmwatch was checked against
+ * (6.12 Debian, 6.18); a missing one is reported, never assumed.
+ */
+#include "points.h"
+
+#define X86 ARCH_X86_64
+#define ARM64 ARCH_ARM64
+#define ANY_ARCH (ARCH_X86_64 | ARCH_ARM64)
+
+const struct detector_info detectors[DET_COUNT] = {
+	[DET_EXITS] = { "exits", "exit accounting", true },
+	[DET_TIMER] = { "timer", "APIC periodic timer restart loop", false },
+	[DET_MMIO] = { "mmio", "fast MMIO bus writes", false },
+	[DET_TEARDOWN] = { "teardown", "stage-2 teardown rescheduling", false },
+	[DET_PMU] = { "pmu", "PMU world switches", false },
+};
+
+const struct probe_point probe_points[] = {
+	/* Exit accounting. */
+	{ DET_EXITS, "kvm_exit", NULL, "kvm/kvm_exit", ANY_ARCH, VENDOR_ANY,
+	  true, NULL },
+	{ DET_EXITS, "kvm_entry", NULL, "kvm/kvm_entry", ANY_ARCH, VENDOR_ANY,
+	  false, "time from exit to re-entry per reason" },
+	{ DET_EXITS, "kvm_userspace_exit", NULL, "kvm/kvm_userspace_exit",
+	  ANY_ARCH, VENDOR_ANY, false, "exits to the VMM by KVM_EXIT reason" },
+	/* arm64's kvm_exit carries no vCPU index: learn it from KVM_RUN. */
+	{ DET_EXITS, "vcpu_run", "kvm_arch_vcpu_ioctl_run", NULL, ARM64,
+	  VENDOR_ANY, false, "vCPU index (vCPUs are shown by thread id)" },
+
+	/* APIC periodic timer restart loop (x86 LAPIC). */
+	{ DET_TIMER, "apic_timer_fn", "apic_timer_fn",
+	  "timer/hrtimer_expire_entry", X86, VENDOR_ANY, true,
+	  "callback return (re-armed expiry read at hrtimer_expire_exit instead)" },
+	{ DET_TIMER, "advance_periodic", "advance_periodic_target_expiration",
+	  NULL, X86, VENDOR_ANY, false,
+	  "target-vs-now decision per re-arm (inferred from expiry lateness)" },
+	{ DET_TIMER, "hrtimer_expire_exit", NULL, "timer/hrtimer_expire_exit",
+	  X86, VENDOR_ANY, false, "time spent in each callback" },
+	{ DET_TIMER, "hrtimer_start", NULL, "timer/hrtimer_start", X86,
+	  VENDOR_ANY, false, "period and mode as armed" },
+	{ DET_TIMER, "start_sw_timer", "start_sw_timer", NULL, X86, VENDOR_ANY,
+	  false, "switches to the software hrtimer" },
+	{ DET_TIMER, "start_hv_timer", "start_hv_timer",
+	  "kvm/kvm_hv_timer_state", X86, VENDOR_VMX, false,
+	  "switches to the VMX preemption timer (state changes only)" },
+	{ DET_TIMER, "switch_to_sw_timer", "kvm_lapic_switch_to_sw_timer", NULL,
+	  X86, VENDOR_VMX, false, "HV-to-SW timer switches on vCPU block" },
+
+	/* Fast MMIO bus writes. */
+	{ DET_MMIO, "io_bus_write", "kvm_io_bus_write", "kvm/kvm_fast_mmio",
+	  ANY_ARCH, VENDOR_ANY, true,
+	  "bus index and per-write cost (fast-bus hits only, from kvm_fast_mmio)" },
+	{ DET_MMIO, "ioeventfd_write", "ioeventfd_write", NULL, ANY_ARCH,
+	  VENDOR_ANY, false, "which ioeventfd took each write" },
+	{ DET_MMIO, "ept_misconfig", "handle_ept_misconfig", "kvm/kvm_exit", X86,
+	  VENDOR_VMX, false, "cost of the EPT-misconfig path" },
+	{ DET_MMIO, "npf_interception", "npf_interception", "kvm/kvm_exit", X86,
+	  VENDOR_SVM, false, "cost of the NPF path" },
+	{ DET_MMIO, "kvm_mmio", NULL, "kvm/kvm_mmio", ANY_ARCH, VENDOR_ANY, false,
+	  "emulated MMIO accesses by address" },
+	{ DET_MMIO, "emulate_insn", NULL, "kvm/kvm_emulate_insn", X86,
+	  VENDOR_ANY, false, "instruction emulations" },
+
+	/* Stage-2 / TDP teardown rescheduling. */
+	{ DET_TEARDOWN, "destroy_vm", "kvm_destroy_vm", NULL, ANY_ARCH,
+	  VENDOR_ANY, false,
+	  "teardown boundaries (only VMM exit-time stretches are seen)" },
+	{ DET_TEARDOWN, "stage2_destroy", "kvm_pgtable_stage2_destroy", NULL,
+	  ARM64, VENDOR_ANY, false, "stage-2 walk duration" },
+	{ DET_TEARDOWN, "stage2_free_walker", "stage2_free_walker", NULL, ARM64,
+	  VENDOR_ANY, false, "tables freed per walk" },
+	{ DET_TEARDOWN, "stage2_destroy_range", "kvm_pgtable_stage2_destroy_range",
+	  NULL, ARM64, VENDOR_ANY, false,
+	  "per-range walks (exists only on kernels with the fix)" },
+	{ DET_TEARDOWN, "flush_shadow_all", "kvm_arch_flush_shadow_all", NULL,
+	  ANY_ARCH, VENDOR_ANY, false, "MMU-notifier-release phase" },
+	{ DET_TEARDOWN, "mmu_uninit_vm", "kvm_mmu_uninit_vm", NULL, X86,
+	  VENDOR_ANY, false, "x86 MMU teardown phase" },
+	{ DET_TEARDOWN, "tdp_zap_roots", "kvm_tdp_mmu_zap_invalidated_roots",
+	  NULL, X86, VENDOR_ANY, false, "TDP MMU zap phase" },
+	{ DET_TEARDOWN, "sched_switch", NULL, "sched/sched_switch", ANY_ARCH,
+	  VENDOR_ANY, true, NULL },
+	{ DET_TEARDOWN, "sched_wakeup", NULL, "sched/sched_wakeup", ANY_ARCH,
+	  VENDOR_ANY, false, "how long a woken task waited" },
+
+	/* PMU world switches. */
+	{ DET_PMU, "pmu_restore_guest", "kvm_vcpu_pmu_restore_guest", NULL,
+	  ARM64, VENDOR_ANY, false, "arm64 guest PMU loads and their cost" },
+	{ DET_PMU, "pmu_restore_host", "kvm_vcpu_pmu_restore_host", NULL, ARM64,
+	  VENDOR_ANY, false, "arm64 host PMU restores and their cost" },
+	{ DET_PMU, "mediated_pmu_load", "kvm_mediated_pmu_load", NULL, X86,
+	  VENDOR_ANY, false, "mediated vPMU loads and their cost" },
+	{ DET_PMU, "mediated_pmu_put", "kvm_mediated_pmu_put", NULL, X86,
+	  VENDOR_ANY, false, "mediated vPMU puts and their cost" },
+	{ DET_PMU, "pmu_handle_event", "kvm_pmu_handle_event", NULL, X86,
+	  VENDOR_ANY, false, "PMU event handling requests" },
+	{ DET_PMU, "pmu_deliver_pmi", "kvm_pmu_deliver_pmi", NULL, X86,
+	  VENDOR_ANY, false, "PMIs delivered to guests" },
+	{ DET_PMU, "kvm_msr", NULL, "kvm/kvm_msr", X86, VENDOR_ANY, false,
+	  "PMU MSR exits by MSR" },
+	{ DET_PMU, "sys_access", NULL, "kvm/kvm_sys_access", ARM64, VENDOR_ANY,
+	  false, "trapped PMU register accesses" },
+};
+
+const size_t probe_point_count = sizeof(probe_points) / sizeof(probe_points[0]);

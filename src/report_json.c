@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+
+#include "report.h"
+
+json_t *json_host(const struct kernel_caps *caps)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:s?, s:s, s:b, s:s?}",
+			 "kernel", caps->release,
+			 "arch", arch_name(caps->arch),
+			 "vendor", vendor_name(caps->vendor),
+			 "kvm_module", caps->vendor_module[0] ?
+				caps->vendor_module : "none",
+			 "dev_kvm", caps->dev_kvm,
+			 "btf_vmlinux", caps->btf_vmlinux,
+			 "kvm_btf", caps->kvm_btf[0] ? caps->kvm_btf : NULL,
+			 "kvm_module_btf", caps->kvm_module_btfs,
+			 "tracefs", caps->tracefs,
+			 "tracefs_path", caps->tracefs ? caps->tracefs_path : NULL);
+}
+
+static json_t *json_point(const struct point_state *s)
+{
+	const struct probe_point *p = s->point;
+	json_t *point, *why = json_object();
+
+	point = json_pack("{s:s, s:s?, s:s?, s:b, s:b}",
+			  "name", p->name, "function", p->func,
+			  "tracepoint", p->tracepoint, "required", p->required,
+			  "applicable", s->applicable);
+	if (!s->applicable) {
+		json_decref(why);
+		return point;
+	}
+	if (p->func) {
+		json_object_set_new(point, "function_found",
+				    json_boolean(s->func_found));
+		if (s->func_module[0])
+			json_object_set_new(point, "module",
+					    json_string(s->func_module));
+	}
+	if (p->tracepoint)
+		json_object_set_new(point, "tracepoint_found",
+				    json_boolean(s->tracepoint_found));
+	json_object_set_new(point, "mode",
+			    json_string(attach_mode_name(s->attach_failed ?
+					ATTACH_NONE : s->mode)));
+	if (s->fentry_why[0])
+		json_object_set_new(why, "fentry", json_string(s->fentry_why));
+	if (s->kprobe_why[0])
+		json_object_set_new(why, "kprobe", json_string(s->kprobe_why));
+	if (s->tracepoint_why[0])
+		json_object_set_new(why, "tracepoint",
+				    json_string(s->tracepoint_why));
+	if (s->attach_failed)
+		json_object_set_new(why, "attach", json_string(s->attach_error));
+	json_object_set_new(point, "why_not", why);
+	json_object_set_new(point, "lost", point_is_degraded(s) && p->lost ?
+			    json_string(p->lost) : json_null());
+	return point;
+}
+
+json_t *json_detector(const struct attach_plan *plan, enum detector_id det)
+{
+	json_t *points = json_array(), *lost = json_array();
+	size_t i;
+
+	for (i = 0; i < plan->count; i++) {
+		const struct point_state *s = &plan->points[i];
+
+		if (s->point->detector != det)
+			continue;
+		json_array_append_new(points, json_point(s));
+		if (point_is_degraded(s) && s->point->lost)
+			json_array_append_new(lost, json_string(s->point->lost));
+	}
+	return json_pack("{s:s, s:s, s:b, s:s, s:o, s:o}",
+			 "name", detectors[det].name,
+			 "title", detectors[det].title,
+			 "implemented", detectors[det].implemented,
+			 "status", detector_status_name(attach_plan_status(plan, det)),
+			 "lost", lost, "points", points);
+}
+
+static json_t *json_reason(const struct reason_view *r)
+{
+	json_t *reason = json_pack("{s:I, s:s, s:I, s:f, s:I}",
+				   "code", (json_int_t)r->code,
+				   "name", r->name,
+				   "count", (json_int_t)r->count,
+				   "per_s", r->per_sec,
+				   "timed", (json_int_t)r->timed);
+
+	/* No entry seen, no figure: null rather than a made-up zero. */
+	if (r->timed) {
+		json_object_set_new(reason, "avg_ns",
+				    json_integer(r->total_ns / r->timed));
+		json_object_set_new(reason, "p50_ns_le",
+				    json_integer(hist_percentile(&r->hist, 0.5)));
+		json_object_set_new(reason, "p99_ns_le",
+				    json_integer(hist_percentile(&r->hist, 0.99)));
+	} else {
+		json_object_set_new(reason, "avg_ns", json_null());
+		json_object_set_new(reason, "p50_ns_le", json_null());
+		json_object_set_new(reason, "p99_ns_le", json_null());
+	}
+	return reason;
+}
+
+/* Reasons split by kind into "reasons" and "userspace_reasons". */
+static void set_reasons(json_t *obj, const struct reason_view *reasons,
+			size_t n)
+{
+	json_t *kernel = json_array(), *user = json_array();
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		json_array_append_new(reasons[i].kind == EXIT_KIND_USER ?
+				      user : kernel, json_reason(&reasons[i]));
+	json_object_set_new(obj, "reasons", kernel);
+	json_object_set_new(obj, "userspace_reasons", user);
+}
+
+static json_t *json_vcpu(const struct vcpu_view *v)
+{
+	json_t *vcpu = json_pack("{s:I, s:I, s:s, s:I, s:f, s:I, s:f}",
+				 "tid", (json_int_t)v->tid,
+				 "vcpu_id", (json_int_t)v->vcpu_id,
+				 "comm", v->comm,
+				 "exits", (json_int_t)v->exits,
+				 "exits_per_s", v->exits_per_sec,
+				 "userspace_exits", (json_int_t)v->user_exits,
+				 "userspace_exits_per_s", v->user_exits_per_sec);
+
+	set_reasons(vcpu, v->reasons, v->nreasons);
+	return vcpu;
+}
+
+static json_t *json_vm(const struct vm_view *v)
+{
+	json_t *vcpus = json_array(), *vm;
+	size_t i;
+
+	for (i = 0; i < v->nvcpus; i++)
+		json_array_append_new(vcpus, json_vcpu(&v->vcpus[i]));
+	vm = json_pack("{s:I, s:s, s:I, s:f, s:I, s:f, s:I}",
+		       "pid", (json_int_t)v->pid, "comm", v->comm,
+		       "exits", (json_int_t)v->exits,
+		       "exits_per_s", v->exits_per_sec,
+		       "userspace_exits", (json_int_t)v->user_exits,
+		       "userspace_exits_per_s", v->user_exits_per_sec,
+		       "nr_vcpus", (json_int_t)v->nvcpus);
+	set_reasons(vm, v->reasons, v->nreasons);
+	json_object_set_new(vm, "vcpus", vcpus);
+	return vm;
+}
+
+json_t *json_top_view(const struct top_view *view)
+{
+	json_t *vms = json_array();
+	size_t i;
+
+	for (i = 0; i < view->nvms; i++)
+		json_array_append_new(vms, json_vm(&view->vms[i]));
+	return json_pack("{s:f, s:b, s:{s:I, s:f, s:I, s:f}, s:o}",
+			 "interval_s", view->interval_sec,
+			 "cumulative", view->cumulative,
+			 "totals",
+			 "exits", (json_int_t)view->exits,
+			 "exits_per_s", view->exits_per_sec,
+			 "userspace_exits", (json_int_t)view->user_exits,
+			 "userspace_exits_per_s", view->user_exits_per_sec,
+			 "vms", vms);
+}
+
+int json_emit(FILE *out, json_t *doc)
+{
+	int err = 0;
+
+	if (!doc)
+		return -ENOMEM;
+	if (json_dumpf(doc, out, JSON_COMPACT) || fputc('\n', out) == EOF ||
+	    fflush(out))
+		err = -EIO;
+	json_decref(doc);
+	return err;
+}

@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <string.h>
+
+#include "report.h"
+
+static const char *yes_no(bool v)
+{
+	return v ? "yes" : "no";
+}
+
+static void text_point(FILE *out, const struct point_state *s)
+{
+	const struct probe_point *p = s->point;
+	enum attach_mode mode = s->attach_failed ? ATTACH_NONE : s->mode;
+
+	fprintf(out, "  %-22s %-10s", p->name, attach_mode_name(mode));
+	if (mode == ATTACH_FENTRY || mode == ATTACH_KPROBE)
+		fprintf(out, " %s%s%s%s", p->func, s->func_module[0] ? " [" : "",
+			s->func_module, s->func_module[0] ? "]" : "");
+	else if (mode == ATTACH_TRACEPOINT)
+		fprintf(out, " %s", p->tracepoint);
+	fputc('\n', out);
+	if (p->func && mode != ATTACH_FENTRY && s->fentry_why[0])
+		fprintf(out, "  %22s   fentry: %s\n", "", s->fentry_why);
+	if (p->func && mode != ATTACH_FENTRY && mode != ATTACH_KPROBE &&
+	    s->kprobe_why[0])
+		fprintf(out, "  %22s   kprobe: %s\n", "", s->kprobe_why);
+	if (s->tracepoint_why[0] && mode != ATTACH_FENTRY &&
+	    mode != ATTACH_KPROBE)
+		fprintf(out, "  %22s   tracepoint: %s\n", "", s->tracepoint_why);
+	if (s->attach_failed)
+		fprintf(out, "  %22s   attach: %s\n", "", s->attach_error);
+	if (point_is_degraded(s) && p->lost)
+		fprintf(out, "  %22s   lost: %s\n", "", p->lost);
+}
+
+void text_probe(FILE *out, const struct kernel_caps *caps,
+		const struct attach_plan *plan)
+{
+	int det;
+	size_t i;
+
+	fprintf(out, "kernel       %s (%s)\n", caps->release, arch_name(caps->arch));
+	fprintf(out, "privileges   %s\n", caps->privileged ? "ok" : caps->privilege_why);
+	fprintf(out, "BTF          vmlinux: %s; KVM types in: %s; KVM module BTF: %s\n",
+		yes_no(caps->btf_vmlinux), caps->kvm_btf[0] ? caps->kvm_btf : "none",
+		caps->kvm_module_btfs[0] ? caps->kvm_module_btfs : "none");
+	fprintf(out, "KVM          %s, vendor %s (%s), /dev/kvm %s\n",
+		caps->kvm_loaded ? "loaded" : "not loaded",
+		vendor_name(caps->vendor),
+		caps->vendor_module[0] ? caps->vendor_module : "no vendor module",
+		caps->dev_kvm ? "present" : "absent");
+	fprintf(out, "tracefs      %s\n", caps->tracefs ? caps->tracefs_path : caps->tracefs_why);
+	fprintf(out, "fentry       %s\n", caps->fentry_global_err == 0 ? "works" :
+		caps->fentry_global_err < 0 ? caps->fentry_why : "not tried");
+	fprintf(out, "kprobes      %s\n", caps->kprobes ? "available" : caps->kprobes_why);
+	for (det = 0; det < DET_COUNT; det++) {
+		fprintf(out, "\ndetector %s (%s): %s\n", detectors[det].name,
+			detectors[det].title,
+			detector_status_name(attach_plan_status(plan, det)));
+		for (i = 0; i < plan->count; i++) {
+			const struct point_state *s = &plan->points[i];
+
+			if (s->point->detector == (enum detector_id)det &&
+			    s->applicable)
+				text_point(out, s);
+		}
+	}
+}
+
+void text_lost_figures(FILE *out, const struct attach_plan *plan,
+		       enum detector_id det)
+{
+	size_t i;
+
+	for (i = 0; i < plan->count; i++) {
+		const struct point_state *s = &plan->points[i];
+
+		if (s->point->detector == det && point_is_degraded(s) &&
+		    s->point->lost)
+			fprintf(out, "kvmwatch: %s: %s in %s mode: lost: %s\n",
+				detectors[det].name, s->point->name,
+				attach_mode_name(s->attach_failed ? ATTACH_NONE :
+						 s->mode), s->point->lost);
+	}
+}
+
+/* "npf 49% io 48% hlt 3%": the reasons that make up most exits. */
+static void top_reasons(char *buf, size_t len, const struct reason_view *r,
+			size_t n, uint64_t exits, uint64_t user_exits)
+{
+	size_t i, used = 0, shown = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < n && shown < 4 && used < len; i++) {
+		uint64_t total = r[i].kind == EXIT_KIND_USER ? user_exits : exits;
+
+		if (!total)
+			continue;
+		used += snprintf(buf + used, len - used, "%s%s%s %.0f%%",
+				 shown ? "  " : "",
+				 r[i].kind == EXIT_KIND_USER ? "vmm:" : "",
+				 r[i].name, 100.0 * r[i].count / total);
+		shown++;
+	}
+}
+
+static double avg_us(const struct reason_view *r, size_t n)
+{
+	uint64_t ns = 0, timed = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (r[i].kind != EXIT_KIND_KERNEL)
+			continue;
+		ns += r[i].total_ns;
+		timed += r[i].timed;
+	}
+	return timed ? ns / 1000.0 / timed : -1;
+}
+
+static void text_row(FILE *out, const char *pid, const char *tid,
+		     const char *vcpu, const char *comm, bool cumulative,
+		     uint64_t exits, double exits_rate, uint64_t user,
+		     double user_rate, const struct reason_view *reasons,
+		     size_t n)
+{
+	char why[160], avg[16];
+	double us = avg_us(reasons, n);
+
+	top_reasons(why, sizeof(why), reasons, n, exits, user);
+	if (us < 0)
+		snprintf(avg, sizeof(avg), "-");
+	else
+		snprintf(avg, sizeof(avg), "%.2f", us);
+	if (cumulative)
+		fprintf(out, "%8s %8s %4s %-16s %11llu %11llu %9s  %s\n", pid,
+			tid, vcpu, comm, (unsigned long long)exits,
+			(unsigned long long)user, avg, why);
+	else
+		fprintf(out, "%8s %8s %4s %-16s %11.1f %11.1f %9s  %s\n", pid,
+			tid, vcpu, comm, exits_rate, user_rate, avg, why);
+}
+
+void text_top_view(FILE *out, const struct top_view *view,
+		   const struct kernel_caps *caps, const char *modes)
+{
+	char pid[24], tid[24], vcpu[24];
+	size_t i, j;
+
+	fprintf(out, "kvmwatch top - %s %s %s - exits: %s - %s %.2f s - %zu VM%s, %.1f exits/s\n",
+		caps->release, arch_name(caps->arch), vendor_name(caps->vendor),
+		modes, view->cumulative ? "total over" : "interval",
+		view->interval_sec, view->nvms, view->nvms == 1 ? "" : "s",
+		view->exits_per_sec);
+	fprintf(out, "%8s %8s %4s %-16s %11s %11s %9s  %s\n", "PID", "TID",
+		"VCPU", "COMM", view->cumulative ? "EXITS" : "EXITS/s",
+		view->cumulative ? "TO-VMM" : "TO-VMM/s", "AVG-US",
+		"TOP REASONS");
+	for (i = 0; i < view->nvms; i++) {
+		const struct vm_view *vm = &view->vms[i];
+
+		snprintf(pid, sizeof(pid), "%u", vm->pid);
+		text_row(out, pid, "-", "-", vm->comm, view->cumulative,
+			 vm->exits, vm->exits_per_sec, vm->user_exits,
+			 vm->user_exits_per_sec, vm->reasons, vm->nreasons);
+		for (j = 0; j < vm->nvcpus; j++) {
+			const struct vcpu_view *v = &vm->vcpus[j];
+
+			snprintf(tid, sizeof(tid), "%u", v->tid);
+			if (v->vcpu_id < 0)
+				strcpy(vcpu, "?");
+			else
+				snprintf(vcpu, sizeof(vcpu), "%lld",
+					 (long long)v->vcpu_id);
+			text_row(out, "", tid, vcpu, v->comm, view->cumulative,
+				 v->exits, v->exits_per_sec, v->user_exits,
+				 v->user_exits_per_sec, v->reasons,
+				 v->nreasons);
+		}
+	}
+	if (!view->nvms)
+		fprintf(out, "(no guest exits in this interval)\n");
+	fflush(out);
+}

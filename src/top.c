@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: GPL-2.0
+/* kvmwatch top: the per-VM / per-vCPU view, refreshed every interval. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "exits_detector.h"
+#include "report.h"
+#include "session.h"
+
+struct top_options {
+	bool batch;
+	bool cumulative;
+	double interval_sec;
+	unsigned long iterations;	/* 0: until interrupted */
+	unsigned long pid;
+	enum output_format format;
+};
+
+static volatile sig_atomic_t stop_requested;
+
+static void request_stop(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static void top_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: kvmwatch top [-b] [-c] [-d SECONDS] [-n COUNT] [-p PID] [-o text|json]\n"
+		"  -b, --batch         print one report per interval (no screen control)\n"
+		"  -c, --cumulative    figures since start instead of per interval\n"
+		"  -d, --delay SEC     interval between reports (default 1)\n"
+		"  -n, --iterations N  stop after N reports (default: until SIGINT)\n"
+		"  -p, --pid PID       watch only the VMM process PID\n"
+		"  -o, --output FMT    text (default) or json: one document per report\n");
+}
+
+static int parse_top_options(int argc, char **argv, struct top_options *o)
+{
+	static const struct option longopts[] = {
+		{ "batch", no_argument, NULL, 'b' },
+		{ "cumulative", no_argument, NULL, 'c' },
+		{ "delay", required_argument, NULL, 'd' },
+		{ "iterations", required_argument, NULL, 'n' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	o->interval_sec = 1.0;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "bcd:n:p:o:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'b':
+			o->batch = true;
+			break;
+		case 'c':
+			o->cumulative = true;
+			break;
+		case 'd':
+			if (!parse_seconds(optarg, &o->interval_sec)) {
+				kw_warn("top: -d needs a positive number of seconds, not '%s'", optarg);
+				return KW_EXIT_USAGE;
+			}
+			break;
+		case 'n':
+			if (!parse_uint(optarg, 1000000000, &o->iterations) ||
+			    !o->iterations) {
+				kw_warn("top: -n needs a positive count, not '%s'", optarg);
+				return KW_EXIT_USAGE;
+			}
+			break;
+		case 'p':
+			if (!parse_uint(optarg, 0x7fffffff, &o->pid) || !o->pid) {
+				kw_warn("top: -p needs a process id, not '%s'", optarg);
+				return KW_EXIT_USAGE;
+			}
+			if (kill(o->pid, 0) && errno == ESRCH) {
+				kw_warn("top: no process with pid %lu", o->pid);
+				return KW_EXIT_USAGE;
+			}
+			break;
+		case 'o':
+			if (parse_output_format(optarg, &o->format)) {
+				kw_warn("top: -o takes text or json, not '%s'", optarg);
+				return KW_EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			top_usage(stdout);
+			exit(KW_EXIT_OK);
+		default:
+			top_usage(stderr);
+			return KW_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		kw_warn("top: unexpected argument '%s'", argv[optind]);
+		top_usage(stderr);
+		return KW_EXIT_USAGE;
+	}
+	return KW_EXIT_OK;
+}
+
+/* Sleep until deadline_ns, returning early when a stop is requested. */
+static void sleep_until(uint64_t deadline_ns)
+{
+	struct timespec ts;
+	uint64_t now;
+
+	while (!stop_requested && (now = monotonic_ns()) < deadline_ns) {
+		ts.tv_sec = (deadline_ns - now) / 1000000000ull;
+		ts.tv_nsec = (deadline_ns - now) % 1000000000ull;
+		nanosleep(&ts, NULL);
+	}
+}
+
+static int emit_report(const struct top_options *o,
+		       const struct kernel_caps *caps,
+		       const struct attach_plan *plan,
+		       const struct exit_sample *sample, double elapsed_sec)
+{
+	struct top_view view;
+	char modes[64];
+	int err;
+
+	err = top_view_build(sample, elapsed_sec, o->cumulative,
+			     exit_table_for(caps), &view);
+	if (err)
+		return err;
+	if (o->format == OUTPUT_JSON) {
+		json_t *doc = json_pack("{s:s, s:i, s:s, s:f, s:o, s:{s:o}}",
+					"kvmwatch", KVMWATCH_VERSION,
+					"schema", KVMWATCH_JSON_SCHEMA,
+					"type", "top",
+					"time", (double)time(NULL),
+					"host", json_host(caps),
+					"detectors", "exits",
+					json_detector(plan, DET_EXITS));
+
+		json_object_update_new(doc, json_top_view(&view));
+		err = json_emit(stdout, doc);
+	} else {
+		session_modes(plan, DET_EXITS, modes, sizeof(modes));
+		/* Live view on a terminal: redraw in place. */
+		if (!o->batch && isatty(STDOUT_FILENO))
+			fputs("\033[H\033[J", stdout);
+		text_top_view(stdout, &view, caps, modes);
+		if (o->batch)
+			fputc('\n', stdout);
+		err = fflush(stdout) ? -EIO : 0;
+	}
+	top_view_free(&view);
+	return err;
+}
+
+int cmd_top(int argc, char **argv)
+{
+	struct top_options o = { 0 };
+	struct exit_sample base = { 0 }, cur = { 0 }, delta;
+	struct exits_detector det;
+	struct kernel_caps caps;
+	struct attach_plan plan;
+	struct sigaction sa = { .sa_handler = request_stop };
+	unsigned long reports = 0;
+	uint64_t start_ns, next_ns;
+	char modes[64];
+	int rc, err;
+
+	rc = parse_top_options(argc, argv, &o);
+	if (rc)
+		return rc;
+	rc = session_prepare(&caps, &plan, 1u << DET_EXITS);
+	if (rc)
+		return rc;
+	if (attach_plan_status(&plan, DET_EXITS) == DETECTOR_UNAVAILABLE) {
+		kw_warn("exits: kvm:kvm_exit cannot be watched: %s",
+			plan.points[0].tracepoint_why);
+		return KW_EXIT_UNSUPPORTED;
+	}
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if (exits_start(&det, &plan, o.pid))
+		return KW_EXIT_RUNTIME;
+	if (attach_plan_status(&plan, DET_EXITS) == DETECTOR_UNAVAILABLE) {
+		exits_stop(&det);
+		return KW_EXIT_RUNTIME;
+	}
+	text_lost_figures(stderr, &plan, DET_EXITS);
+	session_modes(&plan, DET_EXITS, modes, sizeof(modes));
+	fprintf(stderr, "kvmwatch: attached %d programs (exits: %s)\n",
+		det.nlinks, modes);
+
+	start_ns = monotonic_ns();
+	base.ts_ns = start_ns;
+	next_ns = start_ns;
+	rc = KW_EXIT_OK;
+	while (!o.iterations || reports < o.iterations) {
+		next_ns += (uint64_t)(o.interval_sec * 1e9);
+		sleep_until(next_ns);
+		err = exits_sample(&det, &cur);
+		if (!err && !o.cumulative)
+			err = exit_sample_delta(&base, &cur, &delta);
+		if (err) {
+			kw_warn("reading the BPF maps failed: %s", strerror(-err));
+			rc = KW_EXIT_RUNTIME;
+			break;
+		}
+		if (o.cumulative) {
+			err = emit_report(&o, &caps, &plan, &cur,
+					  (cur.ts_ns - start_ns) / 1e9);
+			exit_sample_free(&base);
+			base = cur;
+		} else {
+			err = emit_report(&o, &caps, &plan, &delta,
+					  (cur.ts_ns - base.ts_ns) / 1e9);
+			exit_sample_free(&delta);
+			exit_sample_free(&base);
+			base = cur;
+		}
+		memset(&cur, 0, sizeof(cur));
+		if (err) {
+			/* stdout closed (a pager quit): not worth a complaint. */
+			rc = err == -EIO ? KW_EXIT_OK : KW_EXIT_RUNTIME;
+			break;
+		}
+		reports++;
+		if (stop_requested)
+			break;
+	}
+	exit_sample_free(&base);
+	exits_stop(&det);
+	return rc;
+}
