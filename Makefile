@@ -61,19 +61,19 @@ LIB_OBJS := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
 TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 
-.PHONY: all kvmwatch kvmload deps test unit-tests demo clean
+.PHONY: all kvmload deps test unit-tests demo clean
 .DELETE_ON_ERROR:
 .SECONDARY:
 
-all: kvmwatch kvmload
+all: $(BUILD)/kvmwatch kvmload
+
+# ./kvmwatch is the host's own build, whatever ARCH= said last.
 ifeq ($(ARCH),$(HOST_ARCH))
-all: ./kvmwatch
+all: kvmwatch-link
+kvmwatch-link: $(BUILD)/kvmwatch
+	$(Q)ln -sf $< kvmwatch
+.PHONY: kvmwatch-link
 endif
-
-kvmwatch: $(BUILD)/kvmwatch
-
-./kvmwatch: $(BUILD)/kvmwatch
-	$(Q)ln -sf $< $@
 
 $(BUILD)/kvmwatch: $(OBJS)
 	$(call msg,LD,$@)

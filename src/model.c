@@ -114,13 +114,15 @@ static void reason_add(struct reason_view *r, const struct exit_record *rec,
 	size_t i;
 
 	if (!r->count) {
+		char number[sizeof(r->name)];
+
 		r->kind = rec->key.kind;
 		r->code = rec->key.reason;
 		snprintf(r->name, sizeof(r->name), "%s",
 			 exit_reason_name(rec->key.kind == EXIT_KIND_USER ?
 					  EXIT_TABLE_KVM_RUN : kernel_table,
-					  rec->key.reason, r->name,
-					  sizeof(r->name)));
+					  rec->key.reason, number,
+					  sizeof(number)));
 	}
 	r->count += rec->stats.count;
 	r->total_ns += rec->stats.total_ns;

@@ -23,13 +23,9 @@ struct top_options {
 	enum output_format format;
 };
 
-static volatile sig_atomic_t stop_requested;
-
-static void request_stop(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
+/* SIGINT and SIGTERM stay blocked and are taken by sigtimedwait(), so a
+ * signal that arrives just before a sleep cannot be missed. */
+static sigset_t stop_signals;
 
 static void top_usage(FILE *out)
 {
@@ -112,17 +108,19 @@ static int parse_top_options(int argc, char **argv, struct top_options *o)
 	return KW_EXIT_OK;
 }
 
-/* Sleep until deadline_ns, returning early when a stop is requested. */
-static void sleep_until(uint64_t deadline_ns)
+/* Sleep until deadline_ns; true when a stop signal came first. */
+static bool stop_before(uint64_t deadline_ns)
 {
 	struct timespec ts;
 	uint64_t now;
 
-	while (!stop_requested && (now = monotonic_ns()) < deadline_ns) {
+	while ((now = monotonic_ns()) < deadline_ns) {
 		ts.tv_sec = (deadline_ns - now) / 1000000000ull;
 		ts.tv_nsec = (deadline_ns - now) % 1000000000ull;
-		nanosleep(&ts, NULL);
+		if (sigtimedwait(&stop_signals, NULL, &ts) > 0)
+			return true;
 	}
+	return false;
 }
 
 static int emit_report(const struct top_options *o,
@@ -171,8 +169,8 @@ int cmd_top(int argc, char **argv)
 	struct exits_detector det;
 	struct kernel_caps caps;
 	struct attach_plan plan;
-	struct sigaction sa = { .sa_handler = request_stop };
 	unsigned long reports = 0;
+	bool stopping = false;
 	uint64_t start_ns, next_ns;
 	char modes[64];
 	int rc, err;
@@ -188,8 +186,10 @@ int cmd_top(int argc, char **argv)
 			plan.points[0].tracepoint_why);
 		return KW_EXIT_UNSUPPORTED;
 	}
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGINT);
+	sigaddset(&stop_signals, SIGTERM);
+	sigprocmask(SIG_BLOCK, &stop_signals, NULL);
 	if (exits_start(&det, &plan, o.pid))
 		return KW_EXIT_RUNTIME;
 	if (attach_plan_status(&plan, DET_EXITS) == DETECTOR_UNAVAILABLE) {
@@ -207,7 +207,7 @@ int cmd_top(int argc, char **argv)
 	rc = KW_EXIT_OK;
 	while (!o.iterations || reports < o.iterations) {
 		next_ns += (uint64_t)(o.interval_sec * 1e9);
-		sleep_until(next_ns);
+		stopping = stop_before(next_ns);
 		err = exits_sample(&det, &cur);
 		if (!err && !o.cumulative)
 			err = exit_sample_delta(&base, &cur, &delta);
@@ -235,7 +235,7 @@ int cmd_top(int argc, char **argv)
 			break;
 		}
 		reports++;
-		if (stop_requested)
+		if (stopping)
 			break;
 	}
 	exit_sample_free(&base);

@@ -1,0 +1,129 @@
+#!/bin/sh
+# Host smoke test: kvmwatch on the running kernel, whatever it allows.
+# Every claim kvmwatch makes about the kernel is checked against an
+# independent look at the same kernel.
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/tests/lib.sh"
+kw="$top/kvmwatch"
+out=$top/build/host-tests
+mkdir -p "$out"
+arch=$(uname -m | sed 's/aarch64/arm64/')
+bpf_arch=$(echo "$arch" | sed 's/x86_64/x86/')
+
+[ -x "$kw" ] || { not_ok "kvmwatch is built ($kw)"; exit 1; }
+
+# probe -o json
+"$kw" probe -o json >"$out/probe.json" 2>"$out/probe.err"
+rc=$?
+check "probe -o json prints one JSON document" json_assert "$out/probe.json" 'd["type"] == "probe"'
+if [ -e /sys/kernel/tracing/events/kvm/kvm_exit ] || [ -e /sys/module/kvm ]; then
+	check "probe exits 0 where KVM is loaded (rc=$rc)" [ $rc -eq 0 ]
+else
+	check "probe exits 4 without KVM (rc=$rc)" [ $rc -eq 4 ]
+fi
+check "probe names the host arch" json_assert "$out/probe.json" "d['host']['arch'] == '$arch'"
+check "probe reports all five detectors" json_assert "$out/probe.json" \
+	'sorted(d["detectors"]) == ["exits", "mmio", "pmu", "teardown", "timer"]'
+
+# fentry: kvmwatch's verdict against a trial load by bpftool.
+clang -g -O2 -target bpf -D__TARGET_ARCH_$bpf_arch -I"$top/vmlinux/$bpf_arch" \
+	-c "$top/tests/host/fentry_trial.bpf.c" -o "$out/fentry_trial.bpf.o"
+mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+rm -f /sys/fs/bpf/kvmwatch_fentry_trial
+if bpftool prog load "$out/fentry_trial.bpf.o" /sys/fs/bpf/kvmwatch_fentry_trial 2>"$out/fentry_trial.err"; then
+	rm -f /sys/fs/bpf/kvmwatch_fentry_trial
+	check "probe says fentry works, as bpftool found" \
+		json_assert "$out/probe.json" 'd["fentry"]["status"] == "works"'
+else
+	diag "bpftool: $(grep -m1 -i -E 'error|permission' "$out/fentry_trial.err")"
+	check "probe says fentry is refused, as bpftool found, and why" \
+		json_assert "$out/probe.json" 'd["fentry"]["status"] == "refused" and d["fentry"]["why_not"]'
+	check "every function point not in fentry mode gives the fentry reason" \
+		json_assert "$out/probe.json" 'all(p.get("why_not", {}).get("fentry") for det in d["detectors"].values() for p in det["points"] if p["applicable"] and p["function"] and p["mode"] != "fentry")'
+fi
+
+# kprobes: against the kernel's own interfaces.
+if [ -e /sys/bus/event_source/devices/kprobe/type ] || [ -e /sys/kernel/tracing/kprobe_events ]; then
+	check "probe says kprobes are available" json_assert "$out/probe.json" 'd["kprobes"]["available"]'
+else
+	check "probe says kprobes are unavailable, and why" \
+		json_assert "$out/probe.json" 'not d["kprobes"]["available"] and "kprobe" in d["kprobes"]["why_not"]'
+fi
+
+# tracepoints: each point's "found" against tracefs.
+python3 - "$out/probe.json" <<'PY' >"$out/tp.list"
+import json, sys
+d = json.load(open(sys.argv[1]))
+for det in d["detectors"].values():
+    for p in det["points"]:
+        if p["applicable"] and p["tracepoint"]:
+            print(p["tracepoint"], int(p["tracepoint_found"]))
+PY
+mismatch=0
+while read -r tp found; do
+	real=0
+	[ -e "/sys/kernel/tracing/events/$tp/id" ] && real=1
+	[ "$real" = "$found" ] || { mismatch=1; diag "$tp: kvmwatch says $found, tracefs says $real"; }
+done <"$out/tp.list"
+check "every tracepoint found/missing as tracefs says" [ $mismatch -eq 0 ]
+
+# Degraded points say what they lose.
+check "points watched in a weaker mode say what is lost" json_assert "$out/probe.json" \
+	'all(p["lost"] for det in d["detectors"].values() for p in det["points"] if p["applicable"] and p["function"] and p["mode"] in ("tracepoint", "none"))'
+
+if [ $rc -ne 0 ]; then
+	diag "KVM is not loaded here: top cannot attach; the rest is skipped as failures would be meaningless"
+	exit 0
+fi
+
+# top -b -n 1 -o json attaches every exits program the plan chose.
+"$kw" top -b -n 1 -d 0.5 -o json >"$out/top.json" 2>"$out/top.err"
+rc=$?
+check "top -b -n 1 -o json exits 0 (rc=$rc)" [ $rc -eq 0 ]
+check "top prints one JSON document with the exits detector" \
+	json_assert "$out/top.json" 'd["type"] == "top" and d["detectors"]["exits"]["status"] in ("available", "degraded") and isinstance(d["vms"], list)'
+expected=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(sum(1 for p in d["detectors"]["exits"]["points"] if p["applicable"] and p["mode"] != "none"))' "$out/probe.json")
+attached=$(sed -n 's/^kvmwatch: attached \([0-9]*\) programs.*/\1/p' "$out/top.err")
+diag "plan: $expected points with a mode; top attached: ${attached:-none}"
+check "top attached one program per planned point" [ "${attached:-x}" = "$expected" ]
+check "top states the attach mode of every exits point" json_assert "$out/top.json" \
+	'all(p["mode"] for p in d["detectors"]["exits"]["points"] if p["applicable"])'
+
+# SIGINT: clean detach, a final report, exit 0.
+"$kw" top -b -c -d 3600 -o json >"$out/sigint.json" 2>"$out/sigint.err" &
+pid=$!
+i=0
+while ! grep -q '^kvmwatch: attached' "$out/sigint.err" && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+kill -INT $pid
+wait $pid
+rc=$?
+check "SIGINT ends top with exit 0 (rc=$rc)" [ $rc -eq 0 ]
+check "SIGINT still prints the final cumulative report" \
+	json_assert "$out/sigint.json" 'd["cumulative"] and d["interval_s"] < 60'
+check "no kvmwatch BPF programs left attached" \
+	sh -c "! bpftool prog show 2>/dev/null | grep -q -E 'tp_kvm_exit|tp_kvm_entry'"
+
+# Bad input: usage errors exit 2 with a message.
+for args in "bogus" "top -d 0" "top -d abc" "top -n 0" "top -o yaml" \
+	"top -p 0" "top -p 2147483647" "top extra" "probe -o xml" "--nope"; do
+	# shellcheck disable=SC2086
+	"$kw" $args >/dev/null 2>"$out/usage.err"
+	rc=$?
+	check "'kvmwatch $args' is a usage error (rc=$rc) with a message" \
+		sh -c "[ $rc -eq 2 ] && [ -s '$out/usage.err' ]"
+done
+
+# Without privileges: one line, exit 3.
+if command -v setpriv >/dev/null; then
+	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+		"$kw" top -b -n 1 >/dev/null 2>"$out/noroot.err"
+	rc=$?
+	diag "$(cat "$out/noroot.err")"
+	check "unprivileged top exits 3 (rc=$rc) saying what is needed" \
+		sh -c "[ $rc -eq 3 ] && grep -q 'CAP_BPF' '$out/noroot.err' && [ \$(wc -l <'$out/noroot.err') -eq 1 ]"
+fi
+exit 0

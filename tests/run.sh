@@ -1,0 +1,63 @@
+#!/bin/sh
+# The whole kvmwatch test suite. Every test prints TAP lines; this runner
+# echoes them, counts them, and ends with "N passed, N failed".
+#
+#   tests/run.sh [unit] [host] [vm]     (default: all three)
+#
+# A test program that dies without a verdict counts as one failure.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+arch=$(uname -m | sed 's/aarch64/arm64/')
+passed=0
+failed=0
+start=$(date +%s)
+
+# run NAME COMMAND...: run one test program and count its TAP lines.
+run() {
+	name=$1
+	shift
+	log="$top/build/test-logs/$name.tap"
+	mkdir -p "$(dirname "$log")"
+	echo "# --- $name"
+	"$@" >"$log" 2>&1
+	rc=$?
+	cat "$log"
+	p=$(grep -c '^ok ' "$log")
+	f=$(grep -c '^not ok ' "$log")
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		echo "not ok - $name exited with status $rc and no failed test"
+		f=1
+	fi
+	if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
+		echo "not ok - $name ran no test"
+		f=1
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+}
+
+[ $# -gt 0 ] || set -- unit host vm
+for part in "$@"; do
+	case $part in
+	unit)
+		for t in "$top"/build/"$arch"/tests/test_*; do
+			[ -x "$t" ] || continue
+			CMOCKA_MESSAGE_OUTPUT=TAP run "unit-$(basename "$t")" "$t"
+		done
+		;;
+	host)
+		run host-smoke "$top/tests/host/smoke.sh"
+		;;
+	vm)
+		run vm "$top/tests/vm/run.sh"
+		;;
+	*)
+		echo "usage: $0 [unit] [host] [vm]" >&2
+		exit 2
+		;;
+	esac
+done
+
+echo "# suite took $(( $(date +%s) - start )) s"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
