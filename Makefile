@@ -12,6 +12,7 @@ ARCH ?= $(HOST_ARCH)
 override ARCH := $(subst aarch64,arm64,$(subst amd64,x86_64,$(ARCH)))
 STATIC ?= 1
 V ?= 0
+DEMO_SECONDS ?= 30
 KVMWATCH_CACHE ?= $(CURDIR)/.cache
 export KVMWATCH_CACHE
 
@@ -125,7 +126,7 @@ test: deps
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)tools/demo.sh $(ARCH)
+	$(Q)tools/demo.sh $(ARCH) $(DEMO_SECONDS)
 
 clean:
 	rm -rf build kvmwatch
