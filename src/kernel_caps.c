@@ -98,7 +98,13 @@ static void probe_btf(struct kernel_caps *caps)
 			btf__free(mod);
 		}
 	}
-	btf__free(vmlinux);
+	caps->vmlinux_btf = vmlinux;
+}
+
+void caps_release(struct kernel_caps *caps)
+{
+	btf__free(caps->vmlinux_btf);
+	caps->vmlinux_btf = NULL;
 }
 
 static void probe_kvm(struct kernel_caps *caps)
@@ -295,7 +301,7 @@ bool caps_fentry_can_attach(struct kernel_caps *caps, const char *func,
 	};
 	LIBBPF_OPTS(bpf_prog_load_opts, opts,
 		    .expected_attach_type = BPF_TRACE_FENTRY);
-	struct btf *vmlinux = NULL, *btf;
+	struct btf *vmlinux = caps->vmlinux_btf, *btf;
 	int id, prog_fd, link_fd, btf_fd = -1;
 	bool ok = false;
 
@@ -307,7 +313,6 @@ bool caps_fentry_can_attach(struct kernel_caps *caps, const char *func,
 		snprintf(why, why_len, "no kernel BTF (/sys/kernel/btf/vmlinux)");
 		return false;
 	}
-	vmlinux = btf__load_vmlinux_btf();
 	btf = vmlinux;
 	if (vmlinux && module && *module) {
 		btf = btf__load_module_btf(module, vmlinux);
@@ -352,7 +357,6 @@ bool caps_fentry_can_attach(struct kernel_caps *caps, const char *func,
 out:
 	if (btf != vmlinux)
 		btf__free(btf);
-	btf__free(vmlinux);
 	if (btf_fd >= 0)
 		close(btf_fd);
 	return ok;

@@ -5,6 +5,8 @@
 
 #include "kvmwatch.h"
 
+struct btf;
+
 enum kw_arch { ARCH_OTHER = 0, ARCH_X86_64 = 1 << 0, ARCH_ARM64 = 1 << 1 };
 
 enum kvm_vendor {
@@ -27,6 +29,7 @@ struct kernel_caps {
 	char privilege_why[WHY_LEN];
 
 	bool btf_vmlinux;
+	struct btf *vmlinux_btf;	/* parsed once, for the fentry trials */
 	/* Where struct kvm_vcpu is described: "vmlinux", "kvm" or "". */
 	char kvm_btf[16];
 	char kvm_module_btfs[64];	/* e.g. "kvm kvm_amd" */
@@ -50,6 +53,7 @@ struct kernel_caps {
 };
 
 void caps_probe(struct kernel_caps *caps);
+void caps_release(struct kernel_caps *caps);
 
 const char *arch_name(enum kw_arch arch);
 const char *vendor_name(enum kvm_vendor vendor);

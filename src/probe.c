@@ -94,11 +94,12 @@ int cmd_probe(int argc, char **argv)
 	}
 	if (format == OUTPUT_JSON) {
 		if (json_emit(stdout, probe_json(&caps, &plan, rc, reason)))
-			return KW_EXIT_RUNTIME;
+			rc = KW_EXIT_RUNTIME;
 	} else {
 		text_probe(stdout, &caps, &plan);
 		if (reason)
 			printf("\ncannot run: %s\n", reason);
 	}
+	caps_release(&caps);
 	return rc;
 }

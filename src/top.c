@@ -162,42 +162,34 @@ static int emit_report(const struct top_options *o,
 	return err;
 }
 
-int cmd_top(int argc, char **argv)
+static int run_top(const struct top_options *o, struct kernel_caps *caps,
+		   struct attach_plan *plan)
 {
-	struct top_options o = { 0 };
 	struct exit_sample base = { 0 }, cur = { 0 }, delta;
 	struct exits_detector det;
-	struct kernel_caps caps;
-	struct attach_plan plan;
 	unsigned long reports = 0;
 	bool stopping = false;
 	uint64_t start_ns, next_ns;
 	char modes[64];
 	int rc, err;
 
-	rc = parse_top_options(argc, argv, &o);
-	if (rc)
-		return rc;
-	rc = session_prepare(&caps, &plan, 1u << DET_EXITS);
-	if (rc)
-		return rc;
-	if (attach_plan_status(&plan, DET_EXITS) == DETECTOR_UNAVAILABLE) {
+	if (attach_plan_status(plan, DET_EXITS) == DETECTOR_UNAVAILABLE) {
 		kw_warn("exits: kvm:kvm_exit cannot be watched: %s",
-			plan.points[0].tracepoint_why);
+			plan->points[0].tracepoint_why);
 		return KW_EXIT_UNSUPPORTED;
 	}
 	sigemptyset(&stop_signals);
 	sigaddset(&stop_signals, SIGINT);
 	sigaddset(&stop_signals, SIGTERM);
 	sigprocmask(SIG_BLOCK, &stop_signals, NULL);
-	if (exits_start(&det, &plan, o.pid))
+	if (exits_start(&det, plan, o->pid))
 		return KW_EXIT_RUNTIME;
-	if (attach_plan_status(&plan, DET_EXITS) == DETECTOR_UNAVAILABLE) {
+	if (attach_plan_status(plan, DET_EXITS) == DETECTOR_UNAVAILABLE) {
 		exits_stop(&det);
 		return KW_EXIT_RUNTIME;
 	}
-	text_lost_figures(stderr, &plan, DET_EXITS);
-	session_modes(&plan, DET_EXITS, modes, sizeof(modes));
+	text_lost_figures(stderr, plan, DET_EXITS);
+	session_modes(plan, DET_EXITS, modes, sizeof(modes));
 	fprintf(stderr, "kvmwatch: attached %d programs (exits: %s)\n",
 		det.nlinks, modes);
 
@@ -205,29 +197,27 @@ int cmd_top(int argc, char **argv)
 	base.ts_ns = start_ns;
 	next_ns = start_ns;
 	rc = KW_EXIT_OK;
-	while (!o.iterations || reports < o.iterations) {
-		next_ns += (uint64_t)(o.interval_sec * 1e9);
+	while (!o->iterations || reports < o->iterations) {
+		next_ns += (uint64_t)(o->interval_sec * 1e9);
 		stopping = stop_before(next_ns);
 		err = exits_sample(&det, &cur);
-		if (!err && !o.cumulative)
+		if (!err && !o->cumulative)
 			err = exit_sample_delta(&base, &cur, &delta);
 		if (err) {
 			kw_warn("reading the BPF maps failed: %s", strerror(-err));
 			rc = KW_EXIT_RUNTIME;
 			break;
 		}
-		if (o.cumulative) {
-			err = emit_report(&o, &caps, &plan, &cur,
+		if (o->cumulative) {
+			err = emit_report(o, caps, plan, &cur,
 					  (cur.ts_ns - start_ns) / 1e9);
-			exit_sample_free(&base);
-			base = cur;
 		} else {
-			err = emit_report(&o, &caps, &plan, &delta,
+			err = emit_report(o, caps, plan, &delta,
 					  (cur.ts_ns - base.ts_ns) / 1e9);
 			exit_sample_free(&delta);
-			exit_sample_free(&base);
-			base = cur;
 		}
+		exit_sample_free(&base);
+		base = cur;
 		memset(&cur, 0, sizeof(cur));
 		if (err) {
 			/* stdout closed (a pager quit): not worth a complaint. */
@@ -240,5 +230,22 @@ int cmd_top(int argc, char **argv)
 	}
 	exit_sample_free(&base);
 	exits_stop(&det);
+	return rc;
+}
+
+int cmd_top(int argc, char **argv)
+{
+	struct top_options o = { 0 };
+	struct kernel_caps caps;
+	struct attach_plan plan;
+	int rc;
+
+	rc = parse_top_options(argc, argv, &o);
+	if (rc)
+		return rc;
+	rc = session_prepare(&caps, &plan, 1u << DET_EXITS);
+	if (rc == KW_EXIT_OK)
+		rc = run_top(&o, &caps, &plan);
+	caps_release(&caps);
 	return rc;
 }
