@@ -278,7 +278,7 @@ json_t *kvm_vcpu_json(const struct kvm_vcpu *vcpu)
 			 json_integer((json_int_t)vcpu->exits[i]));
 	}
 	if (vcpu->intr_errno)
-		json_set(exits, "INTR_ERRNO",
+		json_set(exits, "ERRNO_EINTR",
 			 json_integer((json_int_t)vcpu->intr_errno));
 	json_set(obj, "vcpu_id", json_integer(vcpu->id));
 	json_set(obj, "tid", json_integer(vcpu->tid));

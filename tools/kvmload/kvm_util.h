@@ -122,7 +122,7 @@ void kvm_vcpus_join(struct kvm_vcpu *vcpus, unsigned int n);
 
 /* New JSON object with the common per-vCPU members: "vcpu_id", "tid",
  * "userspace_exits" (non-zero counts only, by exit reason name, plus
- * "INTR_ERRNO") and "kvm_run_calls".  The arch adds scenario figures. */
+ * "ERRNO_EINTR") and "kvm_run_calls".  The arch adds scenario figures. */
 json_t *kvm_vcpu_json(const struct kvm_vcpu *vcpu);
 
 /* json_object_set_new() that dies on allocation failure. */

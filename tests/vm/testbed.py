@@ -1,0 +1,709 @@
+#!/usr/bin/env python3
+"""Boot the nested-KVM testbed: a Debian 6.12 kernel under QEMU TCG with
+real KVM inside, an initramfs with busybox, the given static binaries and
+a guest script; bring the guest's /out back to the host.
+
+Called through tests/vm/boot.sh; docs/testbed.md describes the design.
+"""
+
+import argparse
+import base64
+import hashlib
+import io
+import json
+import lzma
+import os
+import re
+import secrets
+import select
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+CACHE = os.environ.get("KVMWATCH_CACHE") or os.path.join(REPO, ".cache")
+
+ARCHES = {
+    "x86_64": {
+        "debarch": "amd64",
+        "qemu": "qemu-system-x86_64",
+        "qemu_pkg": "qemu-system-x86",
+        # One TCG thread for both vCPUs: with multi-threaded TCG the x86
+        # guest hits cross-CPU code patching races (int3 oopses while
+        # static keys flip, L2 guests taking #UD or triple faults, hangs)
+        # in 5 of 15 suite runs; single-threaded, none in 11.
+        "machine": ["-accel", "tcg,thread=single", "-cpu", "max"],
+        "console": "ttyS0",
+        "elf_machine": 62,  # EM_X86_64
+        # Loaded in this order (their own dependencies are added first).
+        "modules": ["irqbypass", "ccp", "kvm", "kvm-amd"],
+    },
+    "arm64": {
+        "debarch": "arm64",
+        "qemu": "qemu-system-aarch64",
+        "qemu_pkg": "qemu-system-arm",
+        "machine": ["-M", "virt,virtualization=on,gic-version=3",
+                    "-cpu", "max", "-accel", "tcg"],
+        "console": "ttyAMA0",
+        "elf_machine": 183,  # EM_AARCH64
+        "modules": [],  # KVM is built into the arm64 kernel
+    },
+}
+
+# Terminal descriptions for curses programs run interactively in the guest.
+TERMINFO = ["d/dumb", "l/linux", "v/vt100", "v/vt102", "v/vt220",
+            "x/xterm", "x/xterm-256color", "s/screen", "s/screen-256color",
+            "t/tmux", "t/tmux-256color"]
+
+# Files boot.sh writes into DIR; the guest's /out may not overwrite them.
+HOST_FILES = {"console.log", "qemu.log", "boot.json", "stall.json",
+              ".testbed-out"}
+
+BASE64_LINE = re.compile(rb"^[A-Za-z0-9+/=]+$")
+CONTROL = re.compile(r"\x1b(\[[0-9;?]*[A-Za-z]|.)|[\x00-\x08\x0b-\x1f\x7f]")
+TAIL_LINES = 40
+
+# Exit statuses of boot.sh other than the guest script's own status.
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_TIMEOUT = 124
+EXIT_NOT_FINISHED = 125
+
+
+class TestbedError(Exception):
+    """A failure with a message for the user; exits with .status."""
+
+    def __init__(self, msg, status=EXIT_ERROR):
+        super().__init__(msg)
+        self.status = status
+
+
+def log(msg):
+    print(f"testbed: {msg}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- cpio
+
+class Cpio:
+    """Writer of a "newc" cpio archive, the format the kernel unpacks.
+
+    Owners are root and mtimes 0, so equal inputs give equal bytes.
+    """
+
+    def __init__(self):
+        self.buf = io.BytesIO()
+        self.ino = 1
+        self.names = set()
+
+    def _entry(self, name, mode, data=b"", rdev=(0, 0)):
+        if name in self.names:
+            raise TestbedError(f"two initramfs entries named /{name}")
+        self.names.add(name)
+        bname = name.encode() + b"\0"
+        fields = [self.ino, mode, 0, 0, 1, 0, len(data), 0, 0,
+                  rdev[0], rdev[1], len(bname), 0]
+        self.ino += 1
+        hdr = b"070701" + b"".join(b"%08X" % f for f in fields)
+        self.buf.write(hdr + bname)
+        self._pad()
+        self.buf.write(data)
+        self._pad()
+
+    def _pad(self):
+        self.buf.write(b"\0" * (-self.buf.tell() % 4))
+
+    def dir(self, name):
+        self._entry(name, 0o040755)
+
+    def file(self, name, data, mode=0o644):
+        self._entry(name, 0o100000 | mode, data)
+
+    def chardev(self, name, major, minor, mode=0o600):
+        self._entry(name, 0o020000 | mode, rdev=(major, minor))
+
+    def finish(self):
+        self._entry("TRAILER!!!", 0)
+        self.buf.write(b"\0" * (-self.buf.tell() % 512))
+        return self.buf.getvalue()
+
+
+# ---------------------------------------------------------------- ELF
+
+def elf_sections(data):
+    """Map of section name -> bytes of a little-endian ELF64 file."""
+    (shoff,) = struct.unpack_from("<Q", data, 0x28)
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x3A)
+
+    def header(i):
+        off = shoff + i * shentsize
+        name, _, _, _, offset, size = struct.unpack_from("<IIQQQQ", data,
+                                                         off)
+        return name, offset, size
+
+    _, stroff, _ = header(shstrndx)
+    out = {}
+    for i in range(shnum):
+        name, offset, size = header(i)
+        end = data.index(b"\0", stroff + name)
+        out[data[stroff + name:end].decode()] = data[offset:offset + size]
+    return out
+
+
+def check_guest_binary(path, arch):
+    """Refuse ELF files the guest cannot run: another arch or dynamic."""
+    with open(path, "rb") as f:
+        head = f.read(64)
+        if not head.startswith(b"\x7fELF"):
+            return  # scripts and data files are fine
+        if head[4] != 2 or head[5] != 1:
+            raise TestbedError(f"{path}: not a little-endian 64-bit ELF file")
+        (machine,) = struct.unpack_from("<H", head, 0x12)
+        if machine != ARCHES[arch]["elf_machine"]:
+            raise TestbedError(f"{path}: ELF machine {machine} is not an "
+                               f"{arch} binary")
+        (phoff,) = struct.unpack_from("<Q", head, 0x20)
+        phentsize, phnum = struct.unpack_from("<HH", head, 0x36)
+        f.seek(phoff)
+        phdrs = f.read(phentsize * phnum)
+    for i in range(phnum):
+        (ptype,) = struct.unpack_from("<I", phdrs, i * phentsize)
+        if ptype == 3:  # PT_INTERP
+            raise TestbedError(f"{path}: dynamically linked; the testbed "
+                               "guest has no shared libraries (link it "
+                               "statically, e.g. make STATIC=1)")
+
+
+def module_depends(ko):
+    for entry in elf_sections(ko).get(".modinfo", b"").split(b"\0"):
+        if entry.startswith(b"depends="):
+            return [d for d in entry[8:].decode().split(",") if d]
+    return []
+
+
+# ---------------------------------------------------------------- initramfs
+
+def fetch_kernel(arch):
+    """Run fetch.sh (cheap when cached); returns the kernel version."""
+    res = subprocess.run([os.path.join(HERE, "fetch.sh"), arch],
+                         stdout=subprocess.PIPE, text=True)
+    if res.returncode != 0:
+        raise TestbedError(f"could not fetch the {arch} testbed kernel "
+                           "(tests/vm/fetch.sh failed, see above)")
+    return res.stdout.strip().splitlines()[-1]
+
+
+def kvm_modules(arch, moddir):
+    """[(name, decompressed .ko)] in load order, dependencies first."""
+    paths = {}
+    for top, _, files in os.walk(os.path.join(moddir, "kernel")):
+        for fn in files:
+            m = re.fullmatch(r"(.+)\.ko(\.xz)?", fn)
+            if m:
+                paths[m.group(1).replace("-", "_")] = os.path.join(top, fn)
+    order, seen = [], set()
+
+    def add(name, chain):
+        key = name.replace("-", "_")
+        if key in seen:
+            return
+        if key not in paths:
+            raise TestbedError(f"kernel module {name} (needed by "
+                               f"{' <- '.join(chain) or 'KVM'}) is not in "
+                               f"{moddir}")
+        path = paths[key]
+        with open(path, "rb") as f:
+            data = f.read()
+        if path.endswith(".xz"):
+            data = lzma.decompress(data)  # busybox insmod cannot read .xz
+        for dep in module_depends(data):
+            add(dep, [name] + chain)
+        seen.add(key)
+        order.append((os.path.basename(path).split(".ko")[0], data))
+
+    for name in ARCHES[arch]["modules"]:
+        add(name, [])
+    return order
+
+
+def base_initramfs(arch, kver):
+    """The cached part of the initramfs: /init, busybox, KVM modules."""
+    root = os.path.join(CACHE, ARCHES[arch]["debarch"], "root")
+    with open(os.path.join(root, "bin", "busybox"), "rb") as f:
+        busybox = f.read()
+    with open(os.path.join(HERE, "init.sh"), "rb") as f:
+        init = f.read()
+    modules = kvm_modules(arch, os.path.join(root, "lib", "modules", kver))
+    terminfo = []
+    for t in TERMINFO:
+        for d in ("/lib/terminfo", "/usr/share/terminfo"):
+            p = os.path.join(d, t)
+            if os.path.isfile(p):
+                with open(p, "rb") as f:
+                    terminfo.append((t, f.read()))
+                break
+
+    h = hashlib.sha256(b"testbed-base-1\0" + arch.encode() + b"\0" +
+                       kver.encode())
+    for blob in [busybox, init] + [d for _, d in modules + terminfo]:
+        h.update(hashlib.sha256(blob).digest())
+    cdir = os.path.join(CACHE, "testbed")
+    path = os.path.join(cdir, f"{arch}-{kver}-{h.hexdigest()[:16]}.cpio")
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        pass
+
+    c = Cpio()
+    for d in ["bin", "dev", "etc", "lib", "lib/modules", "lib/terminfo",
+              "out", "proc", "root", "sys", "tmp"]:
+        c.dir(d)
+    c.chardev("dev/console", 5, 1)
+    c.file("init", init, 0o755)
+    c.file("bin/busybox", busybox, 0o755)
+    for t, data in terminfo:
+        if "lib/terminfo/" + t[0] not in c.names:
+            c.dir("lib/terminfo/" + t[0])
+        c.file("lib/terminfo/" + t, data)
+    for name, data in modules:
+        c.file(f"lib/modules/{name}.ko", data)
+    if modules:
+        c.file("lib/modules/order",
+               "".join(n + "\n" for n, _ in modules).encode())
+
+    data = c.finish()
+    # Keep one archive per arch; a concurrent boot may race us here, which
+    # costs it a rebuild at worst.
+    os.makedirs(cdir, exist_ok=True)
+    for old in os.listdir(cdir):
+        if old.startswith(arch + "-") and old.endswith(".cpio"):
+            try:
+                os.unlink(os.path.join(cdir, old))
+            except FileNotFoundError:
+                pass
+    tmp = path + f".tmp{os.getpid()}"
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.rename(tmp, path)
+    return data
+
+
+def overlay_initramfs(arch, files, script):
+    """The per-boot part: the given files in /bin and the guest script."""
+    c = Cpio()
+    for path in files:
+        check_guest_binary(path, arch)
+        with open(path, "rb") as f:
+            c.file("bin/" + os.path.basename(path), f.read(), 0o755)
+    if script:
+        with open(script, "rb") as f:
+            c.file("script", f.read(), 0o755)
+    return c.finish()
+
+
+# ---------------------------------------------------------------- output
+
+def prepare_out(out):
+    """Create DIR, or empty one that an earlier boot.sh run created."""
+    stamp = os.path.join(out, ".testbed-out")
+    if os.path.isdir(out) and os.listdir(out):
+        if not os.path.exists(stamp):
+            raise TestbedError(f"--out {out}: directory is not empty and "
+                               "was not made by boot.sh; refusing to "
+                               "overwrite it", EXIT_USAGE)
+        for name in os.listdir(out):
+            p = os.path.join(out, name)
+            if os.path.isdir(p) and not os.path.islink(p):
+                shutil.rmtree(p)
+            else:
+                os.unlink(p)
+    os.makedirs(out, exist_ok=True)
+    open(stamp, "w").close()
+
+
+def tail(path, n=TAIL_LINES):
+    """The last n lines of a log; for a console log, without the base64 of
+    /out, which says nothing to a reader."""
+    try:
+        with open(path, "rb") as f:
+            lines = f.read().decode(errors="replace").splitlines()
+    except OSError:
+        return ""
+    shown, inside = [], 0
+    for ln in lines:
+        if re.search(r"@@KVMTB-\w+ OUT-BEGIN", ln):
+            inside = 1
+            continue
+        if inside and re.search(r"@@KVMTB-\w+ OUT-END", ln):
+            shown.append(f"[/out sent as {inside - 1} lines of base64]")
+            inside = 0
+        if inside:
+            inside += 1
+        else:
+            # The firmware's terminal resets must not reach ours.
+            shown.append(CONTROL.sub("", ln))
+    return "\n".join(shown[-n:])
+
+
+def decode_out(console, prefix, out):
+    """Decode the /out archive between the last begin and end markers.
+
+    Returns the guest script's status; raises if the archive is missing or
+    damaged (its size and md5 are printed with the end marker).
+    """
+    lines = [ln.rstrip(b"\r") for ln in console.split(b"\n")]
+    begin = end = None
+    for i, ln in enumerate(lines):
+        at = ln.find(prefix)
+        if at > 0:
+            lines[i] = ln = ln[at:]
+        if ln.startswith(prefix + b"OUT-BEGIN"):
+            begin, end = i, None
+        elif ln.startswith(prefix + b"OUT-END") and begin is not None:
+            end = i
+    if begin is None or end is None:
+        raise TestbedError("the guest did not send /out back (no end "
+                           "marker on the console)", EXIT_NOT_FINISHED)
+    fields = lines[end][len(prefix):].split()
+    try:
+        status, size, md5 = int(fields[1]), int(fields[2]), fields[3]
+    except (IndexError, ValueError):
+        raise TestbedError("malformed end marker: " +
+                           lines[end].decode(errors="replace"),
+                           EXIT_NOT_FINISHED)
+    body = lines[begin + 1:end]
+    data = b"".join(ln.strip() for ln in body if BASE64_LINE.match(ln))
+    noise = sum(1 for ln in body if ln.strip() and not BASE64_LINE.match(ln))
+    try:
+        blob = base64.b64decode(data, validate=True)
+    except ValueError as e:
+        raise TestbedError(f"/out archive is not valid base64 ({e}); "
+                           f"{noise} foreign lines on the console",
+                           EXIT_NOT_FINISHED)
+    if len(blob) != size or hashlib.md5(blob).hexdigest().encode() != md5:
+        raise TestbedError(f"/out archive damaged on the console: got "
+                           f"{len(blob)} bytes, expected {size} (md5 "
+                           f"{md5.decode()}); {noise} foreign lines",
+                           EXIT_NOT_FINISHED)
+    with tarfile.open(fileobj=io.BytesIO(blob), mode="r:gz") as tar:
+        members = []
+        for m in tar.getmembers():
+            name = os.path.normpath(m.name)
+            if name in HOST_FILES:
+                log(f"guest file /out/{name} skipped: boot.sh owns {name}")
+                continue
+            # Debian 12's Python 3.11.2 has no extraction filters: keep
+            # plain files and directories inside DIR only.
+            if (name.startswith(("/", "..")) or
+                    not (m.isfile() or m.isdir())):
+                log(f"guest file /out/{m.name} skipped: not a plain file "
+                    "or directory inside /out")
+                continue
+            m.mode = (m.mode & 0o777) | (0o700 if m.isdir() else 0o600)
+            members.append(m)
+        tar.extractall(out, members=members)
+    return status
+
+
+# ---------------------------------------------------------------- QEMU
+
+def qemu_command(arch, kernel, initrd, append):
+    a = ARCHES[arch]
+    return ([a["qemu"]] + a["machine"] +
+            ["-m", "2G", "-smp", "2", "-kernel", kernel, "-initrd", initrd,
+             "-append", append, "-nographic", "-no-reboot", "-nic", "none"])
+
+
+def cmdline(arch, nonce, mode, extra=()):
+    return " ".join([f"console={ARCHES[arch]['console']}", "quiet",
+                     "panic=-1", f"kvmtb_nonce={nonce}",
+                     f"kvmtb_epoch={int(time.time())}",
+                     f"kvmtb_mode={mode}"] + list(extra))
+
+
+def run_script(args, cmd, prefix):
+    """Run QEMU with the console on a pipe; watch it for markers."""
+    out = args.out
+    console_path = os.path.join(out, "console.log")
+    stall_marker = args.stall_on.encode() if args.stall_on else None
+    stall = {"marker": args.stall_on, "requested_s": args.stall_for,
+             "triggered": False}
+    boot = {"arch": args.arch, "kernel": args.kver, "qemu": cmd,
+            "timeout_s": args.timeout, "timed_out": False,
+            "finished": False}
+
+    qemu_log = open(os.path.join(out, "qemu.log"), "wb")
+    console = open(console_path, "wb", buffering=0)
+    t0 = time.monotonic()
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=qemu_log,
+                            start_new_session=True,
+                            preexec_fn=die_with_parent)
+    fd = proc.stdout.fileno()
+    deadline = t0 + args.timeout
+    pending = b""  # the current incomplete console line
+    window = b""  # the tail of the stream, to find a split stall marker
+    try:
+        while True:
+            now = time.monotonic()
+            if now >= deadline:
+                boot["timed_out"] = True
+                break
+            ready, _, _ = select.select([fd], [], [], min(0.5,
+                                                          deadline - now))
+            if not ready:
+                continue
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            now = time.monotonic()
+            console.write(chunk)
+            if args.verbose:
+                sys.stdout.buffer.write(chunk)
+                sys.stdout.flush()
+            lines = (pending + chunk).split(b"\n")
+            pending = lines.pop()
+            for ln in lines:
+                # Escape sequences from the firmware may precede a marker.
+                at = ln.find(prefix)
+                if at < 0:
+                    continue
+                word, _, rest = ln[at + len(prefix):].strip().partition(b" ")
+                if word == b"INIT" and "init_s" not in boot:
+                    boot["init_s"] = round(now - t0, 3)
+                    try:
+                        boot["guest_uptime_at_init_s"] = float(rest)
+                    except ValueError:
+                        pass
+                elif word == b"KVM":
+                    boot["dev_kvm"] = rest == b"ok"
+                elif word == b"READY":
+                    boot["ready_s"] = round(now - t0, 3)
+                elif word == b"SCRIPT-TIMEOUT":
+                    boot["script_timed_out"] = True
+                elif word == b"OUT-BEGIN":
+                    boot["script_end_s"] = round(now - t0, 3)
+            if stall_marker and not stall["triggered"]:
+                window += chunk
+                if stall_marker in window:
+                    stall_for(proc, stall, t0, args.stall_for)
+                    deadline += args.stall_for
+                window = window[-len(stall_marker):]
+    except KeyboardInterrupt:
+        log("interrupted, stopping QEMU")
+        boot["interrupted"] = True
+    finally:
+        try:
+            # After "poweroff -f" QEMU exits by itself; give it a moment.
+            proc.wait(timeout=0 if boot["timed_out"] or
+                      boot.get("interrupted") else 10)
+        except (subprocess.TimeoutExpired, KeyboardInterrupt):
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        console.close()
+        qemu_log.close()
+    boot["total_s"] = round(time.monotonic() - t0, 3)
+    boot["qemu_status"] = proc.returncode
+
+    try:
+        if boot.get("interrupted"):
+            raise TestbedError("interrupted", 130)
+        if boot["timed_out"]:
+            raise TestbedError(f"timeout: the guest did not finish within "
+                               f"{args.timeout} s; QEMU killed",
+                               EXIT_TIMEOUT)
+        with open(console_path, "rb") as f:
+            status = decode_out(f.read(), prefix, out)
+        boot["finished"] = True
+        boot["script_status"] = status
+        if boot.get("script_timed_out"):
+            raise TestbedError(f"timeout: the guest script ran over "
+                               f"{args.script_limit} s and was killed; "
+                               f"what it wrote to /out is in {out}",
+                               EXIT_TIMEOUT)
+    except TestbedError as e:
+        boot["error"] = str(e)
+        raise
+    finally:
+        write_json(os.path.join(out, "boot.json"), boot)
+        if stall_marker:
+            write_json(os.path.join(out, "stall.json"), stall)
+            if not stall["triggered"]:
+                log(f"warning: stall marker '{args.stall_on}' never "
+                    "appeared; QEMU was not paused")
+    return status, boot
+
+
+def die_with_parent():
+    """In the QEMU child: get SIGKILL when boot.sh dies, however it dies,
+    so that no emulator is left running."""
+    import ctypes
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def stall_for(proc, stall, t0, seconds):
+    """Pause the whole QEMU process: the guest sees its clocks jump."""
+    seen = time.monotonic()
+    wall = time.time()
+    os.kill(proc.pid, signal.SIGSTOP)
+    time.sleep(seconds)
+    os.kill(proc.pid, signal.SIGCONT)
+    resumed = time.monotonic()
+    stall.update({"triggered": True,
+                  "stopped_at_s": round(seen - t0, 3),
+                  "stopped_at_epoch": round(wall, 3),
+                  "resumed_at_s": round(resumed - t0, 3),
+                  "stopped_for_s": round(resumed - seen, 3)})
+
+
+def write_json(path, obj):
+    with open(path, "w") as f:
+        json.dump(obj, f, indent=1)
+        f.write("\n")
+
+
+def run_interactive(args, cmd):
+    """Console on this terminal (Ctrl-A X quits); logged if --out given."""
+    chardev = "stdio,id=con,mux=on,signal=off"
+    if args.out:
+        chardev += ",logfile=" + os.path.join(args.out, "console.log")
+    # The monitor shares the console; -nographic would add a second one.
+    i = cmd.index("-nographic")
+    cmd[i:i + 1] = ["-display", "none", "-chardev", chardev,
+                    "-serial", "chardev:con", "-mon", "chardev=con"]
+    print("testbed: interactive console, Ctrl-A X quits QEMU",
+          file=sys.stderr)
+    return subprocess.call(cmd, preexec_fn=die_with_parent)
+
+
+# ---------------------------------------------------------------- main
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(
+        prog="tests/vm/boot.sh",
+        description="Boot the nested-KVM testbed (Debian 6.12 kernel, "
+        "QEMU TCG, real KVM inside) and run a script in it.")
+    p.add_argument("arch", choices=sorted(ARCHES))
+    p.add_argument("--file", action="append", default=[], metavar="PATH",
+                   help="copy PATH into the guest's /bin (repeatable)")
+    p.add_argument("--script", metavar="GUEST_SCRIPT",
+                   help="/bin/sh script to run in the guest")
+    p.add_argument("--out", metavar="DIR",
+                   help="host directory for console.log, boot.json and "
+                   "what the script wrote to /out")
+    p.add_argument("--timeout", type=float, default=300, metavar="SEC",
+                   help="kill QEMU after SEC seconds (default 300)")
+    p.add_argument("--stall-on", metavar="MARKER",
+                   help="SIGSTOP QEMU when MARKER first appears on the "
+                   "console")
+    p.add_argument("--stall-for", type=float, metavar="SEC",
+                   help="how long to keep QEMU stopped")
+    p.add_argument("--interactive", action="store_true",
+                   help="attach the console to this terminal")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="also copy the console to stdout as it comes")
+    args = p.parse_args(argv)
+
+    if args.interactive:
+        if args.stall_on or args.stall_for is not None:
+            p.error("--stall-on/--stall-for need a scripted run, not "
+                    "--interactive")
+    else:
+        if not args.script:
+            p.error("--script is required (or use --interactive)")
+        if not args.out:
+            p.error("--out is required with --script")
+    if (args.stall_on is None) != (args.stall_for is None):
+        p.error("--stall-on and --stall-for go together")
+    if args.stall_on == "":
+        p.error("--stall-on: empty marker")
+    if args.stall_for is not None and args.stall_for <= 0:
+        p.error("--stall-for: must be > 0 seconds")
+    if args.timeout <= 0:
+        p.error("--timeout: must be > 0 seconds")
+    for path in args.file + ([args.script] if args.script else []):
+        if not os.path.isfile(path) or not os.access(path, os.R_OK):
+            p.error(f"{path}: no such readable file")
+    names = [os.path.basename(f) for f in args.file]
+    dup = {n for n in names if names.count(n) > 1}
+    if dup:
+        p.error(f"--file: two files named {', '.join(sorted(dup))}")
+    if "busybox" in names:
+        p.error("--file: busybox is provided by the testbed")
+    return args
+
+
+def main(argv):
+    args = parse_args(argv)
+    qemu = ARCHES[args.arch]["qemu"]
+    if not shutil.which(qemu):
+        raise TestbedError(f"{qemu} not found: install the Debian package "
+                           f"{ARCHES[args.arch]['qemu_pkg']}")
+    args.kver = fetch_kernel(args.arch)
+    kernel = os.path.join(CACHE, ARCHES[args.arch]["debarch"], "root",
+                          "boot", "vmlinuz-" + args.kver)
+    base = base_initramfs(args.arch, args.kver)
+    overlay = overlay_initramfs(args.arch, args.file, args.script)
+    if args.out:
+        prepare_out(args.out)
+
+    nonce = secrets.token_hex(6)
+    prefix = f"@@KVMTB-{nonce} ".encode()
+    with tempfile.TemporaryDirectory(prefix="kvmtb-") as tmp:
+        # The kernel unpacks concatenated cpio archives in order.
+        initrd = os.path.join(tmp, "initrd.cpio")
+        with open(initrd, "wb") as f:
+            f.write(base)
+            f.write(overlay)
+        if args.interactive:
+            size = shutil.get_terminal_size()
+            extra = [f"kvmtb_term={os.environ.get('TERM', 'vt100')}",
+                     f"kvmtb_rows={size.lines}", f"kvmtb_cols={size.columns}"]
+            cmd = qemu_command(args.arch, kernel, initrd,
+                               cmdline(args.arch, nonce, "interactive",
+                                       extra))
+            return run_interactive(args, cmd)
+        # Leave time for the boot before the script and for sending /out.
+        args.script_limit = int(max(args.timeout - 60, args.timeout / 2))
+        cmd = qemu_command(args.arch, kernel, initrd,
+                           cmdline(args.arch, nonce, "script",
+                                   [f"kvmtb_script_limit="
+                                    f"{args.script_limit}"]))
+        try:
+            status, boot = run_script(args, cmd, prefix)
+        except TestbedError as e:
+            log(f"{args.arch}: {e}")
+            print(f"--- last {TAIL_LINES} lines of "
+                  f"{os.path.join(args.out, 'console.log')}:",
+                  file=sys.stderr)
+            print(tail(os.path.join(args.out, "console.log")),
+                  file=sys.stderr)
+            qlog = tail(os.path.join(args.out, "qemu.log"))
+            if qlog:
+                print("--- qemu.log:\n" + qlog, file=sys.stderr)
+            return e.status
+    log(f"{args.arch} {args.kver}: /init after {boot.get('init_s')} s, "
+        f"script exit {status}, total {boot['total_s']} s, out: {args.out}")
+    return status
+
+
+def interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+if __name__ == "__main__":
+    # Clean up (kill QEMU, keep the logs) on SIGTERM and SIGHUP as on ^C.
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGHUP, interrupt)
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except TestbedError as e:
+        log(str(e))
+        sys.exit(e.status)
