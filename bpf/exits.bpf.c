@@ -186,4 +186,24 @@ int BPF_KPROBE(kprobe_vcpu_run, struct kvm_vcpu *vcpu)
 	return 0;
 }
 
+SEC("fentry/kvm_arch_vcpu_load")
+int BPF_PROG(fentry_vcpu_load, struct kvm_vcpu *vcpu, int cpu)
+{
+	__u32 pid = current_pid();
+
+	if (!filtered_out(pid))
+		note_thread(pid, current_tid(), vcpu->vcpu_id);
+	return 0;
+}
+
+SEC("kprobe/kvm_arch_vcpu_load")
+int BPF_KPROBE(kprobe_vcpu_load, struct kvm_vcpu *vcpu)
+{
+	__u32 pid = current_pid();
+
+	if (!filtered_out(pid))
+		note_thread(pid, current_tid(), BPF_CORE_READ(vcpu, vcpu_id));
+	return 0;
+}
+
 char LICENSE[] SEC("license") = "GPL";

@@ -28,6 +28,11 @@ const struct probe_point probe_points[] = {
 	/* arm64's kvm_exit carries no vCPU index: learn it from KVM_RUN. */
 	{ DET_EXITS, "vcpu_run", "kvm_arch_vcpu_ioctl_run", NULL, ARM64,
 	  VENDOR_ANY, false, "vCPU index (vCPUs are shown by thread id)" },
+	/* A vCPU already inside KVM_RUN when kvmwatch starts may not return
+	 * for long; it is loaded again whenever its thread is scheduled in. */
+	{ DET_EXITS, "vcpu_load", "kvm_arch_vcpu_load", NULL, ARM64,
+	  VENDOR_ANY, false,
+	  "vCPU index of vCPUs that were already running when kvmwatch started" },
 
 	/* APIC periodic timer restart loop (x86 LAPIC). */
 	{ DET_TIMER, "apic_timer_fn", "apic_timer_fn",
