@@ -165,44 +165,44 @@ int tp_kvm_entry(void *ctx)
 	return 0;
 }
 
-/* Where kvm:kvm_exit has no vcpu_id (arm64), learn it as KVM_RUN starts. */
-SEC("fentry/kvm_arch_vcpu_ioctl_run")
-int BPF_PROG(fentry_vcpu_run, struct kvm_vcpu *vcpu)
+static __always_inline void note_vcpu_index(__u32 vcpu_id)
 {
 	__u32 pid = current_pid();
 
 	if (!filtered_out(pid))
-		note_thread(pid, current_tid(), vcpu->vcpu_id);
+		note_thread(pid, current_tid(), vcpu_id);
+}
+
+/*
+ * Where kvm:kvm_exit has no vcpu_id (arm64), learn it as KVM_RUN starts,
+ * and as a vCPU thread is scheduled in, for vCPUs that were inside KVM_RUN
+ * before kvmwatch attached.
+ */
+SEC("fentry/kvm_arch_vcpu_ioctl_run")
+int BPF_PROG(fentry_vcpu_run, struct kvm_vcpu *vcpu)
+{
+	note_vcpu_index(vcpu->vcpu_id);
 	return 0;
 }
 
 SEC("kprobe/kvm_arch_vcpu_ioctl_run")
 int BPF_KPROBE(kprobe_vcpu_run, struct kvm_vcpu *vcpu)
 {
-	__u32 pid = current_pid();
-
-	if (!filtered_out(pid))
-		note_thread(pid, current_tid(), BPF_CORE_READ(vcpu, vcpu_id));
+	note_vcpu_index(BPF_CORE_READ(vcpu, vcpu_id));
 	return 0;
 }
 
 SEC("fentry/kvm_arch_vcpu_load")
 int BPF_PROG(fentry_vcpu_load, struct kvm_vcpu *vcpu, int cpu)
 {
-	__u32 pid = current_pid();
-
-	if (!filtered_out(pid))
-		note_thread(pid, current_tid(), vcpu->vcpu_id);
+	note_vcpu_index(vcpu->vcpu_id);
 	return 0;
 }
 
 SEC("kprobe/kvm_arch_vcpu_load")
 int BPF_KPROBE(kprobe_vcpu_load, struct kvm_vcpu *vcpu)
 {
-	__u32 pid = current_pid();
-
-	if (!filtered_out(pid))
-		note_thread(pid, current_tid(), BPF_CORE_READ(vcpu, vcpu_id));
+	note_vcpu_index(BPF_CORE_READ(vcpu, vcpu_id));
 	return 0;
 }
 
