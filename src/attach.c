@@ -27,6 +27,20 @@ const char *detector_status_name(enum detector_status status)
 	}
 }
 
+enum attach_mode attach_mode_limit = ATTACH_FENTRY;
+
+int parse_attach_mode(const char *arg, enum attach_mode *out)
+{
+	enum attach_mode mode;
+
+	for (mode = ATTACH_FENTRY; mode <= ATTACH_TRACEPOINT; mode++)
+		if (!strcmp(arg, attach_mode_name(mode))) {
+			*out = mode;
+			return 0;
+		}
+	return -EINVAL;
+}
+
 static void choose_mode(struct kernel_caps *caps, struct point_state *s)
 {
 	const struct probe_point *p = s->point;
@@ -37,13 +51,20 @@ static void choose_mode(struct kernel_caps *caps, struct point_state *s)
 				 "%s is not in /proc/kallsyms (absent from this kernel, or inlined)",
 				 p->func);
 			snprintf(s->kprobe_why, WHY_LEN, "%s", s->fentry_why);
+		} else if (attach_mode_limit > ATTACH_FENTRY) {
+			snprintf(s->fentry_why, WHY_LEN, "not tried: --mode %s",
+				 attach_mode_name(attach_mode_limit));
 		} else if (caps_fentry_can_attach(caps, p->func, s->func_module,
 						  s->fentry_why, WHY_LEN)) {
 			s->mode = ATTACH_FENTRY;
 			return;
-		} else if (!caps->kprobes) {
+		}
+		if (s->func_found && attach_mode_limit > ATTACH_KPROBE) {
+			snprintf(s->kprobe_why, WHY_LEN, "not tried: --mode %s",
+				 attach_mode_name(attach_mode_limit));
+		} else if (s->func_found && !caps->kprobes) {
 			snprintf(s->kprobe_why, WHY_LEN, "%s", caps->kprobes_why);
-		} else {
+		} else if (s->func_found) {
 			s->mode = ATTACH_KPROBE;
 			return;
 		}
@@ -62,6 +83,34 @@ static void choose_mode(struct kernel_caps *caps, struct point_state *s)
 		return;
 	}
 	s->mode = ATTACH_TRACEPOINT;
+}
+
+/* A point that only completes another's tracepoint form is idle when that
+ * point got a stronger mode. */
+void attach_plan_drop_unneeded(struct attach_plan *plan)
+{
+	size_t i, j;
+
+	for (i = 0; i < plan->count; i++) {
+		struct point_state *s = &plan->points[i];
+		const char *partner = s->point->completes;
+
+		if (!partner || !s->applicable)
+			continue;
+		for (j = 0; j < plan->count; j++) {
+			const struct point_state *p = &plan->points[j];
+
+			if (p->point->detector != s->point->detector ||
+			    strcmp(p->point->name, partner) ||
+			    p->mode == ATTACH_TRACEPOINT)
+				continue;
+			s->mode = ATTACH_NONE;
+			s->unneeded = true;
+			snprintf(s->tracepoint_why, WHY_LEN,
+				 "not needed: %s is watched in %s mode",
+				 partner, attach_mode_name(p->mode));
+		}
+	}
 }
 
 int attach_plan_resolve(struct attach_plan *plan, struct kernel_caps *caps,
@@ -109,12 +158,13 @@ int attach_plan_resolve(struct attach_plan *plan, struct kernel_caps *caps,
 		if (s->applicable)
 			choose_mode(caps, s);
 	}
+	attach_plan_drop_unneeded(plan);
 	return 0;
 }
 
 bool point_is_degraded(const struct point_state *s)
 {
-	if (!s->applicable)
+	if (!s->applicable || s->unneeded)
 		return false;
 	if (s->attach_failed || s->mode == ATTACH_NONE)
 		return true;

@@ -35,6 +35,7 @@ struct point_state {
 	char fentry_why[WHY_LEN];
 	char kprobe_why[WHY_LEN];
 	char tracepoint_why[WHY_LEN];
+	bool unneeded;		/* completes a point not in tracepoint mode */
 	bool attach_failed;	/* chosen mode failed at load/attach time */
 	char attach_error[WHY_LEN];
 };
@@ -45,12 +46,23 @@ struct attach_plan {
 	size_t count;
 };
 
+/* The strongest mode attach_plan_resolve() may choose (global --mode
+ * option, KVMWATCH_MODE): weaker modes are exercised on kernels that
+ * allow the stronger ones. ATTACH_FENTRY, the default, limits nothing. */
+extern enum attach_mode attach_mode_limit;
+
 const char *attach_mode_name(enum attach_mode mode);
+/* "fentry", "kprobe" or "tracepoint"; -EINVAL otherwise. */
+int parse_attach_mode(const char *arg, enum attach_mode *out);
 const char *detector_status_name(enum detector_status status);
 
 /* Decide a mode for every point of the detectors in mask (1 << id). */
 int attach_plan_resolve(struct attach_plan *plan, struct kernel_caps *caps,
 			unsigned int detector_mask);
+
+/* Idle the points that complete a tracepoint form not in use (part of
+ * attach_plan_resolve; separate for tests). */
+void attach_plan_drop_unneeded(struct attach_plan *plan);
 
 /* Is the point watched in a weaker form than its best one? */
 bool point_is_degraded(const struct point_state *state);

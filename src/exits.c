@@ -5,6 +5,7 @@
 
 #include <bpf/bpf.h>
 
+#include "map_read.h"
 #include "exits_detector.h"
 #include "exits.skel.h"
 
@@ -59,43 +60,6 @@ fail:
 	return err ? err : -EINVAL;
 }
 
-/* Read every entry of a hash map into an array of records, each holding
- * the key at offset 0 and the value at value_off. */
-static int read_hash(int fd, size_t key_size, size_t rec_size,
-		     size_t value_off, void **out, size_t *n)
-{
-	char key[64], next[64];
-	size_t cap = 0;
-	char *recs = NULL, *rec;
-	void *prev = NULL;
-
-	*n = 0;
-	while (!bpf_map_get_next_key(fd, prev, next)) {
-		memcpy(key, next, key_size);
-		prev = key;
-		if (*n == cap) {
-			char *grown;
-
-			cap = cap ? cap * 2 : 256;
-			grown = realloc(recs, cap * rec_size);
-			if (!grown) {
-				free(recs);
-				return -ENOMEM;
-			}
-			recs = grown;
-		}
-		rec = recs + *n * rec_size;
-		memset(rec, 0, rec_size);
-		memcpy(rec, key, key_size);
-		/* The entry may vanish between the two calls: skip it. */
-		if (bpf_map_lookup_elem(fd, key, rec + value_off))
-			continue;
-		(*n)++;
-	}
-	*out = recs;
-	return 0;
-}
-
 int exits_sample(struct exits_detector *det, struct exit_sample *out)
 {
 	void *recs = NULL, *threads = NULL;
@@ -103,12 +67,12 @@ int exits_sample(struct exits_detector *det, struct exit_sample *out)
 
 	memset(out, 0, sizeof(*out));
 	out->ts_ns = monotonic_ns();
-	err = read_hash(bpf_map__fd(det->skel->maps.exit_stats),
+	err = map_read_all(bpf_map__fd(det->skel->maps.exit_stats),
 			sizeof(struct exit_key), sizeof(struct exit_record),
 			offsetof(struct exit_record, stats), &recs, &out->nrecs);
 	if (err)
 		return err;
-	err = read_hash(bpf_map__fd(det->skel->maps.vcpu_threads),
+	err = map_read_all(bpf_map__fd(det->skel->maps.vcpu_threads),
 			sizeof(uint32_t), sizeof(struct thread_record),
 			offsetof(struct thread_record, info), &threads,
 			&out->nthreads);

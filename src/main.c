@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /* kvmwatch: observe KVM host paths with eBPF and catch regressions. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "attach.h"
 #include "commands.h"
 #include "kvmwatch.h"
 
@@ -14,11 +16,16 @@ static void usage(FILE *out)
 		"commands:\n"
 		"  probe [-o text|json]   what this kernel lets kvmwatch observe, per detector\n"
 		"  top [-b] [-c] [-d SEC] [-n COUNT] [-p PID] [-o text|json]\n"
-		"                         exits per VM and per vCPU, by reason\n"
+		"                         exits per VM and per vCPU, by reason;\n"
+		"                         LAPIC timers per vCPU\n"
+		"  check --lockup [--duration SEC | -- COMMAND ARGS...]\n"
+		"                         watch, then a PASS/FAIL verdict per rule\n"
 		"  help                   this text\n"
 		"\n"
 		"options:\n"
 		"  -v, --verbose          also print libbpf's messages\n"
+		"  -m, --mode MODE        use at most MODE: fentry (default), kprobe or\n"
+		"                         tracepoint (also KVMWATCH_MODE=MODE)\n"
 		"  -V, --version          print the version\n"
 		"\n"
 		"'kvmwatch COMMAND -h' describes a command; see kvmwatch(8).\n");
@@ -32,13 +39,23 @@ int main(int argc, char **argv)
 	} commands[] = {
 		{ "probe", cmd_probe },
 		{ "top", cmd_top },
+		{ "check", cmd_check },
 	};
+	const char *mode = getenv("KVMWATCH_MODE");
 	size_t i;
 	int arg = 1;
 
 	for (; arg < argc && argv[arg][0] == '-'; arg++) {
 		if (!strcmp(argv[arg], "-v") || !strcmp(argv[arg], "--verbose")) {
 			kw_verbose = true;
+		} else if (!strcmp(argv[arg], "-m") ||
+			   !strcmp(argv[arg], "--mode")) {
+			if (++arg == argc) {
+				kw_warn("%s needs a mode: fentry, kprobe or tracepoint",
+					argv[arg - 1]);
+				return KW_EXIT_USAGE;
+			}
+			mode = argv[arg];
 		} else if (!strcmp(argv[arg], "-V") ||
 			   !strcmp(argv[arg], "--version")) {
 			printf("kvmwatch %s\n", KVMWATCH_VERSION);
@@ -52,6 +69,11 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return KW_EXIT_USAGE;
 		}
+	}
+	if (mode && *mode && parse_attach_mode(mode, &attach_mode_limit)) {
+		kw_warn("unknown attach mode '%s' (fentry, kprobe or tracepoint)",
+			mode);
+		return KW_EXIT_USAGE;
 	}
 	if (arg == argc) {
 		usage(stderr);

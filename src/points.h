@@ -40,6 +40,9 @@ struct probe_point {
 	/* What is lost when the function cannot be probed and the point falls
 	 * back to its tracepoint (or to nothing). */
 	const char *lost;
+	/* Name of the point (same detector) whose tracepoint form this one
+	 * completes; it is watched only while that point is a tracepoint. */
+	const char *completes;
 };
 
 extern const struct probe_point probe_points[];

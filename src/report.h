@@ -8,6 +8,7 @@
 
 #include "attach.h"
 #include "model.h"
+#include "timer_model.h"
 
 /* Documented in docs/kvmwatch-json.md; bump on incompatible changes. */
 #define KVMWATCH_JSON_SCHEMA 1
@@ -15,6 +16,8 @@
 json_t *json_host(const struct kernel_caps *caps);
 json_t *json_detector(const struct attach_plan *plan, enum detector_id det);
 json_t *json_top_view(const struct top_view *view);
+/* The LAPIC timer figures: an array, one object per vCPU timer. */
+json_t *json_timer_view(const struct timer_view *view);
 /* Print doc on one line and free it. Returns 0 or -EIO. */
 int json_emit(FILE *out, json_t *doc);
 
@@ -22,6 +25,9 @@ void text_probe(FILE *out, const struct kernel_caps *caps,
 		const struct attach_plan *plan);
 void text_top_view(FILE *out, const struct top_view *view,
 		   const struct kernel_caps *caps, const char *modes);
+/* The LAPIC timer table (top, check); modes as session_modes() says. */
+void text_timer_view(FILE *out, const struct timer_view *view,
+		     const char *modes);
 /* One line per point watched in a weaker mode, saying what is lost. */
 void text_lost_figures(FILE *out, const struct attach_plan *plan,
 		       enum detector_id det);

@@ -173,6 +173,91 @@ json_t *json_top_view(const struct top_view *view)
 			 "vms", vms);
 }
 
+/* Non-empty slots: [{"ge_ns": 2^(i-1), "lt_ns": 2^i, "count": n}...] */
+static json_t *json_hist(const struct log2_hist *hist)
+{
+	json_t *slots = json_array();
+	unsigned int i;
+
+	for (i = 0; i < HIST_SLOTS; i++) {
+		if (!hist->slots[i])
+			continue;
+		json_array_append_new(slots, json_pack("{s:I, s:I, s:I}",
+			"ge_ns", (json_int_t)(i ? 1ull << (i - 1) : 0),
+			"lt_ns", (json_int_t)(i ? 1ull << i : 1),
+			"count", (json_int_t)hist->slots[i]));
+	}
+	return slots;
+}
+
+static void set_int(json_t *obj, const char *key, uint64_t v)
+{
+	json_object_set_new(obj, key, json_integer((json_int_t)v));
+}
+
+static json_t *json_timer_vcpu(const struct timer_vcpu_view *v)
+{
+	const struct timer_stats *st = &v->stats;
+	const struct timer_thread_stats *th = &v->thread;
+	json_t *o = json_pack("{s:I, s:I, s:I, s:s, s:I}",
+			      "pid", (json_int_t)v->pid,
+			      "vcpu_id", (json_int_t)v->vcpu_id,
+			      "tid", (json_int_t)v->tid,
+			      "mode", v->mode,
+			      "period_ns", (json_int_t)v->period_ns);
+
+	set_int(o, "callbacks", v->callbacks);
+	json_object_set_new(o, "callbacks_per_s",
+			    json_real(v->callbacks_per_sec));
+	json_object_set_new(o, "programmed_per_s",
+			    json_real(v->programmed_per_sec));
+	set_int(o, "lateness_avg_ns", v->lateness_avg_ns);
+	set_int(o, "lateness_p50_ns_le", v->lateness_p50_ns_le);
+	set_int(o, "lateness_p99_ns_le", v->lateness_p99_ns_le);
+	set_int(o, "max_lateness_ns", v->max_lateness_ns);
+	set_int(o, "restarts", st->restarts);
+	set_int(o, "late_rearms", st->late_rearms);
+	set_int(o, "catchup_rearms", st->catchup_rearms);
+	set_int(o, "chains", st->chains);
+	json_object_set_new(o, "chains_per_s", json_real(v->chains_per_sec));
+	set_int(o, "chain_callbacks", st->chain_callbacks);
+	set_int(o, "chain_ns", st->chain_ns);
+	set_int(o, "longest_chain", v->longest_chain);
+	set_int(o, "longest_chain_ns", v->longest_chain_ns);
+	set_int(o, "longest_chain_lateness_ns", v->longest_chain_lateness_ns);
+	set_int(o, "period0", st->period0);
+	set_int(o, "hv_in_use", st->hv_in_use);
+	set_int(o, "callback_avg_ns", st->timed ? st->callback_ns / st->timed : 0);
+	set_int(o, "max_callback_ns", st->max_callback_ns);
+	set_int(o, "max_response_ns", st->max_response_ns);
+	set_int(o, "advances", st->advances);
+	set_int(o, "advances_past", st->advances_past);
+	set_int(o, "advances_clamped", st->advances_clamped);
+	set_int(o, "arms", th->arms);
+	set_int(o, "sw_starts", th->sw_starts);
+	set_int(o, "hv_starts", th->hv_starts);
+	set_int(o, "hv_refused", th->hv_refused);
+	set_int(o, "to_sw", th->to_sw);
+	set_int(o, "hv_state_on", th->hv_state_on);
+	set_int(o, "hv_state_off", th->hv_state_off);
+	json_object_set_new(o, "by_mode", json_pack("{s:I, s:I, s:I}",
+		"oneshot", (json_int_t)st->by_mode[TIMER_MODE_ONESHOT],
+		"periodic", (json_int_t)st->by_mode[TIMER_MODE_PERIODIC],
+		"tscdeadline", (json_int_t)st->by_mode[TIMER_MODE_TSCDEADLINE]));
+	json_object_set_new(o, "lateness_hist", json_hist(&st->lateness));
+	return o;
+}
+
+json_t *json_timer_view(const struct timer_view *view)
+{
+	json_t *timers = json_array();
+	size_t i;
+
+	for (i = 0; i < view->nvcpus; i++)
+		json_array_append_new(timers, json_timer_vcpu(&view->vcpus[i]));
+	return timers;
+}
+
 int json_emit(FILE *out, json_t *doc)
 {
 	int err = 0;

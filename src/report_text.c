@@ -183,3 +183,52 @@ void text_top_view(FILE *out, const struct top_view *view,
 		fprintf(out, "(no guest exits in this interval)\n");
 	fflush(out);
 }
+
+static void format_us(char *buf, size_t len, uint64_t ns)
+{
+	if (ns >= 10000000000ull)
+		snprintf(buf, len, "%.1fs", ns / 1e9);
+	else if (ns >= 10000000)
+		snprintf(buf, len, "%.1fms", ns / 1e6);
+	else
+		snprintf(buf, len, "%.1f", ns / 1e3);
+}
+
+void text_timer_view(FILE *out, const struct timer_view *view,
+		     const char *modes)
+{
+	char period[24], avg[24], p99[24], max[24], programmed[24];
+	size_t i;
+
+	fprintf(out, "LAPIC timers - timer: %s - %zu vCPU timer%s, %llu callbacks, %llu catch-up chains, longest %llu\n",
+		modes, view->nvcpus, view->nvcpus == 1 ? "" : "s",
+		(unsigned long long)view->callbacks,
+		(unsigned long long)view->chains,
+		(unsigned long long)view->longest_chain);
+	if (!view->nvcpus)
+		return;
+	/* Lateness in us; "ms"/"s" suffixed past 10 ms. */
+	fprintf(out, "%8s %4s %8s %-11s %9s %10s %10s %11s %11s %11s %6s %9s %7s\n",
+		"PID", "VCPU", "TID", "MODE", "PERIOD-US", "CALLBACK/s",
+		"PROGRAM/s", "LATE-AVG-US", "LATE-P99-US", "LATE-MAX-US",
+		"CHAINS", "MAX-CHAIN", "PERIOD0");
+	for (i = 0; i < view->nvcpus; i++) {
+		const struct timer_vcpu_view *v = &view->vcpus[i];
+
+		snprintf(period, sizeof(period), "%.1f", v->period_ns / 1e3);
+		if (v->programmed_per_sec > 0)
+			snprintf(programmed, sizeof(programmed), "%.1f",
+				 v->programmed_per_sec);
+		else
+			snprintf(programmed, sizeof(programmed), "-");
+		format_us(avg, sizeof(avg), v->lateness_avg_ns);
+		format_us(p99, sizeof(p99), v->lateness_p99_ns_le);
+		format_us(max, sizeof(max), v->max_lateness_ns);
+		fprintf(out, "%8u %4u %8u %-11s %9s %10.1f %10s %11s %11s %11s %6llu %9llu %7llu\n",
+			v->pid, v->vcpu_id, v->tid, v->mode, period,
+			v->callbacks_per_sec, programmed, avg, p99, max,
+			(unsigned long long)v->stats.chains,
+			(unsigned long long)v->longest_chain,
+			(unsigned long long)v->stats.period0);
+	}
+}

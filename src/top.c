@@ -13,6 +13,7 @@
 #include "exits_detector.h"
 #include "report.h"
 #include "session.h"
+#include "timer_detector.h"
 
 struct top_options {
 	bool batch;
@@ -123,19 +124,26 @@ static bool stop_before(uint64_t deadline_ns)
 	return false;
 }
 
+/* timer: the LAPIC timer figures, NULL when that detector is off. */
 static int emit_report(const struct top_options *o,
 		       const struct kernel_caps *caps,
 		       const struct attach_plan *plan,
-		       const struct exit_sample *sample, double elapsed_sec)
+		       const struct exit_sample *sample,
+		       const struct timer_sample *timer, double elapsed_sec)
 {
+	struct timer_view timer_view = { 0 };
 	struct top_view view;
 	char modes[64];
 	int err;
 
 	err = top_view_build(sample, elapsed_sec, o->cumulative,
 			     exit_table_for(caps), &view);
-	if (err)
+	if (!err && timer)
+		err = timer_view_build(timer, elapsed_sec, &timer_view);
+	if (err) {
+		top_view_free(&view);
 		return err;
+	}
 	if (o->format == OUTPUT_JSON) {
 		json_t *doc = json_pack("{s:s, s:i, s:s, s:f, s:o, s:{s:o}}",
 					"kvmwatch", KVMWATCH_VERSION,
@@ -147,6 +155,10 @@ static int emit_report(const struct top_options *o,
 					json_detector(plan, DET_EXITS));
 
 		json_object_update_new(doc, json_top_view(&view));
+		json_object_set_new(json_object_get(doc, "detectors"), "timer",
+				    json_detector(plan, DET_TIMER));
+		json_object_set_new(doc, "timers", timer ?
+				    json_timer_view(&timer_view) : json_null());
 		err = json_emit(stdout, doc);
 	} else {
 		session_modes(plan, DET_EXITS, modes, sizeof(modes));
@@ -154,19 +166,51 @@ static int emit_report(const struct top_options *o,
 		if (!o->batch && isatty(STDOUT_FILENO))
 			fputs("\033[H\033[J", stdout);
 		text_top_view(stdout, &view, caps, modes);
+		if (timer) {
+			session_modes(plan, DET_TIMER, modes, sizeof(modes));
+			fputc('\n', stdout);
+			text_timer_view(stdout, &timer_view, modes);
+		}
 		if (o->batch)
 			fputc('\n', stdout);
 		err = fflush(stdout) ? -EIO : 0;
 	}
 	top_view_free(&view);
+	timer_view_free(&timer_view);
 	return err;
+}
+
+/* The timer figures are an extra: top runs without them, saying why. */
+static bool start_timer(struct timer_detector *det, struct attach_plan *plan,
+			uint32_t pid)
+{
+	enum detector_status status = attach_plan_status(plan, DET_TIMER);
+
+	if (status == DETECTOR_NOT_APPLICABLE)
+		return false;
+	if (status == DETECTOR_UNAVAILABLE) {
+		kw_warn("timer: apic_timer_fn cannot be watched: no LAPIC timer figures (kvmwatch probe says why)");
+		return false;
+	}
+	if (timer_start(det, plan, pid) ||
+	    attach_plan_status(plan, DET_TIMER) == DETECTOR_UNAVAILABLE) {
+		timer_stop(det);
+		kw_warn("timer: no LAPIC timer figures");
+		return false;
+	}
+	text_lost_figures(stderr, plan, DET_TIMER);
+	return true;
 }
 
 static int run_top(const struct top_options *o, struct kernel_caps *caps,
 		   struct attach_plan *plan)
 {
 	struct exit_sample base = { 0 }, cur = { 0 }, delta;
+	struct timer_sample tbase = { 0 }, tcur = { 0 }, tdelta = { 0 };
+	struct timer_detector timer = { 0 };
 	struct exits_detector det;
+	char timer_modes[64] = "off";
+	bool timer_on;
 	unsigned long reports = 0;
 	bool stopping = false;
 	uint64_t start_ns, next_ns;
@@ -189,9 +233,12 @@ static int run_top(const struct top_options *o, struct kernel_caps *caps,
 		return KW_EXIT_RUNTIME;
 	}
 	text_lost_figures(stderr, plan, DET_EXITS);
+	timer_on = start_timer(&timer, plan, o->pid);
+	if (timer_on)
+		session_modes(plan, DET_TIMER, timer_modes, sizeof(timer_modes));
 	session_modes(plan, DET_EXITS, modes, sizeof(modes));
-	fprintf(stderr, "kvmwatch: attached %d programs (exits: %s)\n",
-		det.nlinks, modes);
+	fprintf(stderr, "kvmwatch: attached %d programs (exits: %s), %d for the LAPIC timer (timer: %s)\n",
+		det.nlinks, modes, timer.nlinks, timer_modes);
 
 	start_ns = monotonic_ns();
 	base.ts_ns = start_ns;
@@ -201,8 +248,15 @@ static int run_top(const struct top_options *o, struct kernel_caps *caps,
 		next_ns += (uint64_t)(o->interval_sec * 1e9);
 		stopping = stop_before(next_ns);
 		err = exits_sample(&det, &cur);
+		if (!err && timer_on)
+			err = timer_sample(&timer, &tcur);
 		if (!err && !o->cumulative)
 			err = exit_sample_delta(&base, &cur, &delta);
+		if (!err && !o->cumulative && timer_on) {
+			err = timer_sample_delta(&tbase, &tcur, &tdelta);
+			if (err)
+				exit_sample_free(&delta);
+		}
 		if (err) {
 			kw_warn("reading the BPF maps failed: %s", strerror(-err));
 			rc = KW_EXIT_RUNTIME;
@@ -210,15 +264,21 @@ static int run_top(const struct top_options *o, struct kernel_caps *caps,
 		}
 		if (o->cumulative) {
 			err = emit_report(o, caps, plan, &cur,
+					  timer_on ? &tcur : NULL,
 					  (cur.ts_ns - start_ns) / 1e9);
 		} else {
 			err = emit_report(o, caps, plan, &delta,
+					  timer_on ? &tdelta : NULL,
 					  (cur.ts_ns - base.ts_ns) / 1e9);
 			exit_sample_free(&delta);
+			timer_sample_free(&tdelta);
 		}
 		exit_sample_free(&base);
 		base = cur;
 		memset(&cur, 0, sizeof(cur));
+		timer_sample_free(&tbase);
+		tbase = tcur;
+		memset(&tcur, 0, sizeof(tcur));
 		if (err) {
 			/* stdout closed (a pager quit): not worth a complaint. */
 			rc = err == -EIO ? KW_EXIT_OK : KW_EXIT_RUNTIME;
@@ -229,6 +289,9 @@ static int run_top(const struct top_options *o, struct kernel_caps *caps,
 			break;
 	}
 	exit_sample_free(&base);
+	timer_sample_free(&tbase);
+	if (timer_on)
+		timer_stop(&timer);
 	exits_stop(&det);
 	return rc;
 }
@@ -243,7 +306,7 @@ int cmd_top(int argc, char **argv)
 	rc = parse_top_options(argc, argv, &o);
 	if (rc)
 		return rc;
-	rc = session_prepare(&caps, &plan, 1u << DET_EXITS);
+	rc = session_prepare(&caps, &plan, 1u << DET_EXITS | 1u << DET_TIMER);
 	if (rc == KW_EXIT_OK)
 		rc = run_top(&o, &caps, &plan);
 	caps_release(&caps);

@@ -90,7 +90,9 @@ check "top attached one program per planned point" [ "${attached:-x}" = "$expect
 check "top states the attach mode of every exits point" json_assert "$out/top.json" \
 	'all(p["mode"] for p in d["detectors"]["exits"]["points"] if p["applicable"])'
 
-# SIGINT: clean detach, a final report, exit 0.
+# SIGINT: clean detach, a final report, exit 0. The stderr file is
+# emptied first so that an earlier run's "attached" line cannot be read.
+: >"$out/sigint.err"
 "$kw" top -b -c -d 3600 -o json >"$out/sigint.json" 2>"$out/sigint.err" &
 pid=$!
 i=0

@@ -136,6 +136,27 @@ static void json_says_mode_and_what_is_lost(void **state)
 	json_decref(det);
 }
 
+static void companion_idles_with_a_stronger_partner(void **state)
+{
+	struct attach_plan plan = { 0 };
+
+	(void)state;
+	add(&plan, "apic_timer_fn", ATTACH_FENTRY, true);
+	add(&plan, "hrtimer_expire_exit", ATTACH_TRACEPOINT, true);
+	attach_plan_drop_unneeded(&plan);
+	assert_int_equal(plan.points[1].mode, ATTACH_NONE);
+	assert_true(plan.points[1].unneeded);
+	assert_false(point_is_degraded(&plan.points[1]));
+	assert_non_null(strstr(plan.points[1].tracepoint_why, "fentry"));
+
+	memset(&plan, 0, sizeof(plan));
+	add(&plan, "apic_timer_fn", ATTACH_TRACEPOINT, true);
+	add(&plan, "hrtimer_expire_exit", ATTACH_TRACEPOINT, true);
+	attach_plan_drop_unneeded(&plan);
+	assert_int_equal(plan.points[1].mode, ATTACH_TRACEPOINT);
+	assert_false(plan.points[1].unneeded);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -145,6 +166,7 @@ int main(void)
 		cmocka_unit_test(required_point_missing_is_unavailable),
 		cmocka_unit_test(inapplicable_points_do_not_count),
 		cmocka_unit_test(json_says_mode_and_what_is_lost),
+		cmocka_unit_test(companion_idles_with_a_stronger_partner),
 	};
 
 	return cmocka_run_group_tests_name("attach", tests, NULL, NULL);

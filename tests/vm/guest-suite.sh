@@ -5,7 +5,9 @@
 # /out/<scenario>/ and the host compares the two sides (tests/vm/suite.py).
 #
 # Per scenario directory: cmd (kvmload arguments), kvmload.json/.err/.rc,
-# kvmwatch.json/.err/.rc, times (guest uptime at start and end).
+# kvmwatch.json/.err/.rc, times (guest uptime at start and end). On x86_64,
+# timer-check-<P>/ and timer-stall/ also hold check-<mode>.json/.err/.rc/.xml:
+# "kvmwatch check --lockup" in fentry and in tracepoint mode on the same run.
 set -u
 
 # Slow steps under TCG take seconds; these bound a hang, not a normal run.
@@ -20,7 +22,8 @@ alive() {
 	[ -r "/proc/$1/status" ] && ! grep -q '^State:.*Z' "/proc/$1/status"
 }
 
-attached() { grep -q '^kvmwatch: attached' "$1/kvmwatch.err"; }
+attached_to() { grep -q '^kvmwatch: attached' "$1" 2>/dev/null; }
+attached() { attached_to "$1/kvmwatch.err"; }
 
 # scenario NAME STDERR_TO_CONSOLE KVMLOAD_ARGS...
 # STDERR_TO_CONSOLE=yes copies kvmload's stderr to the console too, so the
@@ -80,6 +83,51 @@ scenario() {
 	echo "$start $(uptime_s)" >"$d/times"
 }
 
+# check_start DIR MODE: "kvmwatch check --lockup" in attach mode MODE in
+# the background until check_stop; DIR/check-MODE.{json,err,rc,xml}.
+check_start() {
+	mkdir -p "$1"
+	kvmwatch --mode "$2" check --lockup -o json --junit "$1/check-$2.xml" \
+		>"$1/check-$2.json" 2>"$1/check-$2.err" &
+	echo $! >"$1/check-$2.pid"
+	i=0
+	while ! attached_to "$1/check-$2.err" && alive $! &&
+		[ $i -lt $ATTACH_WAIT ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
+check_stop() {
+	cpid=$(cat "$1/check-$2.pid")
+	kill -INT "$cpid"
+	i=0
+	while alive "$cpid" && [ $i -lt $STOP_WAIT ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	alive "$cpid" && kill -KILL "$cpid"
+	wait "$cpid"
+	echo $? >"$1/check-$2.rc"
+}
+
+# timer_check NAME PERIOD_US: check --lockup in fentry mode around one
+# kvmload timer run, and in tracepoint mode beside it: both see the same
+# timers, so their figures must agree.
+timer_check() {
+	d=/out/$1
+	echo "suite: $1: check --lockup, fentry and tracepoint (uptime $(uptime_s) s)"
+	check_start "$d" tracepoint
+	echo "timer --vms 1 --vcpus 2 --period-us $2 --seconds 2" >"$d/cmd"
+	kvmwatch check --lockup -o json --junit "$d/check-fentry.xml" -- \
+		sh -c "timeout $KVMLOAD_TIMEOUT kvmload $(cat "$d/cmd") \
+			>$d/kvmload.json 2>$d/kvmload.err; echo \$? >$d/kvmload.rc" \
+		>"$d/check-fentry.json" 2>"$d/check-fentry.err"
+	echo $? >"$d/check-fentry.rc"
+	check_stop "$d" tracepoint
+	echo "suite: $1: check exit fentry $(cat "$d/check-fentry.rc"), tracepoint $(cat "$d/check-tracepoint.rc")"
+}
+
 kvm=MISSING
 [ -c /dev/kvm ] && kvm=present
 echo "suite: $(uname -m) $(uname -r), /dev/kvm $kvm"
@@ -99,10 +147,22 @@ echo $? >/out/probe.rc
 scenario mmio no mmio --vms 2 --vcpus 2 -n 1000
 scenario timer no timer --vms 2 --vcpus 2 --period-us 1000 --seconds 2
 if [ "$(uname -m)" = x86_64 ]; then
+	timer_check timer-check-200 200
+	timer_check timer-check-10000 10000
 	# The host pauses QEMU for 3 s when KVMLOAD-TIMER-START reaches the
 	# console: a model of host suspend while a periodic timer runs.
+	# check --lockup watches it in both attach modes beside top.
+	check_start /out/timer-stall fentry
+	check_start /out/timer-stall tracepoint
 	scenario timer-stall yes timer --vms 2 --vcpus 2 --period-us 1000 \
 		--seconds 5
+	check_stop /out/timer-stall fentry
+	check_stop /out/timer-stall tracepoint
+else
+	# No LAPIC: the timer rules are skipped, saying why.
+	kvmwatch check --lockup -d 1 -o json >/out/check-lockup.json \
+		2>/out/check-lockup.err
+	echo $? >/out/check-lockup.rc
 fi
 scenario teardown no teardown --vms 2 --vcpus 2 --mem-mib 64
 scenario pmu no pmu --vms 2 --vcpus 2 -k 1000

@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The rule engine: thresholds, verdicts, JUnit. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "check.h"
+
+const struct check_rule *check_rule_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < check_rule_count; i++)
+		if (!strcmp(check_rules[i].name, name))
+			return &check_rules[i];
+	return NULL;
+}
+
+const char *rule_verdict_name(enum rule_verdict v)
+{
+	switch (v) {
+	case VERDICT_PASS: return "PASS";
+	case VERDICT_FAIL: return "FAIL";
+	default: return "SKIP";
+	}
+}
+
+const char *rule_op_symbol(enum rule_op op)
+{
+	return op == RULE_AT_MOST ? "<=" : ">=";
+}
+
+int check_parse_threshold(const char *arg, const struct check_rule **rule,
+			  double *value, char *error, size_t error_len)
+{
+	const char *eq = strchr(arg, '=');
+	char name[64], *end;
+
+	if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof(name)) {
+		snprintf(error, error_len,
+			 "--threshold takes RULE=VALUE (e.g. timer.max_chain=2), not '%s'",
+			 arg);
+		return -EINVAL;
+	}
+	memcpy(name, arg, eq - arg);
+	name[eq - arg] = '\0';
+	*rule = check_rule_find(name);
+	if (!*rule) {
+		snprintf(error, error_len,
+			 "no rule '%s' (kvmwatch check --list-rules lists them)",
+			 name);
+		return -ENOENT;
+	}
+	errno = 0;
+	*value = strtod(eq + 1, &end);
+	if (!eq[1] || *end || errno || !isfinite(*value) || *value < 0) {
+		snprintf(error, error_len,
+			 "threshold of %s must be a non-negative number, not '%s'",
+			 name, eq + 1);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void check_evaluate(const struct check_rule *rule, double threshold,
+		    const struct check_data *d, struct rule_result *out)
+{
+	char why[EVIDENCE_LEN] = "";
+	bool ok;
+
+	memset(out, 0, sizeof(*out));
+	out->rule = rule;
+	out->threshold = threshold;
+	if (!rule->measure(d, &out->value, out->evidence, sizeof(out->evidence),
+			   why, sizeof(why))) {
+		out->verdict = VERDICT_SKIP;
+		snprintf(out->evidence, sizeof(out->evidence), "%s", why);
+		return;
+	}
+	ok = rule->op == RULE_AT_MOST ? out->value <= threshold :
+		out->value >= threshold;
+	out->verdict = ok ? VERDICT_PASS : VERDICT_FAIL;
+	if (ok)
+		out->evidence[0] = '\0';
+}
+
+enum rule_verdict check_overall(const struct rule_result *results, size_t n)
+{
+	bool any_measured = false;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (results[i].verdict == VERDICT_FAIL)
+			return VERDICT_FAIL;
+		any_measured |= results[i].verdict == VERDICT_PASS;
+	}
+	return any_measured ? VERDICT_PASS : VERDICT_SKIP;
+}
+
+void check_when(const struct check_data *d, uint64_t mono_ns, char *buf,
+		size_t len)
+{
+	double since = ((double)mono_ns - (double)d->start_mono_ns) / 1e9;
+	time_t wall = (time_t)(d->start_epoch + since);
+	struct tm tm;
+
+	if (!mono_ns) {
+		snprintf(buf, len, "unknown");
+		return;
+	}
+	gmtime_r(&wall, &tm);
+	snprintf(buf, len, "%+.2f s after the start (%02d:%02d:%02dZ)", since,
+		 tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+static void xml_escaped(FILE *out, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '<': fputs("&lt;", out); break;
+		case '>': fputs("&gt;", out); break;
+		case '&': fputs("&amp;", out); break;
+		case '"': fputs("&quot;", out); break;
+		default: fputc(*s, out);
+		}
+	}
+}
+
+int check_write_junit(FILE *out, const struct rule_result *results,
+		      size_t n, double duration_sec)
+{
+	size_t i, failures = 0, skipped = 0;
+
+	for (i = 0; i < n; i++) {
+		failures += results[i].verdict == VERDICT_FAIL;
+		skipped += results[i].verdict == VERDICT_SKIP;
+	}
+	fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		"<testsuites>\n"
+		"  <testsuite name=\"kvmwatch.check\" tests=\"%zu\" failures=\"%zu\" skipped=\"%zu\" errors=\"0\" time=\"%.3f\">\n",
+		n, failures, skipped, duration_sec);
+	for (i = 0; i < n; i++) {
+		const struct rule_result *r = &results[i];
+		char line[160];
+
+		fprintf(out, "    <testcase classname=\"kvmwatch.%s\" name=\"%s\" time=\"%.3f\">\n",
+			r->rule->group, r->rule->name, duration_sec);
+		snprintf(line, sizeof(line), "%s: measured %g %s, threshold %s %g",
+			 r->rule->description, r->value, r->rule->unit,
+			 rule_op_symbol(r->rule->op), r->threshold);
+		if (r->verdict == VERDICT_FAIL) {
+			fputs("      <failure message=\"", out);
+			xml_escaped(out, line);
+			fputs("\">", out);
+			xml_escaped(out, r->evidence);
+			fputs("</failure>\n", out);
+		} else if (r->verdict == VERDICT_SKIP) {
+			fputs("      <skipped message=\"", out);
+			xml_escaped(out, r->evidence);
+			fputs("\"/>\n", out);
+		} else {
+			fputs("      <system-out>", out);
+			xml_escaped(out, line);
+			fputs("</system-out>\n", out);
+		}
+		fputs("    </testcase>\n", out);
+	}
+	fputs("  </testsuite>\n</testsuites>\n", out);
+	return ferror(out) ? -EIO : 0;
+}

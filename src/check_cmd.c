@@ -1,0 +1,631 @@
+// SPDX-License-Identifier: GPL-2.0
+/* kvmwatch check: watch for a while, then a verdict per rule. */
+#define _GNU_SOURCE	/* pipe2 */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "commands.h"
+#include "report.h"
+#include "session.h"
+#include "timer_detector.h"
+
+struct check_options {
+	bool groups[CHECK_MAX_GROUPS];	/* by index in check_groups */
+	double duration_sec;		/* 0: until COMMAND ends or SIGINT */
+	char **command;			/* after "--", or NULL */
+	enum output_format format;
+	const char *junit;
+	unsigned long pid;
+	double thresholds[CHECK_MAX_RULES];	/* by index in check_rules */
+};
+
+static void check_usage(FILE *out)
+{
+	size_t i;
+
+	fprintf(out,
+		"usage: kvmwatch check --lockup|--all [--duration SEC | -- COMMAND ARGS...]\n"
+		"                      [-o text|json] [--junit FILE] [-p PID]\n"
+		"                      [--threshold RULE=VALUE]... | --list-rules\n"
+		"  --lockup              the APIC timer restart-loop rules (docs/lockup.md)\n"
+		"  --all                 every rule group\n"
+		"  -d, --duration SEC    watch SEC seconds (default: until COMMAND ends, or SIGINT)\n"
+		"  -- COMMAND ARGS...    run COMMAND once attached, watch until it ends\n"
+		"  -o, --output FMT      text (default) or json\n"
+		"  --junit FILE          also write the verdicts as JUnit XML\n"
+		"  -p, --pid PID         watch only the VMM process PID\n"
+		"  --threshold RULE=V    override one rule's threshold\n"
+		"  --list-rules          the rules, their groups and default thresholds\n"
+		"exit status: 0 every rule passed, 1 a rule failed (regression), 2 usage,\n"
+		"3 permission, 4 no rule could run on this kernel, 5 runtime error\n"
+		"rules:");
+	for (i = 0; i < check_rule_count; i++)
+		fprintf(out, " %s", check_rules[i].name);
+	fputc('\n', out);
+}
+
+static void list_rules(FILE *out)
+{
+	size_t i;
+
+	fprintf(out, "%-20s %-8s %-12s %s\n", "RULE", "GROUP", "DEFAULT",
+		"MEASURES");
+	for (i = 0; i < check_rule_count; i++) {
+		const struct check_rule *r = &check_rules[i];
+		char def[32];
+
+		snprintf(def, sizeof(def), "%s %g", rule_op_symbol(r->op),
+			 r->default_threshold);
+		fprintf(out, "%-20s %-8s %-12s %s (%s)\n", r->name, r->group,
+			def, r->description, r->unit);
+	}
+}
+
+static int group_index(const char *name)
+{
+	int i;
+
+	for (i = 0; check_groups[i]; i++)
+		if (!strcmp(check_groups[i], name))
+			return i;
+	return -1;
+}
+
+static int parse_check_options(int argc, char **argv, struct check_options *o)
+{
+	enum { OPT_LOCKUP = 256, OPT_ALL, OPT_JUNIT, OPT_THRESHOLD, OPT_LIST };
+	static const struct option longopts[] = {
+		{ "lockup", no_argument, NULL, OPT_LOCKUP },
+		{ "all", no_argument, NULL, OPT_ALL },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "junit", required_argument, NULL, OPT_JUNIT },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "threshold", required_argument, NULL, OPT_THRESHOLD },
+		{ "list-rules", no_argument, NULL, OPT_LIST },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct check_rule *rule;
+	bool any = false;
+	char error[160];
+	double value;
+	size_t i;
+	int opt;
+
+	for (i = 0; i < check_rule_count; i++)
+		o->thresholds[i] = check_rules[i].default_threshold;
+	optind = 1;
+	/* '+': stop at the first non-option, COMMAND's own options are its. */
+	while ((opt = getopt_long(argc, argv, "+d:o:p:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case OPT_LOCKUP:
+			o->groups[group_index("lockup")] = true;
+			any = true;
+			break;
+		case OPT_ALL:
+			for (i = 0; check_groups[i]; i++)
+				o->groups[i] = true;
+			any = true;
+			break;
+		case 'd':
+			if (!parse_seconds(optarg, &o->duration_sec)) {
+				kw_warn("check: --duration needs a positive number of seconds, not '%s'",
+					optarg);
+				return KW_EXIT_USAGE;
+			}
+			break;
+		case 'o':
+			if (parse_output_format(optarg, &o->format)) {
+				kw_warn("check: -o takes text or json, not '%s'", optarg);
+				return KW_EXIT_USAGE;
+			}
+			break;
+		case OPT_JUNIT:
+			o->junit = optarg;
+			break;
+		case 'p':
+			if (!parse_uint(optarg, 0x7fffffff, &o->pid) || !o->pid) {
+				kw_warn("check: -p needs a process id, not '%s'", optarg);
+				return KW_EXIT_USAGE;
+			}
+			if (kill(o->pid, 0) && errno == ESRCH) {
+				kw_warn("check: no process with pid %lu", o->pid);
+				return KW_EXIT_USAGE;
+			}
+			break;
+		case OPT_THRESHOLD:
+			if (check_parse_threshold(optarg, &rule, &value, error,
+						  sizeof(error))) {
+				kw_warn("check: %s", error);
+				return KW_EXIT_USAGE;
+			}
+			o->thresholds[rule - check_rules] = value;
+			break;
+		case OPT_LIST:
+			list_rules(stdout);
+			exit(KW_EXIT_OK);
+		case 'h':
+			check_usage(stdout);
+			exit(KW_EXIT_OK);
+		default:
+			check_usage(stderr);
+			return KW_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		if (strcmp(argv[optind - 1], "--")) {
+			kw_warn("check: unexpected argument '%s' (a command goes after --)",
+				argv[optind]);
+			return KW_EXIT_USAGE;
+		}
+		o->command = &argv[optind];
+	} else if (optind > 1 && !strcmp(argv[optind - 1], "--")) {
+		kw_warn("check: -- must be followed by a command");
+		return KW_EXIT_USAGE;
+	}
+	if (!any) {
+		kw_warn("check: say which rules: --lockup or --all");
+		check_usage(stderr);
+		return KW_EXIT_USAGE;
+	}
+	if (o->command && o->duration_sec > 0) {
+		kw_warn("check: --duration and -- COMMAND exclude each other");
+		return KW_EXIT_USAGE;
+	}
+	/* Find out now, not after a long watch, that it cannot be written. */
+	if (o->junit) {
+		FILE *f = fopen(o->junit, "w");
+
+		if (!f) {
+			kw_warn("check: cannot write %s: %s", o->junit,
+				strerror(errno));
+			return KW_EXIT_USAGE;
+		}
+		fclose(f);
+	}
+	return KW_EXIT_OK;
+}
+
+static void read_counters(struct check_data *d, bool after)
+{
+	enum kernel_counter c;
+	char buf[32];
+	unsigned long long v;
+
+	for (c = 0; c < KCOUNT_COUNT; c++) {
+		struct counter_pair *p = &d->counters[c];
+
+		if (read_text_file(check_counter_file(c), buf, sizeof(buf)) ||
+		    sscanf(buf, "%llu", &v) != 1) {
+			p->present = false;
+			continue;
+		}
+		if (!after) {
+			p->present = true;
+			p->before = v;
+		}
+		p->after = v;
+	}
+}
+
+/* Fork COMMAND, stopped until kvmwatch lets it go; the exec error, if
+ * any, comes back through a close-on-exec pipe. */
+static pid_t spawn(char **command, const sigset_t *blocked, int *exec_errno)
+{
+	int fds[2], err = 0;
+	pid_t pid;
+
+	*exec_errno = 0;
+	if (pipe2(fds, O_CLOEXEC))
+		return -1;
+	pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (!pid) {
+		sigprocmask(SIG_UNBLOCK, blocked, NULL);
+		close(fds[0]);
+		execvp(command[0], command);
+		err = errno;
+		if (write(fds[1], &err, sizeof(err)) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	close(fds[1]);
+	if (read(fds[0], &err, sizeof(err)) == sizeof(err))
+		*exec_errno = err;
+	close(fds[0]);
+	return pid;
+}
+
+struct run_result {
+	double elapsed_sec;
+	bool interrupted;
+	bool command_ran;
+	int command_status;	/* as from waitpid */
+};
+
+/* Wait for the duration, COMMAND's end or SIGINT/SIGTERM. */
+static int watch(const struct check_options *o, const sigset_t *signals,
+		 struct run_result *r)
+{
+	uint64_t start = monotonic_ns(), deadline = 0, now;
+	struct timespec ts;
+	int exec_errno, sig;
+	pid_t child = 0;
+
+	if (o->duration_sec > 0)
+		deadline = start + (uint64_t)(o->duration_sec * 1e9);
+	if (o->command) {
+		child = spawn(o->command, signals, &exec_errno);
+		if (child < 0) {
+			kw_warn("check: cannot start %s: %s", o->command[0],
+				strerror(errno));
+			return KW_EXIT_RUNTIME;
+		}
+		if (exec_errno) {
+			waitpid(child, NULL, 0);
+			kw_warn("check: cannot run %s: %s", o->command[0],
+				strerror(exec_errno));
+			return KW_EXIT_USAGE;
+		}
+		r->command_ran = true;
+	}
+	for (;;) {
+		if (child && waitpid(child, &r->command_status, WNOHANG) == child)
+			break;
+		now = monotonic_ns();
+		if (deadline && now >= deadline)
+			break;
+		/* SIGCHLD is among the signals: a child's end wakes us. */
+		ts.tv_sec = 0;
+		ts.tv_nsec = 200000000;
+		if (deadline && deadline - now < 200000000ull)
+			ts.tv_nsec = deadline - now;
+		sig = sigtimedwait(signals, NULL, &ts);
+		if (sig == SIGINT || sig == SIGTERM) {
+			r->interrupted = true;
+			if (child) {
+				kill(child, SIGTERM);
+				waitpid(child, &r->command_status, 0);
+			}
+			break;
+		}
+	}
+	r->elapsed_sec = (monotonic_ns() - start) / 1e9;
+	return KW_EXIT_OK;
+}
+
+static void text_verdict(FILE *out, const struct check_data *d,
+			 const struct rule_result *results, size_t n,
+			 enum rule_verdict overall)
+{
+	size_t i, failed = 0, skipped = 0;
+
+	fprintf(out, "%-20s %-12s %12s  %s\n", "RULE", "THRESHOLD", "MEASURED",
+		"VERDICT");
+	for (i = 0; i < n; i++) {
+		const struct rule_result *r = &results[i];
+		char threshold[32], measured[32];
+
+		snprintf(threshold, sizeof(threshold), "%s %g",
+			 rule_op_symbol(r->rule->op), r->threshold);
+		if (r->verdict == VERDICT_SKIP)
+			snprintf(measured, sizeof(measured), "-");
+		else
+			snprintf(measured, sizeof(measured), "%g", r->value);
+		fprintf(out, "%-20s %-12s %12s  %s  %s (%s)\n", r->rule->name,
+			threshold, measured, rule_verdict_name(r->verdict),
+			r->rule->description, r->rule->unit);
+		if (r->verdict != VERDICT_PASS && r->evidence[0])
+			fprintf(out, "%20s %s: %s\n", "",
+				r->verdict == VERDICT_FAIL ? "evidence" : "why",
+				r->evidence);
+		failed += r->verdict == VERDICT_FAIL;
+		skipped += r->verdict == VERDICT_SKIP;
+	}
+	if (d->timer && !d->timer->nvcpus)
+		fprintf(out, "note: no LAPIC timer callback was seen during the run\n");
+	if (d->timer_missed_runs)
+		fprintf(out, "note: the kernel skipped %llu runs of the timer programs (another BPF program was running on that CPU): figures may be short by that much\n",
+			(unsigned long long)d->timer_missed_runs);
+	for (i = 0; i < KCOUNT_COUNT; i++)
+		if (d->counters[i].present)
+			fprintf(out, "kernel: %s %llu -> %llu\n",
+				check_counter_file(i),
+				(unsigned long long)d->counters[i].before,
+				(unsigned long long)d->counters[i].after);
+	fprintf(out, "verdict: %s (%zu rules: %zu passed, %zu failed, %zu skipped) over %.2f s\n",
+		rule_verdict_name(overall), n, n - failed - skipped, failed,
+		skipped, d->duration_sec);
+}
+
+static json_t *json_results(const struct rule_result *results, size_t n)
+{
+	json_t *rules = json_array();
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct rule_result *r = &results[i];
+		json_t *rule = json_pack("{s:s, s:s, s:s, s:s, s:s, s:f, s:s}",
+					 "name", r->rule->name,
+					 "group", r->rule->group,
+					 "description", r->rule->description,
+					 "unit", r->rule->unit,
+					 "op", rule_op_symbol(r->rule->op),
+					 "threshold", r->threshold,
+					 "verdict", rule_verdict_name(r->verdict));
+
+		json_object_set_new(rule, "measured", r->verdict == VERDICT_SKIP ?
+				    json_null() : json_real(r->value));
+		json_object_set_new(rule, r->verdict == VERDICT_SKIP ? "why" :
+				    "evidence", r->evidence[0] ?
+				    json_string(r->evidence) : json_null());
+		json_array_append_new(rules, rule);
+	}
+	return rules;
+}
+
+static json_t *json_counters(const struct check_data *d)
+{
+	json_t *counters = json_object();
+	enum kernel_counter c;
+
+	for (c = 0; c < KCOUNT_COUNT; c++) {
+		const char *file = check_counter_file(c);
+		const char *name = strrchr(file, '/') + 1;
+
+		json_object_set_new(counters, name, d->counters[c].present ?
+			json_pack("{s:I, s:I}",
+				  "before", (json_int_t)d->counters[c].before,
+				  "after", (json_int_t)d->counters[c].after) :
+			json_null());
+	}
+	return counters;
+}
+
+static int emit(const struct check_options *o, const struct kernel_caps *caps,
+		const struct attach_plan *plan, bool timer_planned,
+		const struct check_data *d, const struct run_result *run,
+		const struct rule_result *results, size_t n,
+		enum rule_verdict overall)
+{
+	char modes[64] = "none";
+	json_t *doc, *cmd;
+	size_t i;
+
+	if (timer_planned)
+		session_modes(plan, DET_TIMER, modes, sizeof(modes));
+	if (o->format == OUTPUT_TEXT) {
+		printf("kvmwatch check - %s %s %s - timer: %s - %.2f s%s\n",
+		       caps->release, arch_name(caps->arch),
+		       vendor_name(caps->vendor), modes, d->duration_sec,
+		       run->interrupted ? " (interrupted)" : "");
+		if (d->timer)
+			text_timer_view(stdout, d->timer, modes);
+		text_verdict(stdout, d, results, n, overall);
+		return fflush(stdout) ? -EIO : 0;
+	}
+	doc = json_pack("{s:s, s:i, s:s, s:f, s:o, s:f, s:b, s:s, s:o, s:o}",
+			"kvmwatch", KVMWATCH_VERSION,
+			"schema", KVMWATCH_JSON_SCHEMA,
+			"type", "check",
+			"time", (double)time(NULL),
+			"host", json_host(caps),
+			"duration_s", d->duration_sec,
+			"interrupted", run->interrupted,
+			"verdict", rule_verdict_name(overall),
+			"rules", json_results(results, n),
+			"kernel_counters", json_counters(d));
+	if (timer_planned)
+		json_object_set_new(doc, "detectors",
+				    json_pack("{s:o}", "timer",
+					      json_detector(plan, DET_TIMER)));
+	json_object_set_new(doc, "timers", d->timer ?
+			    json_timer_view(d->timer) : json_null());
+	json_object_set_new(doc, "timer_missed_runs", d->timer ?
+			    json_integer(d->timer_missed_runs) : json_null());
+	if (o->command) {
+		cmd = json_array();
+		for (i = 0; o->command[i]; i++)
+			json_array_append_new(cmd, json_string(o->command[i]));
+		json_object_set_new(doc, "command", cmd);
+		json_object_set_new(doc, "command_exit",
+				    WIFEXITED(run->command_status) ?
+				    json_integer(WEXITSTATUS(run->command_status)) :
+				    json_null());
+	}
+	return json_emit(stdout, doc);
+}
+
+static int write_junit(const char *path, const struct rule_result *results,
+		       size_t n, double duration)
+{
+	FILE *f = fopen(path, "w");
+	int err;
+
+	if (!f) {
+		err = -errno;
+		kw_warn("check: cannot write %s: %s", path, strerror(-err));
+		return err;
+	}
+	err = check_write_junit(f, results, n, duration);
+	if (fclose(f) || err) {
+		kw_warn("check: writing %s failed", path);
+		return -EIO;
+	}
+	return 0;
+}
+
+static const struct point_state *timer_point(const struct attach_plan *plan,
+					     const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < plan->count; i++)
+		if (plan->points[i].point->detector == DET_TIMER &&
+		    !strcmp(plan->points[i].point->name, name))
+			return &plan->points[i];
+	return NULL;
+}
+
+/* In tracepoint mode only hrtimer_expire_exit says where a callback
+ * re-armed the timer: without it, chains are not measured. */
+static const char *chains_unseen(const struct attach_plan *plan)
+{
+	const struct point_state *fn = timer_point(plan, "apic_timer_fn");
+	const struct point_state *exit = timer_point(plan, "hrtimer_expire_exit");
+
+	if (fn && fn->mode == ATTACH_TRACEPOINT && exit &&
+	    (exit->mode == ATTACH_NONE || exit->attach_failed))
+		return "timer:hrtimer_expire_exit cannot be watched, so re-arming is not seen";
+	return NULL;
+}
+
+/* Does a selected rule need the timer detector? */
+static bool timer_needed(const struct check_options *o)
+{
+	size_t i;
+
+	for (i = 0; i < check_rule_count; i++)
+		if (!strncmp(check_rules[i].name, "timer.", 6) &&
+		    o->groups[group_index(check_rules[i].group)])
+			return true;
+	return false;
+}
+
+static int run_check(const struct check_options *o, struct kernel_caps *caps,
+		     struct attach_plan *plan)
+{
+	struct rule_result results[CHECK_MAX_RULES];
+	struct timer_sample sample = { 0 };
+	struct timer_view view = { 0 };
+	struct timer_detector det = { 0 };
+	struct check_data d = { 0 };
+	struct run_result run = { 0 };
+	bool timer_on = false, timer_planned = timer_needed(o);
+	enum detector_status status;
+	enum rule_verdict overall;
+	char why[WHY_LEN], modes[64];
+	sigset_t signals;
+	size_t i, n = 0;
+	int rc, err;
+
+	sigemptyset(&signals);
+	sigaddset(&signals, SIGINT);
+	sigaddset(&signals, SIGTERM);
+	sigaddset(&signals, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &signals, NULL);
+
+	status = timer_planned ? attach_plan_status(plan, DET_TIMER) :
+		DETECTOR_NOT_APPLICABLE;
+	if (timer_planned && status == DETECTOR_NOT_APPLICABLE) {
+		snprintf(why, sizeof(why),
+			 "no x86 LAPIC timer on %s: the timer rules do not apply",
+			 arch_name(caps->arch));
+		d.timer_why = why;
+	} else if (timer_planned && status == DETECTOR_UNAVAILABLE) {
+		text_lost_figures(stderr, plan, DET_TIMER);
+		kw_warn("timer: apic_timer_fn cannot be watched (kvmwatch probe says why)");
+		return KW_EXIT_UNSUPPORTED;
+	} else if (timer_planned &&
+		   !timer_point(plan, "apic_timer_fn")->func_found) {
+		kw_warn("timer: apic_timer_fn is not in /proc/kallsyms: is KVM loaded (modprobe kvm_intel or kvm_amd)?");
+		return KW_EXIT_UNSUPPORTED;
+	} else if (timer_planned) {
+		if (timer_start(&det, plan, o->pid))
+			return KW_EXIT_RUNTIME;
+		if (attach_plan_status(plan, DET_TIMER) == DETECTOR_UNAVAILABLE) {
+			timer_stop(&det);
+			return KW_EXIT_RUNTIME;
+		}
+		timer_on = true;
+		text_lost_figures(stderr, plan, DET_TIMER);
+		d.chains_why = chains_unseen(plan);
+	}
+	session_modes(plan, DET_TIMER, modes, sizeof(modes));
+	fprintf(stderr, "kvmwatch: attached %d programs (timer: %s)\n",
+		det.nlinks, timer_on ? modes : "off");
+
+	read_counters(&d, false);
+	d.start_mono_ns = monotonic_ns();
+	d.start_epoch = time(NULL);
+	rc = watch(o, &signals, &run);
+	read_counters(&d, true);
+	d.duration_sec = run.elapsed_sec;
+	if (rc != KW_EXIT_OK)
+		goto out;
+	if (timer_on) {
+		err = timer_sample(&det, &sample);
+		if (!err)
+			err = timer_view_build(&sample, d.duration_sec, &view);
+		if (err) {
+			kw_warn("reading the BPF maps failed: %s", strerror(-err));
+			rc = KW_EXIT_RUNTIME;
+			goto out;
+		}
+		d.timer = &view;
+		d.timer_missed_runs = timer_missed_runs(&det);
+	}
+	for (i = 0; i < check_rule_count; i++) {
+		int g = group_index(check_rules[i].group);
+
+		if (g >= 0 && o->groups[g])
+			check_evaluate(&check_rules[i], o->thresholds[i], &d,
+				       &results[n++]);
+	}
+	overall = check_overall(results, n);
+	if (run.command_ran && (!WIFEXITED(run.command_status) ||
+				WEXITSTATUS(run.command_status)))
+		kw_warn("check: %s did not exit 0 (status %d): the verdict covers what ran",
+			o->command[0], WIFEXITED(run.command_status) ?
+			WEXITSTATUS(run.command_status) : -1);
+	if (emit(o, caps, plan, timer_planned, &d, &run, results, n, overall)) {
+		rc = KW_EXIT_RUNTIME;
+		goto out;
+	}
+	if (o->junit && write_junit(o->junit, results, n, d.duration_sec)) {
+		rc = KW_EXIT_RUNTIME;
+		goto out;
+	}
+	rc = overall == VERDICT_FAIL ? KW_EXIT_CHECK_FAILED :
+		overall == VERDICT_SKIP ? KW_EXIT_UNSUPPORTED : KW_EXIT_OK;
+out:
+	timer_view_free(&view);
+	timer_sample_free(&sample);
+	if (timer_on)
+		timer_stop(&det);
+	return rc;
+}
+
+int cmd_check(int argc, char **argv)
+{
+	struct check_options o = { 0 };
+	struct kernel_caps caps;
+	struct attach_plan plan;
+	unsigned int mask = 0;
+	int rc;
+
+	rc = parse_check_options(argc, argv, &o);
+	if (rc)
+		return rc;
+	if (timer_needed(&o))
+		mask |= 1u << DET_TIMER;
+	rc = session_prepare(&caps, &plan, mask);
+	if (rc == KW_EXIT_OK)
+		rc = run_check(&o, &caps, &plan);
+	caps_release(&caps);
+	return rc;
+}
