@@ -162,6 +162,18 @@ int attach_plan_resolve(struct attach_plan *plan, struct kernel_caps *caps,
 	return 0;
 }
 
+struct point_state *attach_plan_point(const struct attach_plan *plan,
+				      enum detector_id det, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < plan->count; i++)
+		if (plan->points[i].point->detector == det &&
+		    !strcmp(plan->points[i].point->name, name))
+			return (struct point_state *)&plan->points[i];
+	return NULL;
+}
+
 bool point_is_degraded(const struct point_state *s)
 {
 	if (!s->applicable || s->unneeded)
@@ -299,4 +311,44 @@ void attach_plan_fail_detector(struct attach_plan *plan, enum detector_id det,
 		s->attach_failed = true;
 		snprintf(s->attach_error, WHY_LEN, "%s", error);
 	}
+}
+
+void attach_plan_refuse(struct attach_plan *plan, enum detector_id det,
+			const char *error)
+{
+	kw_warn("%s: %s", detectors[det].name, error);
+	attach_plan_fail_detector(plan, det, error);
+}
+
+int attach_plan_load(struct attach_plan *plan, enum detector_id det,
+		     struct bpf_object_skeleton *skel, struct bpf_link **links,
+		     size_t max_links, int *nlinks)
+{
+	char error[WHY_LEN];
+	int err;
+
+	err = attach_plan_apply(plan, det, *skel->obj);
+	if (err) {
+		snprintf(error, sizeof(error),
+			 "internal: programs and probe points disagree");
+		goto fail;
+	}
+	err = bpf_object__load_skeleton(skel);
+	if (err) {
+		snprintf(error, sizeof(error),
+			 "loading the BPF programs failed: %s (run with -v for the verifier log)",
+			 strerror(-err));
+		goto fail;
+	}
+	err = attach_plan_attach(plan, det, *skel->obj, links, max_links);
+	if (err < 0) {
+		snprintf(error, sizeof(error), "attaching failed: %s",
+			 strerror(-err));
+		goto fail;
+	}
+	*nlinks = err;
+	return 0;
+fail:
+	attach_plan_refuse(plan, det, error);
+	return err;
 }

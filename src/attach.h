@@ -64,6 +64,10 @@ int attach_plan_resolve(struct attach_plan *plan, struct kernel_caps *caps,
  * attach_plan_resolve; separate for tests). */
 void attach_plan_drop_unneeded(struct attach_plan *plan);
 
+/* The state of det's point called name, or NULL. */
+struct point_state *attach_plan_point(const struct attach_plan *plan,
+				      enum detector_id det, const char *name);
+
 /* Is the point watched in a weaker form than its best one? */
 bool point_is_degraded(const struct point_state *state);
 
@@ -80,6 +84,17 @@ int attach_plan_apply(struct attach_plan *plan, enum detector_id det,
 int attach_plan_attach(struct attach_plan *plan, enum detector_id det,
 		       struct bpf_object *obj, struct bpf_link **links,
 		       size_t max_links);
+
+/* Everything after opening a detector's skeleton: apply the plan, load,
+ * attach. Returns 0 with *nlinks set, or -errno after logging the reason
+ * once and marking the detector's points failed. */
+int attach_plan_load(struct attach_plan *plan, enum detector_id det,
+		     struct bpf_object_skeleton *skel, struct bpf_link **links,
+		     size_t max_links, int *nlinks);
+
+/* Log why det cannot start and mark its chosen points failed. */
+void attach_plan_refuse(struct attach_plan *plan, enum detector_id det,
+			const char *error);
 
 /* Mark every chosen point of det failed, e.g. when the object won't load. */
 void attach_plan_fail_detector(struct attach_plan *plan, enum detector_id det,

@@ -469,24 +469,14 @@ static int write_junit(const char *path, const struct rule_result *results,
 	return 0;
 }
 
-static const struct point_state *timer_point(const struct attach_plan *plan,
-					     const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < plan->count; i++)
-		if (plan->points[i].point->detector == DET_TIMER &&
-		    !strcmp(plan->points[i].point->name, name))
-			return &plan->points[i];
-	return NULL;
-}
-
 /* In tracepoint mode only hrtimer_expire_exit says where a callback
  * re-armed the timer: without it, chains are not measured. */
 static const char *chains_unseen(const struct attach_plan *plan)
 {
-	const struct point_state *fn = timer_point(plan, "apic_timer_fn");
-	const struct point_state *exit = timer_point(plan, "hrtimer_expire_exit");
+	const struct point_state *fn =
+		attach_plan_point(plan, DET_TIMER, "apic_timer_fn");
+	const struct point_state *exit =
+		attach_plan_point(plan, DET_TIMER, "hrtimer_expire_exit");
 
 	if (fn && fn->mode == ATTACH_TRACEPOINT && exit &&
 	    (exit->mode == ATTACH_NONE || exit->attach_failed))
@@ -541,7 +531,7 @@ static int run_check(const struct check_options *o, struct kernel_caps *caps,
 		kw_warn("timer: apic_timer_fn cannot be watched (kvmwatch probe says why)");
 		return KW_EXIT_UNSUPPORTED;
 	} else if (timer_planned &&
-		   !timer_point(plan, "apic_timer_fn")->func_found) {
+		   !attach_plan_point(plan, DET_TIMER, "apic_timer_fn")->func_found) {
 		kw_warn("timer: apic_timer_fn is not in /proc/kallsyms: is KVM loaded (modprobe kvm_intel or kvm_amd)?");
 		return KW_EXIT_UNSUPPORTED;
 	} else if (timer_planned) {

@@ -31,33 +31,16 @@ int exits_start(struct exits_detector *det, struct attach_plan *plan,
 		err = -errno;
 		snprintf(error, sizeof(error), "opening the BPF object failed: %s",
 			 strerror(-err));
-		goto fail;
+		attach_plan_refuse(plan, DET_EXITS, error);
+		return err;
 	}
 	det->skel->rodata->filter_pid = pid;
-	err = attach_plan_apply(plan, DET_EXITS, det->skel->obj);
-	if (err) {
-		snprintf(error, sizeof(error), "internal: programs and probe points disagree");
-		goto fail;
-	}
-	err = exits_bpf__load(det->skel);
-	if (err) {
-		snprintf(error, sizeof(error), "loading the BPF programs failed: %s (run with -v for the verifier log)",
-			 strerror(-err));
-		goto fail;
-	}
-	err = attach_plan_attach(plan, DET_EXITS, det->skel->obj, det->links,
-				 sizeof(det->links) / sizeof(det->links[0]));
-	if (err < 0) {
-		snprintf(error, sizeof(error), "attaching failed: %s", strerror(-err));
-		goto fail;
-	}
-	det->nlinks = err;
-	return 0;
-fail:
-	kw_warn("exits: %s", error);
-	attach_plan_fail_detector(plan, DET_EXITS, error);
-	exits_stop(det);
-	return err ? err : -EINVAL;
+	err = attach_plan_load(plan, DET_EXITS, det->skel->skeleton, det->links,
+			       sizeof(det->links) / sizeof(det->links[0]),
+			       &det->nlinks);
+	if (err)
+		exits_stop(det);
+	return err;
 }
 
 int exits_sample(struct exits_detector *det, struct exit_sample *out)

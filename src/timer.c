@@ -9,22 +9,11 @@
 #include "timer_detector.h"
 #include "timer.skel.h"
 
-static struct point_state *find_point(struct attach_plan *plan,
-				      const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < plan->count; i++)
-		if (plan->points[i].point->detector == DET_TIMER &&
-		    !strcmp(plan->points[i].point->name, name))
-			return &plan->points[i];
-	return NULL;
-}
-
 int timer_start(struct timer_detector *det, struct attach_plan *plan,
 		uint32_t pid)
 {
-	struct point_state *fn = find_point(plan, "apic_timer_fn");
+	struct point_state *fn =
+		attach_plan_point(plan, DET_TIMER, "apic_timer_fn");
 	char error[WHY_LEN];
 	int err = 0;
 
@@ -54,28 +43,14 @@ int timer_start(struct timer_detector *det, struct attach_plan *plan,
 	}
 	det->skel->rodata->filter_pid = pid;
 	det->skel->rodata->apic_timer_fn_addr = fn->func_addr;
-	err = attach_plan_apply(plan, DET_TIMER, det->skel->obj);
-	if (err) {
-		snprintf(error, sizeof(error), "internal: programs and probe points disagree");
-		goto fail;
-	}
-	err = timer_bpf__load(det->skel);
-	if (err) {
-		snprintf(error, sizeof(error), "loading the BPF programs failed: %s (run with -v for the verifier log)",
-			 strerror(-err));
-		goto fail;
-	}
-	err = attach_plan_attach(plan, DET_TIMER, det->skel->obj, det->links,
-				 sizeof(det->links) / sizeof(det->links[0]));
-	if (err < 0) {
-		snprintf(error, sizeof(error), "attaching failed: %s", strerror(-err));
-		goto fail;
-	}
-	det->nlinks = err;
-	return 0;
+	err = attach_plan_load(plan, DET_TIMER, det->skel->skeleton, det->links,
+			       sizeof(det->links) / sizeof(det->links[0]),
+			       &det->nlinks);
+	if (err)
+		timer_stop(det);
+	return err;
 fail:
-	kw_warn("timer: %s", error);
-	attach_plan_fail_detector(plan, DET_TIMER, error);
+	attach_plan_refuse(plan, DET_TIMER, error);
 	timer_stop(det);
 	return err ? err : -EINVAL;
 }
