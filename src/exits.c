@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,4 +79,54 @@ void exits_stop(struct exits_detector *det)
 	det->nlinks = 0;
 	exits_bpf__destroy(det->skel);
 	det->skel = NULL;
+}
+
+size_t exits_find_exited(const struct exit_sample *sample, uint32_t *tids,
+			 size_t max)
+{
+	char path[32];
+	size_t i, n = 0;
+
+	for (i = 0; i < sample->nthreads && n < max; i++) {
+		snprintf(path, sizeof(path), "/proc/%u", sample->threads[i].tid);
+		if (!path_exists(path))
+			tids[n++] = sample->threads[i].tid;
+	}
+	return n;
+}
+
+static bool tid_listed(uint32_t tid, const uint32_t *tids, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (tids[i] == tid)
+			return true;
+	return false;
+}
+
+void exits_forget(struct exits_detector *det, const uint32_t *tids, size_t n)
+{
+	int stats_fd = bpf_map__fd(det->skel->maps.exit_stats);
+	struct exit_record *recs;
+	size_t i, nrecs;
+
+	if (!n)
+		return;
+	for (i = 0; i < n; i++) {
+		bpf_map_delete_elem(bpf_map__fd(det->skel->maps.vcpu_threads),
+				    &tids[i]);
+		bpf_map_delete_elem(bpf_map__fd(det->skel->maps.pending_exits),
+				    &tids[i]);
+	}
+	/* Keys first, deletions after: deleting while walking a hash map
+	 * can restart or skip the walk. */
+	if (map_read_all(stats_fd, sizeof(struct exit_key), sizeof(*recs),
+			 offsetof(struct exit_record, stats), (void **)&recs,
+			 &nrecs))
+		return;
+	for (i = 0; i < nrecs; i++)
+		if (tid_listed(recs[i].key.tid, tids, n))
+			bpf_map_delete_elem(stats_fd, &recs[i].key);
+	free(recs);
 }

@@ -28,6 +28,9 @@ struct top_options {
  * signal that arrives just before a sleep cannot be missed. */
 static sigset_t stop_signals;
 
+/* Exited vCPU threads forgotten per interval; more wait for the next. */
+#define EXITED_MAX 1024
+
 static void top_usage(FILE *out)
 {
 	fprintf(out,
@@ -214,6 +217,8 @@ static int run_top(const struct top_options *o, struct kernel_caps *caps,
 	unsigned long reports = 0;
 	bool stopping = false;
 	uint64_t start_ns, next_ns;
+	uint32_t exited[EXITED_MAX];
+	size_t nexited;
 	char modes[64];
 	int rc, err;
 
@@ -247,6 +252,10 @@ static int run_top(const struct top_options *o, struct kernel_caps *caps,
 	while (!o->iterations || reports < o->iterations) {
 		next_ns += (uint64_t)(o->interval_sec * 1e9);
 		stopping = stop_before(next_ns);
+		/* Per interval, threads gone before this read are forgotten
+		 * after it; -c keeps everything for its totals. */
+		nexited = o->cumulative ? 0 :
+			exits_find_exited(&base, exited, EXITED_MAX);
 		err = exits_sample(&det, &cur);
 		if (!err && timer_on)
 			err = timer_sample(&timer, &tcur);
@@ -272,6 +281,7 @@ static int run_top(const struct top_options *o, struct kernel_caps *caps,
 					  (cur.ts_ns - base.ts_ns) / 1e9);
 			exit_sample_free(&delta);
 			timer_sample_free(&tdelta);
+			exits_forget(&det, exited, nexited);
 		}
 		exit_sample_free(&base);
 		base = cur;
