@@ -224,7 +224,8 @@ static int run_top(const struct top_options *o, struct kernel_caps *caps,
 
 	if (attach_plan_status(plan, DET_EXITS) == DETECTOR_UNAVAILABLE) {
 		kw_warn("exits: kvm:kvm_exit cannot be watched: %s",
-			plan->points[0].tracepoint_why);
+			attach_plan_point(plan, DET_EXITS,
+					  "kvm_exit")->tracepoint_why);
 		return KW_EXIT_UNSUPPORTED;
 	}
 	sigemptyset(&stop_signals);
