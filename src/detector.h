@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The one interface every detector implements, so that top, check, record
+ * and export drive them all the same way. Each detector keeps its own
+ * types behind void pointers:
+ *
+ *   state  - loaded skeleton and links (start .. stop)
+ *   sample - one read of its maps, cumulative since attach
+ *   view   - figures over an interval, built from a sample (or a delta of
+ *            two samples); what rules, reports and metrics read
+ */
+#ifndef KVMWATCH_DETECTOR_H
+#define KVMWATCH_DETECTOR_H
+
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "attach.h"
+#include "metrics.h"
+
+struct detector_ops {
+	enum detector_id id;
+	/* Key of the view in top/check/record JSON ("mmio"). */
+	const char *json_key;
+	/* Optional: refuse to start with a one-line reason, e.g. a required
+	 * function missing from kallsyms because the module is not loaded.
+	 * Return false and fill why. */
+	bool (*can_start)(const struct attach_plan *plan, char *why,
+			  size_t why_len);
+	/* Load and attach what the plan chose; pid 0 watches every VMM.
+	 * 0 with *state set, or -errno with the plan's points marked. */
+	int (*start)(void **state, struct attach_plan *plan, uint32_t pid);
+	int (*nlinks)(const void *state);
+	/* Runs the kernel skipped (bpf_prog_info.recursion_misses); may be
+	 * NULL. */
+	uint64_t (*missed_runs)(const void *state);
+	void (*stop)(void *state);
+
+	int (*sample)(void *state, void **sample);
+	/* out = cur - base for counters (maxima are cur's). */
+	int (*delta)(const void *base, const void *cur, void **out);
+	void (*sample_free)(void *sample);
+	/* Optional: drop map entries of threads/VMs gone before base was
+	 * read (interval mode), so long runs do not fill the maps. */
+	void (*forget)(void *state, const void *base);
+
+	int (*view_build)(const void *sample, double interval_sec,
+			  const struct kernel_caps *caps, void **view);
+	void (*view_free)(void *view);
+	json_t *(*view_json)(const void *view);
+	/* A table headed by one line naming the detector and its modes. */
+	void (*view_text)(FILE *out, const void *view, const char *modes);
+	/* Append the view's figures (totals, then per VM/vCPU). */
+	int (*view_metrics)(const void *view, struct metric_set *out);
+};
+
+/* NULL for a detector without BPF programs in this build. */
+const struct detector_ops *detector_ops(enum detector_id id);
+
+#endif
