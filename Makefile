@@ -37,7 +37,7 @@ CLANG ?= clang
 BPFTOOL ?= bpftool
 
 CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -Werror -I$(BUILD) -Ibpf -Isrc
-LDLIBS := -lbpf -lelf -lz -ljansson
+LDLIBS := -lbpf -lelf -lz -ljansson -lncurses -ltinfo
 LDFLAGS := $(if $(filter 1,$(STATIC)),-static)
 
 # Cross builds link the arm64 -dev packages unpacked into the cache.
