@@ -189,6 +189,9 @@ static int run_tui(struct top_options *o, struct runner *r)
 			getenv("TERM") ? getenv("TERM") : "unset");
 		return KW_EXIT_USAGE;
 	}
+	snprintf(status, sizeof(status),
+		 " first report in %.2g s | q quit  space now", o->interval_sec);
+	tui_show("", 0, status);
 	for (;;) {
 		next_ns += (uint64_t)(o->interval_sec * 1e9);
 		event = tui_wait(next_ns, &stop_signals);
