@@ -43,9 +43,10 @@ struct detector_ops {
 	 * empty sample before attach. */
 	int (*delta)(const void *base, const void *cur, void **out);
 	void (*sample_free)(void *sample);
-	/* Optional, interval mode: the ids (threads) of base that are gone
-	 * now, then, after the next sample was read, dropping their map
-	 * entries, so long runs over many VMs do not fill the maps. */
+	/* Optional, interval mode: the ids (threads or VMM processes, as the
+	 * detector keys its maps) of base that are gone now, then, after the
+	 * next sample was read, dropping their map entries, so long runs over
+	 * many VMs do not fill the maps. */
 	size_t (*find_gone)(const void *base, uint32_t *ids, size_t max);
 	void (*forget)(void *state, const uint32_t *ids, size_t n);
 

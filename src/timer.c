@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -189,6 +190,59 @@ static void ops_sample_free(void *sample)
 	free(sample);
 }
 
+/* The VMM processes of base that have exited. */
+static size_t ops_find_gone(const void *base, uint32_t *pids, size_t max)
+{
+	const struct timer_sample *sample = base;
+	uint32_t last = 0;
+	char path[32];
+	size_t i, n = 0;
+
+	/* Sorted by pid: each VMM is looked at once. */
+	for (i = 0; i < sample->nrecs && n < max; i++) {
+		uint32_t pid = sample->recs[i].key.pid;
+
+		if (pid == last)
+			continue;
+		last = pid;
+		snprintf(path, sizeof(path), "/proc/%u", pid);
+		if (!path_exists(path))
+			pids[n++] = pid;
+	}
+	return n;
+}
+
+static bool pid_listed(uint32_t pid, const uint32_t *pids, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (pids[i] == pid)
+			return true;
+	return false;
+}
+
+/* Keys first, deletions after: deleting while walking a hash map can
+ * restart or skip the walk. */
+static void ops_forget(void *state, const uint32_t *pids, size_t n)
+{
+	struct timer_detector *det = state;
+	struct timer_sample now;
+	size_t i;
+
+	if (!n || timer_sample(det, &now))
+		return;
+	for (i = 0; i < now.nrecs; i++)
+		if (pid_listed(now.recs[i].key.pid, pids, n))
+			bpf_map_delete_elem(bpf_map__fd(det->skel->maps.timer_stats),
+					    &now.recs[i].key);
+	for (i = 0; i < now.nthreads; i++)
+		if (pid_listed(now.threads[i].key.pid, pids, n))
+			bpf_map_delete_elem(bpf_map__fd(det->skel->maps.timer_threads),
+					    &now.threads[i].key);
+	timer_sample_free(&now);
+}
+
 static int ops_view_build(const void *sample, double interval_sec,
 			  const struct kernel_caps *caps, void **out)
 {
@@ -322,6 +376,8 @@ const struct detector_ops timer_ops = {
 	.sample = ops_sample,
 	.delta = ops_delta,
 	.sample_free = ops_sample_free,
+	.find_gone = ops_find_gone,
+	.forget = ops_forget,
 	.view_build = ops_view_build,
 	.view_free = ops_view_free,
 	.view_json = ops_view_json,
