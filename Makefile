@@ -104,7 +104,7 @@ endif
 
 kvmload: | $(SYSROOT_STAMP)
 	$(Q)$(MAKE) --no-print-directory -C tools/kvmload ARCH=$(ARCH) CC=$(CC) \
-		OUT=$(CURDIR)/$(BUILD) STATIC=$(STATIC) \
+		OUT=$(CURDIR)/$(BUILD) STATIC=$(STATIC) V=$(V) \
 		EXTRA_CFLAGS="$(if $(SYSROOT),-I$(SYSROOT)/usr/include)" \
 		EXTRA_LDFLAGS="$(if $(SYSROOT),-L$(SYSROOT)/usr/lib/aarch64-linux-gnu)"
 
