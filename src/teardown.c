@@ -107,22 +107,7 @@ static int teardown_nlinks(const void *state)
 
 static uint64_t teardown_missed_runs(const void *state)
 {
-	const struct teardown_state *st = state;
-	struct bpf_program *prog;
-	uint64_t missed = 0;
-
-	bpf_object__for_each_program(prog, st->skel->obj) {
-		struct bpf_prog_info info;
-		__u32 len = sizeof(info);
-		int fd = bpf_program__fd(prog);
-
-		if (fd < 0)
-			continue;
-		memset(&info, 0, sizeof(info));
-		if (!bpf_obj_get_info_by_fd(fd, &info, &len))
-			missed += info.recursion_misses;
-	}
-	return missed;
+	return bpf_object_missed_runs(((const struct teardown_state *)state)->skel->obj);
 }
 
 static int teardown_sample_read(void *state, void **out)
@@ -156,13 +141,14 @@ static int teardown_sample_read(void *state, void **out)
 
 static int teardown_delta(const void *base, const void *cur, void **out)
 {
+	static const struct teardown_sample empty;
 	struct teardown_sample *d = calloc(1, sizeof(*d));
 	int err;
 
 	*out = NULL;
 	if (!d)
 		return -ENOMEM;
-	err = teardown_sample_delta(base, cur, d);
+	err = teardown_sample_delta(base ? base : &empty, cur, d);
 	if (err) {
 		free(d);
 		return err;
@@ -179,23 +165,29 @@ static void teardown_sample_release(void *sample)
 	free(sample);
 }
 
-/* Done records older than base: they were shown; drop them so a long run
- * does not fill the map. */
-static void teardown_forget(void *state, const void *base)
+/* Done records of base, but the newest few that top lists as recent:
+ * they were shown; dropping them keeps a long run from filling the map. */
+static size_t teardown_find_gone(const void *base, uint32_t *ids, size_t max)
+{
+	const struct teardown_sample *b = base;
+	size_t i, n = 0;
+
+	for (i = 0; i + TEARDOWN_VIEW_MAX < b->n && n < max; i++)
+		if (b->entries[i].rec.done)
+			ids[n++] = (uint32_t)b->entries[i].rec.id;
+	return n;
+}
+
+static void teardown_forget(void *state, const uint32_t *ids, size_t n)
 {
 	struct teardown_state *st = state;
-	const struct teardown_sample *b = base;
 	int fd = bpf_map__fd(st->skel->maps.td_records);
-	size_t i, keep = TEARDOWN_VIEW_MAX;
+	size_t i;
 
-	for (i = 0; i < b->n; i++) {
-		__u64 id = b->entries[i].rec.id;
+	for (i = 0; i < n; i++) {
+		__u64 id = ids[i];
 
-		/* Keep the newest few for top's "recent" list. */
-		if (b->n - i <= keep)
-			break;
-		if (b->entries[i].rec.done)
-			bpf_map_delete_elem(fd, &id);
+		bpf_map_delete_elem(fd, &id);
 	}
 }
 
@@ -252,6 +244,7 @@ const struct detector_ops teardown_ops = {
 	.sample = teardown_sample_read,
 	.delta = teardown_delta,
 	.sample_free = teardown_sample_release,
+	.find_gone = teardown_find_gone,
 	.forget = teardown_forget,
 	.view_build = teardown_view_make,
 	.view_free = teardown_view_release,
