@@ -462,7 +462,7 @@ void teardown_view_text(FILE *out, const struct teardown_view *v,
 {
 	size_t i;
 
-	fprintf(out, "\nteardown (%s): %llu ended, %llu open; kernel: %s, behaviour: %s\n",
+	fprintf(out, "teardown (%s): %llu ended, %llu open; kernel: %s, behaviour: %s\n",
 		modes, (unsigned long long)v->teardowns,
 		(unsigned long long)v->open, v->symbols, v->behaviour);
 	fprintf(out, "  %s\n  %s\n", v->symbols_why, v->behaviour_why);
