@@ -157,6 +157,7 @@ static void parse_args(int argc, char **argv, struct kvmload_opts *o)
 		.vms = 1, .vcpus = 1, .writes = 1000, .period_us = 1000,
 		.seconds = 2.0, .mem_mib = 64, .iterations = 1000,
 		.order = ORDER_VM_FIRST, .competitor_cpu = -1,
+		.competitor_go_fd = -1,
 	};
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":hn:k:", longopts, NULL)) != -1) {
@@ -522,8 +523,10 @@ int main(int argc, char **argv)
 	reaped = calloc(o.vms, sizeof(*reaped));
 	if (!kids || !reaped)
 		die("out of memory");
-	if (o.scenario == SCENARIO_TEARDOWN && o.competitor_cpu >= 0)
+	if (o.scenario == SCENARIO_TEARDOWN && o.competitor_cpu >= 0) {
 		competitor_start(&comp, o.competitor_cpu);
+		o.competitor_go_fd = comp.go_fd;
+	}
 	if (o.scenario == SCENARIO_TIMER && pipe2(notify, O_CLOEXEC))
 		die("pipe failed: %s", strerror(errno));
 	start = now_ns();

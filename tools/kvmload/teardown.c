@@ -86,6 +86,11 @@ void kvm_teardown(const struct kvmload_opts *o, struct vm_parts *p,
 	uint64_t t0, t1, t2, t3;
 
 	if (report && o->competitor_cpu >= 0) {
+		/* Only now: spinning while the guest touched its memory
+		 * would have taken a CPU from the vCPUs. */
+		if (o->competitor_go_fd >= 0 &&
+		    write(o->competitor_go_fd, "g", 1) != 1)
+			die("cannot start the competitor: %s", strerror(errno));
 		pin_to_cpu(o->competitor_cpu);
 		/* Let the competitor run once, so the teardown starts from
 		 * an ordinary switch on that CPU. */
@@ -151,18 +156,27 @@ struct gap {
 	uint64_t start, end;
 };
 
-static void __attribute__((noreturn)) competitor_main(int cpu, int fd)
+static void __attribute__((noreturn)) competitor_main(int cpu, int fd,
+						     int go_fd)
 {
 	static struct gap gaps[COMPETITOR_MAX_GAPS];
 	uint64_t start, last, spins = 0, ngaps = 0, max_gap = 0;
 	struct sigaction sa = { .sa_handler = on_term };
 	json_t *doc = json_object(), *arr = json_array();
+	char go;
 
 	if (!doc || !arr)
 		die("out of memory");
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	pin_to_cpu(cpu);
+	/* Asleep until the first VM is about to be destroyed (or every VM
+	 * process is gone: end of file). SIGTERM before that ends it with no
+	 * spins. */
+	while (!competitor_stop_flag && read(go_fd, &go, 1) < 0 &&
+	       errno == EINTR)
+		;
+	close(go_fd);
 	start = last = now_ns();
 	while (!competitor_stop_flag) {
 		uint64_t t = now_ns();
@@ -201,7 +215,7 @@ static void __attribute__((noreturn)) competitor_main(int cpu, int fd)
 void competitor_start(struct competitor *c, int cpu)
 {
 	cpu_set_t set;
-	int fds[2];
+	int fds[2], go[2];
 
 	/* Say which CPUs exist before anything forks. */
 	if (sched_getaffinity(0, sizeof(set), &set))
@@ -209,7 +223,7 @@ void competitor_start(struct competitor *c, int cpu)
 	if (cpu >= CPU_SETSIZE || !CPU_ISSET(cpu, &set))
 		die("--competitor-cpu %d: no such CPU available to this process (%d usable)",
 		    cpu, CPU_COUNT(&set));
-	if (pipe2(fds, O_CLOEXEC))
+	if (pipe2(fds, O_CLOEXEC) || pipe2(go, O_CLOEXEC))
 		die("pipe failed: %s", strerror(errno));
 	fflush(stdout);
 	fflush(stderr);
@@ -218,11 +232,16 @@ void competitor_start(struct competitor *c, int cpu)
 		die("fork failed: %s", strerror(errno));
 	if (c->pid == 0) {
 		close(fds[0]);
-		competitor_main(cpu, fds[1]);
+		close(go[1]);
+		competitor_main(cpu, fds[1], go[0]);
 	}
 	close(fds[1]);
+	close(go[0]);
 	c->fd = fds[0];
 	c->cpu = cpu;
+	/* The VM processes inherit it; the parent keeps it open so that
+	 * only a byte (not an early exit) starts the spinning. */
+	c->go_fd = go[1];
 }
 
 json_t *competitor_stop(struct competitor *c)
@@ -233,6 +252,7 @@ json_t *competitor_stop(struct competitor *c)
 	json_t *doc;
 	int status;
 
+	close(c->go_fd);
 	kill(c->pid, SIGTERM);
 	for (;;) {
 		ssize_t n;
