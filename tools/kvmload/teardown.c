@@ -21,9 +21,12 @@
 #include "teardown.h"
 
 /* A gap in the competitor's spinning shorter than this is noise (a tick,
- * an interrupt); longer ones are kept, the newest COMPETITOR_MAX_GAPS. */
+ * an interrupt); longer ones are all kept, up to COMPETITOR_MAX_GAPS (at
+ * most one per GAP_MIN_NS: over 17 minutes of spinning). Keeping only the
+ * newest would lose the teardown's gap behind the many short ones of the
+ * munmap that follows it. */
 #define GAP_MIN_NS		1000000ull
-#define COMPETITOR_MAX_GAPS	256
+#define COMPETITOR_MAX_GAPS	(1u << 20)
 
 static const char *const order_names[] = {
 	[ORDER_VM_FIRST] = "vm-first",
@@ -159,8 +162,8 @@ struct gap {
 static void __attribute__((noreturn)) competitor_main(int cpu, int fd,
 						     int go_fd)
 {
-	static struct gap gaps[COMPETITOR_MAX_GAPS];
-	uint64_t start, last, spins = 0, ngaps = 0, max_gap = 0;
+	struct gap *gaps = NULL;
+	uint64_t start, last, spins = 0, ngaps = 0, max_gap = 0, cap = 0;
 	struct sigaction sa = { .sa_handler = on_term };
 	json_t *doc = json_object(), *arr = json_array();
 	char go;
@@ -182,7 +185,14 @@ static void __attribute__((noreturn)) competitor_main(int cpu, int fd,
 		uint64_t t = now_ns();
 
 		if (t - last >= GAP_MIN_NS) {
-			gaps[ngaps % COMPETITOR_MAX_GAPS] = (struct gap){ last, t };
+			if (ngaps == cap && cap < COMPETITOR_MAX_GAPS) {
+				cap = cap ? cap * 2 : 4096;
+				gaps = realloc(gaps, cap * sizeof(*gaps));
+				if (!gaps)
+					die("competitor: out of memory");
+			}
+			if (ngaps < cap)
+				gaps[ngaps] = (struct gap){ last, t };
 			ngaps++;
 			if (t - last > max_gap)
 				max_gap = t - last;
@@ -197,13 +207,13 @@ static void __attribute__((noreturn)) competitor_main(int cpu, int fd,
 	set_u64(doc, "spins", spins);
 	set_u64(doc, "gap_min_ns", GAP_MIN_NS);
 	set_u64(doc, "gaps", ngaps);
+	set_u64(doc, "gaps_dropped", ngaps > cap ? ngaps - cap : 0);
 	set_u64(doc, "max_gap_ns", max_gap);
-	for (uint64_t i = ngaps > COMPETITOR_MAX_GAPS ? ngaps - COMPETITOR_MAX_GAPS : 0;
-	     i < ngaps; i++) {
+	for (uint64_t i = 0; i < ngaps && i < cap; i++) {
 		json_t *g = json_array();
 
-		json_array_append_new(g, json_integer((json_int_t)gaps[i % COMPETITOR_MAX_GAPS].start));
-		json_array_append_new(g, json_integer((json_int_t)gaps[i % COMPETITOR_MAX_GAPS].end));
+		json_array_append_new(g, json_integer((json_int_t)gaps[i].start));
+		json_array_append_new(g, json_integer((json_int_t)gaps[i].end));
 		json_array_append_new(arr, g);
 	}
 	json_set(doc, "gap_list", arr);
