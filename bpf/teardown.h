@@ -99,6 +99,7 @@ struct td_record {
 	/* Schedule points taken while each phase was open. */
 	__u32 phase_switches[TD_PH_COUNT];
 	__u64 phase_start[TD_PH_COUNT];	/* of the open call, 0 if none */
+	__u32 open_mask;		/* bit p: phase p is open */
 	/* stage2_free_walker visits (arm64): leaf entries, those that were
 	 * mapped, and tables freed after their entries. */
 	__u64 walker_leaves, walker_mapped, walker_tables;
@@ -112,9 +113,12 @@ struct td_record {
 	__u64 cur_start;
 	__u32 cur_cpu;
 	__u32 cur_start_known;	/* 0: began before any switch was seen */
+	/* Time of the phase calls that ended within it. Those still open
+	 * are added from their start by the reader (td_phase_time): that
+	 * keeps sched_switch free of per-phase arithmetic. */
 	__u64 cur_phase_ns[TD_PH_COUNT];
 	/* Its first waiter: when another task came to want the CPU (0: not
-	 * yet), who, how; and the phases' time since then. */
+	 * yet), who, how; and the time of phase calls that ended since. */
 	__u64 cur_want_ns;
 	__u32 cur_want_pid;
 	__u32 cur_want_how;	/* enum td_wait_how */
@@ -125,7 +129,8 @@ struct td_record {
 	__u64 max_run_start, max_run_end;
 	__u32 max_run_cpu;
 	__u32 max_run_start_known;
-	__u64 max_run_phase_ns[TD_PH_COUNT];
+	__u64 max_run_phase_ns[TD_PH_COUNT];	/* calls ended within it */
+	__u64 max_run_phase_open[TD_PH_COUNT];	/* start of those open at its end */
 	__u64 max_run_wanted_ns;	/* its stretch, 0 if nobody waited */
 	__u32 max_run_next;		/* who ran after it, 0: idle */
 	char max_run_next_comm[TD_COMM_LEN];
@@ -142,6 +147,7 @@ struct td_record {
 	char max_stretch_first_comm[TD_COMM_LEN];
 	__u64 max_stretch_run_ns;	/* the run it ended */
 	__u64 max_stretch_phase_ns[TD_PH_COUNT];
+	__u64 max_stretch_phase_open[TD_PH_COUNT];
 	/* Who ran after the longest stretch, and how long it had waited. */
 	__u32 max_stretch_waiter;
 	__u32 max_stretch_wait_how;
@@ -193,12 +199,13 @@ static __always_inline __u64 td_max(__u64 a, __u64 b)
 	return a > b ? a : b;
 }
 
+/* src (NULL: none) holds TD_COMM_LEN bytes, as every task name here. */
 static __always_inline void td_comm_copy(char *dst, const char *src)
 {
-	int i;
-
-	for (i = 0; i < TD_COMM_LEN; i++)
-		dst[i] = src ? src[i] : 0;
+	if (src)
+		__builtin_memcpy(dst, src, TD_COMM_LEN);
+	else
+		__builtin_memset(dst, 0, TD_COMM_LEN);
 }
 
 /* A phase opens at now. */
@@ -209,10 +216,11 @@ static __always_inline void td_phase_enter(struct td_record *r, __u32 p,
 		return;
 	r->phase_calls[p]++;
 	r->phase_start[p] = now;
+	r->open_mask |= 1u << p;
 }
 
-/* Phase p (open since began) held the open run from its start, and its
- * stretch from the first waiter, up to now. */
+/* A call of phase p (open since began) ended at now: its share of the
+ * open run (from its start) and of its stretch (from the first waiter). */
 static __always_inline void td_phase_account(struct td_record *r, __u32 p,
 					     __u64 began, __u64 now)
 {
@@ -244,6 +252,7 @@ static __always_inline bool td_phase_exit(struct td_record *r, __u32 p,
 	r->phase_ns[p] += now > began ? now - began : 0;
 	td_phase_account(r, p, began, now);
 	r->phase_start[p] = 0;
+	r->open_mask &= ~(1u << p);
 	if (p == TD_PH_DESTROY_VM) {
 		r->vms++;
 		r->end_ns = now;
@@ -329,15 +338,11 @@ static __always_inline bool td_stretch_close(struct td_record *r, __u64 now,
 	to = r->end_ns && r->end_ns < now ? r->end_ns : now;
 	if (to > from)
 		r->run_ns += to - from;
-	for (p = 0; p < TD_PH_COUNT; p++) {
-		__u64 began = r->phase_start[p];
-
-		if (!began)
-			continue;
-		td_phase_account(r, p, began, now);
-		if (prev_state >= 0)
-			r->phase_switches[p]++;
-	}
+	/* A schedule point inside every open phase; no branch per phase
+	 * (the verifier would walk every combination). */
+	if (prev_state >= 0)
+		for (p = 0; p < TD_PH_COUNT; p++)
+			r->phase_switches[p] += (r->open_mask >> p) & 1;
 	if (next && how != TD_WAIT_NONE && now > wait_from)
 		wait = now - wait_from;
 	/* A task that got the CPU without being seen arriving was runnable
@@ -356,8 +361,10 @@ static __always_inline bool td_stretch_close(struct td_record *r, __u64 now,
 		r->max_run_end = now;
 		r->max_run_cpu = r->cur_cpu;
 		r->max_run_start_known = r->cur_start_known;
-		for (p = 0; p < TD_PH_COUNT; p++)
+		for (p = 0; p < TD_PH_COUNT; p++) {
 			r->max_run_phase_ns[p] = r->cur_phase_ns[p];
+			r->max_run_phase_open[p] = r->phase_start[p];
+		}
 		r->max_run_wanted_ns = held;
 		r->max_run_next = next;
 		td_comm_copy(r->max_run_next_comm, next ? next_comm : NULL);
@@ -388,9 +395,14 @@ static __always_inline bool td_stretch_close(struct td_record *r, __u64 now,
 				td_comm_copy(r->max_stretch_first_comm,
 					     r->cur_want_comm);
 		}
+		if (before)
+			for (p = 0; p < TD_PH_COUNT; p++)
+				r->max_stretch_phase_ns[p] = r->cur_phase_ns[p];
+		else
+			for (p = 0; p < TD_PH_COUNT; p++)
+				r->max_stretch_phase_ns[p] = r->cur_want_phase_ns[p];
 		for (p = 0; p < TD_PH_COUNT; p++)
-			r->max_stretch_phase_ns[p] = before ? r->cur_phase_ns[p] :
-				r->cur_want_phase_ns[p];
+			r->max_stretch_phase_open[p] = r->phase_start[p];
 		r->max_stretch_waiter = next;
 		r->max_stretch_wait_how = next ? how : TD_WAIT_NONE;
 		r->max_stretch_wait_ns = wait;
@@ -416,6 +428,22 @@ static __always_inline bool td_stretch_close(struct td_record *r, __u64 now,
 	if (r->end_ns)
 		r->done = 1;
 	return r->done;
+}
+
+/* How long phase p held [from, end], from the record's copies: the calls
+ * that ended within it, and the one open at end since it began. */
+static __always_inline __u64 td_phase_time(const __u64 *ended,
+					   const __u64 *open, unsigned int p,
+					   __u64 from, __u64 end)
+{
+	__u64 t = ended[p], began;
+
+	if (open[p]) {
+		began = td_max(open[p], from);
+		if (end > began)
+			t += end - began;
+	}
+	return t;
 }
 
 /* Task pid came to CPU c (by how) at now while a teardown thread runs

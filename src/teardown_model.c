@@ -154,6 +154,7 @@ static void build_item(struct teardown_item *it, const struct teardown_entry *e,
 {
 	const struct td_record *r = &e->rec;
 	uint64_t held_in_walk = 0, walk_calls = 0;
+	__u64 stretch_ph[TD_PH_COUNT], run_ph[TD_PH_COUNT];
 	size_t i;
 
 	memset(it, 0, sizeof(*it));
@@ -165,16 +166,25 @@ static void build_item(struct teardown_item *it, const struct teardown_entry *e,
 	else if (now > r->start_ns)
 		it->duration_ns = now - r->start_ns;
 	it->has_stretch = r->stretches > 0;
+	for (i = 0; i < TD_PH_COUNT; i++) {
+		stretch_ph[i] = td_phase_time(r->max_stretch_phase_ns,
+					      r->max_stretch_phase_open, i,
+					      r->max_stretch_start,
+					      r->max_stretch_end);
+		run_ph[i] = td_phase_time(r->max_run_phase_ns,
+					  r->max_run_phase_open, i,
+					  r->max_run_start, r->max_run_end);
+	}
 	if (it->has_stretch)
-		it->holder = teardown_holder(r->max_stretch_phase_ns,
-					     r->max_stretch_ns, &it->holder_ns);
-	it->run_holder = teardown_holder(r->max_run_phase_ns, r->max_run_ns,
+		it->holder = teardown_holder(stretch_ph, r->max_stretch_ns,
+					     &it->holder_ns);
+	it->run_holder = teardown_holder(run_ph, r->max_run_ns,
 					 &it->run_holder_ns);
 	for (i = 0; i < sizeof(walk_phases) / sizeof(walk_phases[0]); i++) {
 		it->walk_ns += r->phase_ns[walk_phases[i]];
 		it->walk_switches += r->phase_switches[walk_phases[i]];
 		walk_calls += r->phase_calls[walk_phases[i]];
-		held_in_walk += r->max_stretch_phase_ns[walk_phases[i]];
+		held_in_walk += stretch_ph[walk_phases[i]];
 	}
 	/* Where the walk is probed, only the stretch's time inside it
 	 * counts: a task kept waiting elsewhere (exit_mmap's page freeing,

@@ -28,6 +28,18 @@
 #define WOKEN 700
 #define MOVED 800
 
+/* A task name as the tracepoints give it: TD_COMM_LEN bytes. */
+static const char *comm16(const char *name)
+{
+	static char buf[4][TD_COMM_LEN];
+	static unsigned int next;
+	char *b = buf[next++ % 4];
+
+	memset(b, 0, TD_COMM_LEN);
+	strncpy(b, name, TD_COMM_LEN - 1);
+	return b;
+}
+
 struct sim {
 	struct td_record r;
 	struct td_cpu c;
@@ -55,6 +67,13 @@ static void sim_begin(struct sim *m, bool spin_waits)
 				      m->c.preempted, NULL, TD_WAIT_PREEMPTED);
 	m->c.td_tid = VMM;
 	td_phase_enter(&m->r, TD_PH_DESTROY_VM, m->now);
+}
+
+/* Phase p's time in the longest stretch, as the model reads it. */
+static uint64_t stretch_phase(const struct td_record *r, unsigned int p)
+{
+	return td_phase_time(r->max_stretch_phase_ns, r->max_stretch_phase_open,
+			     p, r->max_stretch_start, r->max_stretch_end);
 }
 
 static void sim_enter(struct sim *m, unsigned int p, uint64_t after)
@@ -98,7 +117,7 @@ static void sim_switch_in(struct sim *m, uint64_t ran, uint32_t prev,
 	m->c.nwakes = 0;
 	m->c.wanted = 0;
 	if (m->c.preempted)
-		m->c.wanted = td_want(&m->r, m->now, prev, "spin",
+		m->c.wanted = td_want(&m->r, m->now, prev, comm16("spin"),
 				      TD_WAIT_PREEMPTED);
 	m->c.last_switch_ns = m->now;
 }
@@ -113,7 +132,7 @@ static void sim_arrive(struct sim *m, uint64_t after, uint32_t pid,
 	td_cpu_arrival(&m->c, pid, m->now, how);
 	if (m->c.wanted && how != TD_WAIT_WOKEN)
 		return;
-	if (td_want(&m->r, m->now, pid, comm, how))
+	if (td_want(&m->r, m->now, pid, comm ? comm16(comm) : NULL, how))
 		m->c.wanted = 1;
 }
 
@@ -198,7 +217,11 @@ static void unfixed_walk_holds_the_cpu(void **state)
 	assert_int_equal(m.r.max_stretch_waiter, SPIN);
 	assert_int_equal(m.r.max_stretch_wait_how, TD_WAIT_PREEMPTED);
 	assert_int_equal(m.r.max_stretch_wait_ns, m.r.max_stretch_ns);
-	assert_int_equal(m.r.max_stretch_phase_ns[TD_PH_STAGE2], 280 * MS);
+	assert_int_equal(stretch_phase(&m.r, TD_PH_STAGE2), 280 * MS);
+	/* kvm_destroy_vm ended inside the stretch: counted whole. */
+	assert_int_equal(m.r.max_stretch_phase_open[TD_PH_DESTROY_VM], 0);
+	assert_int_equal(stretch_phase(&m.r, TD_PH_DESTROY_VM),
+			 m.r.end_ns - m.r.start_ns);
 
 	build(&m, &s, &e, &v, ARCH_ARM64, false);
 	assert_string_equal(v.items[0].holder, "kvm_pgtable_stage2_destroy");
@@ -349,6 +372,7 @@ static void thread_death_ends_the_exit_window(void **state)
 	/* sim_begin opened kvm_destroy_vm; tracepoint mode has only exit. */
 	m.r.phase_start[TD_PH_DESTROY_VM] = 0;
 	m.r.phase_calls[TD_PH_DESTROY_VM] = 0;
+	m.r.open_mask = 0;
 	td_phase_enter(&m.r, TD_PH_EXIT, m.now);
 	/* Blocks once in exit_mm (not the end), then runs 150 ms. */
 	assert_false(sim_switch_out(&m, 2 * MS, 2 /* D */, 0, ""));
@@ -358,6 +382,11 @@ static void thread_death_ends_the_exit_window(void **state)
 	assert_int_equal(m.r.end_how, TD_END_EXIT);
 	assert_int_equal(m.r.end_ns, m.now);
 	assert_int_equal(m.r.max_run_ns, 150 * MS);
+	/* The exit phase is still open at the last switch: the reader adds
+	 * its share from the stretch's start. */
+	assert_int_equal(m.r.max_stretch_phase_ns[TD_PH_EXIT], 0);
+	assert_true(m.r.max_stretch_phase_open[TD_PH_EXIT] != 0);
+	assert_int_equal(stretch_phase(&m.r, TD_PH_EXIT), 150 * MS);
 	/* SPIN was runnable since before the run began. */
 	assert_int_equal(m.r.max_stretch_wait_how, TD_WAIT_BEFORE);
 	assert_int_equal(m.r.max_stretch_ns, 150 * MS);
@@ -387,6 +416,7 @@ static void long_run_without_waiter_passes(void **state)
 	sim_begin(&m, false);
 	m.r.phase_start[TD_PH_DESTROY_VM] = 0;	/* begun by the flush */
 	m.r.phase_calls[TD_PH_DESTROY_VM] = 0;
+	m.r.open_mask = 0;
 	sim_enter(&m, TD_PH_FLUSH, 0);
 	sim_enter(&m, TD_PH_TDP_ZAP_ALL, 10 * US);
 	assert_false(sim_exit(&m, TD_PH_TDP_ZAP_ALL, 46 * MS));
@@ -461,7 +491,7 @@ static void waiter_arriving_mid_run_counts_from_arrival(void **state)
 	assert_int_equal(m.r.max_stretch_wait_how, TD_WAIT_MIGRATED);
 	assert_int_equal(m.r.max_stretch_wait_ns, m.now - woken_at - 20 * MS);
 	/* Held by the walk: 130 ms of the stretch were in it. */
-	assert_int_equal(m.r.max_stretch_phase_ns[TD_PH_STAGE2], 130 * MS);
+	assert_int_equal(stretch_phase(&m.r, TD_PH_STAGE2), 130 * MS);
 
 	build(&m, &s, &e, &v, ARCH_ARM64, false);
 	assert_string_equal(v.items[0].holder, "kvm_pgtable_stage2_destroy");
@@ -521,7 +551,7 @@ static void waiter_at_start_counts_from_start(void **state)
 	assert_int_equal(m.r.max_stretch_ns, m.r.max_run_ns);
 	assert_int_equal(m.r.max_stretch_how, TD_WAIT_BEFORE);
 	assert_int_equal(m.r.max_stretch_first, 42);
-	assert_int_equal(m.r.max_stretch_phase_ns[TD_PH_STAGE2], 120 * MS);
+	assert_int_equal(stretch_phase(&m.r, TD_PH_STAGE2), 120 * MS);
 }
 
 /* Not waiters: the thread's own wakeup, a task that came after the
@@ -532,7 +562,7 @@ static void arrivals_that_are_not_waiters(void **state)
 
 	(void)state;
 	sim_begin(&m, false);
-	assert_false(td_want(&m.r, m.now, VMM, "kvmload", TD_WAIT_WOKEN));
+	assert_false(td_want(&m.r, m.now, VMM, comm16("kvmload"), TD_WAIT_WOKEN));
 	sim_arrive(&m, 1 * MS, VMM, "kvmload", TD_WAIT_WOKEN);
 	assert_int_equal(m.c.nwakes, 0);
 	assert_int_equal(m.r.cur_want_ns, 0);
