@@ -144,11 +144,11 @@ static __always_inline void phase_enter(__u32 p, struct kvm *kvm)
 	if (c->last_switch_ns) {
 		td_stretch_open(r, cpu, c->last_switch_ns, true);
 		c->preempted = c->last_prev_runnable ? c->last_prev : 0;
-		/* It has waited since that switch; its name comes with the
-		 * switch that lets it run. */
+		/* It has waited since that switch. */
 		if (c->preempted)
 			c->wanted = td_want(r, c->last_switch_ns, c->preempted,
-					    NULL, TD_WAIT_PREEMPTED);
+					    c->last_prev_comm,
+					    TD_WAIT_PREEMPTED);
 	} else {
 		td_stretch_open(r, cpu, now, false);
 		c->preempted = 0;
@@ -363,6 +363,12 @@ out:
 	c->last_switch_ns = now;
 	c->last_prev = prev;
 	c->last_prev_runnable = td_state_runnable(state);
+	/* A teardown beginning in the next run names it as its first
+	 * waiter (preemptions only: the common switch stays cheap). */
+	if (c->last_prev_runnable && prev)
+		bpf_probe_read_kernel(c->last_prev_comm,
+				      sizeof(c->last_prev_comm),
+				      ctx->prev_comm);
 	return 0;
 }
 

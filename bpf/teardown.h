@@ -175,6 +175,7 @@ struct td_cpu {
 	__u64 last_switch_ns;	/* the last schedule point here */
 	__u32 last_prev;	/* who was switched out there */
 	__u32 last_prev_runnable;
+	char last_prev_comm[TD_COMM_LEN];	/* only if it was runnable */
 	__u32 td_tid;		/* teardown thread on this CPU, or 0 */
 	__u32 nwakes;
 	__u64 td_id;

@@ -55,6 +55,8 @@ static void sim_begin(struct sim *m, bool spin_waits)
 	m->c.last_switch_ns = m->now - 1 * MS;
 	m->c.last_prev = SPIN;
 	m->c.last_prev_runnable = spin_waits;
+	if (spin_waits)
+		strcpy(m->c.last_prev_comm, "spinner");
 	m->r.id = 1;
 	m->r.pid = VMM;
 	m->r.tid = VMM;
@@ -64,7 +66,8 @@ static void sim_begin(struct sim *m, bool spin_waits)
 	m->c.preempted = m->c.last_prev_runnable ? m->c.last_prev : 0;
 	if (m->c.preempted)
 		m->c.wanted = td_want(&m->r, m->c.last_switch_ns,
-				      m->c.preempted, NULL, TD_WAIT_PREEMPTED);
+				      m->c.preempted, m->c.last_prev_comm,
+				      TD_WAIT_PREEMPTED);
 	m->c.td_tid = VMM;
 	td_phase_enter(&m->r, TD_PH_DESTROY_VM, m->now);
 }
@@ -213,7 +216,7 @@ static void unfixed_walk_holds_the_cpu(void **state)
 	assert_int_equal(m.r.max_stretch_ns, m.r.max_run_ns);
 	assert_int_equal(m.r.max_stretch_how, TD_WAIT_PREEMPTED);
 	assert_int_equal(m.r.max_stretch_first, SPIN);
-	assert_string_equal(m.r.max_stretch_first_comm, "spin");
+	assert_string_equal(m.r.max_stretch_first_comm, "spinner");
 	assert_int_equal(m.r.max_stretch_waiter, SPIN);
 	assert_int_equal(m.r.max_stretch_wait_how, TD_WAIT_PREEMPTED);
 	assert_int_equal(m.r.max_stretch_wait_ns, m.r.max_stretch_ns);
@@ -234,7 +237,7 @@ static void unfixed_walk_holds_the_cpu(void **state)
 	assert_non_null(strstr(evidence, "kvm_pgtable_stage2_destroy"));
 	assert_non_null(strstr(evidence, "256 MiB mapped"));
 	assert_non_null(strstr(evidence, "spin (pid 600) waited"));
-	assert_non_null(strstr(evidence, "after spin (pid 600, preempted) wanted it"));
+	assert_non_null(strstr(evidence, "after spinner (pid 600, preempted) wanted it"));
 	assert_int_equal(verdict(&v, "teardown.max_wait_ms", &value, NULL),
 			 VERDICT_FAIL);
 	teardown_view_free(&v);
@@ -536,7 +539,9 @@ static void waiter_at_start_counts_from_start(void **state)
 	assert_int_equal(m.r.max_stretch_ns, m.r.max_run_ns);
 	assert_int_equal(m.r.max_stretch_how, TD_WAIT_PREEMPTED);
 	assert_int_equal(m.r.max_stretch_first, SPIN);
-	assert_string_equal(m.r.max_stretch_first_comm, "");
+	/* Named by the switch that preempted it, not by the one that ends
+	 * the run (WOKEN ran next). */
+	assert_string_equal(m.r.max_stretch_first_comm, "spinner");
 	/* WOKEN ran next: its own wait is from its wakeup. */
 	assert_int_equal(m.r.max_stretch_wait_ns, 70 * MS + 20 * US);
 

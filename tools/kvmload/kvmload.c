@@ -476,7 +476,7 @@ static json_t *totals_json(json_t *vms)
 
 /* What only the parent can know about a VM's teardown: how long its
  * process took to exit (ORDER_EXIT: the whole destruction, an upper
- * bound), and the competitor's longest wait around it. */
+ * bound), and the competitor's longest wait while KVM destroyed the VM. */
 static void teardown_parent_json(const struct kvmload_opts *o, json_t *vm,
 				 uint64_t reaped_ns, json_t *comp)
 {
@@ -493,8 +493,11 @@ static void teardown_parent_json(const struct kvmload_opts *o, json_t *vm,
 		json_set(vm, "vm_destroy_end_ns",
 			 json_integer((json_int_t)reaped_ns));
 	}
-	start = json_object_get(vm, "destroy_start_ns");
-	end = json_object_get(vm, "destroy_end_ns");
+	/* The step in which KVM destroyed it, not the munmap after: the
+	 * competitor's gaps there are the munmap's (or the host's, under
+	 * TCG), not the teardown's. */
+	start = json_object_get(vm, "vm_destroy_start_ns");
+	end = json_object_get(vm, "vm_destroy_end_ns");
 	if (comp && json_is_integer(start) && json_is_integer(end))
 		json_set(vm, "competitor_wait",
 			 competitor_wait_json(comp,

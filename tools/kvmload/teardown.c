@@ -87,7 +87,10 @@ void kvm_teardown(const struct kvmload_opts *o, struct vm_parts *p,
 {
 	bool report = o->scenario == SCENARIO_TEARDOWN;
 	uint64_t t0, t1, t2, t3;
+	cpu_set_t elsewhere;
 
+	if (sched_getaffinity(0, sizeof(elsewhere), &elsewhere))
+		die("sched_getaffinity failed: %s", strerror(errno));
 	if (report && o->competitor_cpu >= 0) {
 		/* Only now: spinning while the guest touched its memory
 		 * would have taken a CPU from the vCPUs. */
@@ -129,6 +132,15 @@ void kvm_teardown(const struct kvmload_opts *o, struct vm_parts *p,
 	}
 	if (!report)
 		return;
+	/* Done with the competitor's CPU: this process's own exit is not
+	 * the teardown, and must not keep the competitor waiting. */
+	if (o->competitor_cpu >= 0) {
+		CPU_CLR(o->competitor_cpu, &elsewhere);
+		if (CPU_COUNT(&elsewhere) &&
+		    sched_setaffinity(0, sizeof(elsewhere), &elsewhere))
+			die("cannot leave CPU %d: %s", o->competitor_cpu,
+			    strerror(errno));
+	}
 	set_u64(vmj, "vcpu_close_ns", t1 - t0);
 	if (o->order == ORDER_MUNMAP_FIRST) {
 		set_u64(vmj, "munmap_ns", t2 - t1);
