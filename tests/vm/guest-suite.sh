@@ -8,6 +8,8 @@
 # kvmwatch.json/.err/.rc, times (guest uptime at start and end). On x86_64,
 # timer-check-<P>/ and timer-stall/ also hold check-<mode>.json/.err/.rc/.xml:
 # "kvmwatch check --lockup" in fentry and in tracepoint mode on the same run.
+# On both arches mmio-check/ holds the same for "check --mmio", plus
+# check-expect.* with --expect-fast-mmio.
 set -u
 
 # Slow steps under TCG take seconds; these bound a hang, not a normal run.
@@ -128,6 +130,42 @@ timer_check() {
 	echo "suite: $1: check exit fentry $(cat "$d/check-fentry.rc"), tracepoint $(cat "$d/check-tracepoint.rc")"
 }
 
+# mmio_check_start DIR NAME KVMWATCH_ARGS...: a "kvmwatch ... check"
+# in the background until check_stop DIR NAME; DIR/check-NAME.*.
+mmio_check_start() {
+	d=$1 n=$2
+	shift 2
+	kvmwatch "$@" -o json --junit "$d/check-$n.xml" \
+		>"$d/check-$n.json" 2>"$d/check-$n.err" &
+	echo $! >"$d/check-$n.pid"
+	i=0
+	while ! attached_to "$d/check-$n.err" && alive $! &&
+		[ $i -lt $ATTACH_WAIT ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
+# mmio_check: "kvmwatch check --mmio" around one kvmload mmio run in
+# fentry mode, and beside it in tracepoint mode and with
+# --expect-fast-mmio: the same writes, seen three ways.
+mmio_check() {
+	d=/out/mmio-check
+	mkdir -p "$d"
+	echo "suite: mmio-check: check --mmio in fentry and tracepoint mode, and --expect-fast-mmio (uptime $(uptime_s) s)"
+	mmio_check_start "$d" tracepoint --mode tracepoint check --mmio
+	mmio_check_start "$d" expect check --mmio --expect-fast-mmio
+	echo "mmio --vms 1 --vcpus 2 -n 500" >"$d/cmd"
+	kvmwatch check --mmio -o json --junit "$d/check-fentry.xml" -- \
+		sh -c "timeout $KVMLOAD_TIMEOUT kvmload $(cat "$d/cmd") \
+			>$d/kvmload.json 2>$d/kvmload.err; echo \$? >$d/kvmload.rc" \
+		>"$d/check-fentry.json" 2>"$d/check-fentry.err"
+	echo $? >"$d/check-fentry.rc"
+	check_stop "$d" tracepoint
+	check_stop "$d" expect
+	echo "suite: mmio-check: check exit fentry $(cat "$d/check-fentry.rc"), tracepoint $(cat "$d/check-tracepoint.rc"), expect $(cat "$d/check-expect.rc")"
+}
+
 kvm=MISSING
 [ -c /dev/kvm ] && kvm=present
 echo "suite: $(uname -m) $(uname -r), /dev/kvm $kvm"
@@ -145,6 +183,7 @@ kvmwatch probe -o json >/out/probe.json 2>/out/probe.err
 echo $? >/out/probe.rc
 
 scenario mmio no mmio --vms 2 --vcpus 2 -n 1000
+mmio_check
 scenario timer no timer --vms 2 --vcpus 2 --period-us 1000 --seconds 2
 if [ "$(uname -m)" = x86_64 ]; then
 	timer_check timer-check-200 200
