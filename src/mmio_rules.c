@@ -156,7 +156,9 @@ static bool measure_write_cost(const struct check_data *d, double *value,
 			 v->setup.handler ? v->setup.handler : "a probed handler");
 		return false;
 	}
-	*value = hist_percentile(&all, 0.99) / 1e3;
+	/* The median: a slower path moves it, a descheduled vCPU thread
+	 * (the handler runs preemptible) does not. */
+	*value = hist_percentile(&all, 0.5) / 1e3;
 	for (i = 0; i < v->nvms; i++)
 		for (j = 0; j < v->vms[i].naddrs; j++) {
 			const struct mmio_addr_view *a = &v->vms[i].addrs[j];
@@ -187,9 +189,9 @@ static const struct check_rule mmio_rules[] = {
 	{ "mmio.fast_share", "mmio",
 	  "share of MMIO writes that took KVM_FAST_MMIO_BUS",
 	  "ratio", RULE_AT_LEAST, 0, measure_fast_share },
-	{ "mmio.write_cost_p99_us", "mmio",
-	  "p99 cost of an MMIO write handled in the kernel, exit handler entry to return (upper bound of its log2 slot)",
-	  "us", RULE_AT_MOST, 10000, measure_write_cost },
+	{ "mmio.write_cost_p50_us", "mmio",
+	  "median cost of an MMIO write handled in the kernel, exit handler entry to return (upper bound of its log2 slot)",
+	  "us", RULE_AT_MOST, 1000, measure_write_cost },
 };
 
 const struct check_rule_group mmio_rule_group = {

@@ -304,7 +304,7 @@ static void verdicts(const struct mmio_view *v, bool expect_fast,
 {
 	static const char *const names[] = {
 		"mmio.emulated_candidates", "mmio.fast_path",
-		"mmio.fast_share", "mmio.write_cost_p99_us",
+		"mmio.fast_share", "mmio.write_cost_p50_us",
 	};
 	struct check_data d = { 0 };
 	size_t i;

@@ -879,10 +879,10 @@ class ArchRun:
                 what = "SKIP: cannot tell in this mode"
             self.ok(good, f"mmio-check: ({name}) mmio.fast_path is {what}",
                     [json.dumps(fp)[:600]])
-            cost = rules.get("mmio.write_cost_p99_us", {})
+            cost = rules.get("mmio.write_cost_p50_us", {})
             good = cost.get("verdict") == "PASS" if name != "tracepoint" \
                 else cost.get("verdict") == "SKIP"
-            self.ok(good, f"mmio-check: ({name}) mmio.write_cost_p99_us "
+            self.ok(good, f"mmio-check: ({name}) mmio.write_cost_p50_us "
                     f"{cost.get('verdict')} (measured "
                     f"{cost.get('measured')} us)", [json.dumps(cost)[:400]])
             if name != "expect":
