@@ -299,7 +299,8 @@ static json_t *json_vm(const struct mmio_view *view,
 			      "emulated_writes",
 			      json_u64(vm->by_path[MMIO_PATH_EMULATED]),
 			      "user_writes", json_u64(vm->by_path[MMIO_PATH_USER]),
-			      "exits", view->setup.exit_watched ?
+			      "exits", view->setup.exit_watched &&
+			      vm->exits_per_write >= 0 ?
 			      json_u64(vm->exits) : json_null());
 	json_t *cands, *addrs = json_array();
 	size_t i;
@@ -358,7 +359,10 @@ json_t *json_mmio_view(const struct mmio_view *view)
 			   json_u64(view->by_path[MMIO_PATH_EMULATED]),
 			   "user_writes", json_u64(view->by_path[MMIO_PATH_USER]));
 	json_object_set_new(totals, "fast_share", json_ratio(view->fast_share));
-	json_object_set_new(totals, "exits", s->exit_watched ?
+	/* None seen for writes that each followed an exit: the kernel does
+	 * not report them (kvm_pvm), so the count is unknown, not 0. */
+	json_object_set_new(totals, "exits", s->exit_watched &&
+			    (view->exits || !view->writes) ?
 			    json_u64(view->exits) : json_null());
 	json_object_set_new(totals, "exits_per_write",
 			    json_ratio(view->exits_per_write));
@@ -569,7 +573,9 @@ int mmio_view_metrics(const struct mmio_view *view, struct metric_set *out)
 		 "mmio.fast_share", "share of MMIO writes that took the fast bus",
 		 view->fast_share))
 		return -ENOMEM;
-	if (s->exit_watched &&
+	/* No exit seen at all means the kernel does not report them
+	 * (kvm_pvm), not zero exits per write. */
+	if (s->exit_watched && view->exits_per_write >= 0 &&
 	    !add(out, METRIC_COUNTER, "exits", BETTER_LOWER, "mmio.writes",
 		 "mmio.exits",
 		 "guest exits of the VMs that wrote MMIO (compared per MMIO write)",
@@ -605,7 +611,7 @@ int mmio_view_metrics(const struct mmio_view *view, struct metric_set *out)
 	for (i = 0; i < view->nvms; i++) {
 		const struct mmio_vm_view *vm = &view->vms[i];
 
-		if (s->exit_watched) {
+		if (s->exit_watched && vm->exits_per_write >= 0) {
 			m = add(out, METRIC_COUNTER, "exits", BETTER_LOWER, NULL,
 				"mmio.vm_exits",
 				"guest exits of one VM that wrote MMIO", vm->exits);
