@@ -1,0 +1,799 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The baseline comparison behind `kvmwatch check --baseline FILE`. */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "baseline.h"
+#include "kvmwatch.h"
+
+void baseline_settings_init(struct baseline_settings *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->tolerance = BASELINE_DEFAULT_TOLERANCE;
+	s->min_events = BASELINE_DEFAULT_MIN_EVENTS;
+	s->norm = NORM_AUTO;
+}
+
+void baseline_settings_free(struct baseline_settings *s)
+{
+	free(s->items);
+	memset(s, 0, sizeof(*s));
+}
+
+bool baseline_metric_pattern_ok(const char *name)
+{
+	const char *dot = strchr(name, '.');
+	const char *p;
+
+	if (!dot || dot == name || strlen(name) >= METRIC_NAME_LEN)
+		return false;
+	for (p = name; p < dot; p++)
+		if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p) &&
+		    *p != '_')
+			return false;
+	if (!strcmp(dot, ".*"))
+		return true;
+	if (!dot[1])
+		return false;
+	for (p = dot + 1; *p; p++)
+		if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p) &&
+		    *p != '_' && *p != '.')
+			return false;
+	return true;
+}
+
+int baseline_set_tolerance(struct baseline_settings *s, const char *metric,
+			   double value, bool off, const char *origin)
+{
+	struct tolerance *t = NULL;
+	size_t i;
+
+	if (!baseline_metric_pattern_ok(metric))
+		return -EINVAL;
+	for (i = 0; i < s->count; i++)
+		if (!strcmp(s->items[i].metric, metric))
+			t = &s->items[i];
+	if (!t) {
+		if (s->count == s->capacity) {
+			size_t cap = s->capacity ? s->capacity * 2 : 16;
+			struct tolerance *items =
+				realloc(s->items, cap * sizeof(*items));
+
+			if (!items)
+				return -ENOMEM;
+			s->items = items;
+			s->capacity = cap;
+		}
+		t = &s->items[s->count++];
+		memset(t, 0, sizeof(*t));
+		snprintf(t->metric, sizeof(t->metric), "%s", metric);
+	}
+	t->value = value;
+	t->off = off;
+	snprintf(t->origin, sizeof(t->origin), "%s", origin);
+	return 0;
+}
+
+int baseline_parse_tolerance(const char *text, double *value, bool *off)
+{
+	double v;
+	char *end;
+
+	*off = false;
+	if (!strcmp(text, "off")) {
+		*off = true;
+		*value = 0;
+		return 0;
+	}
+	if (!*text || isspace((unsigned char)*text))
+		return -EINVAL;
+	errno = 0;
+	v = strtod(text, &end);
+	if (errno || end == text || !isfinite(v))
+		return -EINVAL;
+	if (*end == '%' && !end[1])
+		v /= 100;
+	else if (*end)
+		return -EINVAL;
+	if (v < 0 || v > BASELINE_MAX_TOLERANCE)
+		return -ERANGE;
+	*value = v;
+	return 0;
+}
+
+int baseline_parse_tolerance_arg(struct baseline_settings *s,
+				 const char *arg, char *error,
+				 size_t error_len)
+{
+	const char *eq = strchr(arg, '=');
+	char name[METRIC_NAME_LEN];
+	double value;
+	bool off;
+	int err;
+
+	if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof(name)) {
+		snprintf(error, error_len,
+			 "--tolerance takes METRIC=VALUE (e.g. exits.total=10%%), not '%s'",
+			 arg);
+		return -EINVAL;
+	}
+	memcpy(name, arg, eq - arg);
+	name[eq - arg] = '\0';
+	if (!baseline_metric_pattern_ok(name)) {
+		snprintf(error, error_len,
+			 "--tolerance: '%s' is not a metric name (detector.what, or detector.* for all of one detector)",
+			 name);
+		return -EINVAL;
+	}
+	err = baseline_parse_tolerance(eq + 1, &value, &off);
+	if (err) {
+		snprintf(error, error_len,
+			 "--tolerance %s: '%s' is not a tolerance: a fraction (0.1), a percentage (10%%) between 0 and %g%%, or off",
+			 name, eq + 1, BASELINE_MAX_TOLERANCE * 100);
+		return err;
+	}
+	return baseline_set_tolerance(s, name, value, off, "--tolerance");
+}
+
+/* The metric's own tolerance, its detector's, or the default. */
+static const struct tolerance *tolerance_for(const struct baseline_settings *s,
+					     const char *metric)
+{
+	const struct tolerance *wild = NULL;
+	const char *dot = strchr(metric, '.');
+	size_t i, det_len = dot ? (size_t)(dot - metric) : 0;
+
+	for (i = 0; i < s->count; i++) {
+		const char *name = s->items[i].metric;
+
+		if (!strcmp(name, metric))
+			return &s->items[i];
+		if (dot && !strncmp(name, metric, det_len + 1) &&
+		    !strcmp(name + det_len + 1, "*"))
+			wild = &s->items[i];
+	}
+	return wild;
+}
+
+const char *baseline_verdict_name(enum baseline_verdict v)
+{
+	switch (v) {
+	case BL_PASS: return "PASS";
+	case BL_FAIL: return "FAIL";
+	case BL_INCOMPARABLE: return "INCOMPARABLE";
+	case BL_INFO: return "INFO";
+	default: return "NEW";
+	}
+}
+
+static struct baseline_row *add_row(struct baseline_result *r, size_t *cap,
+				    const struct metric *m)
+{
+	struct baseline_row *row;
+
+	if (r->count == *cap) {
+		size_t n = *cap ? *cap * 2 : 64;
+		struct baseline_row *rows = realloc(r->rows, n * sizeof(*rows));
+
+		if (!rows)
+			return NULL;
+		r->rows = rows;
+		*cap = n;
+	}
+	row = &r->rows[r->count++];
+	memset(row, 0, sizeof(*row));
+	snprintf(row->metric, sizeof(row->metric), "%s", m->name);
+	row->type = m->type;
+	row->better = m->better;
+	row->unit = m->unit;
+	return row;
+}
+
+static void note(struct baseline_row *row, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void note(struct baseline_row *row, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(row->note, sizeof(row->note), fmt, ap);
+	va_end(ap);
+}
+
+static void run_note(struct baseline_result *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void run_note(struct baseline_result *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->nnotes == sizeof(r->notes) / sizeof(r->notes[0]))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(r->notes[r->nnotes++], sizeof(r->notes[0]), fmt, ap);
+	va_end(ap);
+}
+
+/* The run-wide total (no labels) a metric is normalised by. */
+static const struct metric *total(const struct record *r, const char *name)
+{
+	return metric_find(&r->metrics, name, "");
+}
+
+static double hist_mean(const struct metric *m)
+{
+	return m->value > 0 ? m->sum / m->value : 0;
+}
+
+/* What one run's figure of m becomes for the comparison, and the amount
+ * of work it is counted over (seconds, runs, units of `per`). */
+struct normalised {
+	double value;
+	double denominator;
+	bool ok;
+	char why[160];
+};
+
+static struct normalised normalise(const struct metric *m,
+				   const struct record *r,
+				   enum baseline_norm norm, const char *which)
+{
+	struct normalised n = { 0 };
+	const struct metric *per;
+
+	n.ok = true;
+	if (m->type == METRIC_GAUGE) {
+		n.value = m->value;
+		n.denominator = 1;
+		return n;
+	}
+	if (m->type == METRIC_HISTOGRAM) {
+		n.value = hist_mean(m);
+		n.denominator = m->value;
+		return n;
+	}
+	if (!m->per) {
+		n.denominator = norm == NORM_RUN ? 1 : r->duration_sec;
+		n.value = m->value / n.denominator;
+		return n;
+	}
+	per = total(r, m->per);
+	if (!per || per->unavailable) {
+		n.ok = false;
+		snprintf(n.why, sizeof(n.why),
+			 "%s is not measured in the %s run, so %s cannot be normalised by it%s%s",
+			 m->per, which, m->name, per ? ": " : "",
+			 per ? per->unavailable : "");
+		return n;
+	}
+	n.denominator = per->value;
+	n.value = per->value > 0 ? m->value / per->value : 0;
+	return n;
+}
+
+static void set_basis(struct baseline_row *row, const struct metric *m,
+		      enum baseline_norm norm)
+{
+	if (m->type == METRIC_GAUGE)
+		snprintf(row->basis, sizeof(row->basis), "value");
+	else if (m->type == METRIC_HISTOGRAM)
+		snprintf(row->basis, sizeof(row->basis), "mean");
+	else if (m->per)
+		snprintf(row->basis, sizeof(row->basis), "/%s", m->per);
+	else
+		snprintf(row->basis, sizeof(row->basis), "%s",
+			 norm == NORM_RUN ? "/run" : "/s");
+}
+
+static void judge(struct baseline_row *row, const struct metric *bm,
+		  const struct metric *cm, const struct normalised *b,
+		  const struct normalised *c, const struct baseline_settings *s)
+{
+	bool worse, lower = bm->better == BETTER_LOWER;
+	double expected, excess;
+
+	row->have_values = true;
+	row->base = b->value;
+	row->cur = c->value;
+	if (b->value == c->value)
+		row->ratio = 1;
+	else
+		row->ratio = b->value ? c->value / b->value : INFINITY;
+	row->allowed = lower ? 1 + row->tolerance :
+		(row->tolerance < 1 ? 1 - row->tolerance : 0);
+	if (bm->type == METRIC_HISTOGRAM && (!bm->value || !cm->value)) {
+		if (!bm->value && !cm->value) {
+			row->verdict = BL_PASS;
+			note(row, "no samples in either run");
+		} else {
+			row->verdict = BL_INCOMPARABLE;
+			note(row, "no samples in the %s run (%g in the other): no mean to compare",
+			     bm->value ? "current" : "baseline",
+			     bm->value ? bm->value : cm->value);
+		}
+		return;
+	}
+	if (bm->type == METRIC_COUNTER && bm->per &&
+	    (!b->denominator || !c->denominator)) {
+		if (!bm->value && !cm->value) {
+			row->verdict = BL_PASS;
+			note(row, "no %s in %s", bm->per,
+			     !b->denominator && !c->denominator ?
+			     "either run" : "one run, and none of these");
+		} else {
+			row->verdict = BL_INCOMPARABLE;
+			note(row, "no %s in the %s run: %s cannot be normalised",
+			     bm->per, b->denominator ? "current" : "baseline",
+			     bm->name);
+		}
+		return;
+	}
+	worse = lower ? c->value > b->value * row->allowed :
+		c->value < b->value * row->allowed;
+	/* A counter must also be off by more than min_events events of the
+	 * current run's work: 0 -> 3 retries is noise, not a regression. */
+	if (worse && bm->type == METRIC_COUNTER) {
+		expected = b->value * c->denominator;
+		excess = lower ? cm->value - expected : expected - cm->value;
+		if (excess <= s->min_events) {
+			row->verdict = BL_PASS;
+			note(row, "beyond the tolerance by ratio, but only %.0f events %s the baseline's rate (min_events %g)",
+			     excess, lower ? "above" : "below", s->min_events);
+			return;
+		}
+	}
+	row->verdict = worse ? BL_FAIL : BL_PASS;
+	if (!worse)
+		return;
+	if (bm->type == METRIC_HISTOGRAM)
+		note(row, "mean %.4g %s per sample over %.0f samples against %.4g over %.0f in the baseline (%.2fx, allowed %s %.2fx); p99 bucket %g against %g",
+		     c->value, bm->unit ? bm->unit : "", cm->value, b->value,
+		     bm->value, row->ratio, lower ? "<=" : ">=", row->allowed,
+		     metric_hist_quantile(cm, 0.99),
+		     metric_hist_quantile(bm, 0.99));
+	else if (bm->type == METRIC_COUNTER)
+		note(row, "%.0f %s %s against %.4g%s in the baseline (%.2fx, allowed %s %.2fx): %.0f events %s expected",
+		     cm->value, bm->unit ? bm->unit : "", row->basis[0] == '/' &&
+		     strcmp(row->basis, "/run") ? "counted" : "in this run",
+		     b->value, row->basis, row->ratio, lower ? "<=" : ">=",
+		     row->allowed, fabs(cm->value - b->value * c->denominator),
+		     lower ? "more than" : "fewer than");
+	else
+		note(row, "%.4g %s against %.4g in the baseline (%.2fx, allowed %s %.2fx)",
+		     c->value, bm->unit ? bm->unit : "", b->value, row->ratio,
+		     lower ? "<=" : ">=", row->allowed);
+}
+
+static const char *detector_of(const char *metric, char *buf, size_t len)
+{
+	const char *dot = strchr(metric, '.');
+	size_t n = dot ? (size_t)(dot - metric) : strlen(metric);
+
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, metric, n);
+	buf[n] = '\0';
+	return buf;
+}
+
+static bool workload_ok(const struct record *r)
+{
+	return !r->command || r->command_exit == 0;
+}
+
+static void compare_runs(const struct record *base, const struct record *cur,
+			 struct baseline_result *out)
+{
+	size_t i;
+
+	if (strcmp(base->arch, cur->arch) || strcmp(base->vendor, cur->vendor)) {
+		out->refused = true;
+		snprintf(out->refusal, sizeof(out->refusal),
+			 "the baseline was recorded on %s/%s (kernel %s), this run is %s/%s (kernel %s): exits, costs and paths differ by arch and vendor, so the runs are not compared",
+			 base->arch, base->vendor, base->release, cur->arch,
+			 cur->vendor, cur->release);
+		return;
+	}
+	if (!workload_ok(base))
+		run_note(out, "the baseline's workload exited with status %d: it may not have done all its work",
+			 base->command_exit);
+	if (!workload_ok(cur))
+		run_note(out, "this run's workload exited with status %d: it may not have done all its work",
+			 cur->command_exit);
+	for (i = 0; i < base->ndetectors; i++) {
+		const struct record_detector *b = &base->detectors[i];
+		const struct record_detector *c = record_detector(cur, b->name);
+
+		if (b->ran && c && c->ran && strcmp(b->modes, c->modes))
+			run_note(out, "%s ran in %s mode in the baseline and in %s mode now: metrics a mode cannot measure are refused",
+				 b->name, b->modes, c->modes);
+	}
+}
+
+int baseline_compare(const struct record *base, const struct record *cur,
+		     const struct baseline_settings *s,
+		     struct baseline_result *out, char *error,
+		     size_t error_len)
+{
+	size_t i, cap = 0;
+	char det[16];
+
+	memset(out, 0, sizeof(*out));
+	/* A tolerance for a metric neither run has is a typo, not a no-op. */
+	for (i = 0; i < s->count; i++) {
+		const struct tolerance *t = &s->items[i];
+		const char *star = strchr(t->metric, '*');
+		size_t j, len = star ? (size_t)(star - t->metric) : 0;
+		bool found = false;
+		const struct record *runs[2] = { base, cur };
+		int k;
+
+		for (k = 0; k < 2 && !found; k++)
+			for (j = 0; j < runs[k]->metrics.count && !found; j++) {
+				const char *name = runs[k]->metrics.items[j].name;
+
+				found = star ? !strncmp(name, t->metric, len) :
+					!strcmp(name, t->metric);
+			}
+		if (!found) {
+			snprintf(error, error_len,
+				 "%s: tolerance for '%s' names no metric of the baseline or of this run",
+				 t->origin, t->metric);
+			return -EINVAL;
+		}
+	}
+	out->norm = s->norm;
+	if (out->norm == NORM_AUTO)
+		out->norm = base->command && cur->command ? NORM_RUN :
+			NORM_DURATION;
+	compare_runs(base, cur, out);
+	if (out->refused)
+		return 0;
+
+	for (i = 0; i < base->metrics.count; i++) {
+		const struct metric *bm = &base->metrics.items[i];
+		const struct record_detector *cd;
+		const struct tolerance *t;
+		const struct metric *cm;
+		struct baseline_row *row;
+		struct normalised b, c;
+		char labels[256];
+
+		/* pids differ between runs: per-VM figures are context. */
+		if (bm->per_entity)
+			continue;
+		metric_labels_string(bm, labels, sizeof(labels));
+		row = add_row(out, &cap, bm);
+		if (!row)
+			return -ENOMEM;
+		if (labels[0]) {
+			/* "exits.by_reason{reason=npf}" */
+			size_t len = strlen(row->metric);
+
+			snprintf(row->metric + len, sizeof(row->metric) - len,
+				 "{%s}", labels);
+		}
+		set_basis(row, bm, out->norm);
+		t = tolerance_for(s, bm->name);
+		row->tolerance = t ? t->value : s->tolerance;
+		cd = record_detector(cur, detector_of(bm->name, det, sizeof(det)));
+		cm = metric_find(&cur->metrics, bm->name, labels);
+		if (bm->better == BETTER_NEITHER || (t && t->off)) {
+			row->verdict = BL_INFO;
+			note(row, t && t->off ? "tolerance off (%s)" :
+			     "informational: neither direction is a regression",
+			     t ? t->origin : "");
+		} else if (cd && !cd->ran) {
+			row->verdict = BL_INCOMPARABLE;
+			note(row, "the %s detector did not run this time%s%s",
+			     det, cd->why[0] ? ": " : "", cd->why);
+		} else if (!cm) {
+			row->verdict = BL_INCOMPARABLE;
+			note(row, "not measured in this run%s",
+			     cd ? "" : " (no such detector in this kvmwatch)");
+		} else if (bm->unavailable || cm->unavailable) {
+			row->verdict = BL_INCOMPARABLE;
+			note(row, "unavailable in the %s run: %s",
+			     bm->unavailable ? "baseline" : "current",
+			     bm->unavailable ? bm->unavailable : cm->unavailable);
+		} else if (bm->type != cm->type) {
+			row->verdict = BL_INCOMPARABLE;
+			note(row, "a %s in the baseline, a %s now",
+			     metric_type_name(bm->type),
+			     metric_type_name(cm->type));
+		} else {
+			b = normalise(bm, base, out->norm, "baseline");
+			c = normalise(cm, cur, out->norm, "current");
+			if (!b.ok || !c.ok) {
+				row->verdict = BL_INCOMPARABLE;
+				note(row, "%s", b.ok ? c.why : b.why);
+			} else {
+				judge(row, bm, cm, &b, &c, s);
+			}
+		}
+		out->passed += row->verdict == BL_PASS;
+		out->failed += row->verdict == BL_FAIL;
+		out->incomparable += row->verdict == BL_INCOMPARABLE;
+	}
+	/* Figures only this run has: new detectors or metrics. */
+	for (i = 0; i < cur->metrics.count; i++) {
+		const struct metric *cm = &cur->metrics.items[i];
+		struct baseline_row *row;
+		char labels[256];
+
+		if (cm->per_entity)
+			continue;
+		metric_labels_string(cm, labels, sizeof(labels));
+		if (metric_find(&base->metrics, cm->name, labels))
+			continue;
+		row = add_row(out, &cap, cm);
+		if (!row)
+			return -ENOMEM;
+		if (labels[0]) {
+			size_t len = strlen(row->metric);
+
+			snprintf(row->metric + len, sizeof(row->metric) - len,
+				 "{%s}", labels);
+		}
+		set_basis(row, cm, out->norm);
+		row->verdict = BL_NEW;
+		note(row, "not in the baseline: recorded with an older kvmwatch or without the %s detector",
+		     detector_of(cm->name, det, sizeof(det)));
+	}
+	return 0;
+}
+
+void baseline_result_free(struct baseline_result *r)
+{
+	free(r->rows);
+	memset(r, 0, sizeof(*r));
+}
+
+enum baseline_verdict baseline_overall(const struct baseline_result *r)
+{
+	if (r->failed)
+		return BL_FAIL;
+	if (r->refused || r->incomparable || !r->passed)
+		return BL_INCOMPARABLE;
+	return BL_PASS;
+}
+
+int baseline_exit_code(const struct baseline_result *r)
+{
+	switch (baseline_overall(r)) {
+	case BL_PASS: return KW_EXIT_OK;
+	case BL_FAIL: return KW_EXIT_CHECK_FAILED;
+	default: return KW_EXIT_UNSUPPORTED;
+	}
+}
+
+/* ------------------------------------------------------------ output */
+
+static void fmt_value(char *buf, size_t len, const struct baseline_row *row,
+		      double v)
+{
+	if (!row->have_values)
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%.4g", v);
+}
+
+static void fmt_ratio(char *buf, size_t len, const struct baseline_row *row)
+{
+	if (!row->have_values)
+		snprintf(buf, len, "-");
+	else if (isinf(row->ratio))
+		snprintf(buf, len, "inf");
+	else
+		snprintf(buf, len, "%.2fx", row->ratio);
+}
+
+static void fmt_allowed(char *buf, size_t len, const struct baseline_row *row)
+{
+	if (row->verdict == BL_NEW || row->verdict == BL_INFO ||
+	    row->better == BETTER_NEITHER)
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%s %.2fx",
+			 row->better == BETTER_LOWER ? "<=" : ">=",
+			 row->better == BETTER_LOWER ? 1 + row->tolerance :
+			 (row->tolerance < 1 ? 1 - row->tolerance : 0));
+}
+
+static const char *norm_name(enum baseline_norm n)
+{
+	return n == NORM_RUN ? "per workload run" : n == NORM_DURATION ?
+		"per second" : "auto";
+}
+
+void baseline_text(FILE *out, const struct baseline_result *r,
+		   const struct record *base)
+{
+	size_t i;
+
+	fprintf(out, "baseline: kernel %s, %s/%s, %.2f s%s, recorded by kvmwatch %s\n",
+		base->release, base->arch, base->vendor, base->duration_sec,
+		base->command ? " with a workload" : "", base->version);
+	if (r->refused) {
+		fprintf(out, "baseline: REFUSED: %s\n", r->refusal);
+		return;
+	}
+	fprintf(out, "counters compared %s (or per unit of the metric's own work)\n",
+		norm_name(r->norm));
+	fprintf(out, "%-40s %12s %12s %8s %9s  %s\n", "METRIC (BASIS)",
+		"BASELINE", "CURRENT", "RATIO", "ALLOWED", "VERDICT");
+	for (i = 0; i < r->count; i++) {
+		const struct baseline_row *row = &r->rows[i];
+		char name[128], b[24], c[24], ratio[16], allowed[16];
+
+		/* INFO and NEW rows are context, kept for JSON and -v. */
+		if ((row->verdict == BL_INFO || row->verdict == BL_NEW) &&
+		    !kw_verbose)
+			continue;
+		snprintf(name, sizeof(name), "%s (%s)", row->metric, row->basis);
+		fmt_value(b, sizeof(b), row, row->base);
+		fmt_value(c, sizeof(c), row, row->cur);
+		fmt_ratio(ratio, sizeof(ratio), row);
+		fmt_allowed(allowed, sizeof(allowed), row);
+		fprintf(out, "%-40s %12s %12s %8s %9s  %s\n", name, b, c, ratio,
+			allowed, baseline_verdict_name(row->verdict));
+		if (row->note[0] && row->verdict != BL_PASS)
+			fprintf(out, "%40s %s: %s\n", "",
+				row->verdict == BL_FAIL ? "evidence" : "why",
+				row->note);
+	}
+	for (i = 0; i < r->nnotes; i++)
+		fprintf(out, "note: %s\n", r->notes[i]);
+	fprintf(out, "baseline verdict: %s (%zu metrics: %zu passed, %zu failed, %zu incomparable)\n",
+		baseline_verdict_name(baseline_overall(r)),
+		r->passed + r->failed + r->incomparable, r->passed, r->failed,
+		r->incomparable);
+}
+
+static json_t *json_num_or_null(bool have, double v)
+{
+	return have && isfinite(v) ? json_real(v) : json_null();
+}
+
+json_t *baseline_json(const struct baseline_result *r,
+		      const struct record *base, const char *path)
+{
+	json_t *rows = json_array(), *notes = json_array(), *doc;
+	size_t i;
+
+	for (i = 0; i < r->count; i++) {
+		const struct baseline_row *row = &r->rows[i];
+		bool judged = row->verdict != BL_NEW &&
+			row->verdict != BL_INFO &&
+			row->better != BETTER_NEITHER;
+
+		json_array_append_new(rows, json_pack(
+			"{s:s, s:s, s:s?, s:s, s:o, s:o, s:o, s:o, s:o, s:s, s:s?}",
+			"metric", row->metric,
+			"type", metric_type_name(row->type),
+			"unit", row->unit,
+			"basis", row->basis,
+			"baseline", json_num_or_null(row->have_values, row->base),
+			"current", json_num_or_null(row->have_values, row->cur),
+			"ratio", row->have_values ? (isinf(row->ratio) ?
+				json_string("inf") : json_real(row->ratio)) :
+				json_null(),
+			"tolerance", judged ? json_real(row->tolerance) :
+				json_null(),
+			"allowed", judged ? json_pack("{s:s, s:f}", "op",
+				row->better == BETTER_LOWER ? "<=" : ">=",
+				"ratio", row->allowed) : json_null(),
+			"verdict", baseline_verdict_name(row->verdict),
+			"why", row->note[0] ? row->note : NULL));
+	}
+	for (i = 0; i < r->nnotes; i++)
+		json_array_append_new(notes, json_string(r->notes[i]));
+	doc = json_pack("{s:s, s:s, s:s, s:s, s:f, s:b, s:s?, s:s, s:o, s:o, s:{s:I, s:I, s:I}}",
+			"file", path ? path : "",
+			"kernel", base->release,
+			"arch", base->arch,
+			"vendor", base->vendor,
+			"duration_s", base->duration_sec,
+			"refused", r->refused,
+			"refusal", r->refused ? r->refusal : NULL,
+			"normalised", r->norm == NORM_RUN ? "run" : "duration",
+			"metrics", rows,
+			"notes", notes,
+			"counts", "passed", (json_int_t)r->passed,
+			"failed", (json_int_t)r->failed,
+			"incomparable", (json_int_t)r->incomparable);
+	json_object_set_new(doc, "verdict",
+			    json_string(baseline_verdict_name(baseline_overall(r))));
+	return doc;
+}
+
+static void xml_escaped(FILE *out, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '<': fputs("&lt;", out); break;
+		case '>': fputs("&gt;", out); break;
+		case '&': fputs("&amp;", out); break;
+		case '"': fputs("&quot;", out); break;
+		default:
+			/* XML 1.0 has no other control characters. */
+			if ((unsigned char)*s < 0x20 && *s != '\t' &&
+			    *s != '\n')
+				fputc('?', out);
+			else
+				fputc(*s, out);
+		}
+	}
+}
+
+int baseline_junit_suite(FILE *out, const struct baseline_result *r,
+			 double duration_sec)
+{
+	size_t i, n = 0, skipped = 0;
+
+	for (i = 0; i < r->count; i++) {
+		enum baseline_verdict v = r->rows[i].verdict;
+
+		n += v == BL_PASS || v == BL_FAIL || v == BL_INCOMPARABLE;
+		skipped += v == BL_INCOMPARABLE;
+	}
+	if (r->refused) {
+		n = 1;
+		skipped = 0;
+	}
+	fprintf(out, "  <testsuite name=\"kvmwatch.baseline\" tests=\"%zu\" failures=\"%zu\" skipped=\"%zu\" errors=\"%d\" time=\"%.3f\">\n",
+		n, r->failed, skipped, r->refused ? 1 : 0, duration_sec);
+	if (r->refused) {
+		fputs("    <testcase classname=\"kvmwatch.baseline\" name=\"comparable\">\n      <error message=\"", out);
+		xml_escaped(out, r->refusal);
+		fputs("\"/>\n    </testcase>\n", out);
+	}
+	for (i = 0; i < r->count && !r->refused; i++) {
+		const struct baseline_row *row = &r->rows[i];
+		char line[200], ratio[16], allowed[16];
+
+		if (row->verdict != BL_PASS && row->verdict != BL_FAIL &&
+		    row->verdict != BL_INCOMPARABLE)
+			continue;
+		fputs("    <testcase classname=\"kvmwatch.baseline\" name=\"", out);
+		xml_escaped(out, row->metric);
+		fprintf(out, "\" time=\"%.3f\">\n", duration_sec);
+		fmt_ratio(ratio, sizeof(ratio), row);
+		fmt_allowed(allowed, sizeof(allowed), row);
+		snprintf(line, sizeof(line), "%s (%s): baseline %.4g, current %.4g, ratio %s, allowed %s",
+			 row->metric, row->basis, row->base, row->cur, ratio,
+			 allowed);
+		if (row->verdict == BL_FAIL) {
+			fputs("      <failure message=\"", out);
+			xml_escaped(out, line);
+			fputs("\">", out);
+			xml_escaped(out, row->note);
+			fputs("</failure>\n", out);
+		} else if (row->verdict == BL_INCOMPARABLE) {
+			fputs("      <skipped message=\"", out);
+			xml_escaped(out, row->note);
+			fputs("\"/>\n", out);
+		} else {
+			fputs("      <system-out>", out);
+			xml_escaped(out, line);
+			fputs("</system-out>\n", out);
+		}
+		fputs("    </testcase>\n", out);
+	}
+	fputs("  </testsuite>\n", out);
+	return ferror(out) ? -EIO : 0;
+}
+
+int baseline_write_junit(FILE *out, const struct baseline_result *r,
+			 double duration_sec)
+{
+	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n", out);
+	baseline_junit_suite(out, r, duration_sec);
+	fputs("</testsuites>\n", out);
+	return ferror(out) ? -EIO : 0;
+}
