@@ -21,7 +21,8 @@
 
 struct detector_ops {
 	enum detector_id id;
-	/* Key of the view in top/check/record JSON ("mmio"). */
+	/* Key of the view in top/check/record JSON ("mmio"); NULL merges
+	 * the view's members into the document (exits, for compatibility). */
 	const char *json_key;
 	/* Optional: refuse to start with a one-line reason, e.g. a required
 	 * function missing from kallsyms because the module is not loaded.
@@ -38,12 +39,15 @@ struct detector_ops {
 	void (*stop)(void *state);
 
 	int (*sample)(void *state, void **sample);
-	/* out = cur - base for counters (maxima are cur's). */
+	/* out = cur - base for counters (maxima are cur's); base NULL is the
+	 * empty sample before attach. */
 	int (*delta)(const void *base, const void *cur, void **out);
 	void (*sample_free)(void *sample);
-	/* Optional: drop map entries of threads/VMs gone before base was
-	 * read (interval mode), so long runs do not fill the maps. */
-	void (*forget)(void *state, const void *base);
+	/* Optional, interval mode: the ids (threads) of base that are gone
+	 * now, then, after the next sample was read, dropping their map
+	 * entries, so long runs over many VMs do not fill the maps. */
+	size_t (*find_gone)(const void *base, uint32_t *ids, size_t max);
+	void (*forget)(void *state, const uint32_t *ids, size_t n);
 
 	int (*view_build)(const void *sample, double interval_sec,
 			  const struct kernel_caps *caps, void **view);

@@ -77,7 +77,7 @@ json_t *json_detector(const struct attach_plan *plan, enum detector_id det)
 	return json_pack("{s:s, s:s, s:b, s:s, s:o, s:o}",
 			 "name", detectors[det].name,
 			 "title", detectors[det].title,
-			 "implemented", detectors[det].implemented,
+			 "implemented", detector_implemented(det),
 			 "status", detector_status_name(attach_plan_status(plan, det)),
 			 "lost", lost, "points", points);
 }

@@ -84,7 +84,7 @@ check "top -b -n 1 -o json exits 0 (rc=$rc)" [ $rc -eq 0 ]
 check "top prints one JSON document with the exits detector" \
 	json_assert "$out/top.json" 'd["type"] == "top" and d["detectors"]["exits"]["status"] in ("available", "degraded") and isinstance(d["vms"], list)'
 expected=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(sum(1 for p in d["detectors"]["exits"]["points"] if p["applicable"] and p["mode"] != "none"))' "$out/probe.json")
-attached=$(sed -n 's/^kvmwatch: attached \([0-9]*\) programs.*/\1/p' "$out/top.err")
+attached=$(sed -n 's/^kvmwatch: attached [0-9]* programs (exits: \([0-9]*\) .*/\1/p' "$out/top.err")
 diag "plan: $expected points with a mode; top attached: ${attached:-none}"
 check "top attached one program per planned point" [ "${attached:-x}" = "$expected" ]
 check "top states the attach mode of every exits point" json_assert "$out/top.json" \
