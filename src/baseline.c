@@ -24,39 +24,75 @@ void baseline_settings_free(struct baseline_settings *s)
 	memset(s, 0, sizeof(*s));
 }
 
+static bool name_char(char c)
+{
+	return islower((unsigned char)c) || isdigit((unsigned char)c) ||
+		c == '_' || c == '.';
+}
+
+/* "k=v,k=v}" up to the closing brace, which must end the string. */
+static bool labels_ok(const char *p)
+{
+	bool key = true, seen = false;
+
+	for (; *p && *p != '}'; p++) {
+		if (key && *p == '=' && seen) {
+			key = false;
+			seen = false;
+		} else if (!key && *p == ',' && seen) {
+			key = true;
+			seen = false;
+		} else if (*p == '{' || *p == '"' || *p == '\\' || *p == '=' ||
+			   *p == ',' || (unsigned char)*p < 0x20) {
+			return false;
+		} else {
+			seen = true;
+		}
+	}
+	return *p == '}' && !p[1] && !key && seen;
+}
+
 bool baseline_metric_pattern_ok(const char *name)
 {
 	const char *dot = strchr(name, '.');
 	const char *p;
 
-	if (!dot || dot == name || strlen(name) >= METRIC_NAME_LEN)
+	if (!dot || dot == name || strlen(name) >= TOLERANCE_KEY_LEN)
 		return false;
 	for (p = name; p < dot; p++)
-		if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p) &&
-		    *p != '_')
+		if (*p == '.' || !name_char(*p))
 			return false;
 	if (!strcmp(dot, ".*"))
 		return true;
-	if (!dot[1])
+	if (!dot[1] || dot[1] == '{')
 		return false;
-	for (p = dot + 1; *p; p++)
-		if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p) &&
-		    *p != '_' && *p != '.')
+	for (p = dot + 1; *p && *p != '{'; p++)
+		if (!name_char(*p))
 			return false;
-	return true;
+	if (p - name >= METRIC_NAME_LEN)
+		return false;
+	return !*p || labels_ok(p + 1);
+}
+
+struct tolerance *baseline_tolerance(struct baseline_settings *s,
+				     const char *metric)
+{
+	size_t i;
+
+	for (i = 0; i < s->count; i++)
+		if (!strcmp(s->items[i].metric, metric))
+			return &s->items[i];
+	return NULL;
 }
 
 int baseline_set_tolerance(struct baseline_settings *s, const char *metric,
 			   double value, bool off, const char *origin)
 {
-	struct tolerance *t = NULL;
-	size_t i;
+	struct tolerance *t;
 
 	if (!baseline_metric_pattern_ok(metric))
 		return -EINVAL;
-	for (i = 0; i < s->count; i++)
-		if (!strcmp(s->items[i].metric, metric))
-			t = &s->items[i];
+	t = baseline_tolerance(s, metric);
 	if (!t) {
 		if (s->count == s->capacity) {
 			size_t cap = s->capacity ? s->capacity * 2 : 16;
@@ -71,6 +107,7 @@ int baseline_set_tolerance(struct baseline_settings *s, const char *metric,
 		t = &s->items[s->count++];
 		memset(t, 0, sizeof(*t));
 		snprintf(t->metric, sizeof(t->metric), "%s", metric);
+		t->min_events = -1;
 	}
 	t->value = value;
 	t->off = off;
@@ -109,8 +146,9 @@ int baseline_parse_tolerance_arg(struct baseline_settings *s,
 				 const char *arg, char *error,
 				 size_t error_len)
 {
-	const char *eq = strchr(arg, '=');
-	char name[METRIC_NAME_LEN];
+	/* The value follows the last '=': labels have their own. */
+	const char *eq = strrchr(arg, '=');
+	char name[TOLERANCE_KEY_LEN];
 	double value;
 	bool off;
 	int err;
@@ -125,7 +163,7 @@ int baseline_parse_tolerance_arg(struct baseline_settings *s,
 	name[eq - arg] = '\0';
 	if (!baseline_metric_pattern_ok(name)) {
 		snprintf(error, error_len,
-			 "--tolerance: '%s' is not a metric name (detector.what, or detector.* for all of one detector)",
+			 "--tolerance: '%s' is not a metric name (detector.what, detector.what{label=value}, or detector.* for all of one detector)",
 			 name);
 		return -EINVAL;
 	}
@@ -139,24 +177,50 @@ int baseline_parse_tolerance_arg(struct baseline_settings *s,
 	return baseline_set_tolerance(s, name, value, off, "--tolerance");
 }
 
-/* The metric's own tolerance, its detector's, or the default. */
+/* The tolerance of this label set, of the metric, of its detector, or
+ * NULL for the default. */
 static const struct tolerance *tolerance_for(const struct baseline_settings *s,
-					     const char *metric)
+					     const char *metric,
+					     const char *labels)
 {
-	const struct tolerance *wild = NULL;
+	const struct tolerance *named = NULL, *wild = NULL;
 	const char *dot = strchr(metric, '.');
 	size_t i, det_len = dot ? (size_t)(dot - metric) : 0;
+	size_t len = strlen(metric);
 
 	for (i = 0; i < s->count; i++) {
-		const char *name = s->items[i].metric;
+		const char *key = s->items[i].metric;
 
-		if (!strcmp(name, metric))
+		if (!strncmp(key, metric, len) && key[len] == '{' &&
+		    !strncmp(key + len + 1, labels, strlen(labels)) &&
+		    !strcmp(key + len + 1 + strlen(labels), "}"))
 			return &s->items[i];
-		if (dot && !strncmp(name, metric, det_len + 1) &&
-		    !strcmp(name + det_len + 1, "*"))
+		if (!strcmp(key, metric))
+			named = &s->items[i];
+		if (dot && !strncmp(key, metric, det_len + 1) &&
+		    !strcmp(key + det_len + 1, "*"))
 			wild = &s->items[i];
 	}
-	return wild;
+	return named ? named : wild;
+}
+
+/* Does the tolerance key name m? */
+static bool key_matches(const char *key, const struct metric *m)
+{
+	const char *star = strchr(key, '*'), *brace = strchr(key, '{');
+	char labels[256];
+	size_t len;
+
+	if (star)
+		return !strncmp(m->name, key, star - key);
+	if (!brace)
+		return !strcmp(m->name, key);
+	len = brace - key;
+	if (strncmp(m->name, key, len) || m->name[len])
+		return false;
+	metric_labels_string(m, labels, sizeof(labels));
+	return !strncmp(brace + 1, labels, strlen(labels)) &&
+		!strcmp(brace + 1 + strlen(labels), "}");
 }
 
 const char *baseline_verdict_name(enum baseline_verdict v)
@@ -292,7 +356,7 @@ static void set_basis(struct baseline_row *row, const struct metric *m,
 
 static void judge(struct baseline_row *row, const struct metric *bm,
 		  const struct metric *cm, const struct normalised *b,
-		  const struct normalised *c, const struct baseline_settings *s)
+		  const struct normalised *c)
 {
 	bool worse, lower = bm->better == BETTER_LOWER;
 	double expected, excess;
@@ -340,10 +404,10 @@ static void judge(struct baseline_row *row, const struct metric *bm,
 	if (worse && bm->type == METRIC_COUNTER) {
 		expected = b->value * c->denominator;
 		excess = lower ? cm->value - expected : expected - cm->value;
-		if (excess <= s->min_events) {
+		if (excess <= row->min_events) {
 			row->verdict = BL_PASS;
 			note(row, "beyond the tolerance by ratio, but only %.0f events %s the baseline's rate (min_events %g)",
-			     excess, lower ? "above" : "below", s->min_events);
+			     excess, lower ? "above" : "below", row->min_events);
 			return;
 		}
 	}
@@ -427,19 +491,15 @@ int baseline_compare(const struct record *base, const struct record *cur,
 	/* A tolerance for a metric neither run has is a typo, not a no-op. */
 	for (i = 0; i < s->count; i++) {
 		const struct tolerance *t = &s->items[i];
-		const char *star = strchr(t->metric, '*');
-		size_t j, len = star ? (size_t)(star - t->metric) : 0;
-		bool found = false;
 		const struct record *runs[2] = { base, cur };
+		bool found = false;
+		size_t j;
 		int k;
 
 		for (k = 0; k < 2 && !found; k++)
-			for (j = 0; j < runs[k]->metrics.count && !found; j++) {
-				const char *name = runs[k]->metrics.items[j].name;
-
-				found = star ? !strncmp(name, t->metric, len) :
-					!strcmp(name, t->metric);
-			}
+			for (j = 0; j < runs[k]->metrics.count && !found; j++)
+				found = key_matches(t->metric,
+						    &runs[k]->metrics.items[j]);
 		if (!found) {
 			snprintf(error, error_len,
 				 "%s: tolerance for '%s' names no metric of the baseline or of this run",
@@ -479,8 +539,10 @@ int baseline_compare(const struct record *base, const struct record *cur,
 				 "{%s}", labels);
 		}
 		set_basis(row, bm, out->norm);
-		t = tolerance_for(s, bm->name);
-		row->tolerance = t ? t->value : s->tolerance;
+		t = tolerance_for(s, bm->name, labels);
+		row->tolerance = t && !t->off ? t->value : s->tolerance;
+		row->min_events = t && t->min_events >= 0 ? t->min_events :
+			s->min_events;
 		cd = record_detector(cur, detector_of(bm->name, det, sizeof(det)));
 		cm = metric_find(&cur->metrics, bm->name, labels);
 		if (bm->better == BETTER_NEITHER || (t && t->off)) {
@@ -513,7 +575,7 @@ int baseline_compare(const struct record *base, const struct record *cur,
 				row->verdict = BL_INCOMPARABLE;
 				note(row, "%s", b.ok ? c.why : b.why);
 			} else {
-				judge(row, bm, cm, &b, &c, s);
+				judge(row, bm, cm, &b, &c);
 			}
 		}
 		out->passed += row->verdict == BL_PASS;
@@ -629,7 +691,7 @@ void baseline_text(FILE *out, const struct baseline_result *r,
 		"BASELINE", "CURRENT", "RATIO", "ALLOWED", "VERDICT");
 	for (i = 0; i < r->count; i++) {
 		const struct baseline_row *row = &r->rows[i];
-		char name[128], b[24], c[24], ratio[16], allowed[16];
+		char name[240], b[24], c[24], ratio[16], allowed[16];
 
 		/* INFO and NEW rows are context, kept for JSON and -v. */
 		if ((row->verdict == BL_INFO || row->verdict == BL_NEW) &&
@@ -755,7 +817,7 @@ int baseline_junit_suite(FILE *out, const struct baseline_result *r,
 	}
 	for (i = 0; i < r->count && !r->refused; i++) {
 		const struct baseline_row *row = &r->rows[i];
-		char line[200], ratio[16], allowed[16];
+		char line[400], ratio[16], allowed[16];
 
 		if (row->verdict != BL_PASS && row->verdict != BL_FAIL &&
 		    row->verdict != BL_INCOMPARABLE)

@@ -27,11 +27,15 @@ enum baseline_norm {
 	NORM_RUN,	/* per run: the workload is the unit of work */
 };
 
+/* "exits.exits", "exits.exits_by_reason{reason=npf}" (one label set),
+ * or "exits.*" (every metric of a detector). */
+#define TOLERANCE_KEY_LEN 160
+
 struct tolerance {
-	/* "exits.total", or "exits.*" for every metric of a detector. */
-	char metric[METRIC_NAME_LEN];
+	char metric[TOLERANCE_KEY_LEN];
 	double value;		/* relative: 0.1 allows 10% worse */
 	bool off;		/* not compared at all */
+	double min_events;	/* < 0: the default */
 	/* Where it was set, for messages: "rules.yaml:12" or "--tolerance". */
 	char origin[128];
 };
@@ -50,6 +54,10 @@ void baseline_settings_free(struct baseline_settings *s);
  * rules file). */
 int baseline_set_tolerance(struct baseline_settings *s, const char *metric,
 			   double value, bool off, const char *origin);
+/* The entry for metric (as set above), to set min_events on; NULL if
+ * none. */
+struct tolerance *baseline_tolerance(struct baseline_settings *s,
+				     const char *metric);
 /* Parse a tolerance: "0.1", "10%" or "off". -EINVAL otherwise (negative,
  * beyond BASELINE_MAX_TOLERANCE, not a number). */
 int baseline_parse_tolerance(const char *text, double *value, bool *off);
@@ -57,7 +65,8 @@ int baseline_parse_tolerance(const char *text, double *value, bool *off);
 int baseline_parse_tolerance_arg(struct baseline_settings *s,
 				 const char *arg, char *error,
 				 size_t error_len);
-/* Is name a well-formed metric name or "detector.*" pattern? */
+/* Is name a well-formed metric name, one with "{labels}", or a
+ * "detector.*" pattern? */
 bool baseline_metric_pattern_ok(const char *name);
 
 enum baseline_verdict {
@@ -71,7 +80,7 @@ enum baseline_verdict {
 #define BASELINE_NOTE_LEN 320
 
 struct baseline_row {
-	char metric[METRIC_NAME_LEN];
+	char metric[TOLERANCE_KEY_LEN];	/* name{labels} */
 	enum metric_type type;
 	enum metric_better better;
 	const char *unit;
@@ -80,6 +89,7 @@ struct baseline_row {
 	double base, cur;		/* normalised */
 	double ratio;			/* cur / base; INFINITY from 0 */
 	double tolerance;
+	double min_events;
 	double allowed;			/* bound on the ratio */
 	enum baseline_verdict verdict;
 	char note[BASELINE_NOTE_LEN];	/* evidence for FAIL, why otherwise */

@@ -430,6 +430,22 @@ static void tolerances_override(void **state)
 	/* by_reason keeps the default (only exits.total was changed). */
 	assert_float_equal(row(&p->res, "exits.by_reason{reason=npf}")->tolerance,
 			   0.25, 1e-9);
+	baseline_result_free(&p->res);
+	record_free(&p->base);
+	record_free(&p->cur);
+	/* One label set of a metric; a noise floor of its own. */
+	c.exits = 30000 * 3;
+	assert_int_equal(baseline_set_tolerance(&p->s,
+		"exits.by_reason{reason=npf}", 0, true, "rules.yaml:6"), 0);
+	assert_int_equal(baseline_set_tolerance(&p->s, "exits.total", 0.1,
+						false, "rules.yaml:7"), 0);
+	baseline_tolerance(&p->s, "exits.total")->min_events = 1e6;
+	assert_int_equal(compare(p, &b, &c), 0);
+	assert_int_equal(row(&p->res, "exits.by_reason{reason=npf}")->verdict,
+			 BL_INFO);
+	assert_int_equal(row(&p->res, "exits.total")->verdict, BL_PASS);
+	assert_non_null(strstr(row(&p->res, "exits.total")->note,
+			       "min_events 1e+06"));
 }
 
 static void tolerance_for_no_metric_is_an_error(void **state)
@@ -492,6 +508,19 @@ static void tolerance_parsing(void **state)
 	assert_false(baseline_metric_pattern_ok("mmio."));
 	assert_false(baseline_metric_pattern_ok("*.total"));
 	assert_false(baseline_metric_pattern_ok("mmio.a b"));
+	assert_true(baseline_metric_pattern_ok("exits.exits_by_reason{reason=npf}"));
+	assert_true(baseline_metric_pattern_ok("exits.x{vm=1,vcpu=0}"));
+	assert_false(baseline_metric_pattern_ok("exits.x{reason}"));
+	assert_false(baseline_metric_pattern_ok("exits.x{reason=}"));
+	assert_false(baseline_metric_pattern_ok("exits.x{a=b"));
+	assert_false(baseline_metric_pattern_ok("exits.x{a=b}c"));
+	assert_false(baseline_metric_pattern_ok("exits.*{a=b}"));
+	baseline_settings_init(&s);
+	assert_int_equal(baseline_parse_tolerance_arg(&s,
+		"exits.exits_by_reason{reason=npf}=50%", error, sizeof(error)), 0);
+	assert_string_equal(s.items[0].metric, "exits.exits_by_reason{reason=npf}");
+	assert_float_equal(s.items[0].value, 0.5, 1e-12);
+	baseline_settings_free(&s);
 }
 
 /* What record writes, check --baseline reads back the same. */
