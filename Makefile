@@ -37,15 +37,16 @@ CLANG ?= clang
 BPFTOOL ?= bpftool
 
 CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -Werror -I$(BUILD) -Ibpf -Isrc
-LDLIBS := -lbpf -lelf -lz -ljansson
+LDLIBS := -lbpf -lelf -lz -ljansson -lyaml -levent_extra -levent_core
 LDFLAGS := $(if $(filter 1,$(STATIC)),-static)
 
 # Cross builds link the arm64 -dev packages unpacked into the cache.
 ifneq ($(CROSS),)
 SYSROOT := $(KVMWATCH_CACHE)/arm64/root
-SYSROOT_STAMP := $(KVMWATCH_CACHE)/arm64/sysroot.stamp
 SYSROOT_PKGS := libbpf-dev libelf-dev zlib1g-dev libzstd-dev libjansson-dev \
-	libncurses-dev
+	libncurses-dev libyaml-dev libevent-dev
+# Named after the package list, so adding a package fetches again.
+SYSROOT_STAMP := $(KVMWATCH_CACHE)/arm64/sysroot-$(shell echo $(SYSROOT_PKGS) | cksum | cut -d' ' -f1).stamp
 CFLAGS += -I$(SYSROOT)/usr/include
 LDFLAGS += -L$(SYSROOT)/usr/lib/aarch64-linux-gnu
 endif

@@ -540,7 +540,8 @@ int baseline_compare(const struct record *base, const struct record *cur,
 		}
 		set_basis(row, bm, out->norm);
 		t = tolerance_for(s, bm->name, labels);
-		row->tolerance = t && !t->off ? t->value : s->tolerance;
+		row->tolerance = t && !t->off && t->value >= 0 ? t->value :
+			s->tolerance;
 		row->min_events = t && t->min_events >= 0 ? t->min_events :
 			s->min_events;
 		cd = record_detector(cur, detector_of(bm->name, det, sizeof(det)));
