@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "check_baseline.h"
 #include "commands.h"
 #include "report.h"
 #include "session.h"
@@ -28,6 +29,8 @@ struct check_options {
 	double thresholds[CHECK_MAX_RULES];	/* by check_rule_at() index */
 	bool expect_fast_mmio;
 	bool all;	/* --all: a group whose detector cannot run is skipped */
+	bool threshold_set[CHECK_MAX_RULES];	/* by --threshold */
+	struct check_baseline baseline;	/* --baseline, --rules, --tolerance */
 };
 
 static void check_usage(FILE *out)
@@ -38,6 +41,8 @@ static void check_usage(FILE *out)
 	fprintf(out, "usage: kvmwatch check --GROUP...|--all [--duration SEC | -- COMMAND ARGS...]\n"
 		"                      [-o text|json] [--junit FILE] [-p PID]\n"
 		"                      [--threshold RULE=VALUE]... [--expect-fast-mmio]\n"
+		"                      [--baseline FILE [--tolerance METRIC=V]... [--normalise N]]\n"
+		"                      [--rules FILE]\n"
 		"       kvmwatch check --list-rules\n");
 	for (g = check_groups(); *g; g++)
 		fprintf(out, "  --%-20s%s\n", (*g)->name, (*g)->summary);
@@ -50,6 +55,11 @@ static void check_usage(FILE *out)
 		"  -p, --pid PID         watch only the VMM process PID\n"
 		"  --threshold RULE=V    override one rule's threshold\n"
 		"  --expect-fast-mmio    fail, not note, a kernel without a fast MMIO path\n"
+		"  --baseline FILE       compare every metric with a record (kvmwatch record)\n"
+		"  --tolerance M=V       allowed change of metric M: 0.1, 10%% or off\n"
+		"  --normalise N         counters per workload run, per second (duration)\n"
+		"                        or auto (per run when both runs had a workload)\n"
+		"  --rules FILE          thresholds and tolerances from a YAML file (docs/ci.md)\n"
 		"  --list-rules          the rules, their groups and default thresholds\n"
 		"exit status: 0 every rule passed, 1 a rule failed (regression), 2 usage,\n"
 		"3 permission, 4 no rule could run on this kernel, 5 runtime error\n"
@@ -98,7 +108,8 @@ static bool group_selected(const struct check_options *o,
 static int parse_check_options(int argc, char **argv, struct check_options *o)
 {
 	enum { OPT_ALL = 256, OPT_JUNIT, OPT_THRESHOLD, OPT_LIST,
-	       OPT_EXPECT_FAST_MMIO, OPT_GROUP };
+	       OPT_EXPECT_FAST_MMIO, OPT_BASELINE, OPT_RULES, OPT_TOLERANCE,
+	       OPT_NORMALISE, OPT_GROUP };
 	static const struct option fixed[] = {
 		{ "all", no_argument, NULL, OPT_ALL },
 		{ "expect-fast-mmio", no_argument, NULL, OPT_EXPECT_FAST_MMIO },
@@ -108,6 +119,11 @@ static int parse_check_options(int argc, char **argv, struct check_options *o)
 		{ "pid", required_argument, NULL, 'p' },
 		{ "threshold", required_argument, NULL, OPT_THRESHOLD },
 		{ "list-rules", no_argument, NULL, OPT_LIST },
+		{ "baseline", required_argument, NULL, OPT_BASELINE },
+		{ "rules", required_argument, NULL, OPT_RULES },
+		{ "tolerance", required_argument, NULL, OPT_TOLERANCE },
+		{ "normalise", required_argument, NULL, OPT_NORMALISE },
+		{ "normalize", required_argument, NULL, OPT_NORMALISE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -181,6 +197,21 @@ static int parse_check_options(int argc, char **argv, struct check_options *o)
 			for (i = 0; check_rule_at(i) != rule; i++)
 				;
 			o->thresholds[i] = value;
+			o->threshold_set[i] = true;
+			break;
+		case OPT_BASELINE:
+			o->baseline.path = optarg;
+			break;
+		case OPT_RULES:
+			o->baseline.rules_path = optarg;
+			break;
+		case OPT_TOLERANCE:
+			if (check_baseline_tolerance(&o->baseline, optarg))
+				return KW_EXIT_USAGE;
+			break;
+		case OPT_NORMALISE:
+			if (check_baseline_normalise(&o->baseline, optarg))
+				return KW_EXIT_USAGE;
 			break;
 		case OPT_LIST:
 			list_rules(stdout);
@@ -204,8 +235,11 @@ static int parse_check_options(int argc, char **argv, struct check_options *o)
 		kw_warn("check: -- must be followed by a command");
 		return KW_EXIT_USAGE;
 	}
-	if (!any) {
-		kw_warn("check: say which rules: --GROUP (e.g. --lockup) or --all");
+	if (check_baseline_prepare(&o->baseline, o->thresholds,
+				   o->threshold_set))
+		return KW_EXIT_USAGE;
+	if (!any && !o->baseline.path) {
+		kw_warn("check: say which rules: --GROUP (e.g. --lockup), --all or --baseline FILE");
 		check_usage(stderr);
 		return KW_EXIT_USAGE;
 	}
@@ -437,6 +471,9 @@ static unsigned int needed_detectors(const struct check_options *o)
 	for (i = 0; g[i]; i++)
 		if (o->groups[i])
 			mask |= 1u << g[i]->detector;
+	/* A comparison with a baseline covers every detector. */
+	if (o->baseline.path)
+		mask = (1u << DET_COUNT) - 1;
 	return mask;
 }
 
@@ -466,7 +503,11 @@ static int emit(const struct check_options *o, const struct runner *r,
 						    r->runs[det].modes);
 			fputc('\n', stdout);
 		}
-		text_verdict(stdout, d, results, n, overall);
+		if (n || !o->baseline.compared)
+			text_verdict(stdout, d, results, n, overall);
+		if (o->baseline.compared)
+			baseline_text(stdout, &o->baseline.result,
+				      &o->baseline.base);
 		return fflush(stdout) ? -EIO : 0;
 	}
 	doc = json_pack("{s:s, s:i, s:s, s:f, s:o, s:f, s:b, s:s, s:o, s:o}",
@@ -500,6 +541,11 @@ static int emit(const struct check_options *o, const struct runner *r,
 	}
 	json_object_set_new(doc, "detectors", dets);
 	json_object_set_new(doc, "missed_runs", missed);
+	if (o->baseline.compared)
+		json_object_set_new(doc, "baseline",
+				    baseline_json(&o->baseline.result,
+						  &o->baseline.base,
+						  o->baseline.path));
 	if (o->command) {
 		cmd = json_array();
 		for (i = 0; o->command[i]; i++)
@@ -558,7 +604,7 @@ static int refuse_unrunnable(const struct check_options *o,
 	return KW_EXIT_OK;
 }
 
-static int run_check(const struct check_options *o, struct kernel_caps *caps,
+static int run_check(struct check_options *o, struct kernel_caps *caps,
 		     struct attach_plan *plan)
 {
 	struct rule_result results[CHECK_MAX_RULES];
@@ -619,16 +665,50 @@ static int run_check(const struct check_options *o, struct kernel_caps *caps,
 		kw_warn("check: %s did not exit 0 (status %d): the verdict covers what ran",
 			o->command[0], WIFEXITED(run.command_status) ?
 			WEXITSTATUS(run.command_status) : -1);
+	if (o->baseline.path) {
+		/* SIGINT ends a plain run; with a duration or a command it
+		 * cuts the run short, and a partial run is not compared. */
+		struct workload_run wr = {
+			.elapsed_sec = run.elapsed_sec,
+			.interrupted = run.interrupted &&
+				(o->command || o->duration_sec > 0),
+			.command_ran = run.command_ran,
+			.command_status = run.command_status,
+		};
+
+		rc = check_baseline_compare(&o->baseline, &r, o->command, &wr);
+		if (rc != KW_EXIT_OK)
+			goto out;
+	}
 	if (emit(o, &r, &d, &run, results, n, overall)) {
 		rc = KW_EXIT_RUNTIME;
 		goto out;
 	}
-	if (o->junit && write_junit(o->junit, results, n, d.duration_sec)) {
+	if (o->junit && o->baseline.compared) {
+		char *doc = NULL;
+		size_t len = 0;
+		FILE *f = n ? open_memstream(&doc, &len) : NULL;
+
+		if (f) {
+			check_write_junit(f, results, n, d.duration_sec);
+			fclose(f);
+		}
+		err = check_baseline_write_junit(&o->baseline, o->junit, doc,
+						 d.duration_sec);
+		free(doc);
+		if (err) {
+			rc = KW_EXIT_RUNTIME;
+			goto out;
+		}
+	} else if (o->junit && write_junit(o->junit, results, n,
+					   d.duration_sec)) {
 		rc = KW_EXIT_RUNTIME;
 		goto out;
 	}
 	rc = overall == VERDICT_FAIL ? KW_EXIT_CHECK_FAILED :
 		overall == VERDICT_SKIP ? KW_EXIT_UNSUPPORTED : KW_EXIT_OK;
+	if (o->baseline.compared)
+		rc = check_baseline_exit(&o->baseline, n ? rc : -1);
 out:
 	runner_stop(&r);
 	return rc;
@@ -643,12 +723,15 @@ int cmd_check(int argc, char **argv)
 	int rc;
 
 	rc = parse_check_options(argc, argv, &o);
-	if (rc)
+	if (rc) {
+		check_baseline_free(&o.baseline);
 		return rc;
+	}
 	mask = needed_detectors(&o);
 	rc = session_prepare(&caps, &plan, mask);
 	if (rc == KW_EXIT_OK)
 		rc = run_check(&o, &caps, &plan);
 	caps_release(&caps);
+	check_baseline_free(&o.baseline);
 	return rc;
 }

@@ -402,16 +402,16 @@ int record_load(const char *path, struct record *r, char *error,
 	return err;
 }
 
-int record_write_atomic(const char *path, json_t *doc, char *error,
-			size_t error_len)
+int write_file_atomic(const char *path, const char *text, size_t len,
+		      char *error, size_t error_len)
 {
 	char *copy = strdup(path), *tmp = NULL;
-	int fd = -1, err = 0;
-	FILE *f = NULL;
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	size_t done = 0;
+	ssize_t n;
+	int fd, err = 0;
 
-	if (!copy || asprintf(&tmp, "%s/.%s.XXXXXX", dirname(copy),
-			      strrchr(path, '/') ? strrchr(path, '/') + 1 :
-			      path) < 0) {
+	if (!copy || asprintf(&tmp, "%s/.%s.XXXXXX", dirname(copy), base) < 0) {
 		free(copy);
 		snprintf(error, error_len, "out of memory");
 		return -ENOMEM;
@@ -423,39 +423,57 @@ int record_write_atomic(const char *path, json_t *doc, char *error,
 			 path, strerror(-err));
 		goto out;
 	}
-	f = fdopen(fd, "w");
-	if (!f || json_dumpf(doc, f, JSON_INDENT(1)) || fputc('\n', f) == EOF ||
-	    fflush(f) || fsync(fd)) {
-		err = -(errno ? errno : EIO);
-		snprintf(error, error_len, "writing %s failed: %s", tmp,
-			 strerror(-err));
-		goto out;
+	while (done < len) {
+		n = write(fd, text + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			err = n < 0 ? -errno : -EIO;
+			break;
+		}
+		done += n;
 	}
-	if (fclose(f)) {
-		f = NULL;
+	/* On disk before the rename, so a crash leaves the old file. */
+	if (!err && fsync(fd))
 		err = -errno;
+	/* mkstemp makes it 0600; records and metrics are no secret. */
+	if (!err && fchmod(fd, 0644))
+		err = -errno;
+	if (close(fd) && !err)
+		err = -errno;
+	if (err) {
 		snprintf(error, error_len, "writing %s failed: %s", tmp,
 			 strerror(-err));
 		goto out;
 	}
-	f = NULL;
-	fd = -1;
-	/* mkstemp makes it 0600; a record is no secret. */
-	chmod(tmp, 0644);
 	if (rename(tmp, path)) {
 		err = -errno;
 		snprintf(error, error_len, "cannot rename %s to %s: %s", tmp,
 			 path, strerror(-err));
 	}
 out:
-	if (f)
-		fclose(f);
-	else if (fd >= 0)
-		close(fd);
-	if (err && tmp)
+	if (err && fd >= 0)
 		unlink(tmp);
 	free(tmp);
 	free(copy);
+	return err;
+}
+
+int record_write_atomic(const char *path, json_t *doc, char *error,
+			size_t error_len)
+{
+	char *body = json_dumps(doc, JSON_INDENT(1)), *text = NULL;
+	int err, len;
+
+	/* json_dumps leaves off the final newline. */
+	len = body ? asprintf(&text, "%s\n", body) : -1;
+	free(body);
+	if (len < 0) {
+		snprintf(error, error_len, "out of memory");
+		return -ENOMEM;
+	}
+	err = write_file_atomic(path, text, len, error, error_len);
+	free(text);
 	return err;
 }
 

@@ -66,7 +66,19 @@ int record_load(const char *path, struct record *r, char *error,
  * either the old file or the new one, never half of one. */
 int record_write_atomic(const char *path, json_t *doc, char *error,
 			size_t error_len);
+/* The same for len bytes of text (export --textfile). */
+int write_file_atomic(const char *path, const char *text, size_t len,
+		      char *error, size_t error_len);
 
 void record_free(struct record *r);
+
+struct runner;
+struct workload_run;
+
+/* The record of a run that just ended: every running detector's metrics
+ * (runner_read() done), the host, and the workload (command NULL for a
+ * --duration run). */
+int record_from_runner(struct record *rec, const struct runner *r,
+		       char **command, const struct workload_run *run);
 
 #endif
