@@ -472,8 +472,9 @@ static unsigned int needed_detectors(const struct check_options *o)
 		if (o->groups[i])
 			mask |= 1u << g[i]->detector;
 	/* A comparison with a baseline covers every detector. */
-	if (o->baseline.path)
-		mask = (1u << DET_COUNT) - 1;
+	for (i = 0; o->baseline.path && i < DET_COUNT; i++)
+		if (detector_implemented(i))
+			mask |= 1u << i;
 	return mask;
 }
 

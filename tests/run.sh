@@ -47,6 +47,7 @@ for part in "$@"; do
 		;;
 	host)
 		run host-smoke "$top/tests/host/smoke.sh"
+		run host-ci "$top/tests/host/ci.sh"
 		;;
 	fuzz)
 		run fuzz-rules-file "$top/tests/fuzz/run.sh"
