@@ -479,6 +479,100 @@ static void compare_runs(const struct record *base, const struct record *cur,
 	}
 }
 
+/* "exits.exits_by_reason{reason=npf}" */
+static void name_row(struct baseline_row *row, const char *labels)
+{
+	size_t len = strlen(row->metric);
+
+	if (labels[0])
+		snprintf(row->metric + len, sizeof(row->metric) - len, "{%s}",
+			 labels);
+}
+
+/* m is one entry of a counter broken down by label, and its detector ran
+ * in the other run: that run counted 0 of it. */
+static bool implicit_zero(const struct metric *m, const struct record *other)
+{
+	const struct record_detector *d;
+	char det[16];
+
+	if (m->type != METRIC_COUNTER || !m->nlabels || m->per_entity ||
+	    m->unavailable)
+		return false;
+	d = record_detector(other, detector_of(m->name, det, sizeof(det)));
+	return d && d->ran;
+}
+
+static void zero_of(struct metric *zero, const struct metric *m)
+{
+	*zero = *m;
+	zero->value = 0;
+	zero->sum = 0;
+	memset(zero->buckets, 0, sizeof(zero->buckets));
+}
+
+/* One compared row: bm from the baseline against cm (NULL: missing). */
+static int add_compared(struct baseline_result *out, size_t *cap,
+			const struct baseline_settings *s,
+			const struct record *base, const struct record *cur,
+			const struct metric *bm, const struct metric *cm,
+			const char *labels)
+{
+	const struct record_detector *cd;
+	const struct tolerance *t;
+	struct baseline_row *row;
+	struct normalised b, c;
+	char det[16];
+
+	row = add_row(out, cap, bm);
+	if (!row)
+		return -ENOMEM;
+	name_row(row, labels);
+	set_basis(row, bm, out->norm);
+	t = tolerance_for(s, bm->name, labels);
+	row->tolerance = t && !t->off && t->value >= 0 ? t->value :
+		s->tolerance;
+	row->min_events = t && t->min_events >= 0 ? t->min_events :
+		s->min_events;
+	cd = record_detector(cur, detector_of(bm->name, det, sizeof(det)));
+	if (bm->better == BETTER_NEITHER || (t && t->off)) {
+		row->verdict = BL_INFO;
+		note(row, t && t->off ? "tolerance off (%s)" :
+		     "informational: neither direction is a regression",
+		     t ? t->origin : "");
+	} else if (cd && !cd->ran) {
+		row->verdict = BL_INCOMPARABLE;
+		note(row, "the %s detector did not run this time%s%s",
+		     det, cd->why[0] ? ": " : "", cd->why);
+	} else if (!cm) {
+		row->verdict = BL_INCOMPARABLE;
+		note(row, "not measured in this run%s",
+		     cd ? "" : " (no such detector in this kvmwatch)");
+	} else if (bm->unavailable || cm->unavailable) {
+		row->verdict = BL_INCOMPARABLE;
+		note(row, "unavailable in the %s run: %s",
+		     bm->unavailable ? "baseline" : "current",
+		     bm->unavailable ? bm->unavailable : cm->unavailable);
+	} else if (bm->type != cm->type) {
+		row->verdict = BL_INCOMPARABLE;
+		note(row, "a %s in the baseline, a %s now",
+		     metric_type_name(bm->type), metric_type_name(cm->type));
+	} else {
+		b = normalise(bm, base, out->norm, "baseline");
+		c = normalise(cm, cur, out->norm, "current");
+		if (!b.ok || !c.ok) {
+			row->verdict = BL_INCOMPARABLE;
+			note(row, "%s", b.ok ? c.why : b.why);
+		} else {
+			judge(row, bm, cm, &b, &c);
+		}
+	}
+	out->passed += row->verdict == BL_PASS;
+	out->failed += row->verdict == BL_FAIL;
+	out->incomparable += row->verdict == BL_INCOMPARABLE;
+	return 0;
+}
+
 int baseline_compare(const struct record *base, const struct record *cur,
 		     const struct baseline_settings *s,
 		     struct baseline_result *out, char *error,
@@ -517,76 +611,30 @@ int baseline_compare(const struct record *base, const struct record *cur,
 
 	for (i = 0; i < base->metrics.count; i++) {
 		const struct metric *bm = &base->metrics.items[i];
-		const struct record_detector *cd;
-		const struct tolerance *t;
 		const struct metric *cm;
-		struct baseline_row *row;
-		struct normalised b, c;
+		struct metric zero;
 		char labels[256];
 
 		/* pids differ between runs: per-VM figures are context. */
 		if (bm->per_entity)
 			continue;
 		metric_labels_string(bm, labels, sizeof(labels));
-		row = add_row(out, &cap, bm);
-		if (!row)
-			return -ENOMEM;
-		if (labels[0]) {
-			/* "exits.by_reason{reason=npf}" */
-			size_t len = strlen(row->metric);
-
-			snprintf(row->metric + len, sizeof(row->metric) - len,
-				 "{%s}", labels);
-		}
-		set_basis(row, bm, out->norm);
-		t = tolerance_for(s, bm->name, labels);
-		row->tolerance = t && !t->off && t->value >= 0 ? t->value :
-			s->tolerance;
-		row->min_events = t && t->min_events >= 0 ? t->min_events :
-			s->min_events;
-		cd = record_detector(cur, detector_of(bm->name, det, sizeof(det)));
 		cm = metric_find(&cur->metrics, bm->name, labels);
-		if (bm->better == BETTER_NEITHER || (t && t->off)) {
-			row->verdict = BL_INFO;
-			note(row, t && t->off ? "tolerance off (%s)" :
-			     "informational: neither direction is a regression",
-			     t ? t->origin : "");
-		} else if (cd && !cd->ran) {
-			row->verdict = BL_INCOMPARABLE;
-			note(row, "the %s detector did not run this time%s%s",
-			     det, cd->why[0] ? ": " : "", cd->why);
-		} else if (!cm) {
-			row->verdict = BL_INCOMPARABLE;
-			note(row, "not measured in this run%s",
-			     cd ? "" : " (no such detector in this kvmwatch)");
-		} else if (bm->unavailable || cm->unavailable) {
-			row->verdict = BL_INCOMPARABLE;
-			note(row, "unavailable in the %s run: %s",
-			     bm->unavailable ? "baseline" : "current",
-			     bm->unavailable ? bm->unavailable : cm->unavailable);
-		} else if (bm->type != cm->type) {
-			row->verdict = BL_INCOMPARABLE;
-			note(row, "a %s in the baseline, a %s now",
-			     metric_type_name(bm->type),
-			     metric_type_name(cm->type));
-		} else {
-			b = normalise(bm, base, out->norm, "baseline");
-			c = normalise(cm, cur, out->norm, "current");
-			if (!b.ok || !c.ok) {
-				row->verdict = BL_INCOMPARABLE;
-				note(row, "%s", b.ok ? c.why : b.why);
-			} else {
-				judge(row, bm, cm, &b, &c);
-			}
+		/* A breakdown (exits by reason) lists what happened: a label
+		 * set missing from a run where its detector ran counted 0. */
+		if (!cm && implicit_zero(bm, cur)) {
+			zero_of(&zero, bm);
+			cm = &zero;
 		}
-		out->passed += row->verdict == BL_PASS;
-		out->failed += row->verdict == BL_FAIL;
-		out->incomparable += row->verdict == BL_INCOMPARABLE;
+		if (add_compared(out, &cap, s, base, cur, bm, cm, labels))
+			return -ENOMEM;
 	}
-	/* Figures only this run has: new detectors or metrics. */
+	/* Figures only this run has: new breakdown entries are compared
+	 * with a zero; new detectors or metrics are shown, not judged. */
 	for (i = 0; i < cur->metrics.count; i++) {
 		const struct metric *cm = &cur->metrics.items[i];
 		struct baseline_row *row;
+		struct metric zero;
 		char labels[256];
 
 		if (cm->per_entity)
@@ -594,15 +642,17 @@ int baseline_compare(const struct record *base, const struct record *cur,
 		metric_labels_string(cm, labels, sizeof(labels));
 		if (metric_find(&base->metrics, cm->name, labels))
 			continue;
+		if (implicit_zero(cm, base)) {
+			zero_of(&zero, cm);
+			if (add_compared(out, &cap, s, base, cur, &zero, cm,
+					 labels))
+				return -ENOMEM;
+			continue;
+		}
 		row = add_row(out, &cap, cm);
 		if (!row)
 			return -ENOMEM;
-		if (labels[0]) {
-			size_t len = strlen(row->metric);
-
-			snprintf(row->metric + len, sizeof(row->metric) - len,
-				 "{%s}", labels);
-		}
+		name_row(row, labels);
 		set_basis(row, cm, out->norm);
 		row->verdict = BL_NEW;
 		note(row, "not in the baseline: recorded with an older kvmwatch or without the %s detector",

@@ -328,6 +328,45 @@ static void few_events_are_noise(void **state)
 	assert_true(row(&p->res, "exits.total")->ratio > 1e300);
 }
 
+/* A breakdown lists what happened: a reason absent from a run is 0. */
+static void breakdown_entries_missing_count_zero(void **state)
+{
+	struct pair *p = *state;
+	struct metric *m;
+	struct run_spec b, c;
+
+	spec_default(&b);
+	spec_default(&c);
+	build(&p->base, &b);
+	build(&p->cur, &c);
+	m = metric_add(&p->base.metrics, METRIC_COUNTER, "exits", "by reason",
+		       BETTER_LOWER, "exits.by_reason");
+	metric_label(m, "reason", "hlt");
+	m->value = 500;
+	m = metric_add(&p->cur.metrics, METRIC_COUNTER, "exits", "by reason",
+		       BETTER_LOWER, "exits.by_reason");
+	metric_label(m, "reason", "msr");
+	m->value = 800;
+	m = metric_add(&p->cur.metrics, METRIC_COUNTER, "exits", "by reason",
+		       BETTER_LOWER, "exits.by_reason");
+	metric_label(m, "reason", "eintr");
+	m->value = 3;
+	assert_int_equal(baseline_compare(&p->base, &p->cur, &p->s, &p->res,
+					  p->error, sizeof(p->error)), 0);
+	/* Gone: fewer is better, PASS. */
+	assert_int_equal(row(&p->res, "exits.by_reason{reason=hlt}")->verdict,
+			 BL_PASS);
+	assert_float_equal(row(&p->res, "exits.by_reason{reason=hlt}")->cur,
+			   0, 0);
+	/* New and many: a regression from zero. */
+	assert_int_equal(row(&p->res, "exits.by_reason{reason=msr}")->verdict,
+			 BL_FAIL);
+	/* New and a few: noise. */
+	assert_int_equal(row(&p->res, "exits.by_reason{reason=eintr}")->verdict,
+			 BL_PASS);
+	assert_int_equal(p->res.incomparable, 0);
+}
+
 static void other_arch_or_vendor_refused(void **state)
 {
 	struct pair *p = *state;
@@ -670,6 +709,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(gauge_and_histogram_regressions, setup, teardown),
 		cmocka_unit_test_setup_teardown(empty_histograms, setup, teardown),
 		cmocka_unit_test_setup_teardown(few_events_are_noise, setup, teardown),
+		cmocka_unit_test_setup_teardown(breakdown_entries_missing_count_zero, setup, teardown),
 		cmocka_unit_test_setup_teardown(other_arch_or_vendor_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(unavailable_metric_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(detector_missing_refused, setup, teardown),
