@@ -40,7 +40,8 @@ CLANG ?= clang
 BPFTOOL ?= bpftool
 
 CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -Werror -I$(BUILD) -Ibpf -Isrc
-LDLIBS := -lbpf -lelf -lz -ljansson -lyaml -levent_extra -levent_core
+LDLIBS := -lbpf -lelf -lz -ljansson -lncurses -ltinfo -lyaml -levent_extra \
+	-levent_core
 LDFLAGS := $(if $(filter 1,$(STATIC)),-static)
 
 # Cross builds link the arm64 -dev packages unpacked into the cache.
@@ -116,7 +117,7 @@ endif
 
 kvmload: | $(SYSROOT_STAMP)
 	$(Q)$(MAKE) --no-print-directory -C tools/kvmload ARCH=$(ARCH) CC=$(CC) \
-		OUT=$(CURDIR)/$(BUILD) STATIC=$(STATIC) \
+		OUT=$(CURDIR)/$(BUILD) STATIC=$(STATIC) V=$(V) \
 		EXTRA_CFLAGS="$(if $(SYSROOT),-I$(SYSROOT)/usr/include)" \
 		EXTRA_LDFLAGS="$(if $(SYSROOT),-L$(SYSROOT)/usr/lib/aarch64-linux-gnu)"
 

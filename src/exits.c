@@ -140,70 +140,29 @@ struct exits_view {
 	const struct kernel_caps *caps;
 };
 
-static int ops_start(void **state, struct attach_plan *plan, uint32_t pid)
+static int exits_view_build(const struct exit_sample *sample,
+			    double interval_sec,
+			    const struct kernel_caps *caps,
+			    struct exits_view *view)
 {
-	struct exits_detector *det = calloc(1, sizeof(*det));
-	int err;
-
-	if (!det)
-		return -ENOMEM;
-	err = exits_start(det, plan, pid);
-	if (err) {
-		free(det);
-		return err;
-	}
-	*state = det;
-	return 0;
+	view->caps = caps;
+	return top_view_build(sample, interval_sec, !sample->delta,
+			      exit_table_for(caps), &view->top);
 }
+
+static void exits_view_free(struct exits_view *view)
+{
+	top_view_free(&view->top);
+}
+
+DETECTOR_BOXED_OPS(struct exits_detector, exits_start, exits_stop,
+		   struct exit_sample, exits_sample, exit_sample_delta,
+		   exit_sample_free, struct exits_view, exits_view_build,
+		   exits_view_free)
 
 static int ops_nlinks(const void *state)
 {
 	return ((const struct exits_detector *)state)->nlinks;
-}
-
-static void ops_stop(void *state)
-{
-	exits_stop(state);
-	free(state);
-}
-
-static int ops_sample(void *state, void **out)
-{
-	struct exit_sample *sample = calloc(1, sizeof(*sample));
-	int err;
-
-	if (!sample)
-		return -ENOMEM;
-	err = exits_sample(state, sample);
-	if (err) {
-		free(sample);
-		return err;
-	}
-	*out = sample;
-	return 0;
-}
-
-static int ops_delta(const void *base, const void *cur, void **out)
-{
-	static const struct exit_sample empty;
-	struct exit_sample *delta = calloc(1, sizeof(*delta));
-	int err;
-
-	if (!delta)
-		return -ENOMEM;
-	err = exit_sample_delta(base ? base : &empty, cur, delta);
-	if (err) {
-		free(delta);
-		return err;
-	}
-	*out = delta;
-	return 0;
-}
-
-static void ops_sample_free(void *sample)
-{
-	exit_sample_free(sample);
-	free(sample);
 }
 
 static size_t ops_find_gone(const void *base, uint32_t *ids, size_t max)
@@ -214,32 +173,6 @@ static size_t ops_find_gone(const void *base, uint32_t *ids, size_t max)
 static void ops_forget(void *state, const uint32_t *ids, size_t n)
 {
 	exits_forget(state, ids, n);
-}
-
-static int ops_view_build(const void *sample, double interval_sec,
-			  const struct kernel_caps *caps, void **out)
-{
-	const struct exit_sample *s = sample;
-	struct exits_view *view = calloc(1, sizeof(*view));
-	int err;
-
-	if (!view)
-		return -ENOMEM;
-	view->caps = caps;
-	err = top_view_build(s, interval_sec, !s->delta, exit_table_for(caps),
-			     &view->top);
-	if (err) {
-		free(view);
-		return err;
-	}
-	*out = view;
-	return 0;
-}
-
-static void ops_view_free(void *view)
-{
-	top_view_free(&((struct exits_view *)view)->top);
-	free(view);
 }
 
 static json_t *ops_view_json(const void *view)
@@ -347,16 +280,16 @@ static int ops_view_metrics(const void *view, struct metric_set *out)
 const struct detector_ops exits_ops = {
 	.id = DET_EXITS,
 	.json_key = NULL,
-	.start = ops_start,
+	.start = boxed_start,
 	.nlinks = ops_nlinks,
-	.stop = ops_stop,
-	.sample = ops_sample,
-	.delta = ops_delta,
-	.sample_free = ops_sample_free,
+	.stop = boxed_stop,
+	.sample = boxed_sample,
+	.delta = boxed_delta,
+	.sample_free = boxed_sample_free,
 	.find_gone = ops_find_gone,
 	.forget = ops_forget,
-	.view_build = ops_view_build,
-	.view_free = ops_view_free,
+	.view_build = boxed_view_build,
+	.view_free = boxed_view_free,
 	.view_json = ops_view_json,
 	.view_text = ops_view_text,
 	.view_metrics = ops_view_metrics,

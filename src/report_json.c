@@ -151,6 +151,10 @@ static json_t *json_vm(const struct vm_view *v)
 		       "userspace_exits_per_s", v->user_exits_per_sec,
 		       "nr_vcpus", (json_int_t)v->nvcpus);
 	set_reasons(vm, v->reasons, v->nreasons);
+	/* Every return to the VMM follows an exit: none seen means this KVM
+	 * does not emit kvm:kvm_exit, not that there were none. */
+	json_object_set_new(vm, "kernel_exits_seen",
+			    json_boolean(v->exits || !v->user_exits));
 	json_object_set_new(vm, "vcpus", vcpus);
 	return vm;
 }

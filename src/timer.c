@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -118,21 +119,18 @@ static bool ops_can_start(const struct attach_plan *plan, char *why,
 	return true;
 }
 
-static int ops_start(void **state, struct attach_plan *plan, uint32_t pid)
+static int timer_view_for(const struct timer_sample *sample,
+			  double interval_sec, const struct kernel_caps *caps,
+			  struct timer_view *view)
 {
-	struct timer_detector *det = calloc(1, sizeof(*det));
-	int err;
-
-	if (!det)
-		return -ENOMEM;
-	err = timer_start(det, plan, pid);
-	if (err) {
-		free(det);
-		return err;
-	}
-	*state = det;
-	return 0;
+	(void)caps;
+	return timer_view_build(sample, interval_sec, view);
 }
+
+DETECTOR_BOXED_OPS(struct timer_detector, timer_start, timer_stop,
+		   struct timer_sample, timer_sample, timer_sample_delta,
+		   timer_sample_free, struct timer_view, timer_view_for,
+		   timer_view_free)
 
 static int ops_nlinks(const void *state)
 {
@@ -144,73 +142,57 @@ static uint64_t ops_missed_runs(const void *state)
 	return timer_missed_runs((struct timer_detector *)state);
 }
 
-static void ops_stop(void *state)
+/* The VMM processes of base that have exited. */
+static size_t ops_find_gone(const void *base, uint32_t *pids, size_t max)
 {
-	timer_stop(state);
-	free(state);
-}
+	const struct timer_sample *sample = base;
+	uint32_t last = 0;
+	char path[32];
+	size_t i, n = 0;
 
-static int ops_sample(void *state, void **out)
-{
-	struct timer_sample *sample = calloc(1, sizeof(*sample));
-	int err;
+	/* Sorted by pid: each VMM is looked at once. */
+	for (i = 0; i < sample->nrecs && n < max; i++) {
+		uint32_t pid = sample->recs[i].key.pid;
 
-	if (!sample)
-		return -ENOMEM;
-	err = timer_sample(state, sample);
-	if (err) {
-		free(sample);
-		return err;
+		if (pid == last)
+			continue;
+		last = pid;
+		snprintf(path, sizeof(path), "/proc/%u", pid);
+		if (!path_exists(path))
+			pids[n++] = pid;
 	}
-	*out = sample;
-	return 0;
+	return n;
 }
 
-static int ops_delta(const void *base, const void *cur, void **out)
+static bool pid_listed(uint32_t pid, const uint32_t *pids, size_t n)
 {
-	static const struct timer_sample empty;
-	struct timer_sample *delta = calloc(1, sizeof(*delta));
-	int err;
+	size_t i;
 
-	if (!delta)
-		return -ENOMEM;
-	err = timer_sample_delta(base ? base : &empty, cur, delta);
-	if (err) {
-		free(delta);
-		return err;
-	}
-	*out = delta;
-	return 0;
+	for (i = 0; i < n; i++)
+		if (pids[i] == pid)
+			return true;
+	return false;
 }
 
-static void ops_sample_free(void *sample)
+/* Keys first, deletions after: deleting while walking a hash map can
+ * restart or skip the walk. */
+static void ops_forget(void *state, const uint32_t *pids, size_t n)
 {
-	timer_sample_free(sample);
-	free(sample);
-}
+	struct timer_detector *det = state;
+	struct timer_sample now;
+	size_t i;
 
-static int ops_view_build(const void *sample, double interval_sec,
-			  const struct kernel_caps *caps, void **out)
-{
-	struct timer_view *view = calloc(1, sizeof(*view));
-	int err;
-
-	(void)caps;
-	if (!view)
-		return -ENOMEM;
-	err = timer_view_build(sample, interval_sec, view);
-	if (err) {
-		free(view);
-		return err;
-	}
-	*out = view;
-	return 0;
-}
-
-static void ops_view_free(void *view)
-{
-	timer_view_free(view);
-	free(view);
+	if (!n || timer_sample(det, &now))
+		return;
+	for (i = 0; i < now.nrecs; i++)
+		if (pid_listed(now.recs[i].key.pid, pids, n))
+			bpf_map_delete_elem(bpf_map__fd(det->skel->maps.timer_stats),
+					    &now.recs[i].key);
+	for (i = 0; i < now.nthreads; i++)
+		if (pid_listed(now.threads[i].key.pid, pids, n))
+			bpf_map_delete_elem(bpf_map__fd(det->skel->maps.timer_threads),
+					    &now.threads[i].key);
+	timer_sample_free(&now);
 }
 
 static json_t *ops_view_json(const void *view)
@@ -315,15 +297,17 @@ const struct detector_ops timer_ops = {
 	.id = DET_TIMER,
 	.json_key = "timers",
 	.can_start = ops_can_start,
-	.start = ops_start,
+	.start = boxed_start,
 	.nlinks = ops_nlinks,
 	.missed_runs = ops_missed_runs,
-	.stop = ops_stop,
-	.sample = ops_sample,
-	.delta = ops_delta,
-	.sample_free = ops_sample_free,
-	.view_build = ops_view_build,
-	.view_free = ops_view_free,
+	.stop = boxed_stop,
+	.sample = boxed_sample,
+	.delta = boxed_delta,
+	.sample_free = boxed_sample_free,
+	.find_gone = ops_find_gone,
+	.forget = ops_forget,
+	.view_build = boxed_view_build,
+	.view_free = boxed_view_free,
 	.view_json = ops_view_json,
 	.view_text = ops_view_text,
 	.view_metrics = ops_view_metrics,

@@ -13,6 +13,7 @@
 #include "report.h"
 #include "runner.h"
 #include "session.h"
+#include "tui.h"
 
 struct top_options {
 	bool batch;
@@ -123,7 +124,9 @@ static bool stop_before(uint64_t deadline_ns)
 	return false;
 }
 
-static int emit_report(const struct top_options *o, const struct runner *r)
+/* One report into out: JSON, or each running detector's table. */
+static int emit_report(const struct top_options *o, const struct runner *r,
+		       FILE *out)
 {
 	const void *exits = runner_view(r, DET_EXITS);
 	enum detector_id det;
@@ -154,22 +157,81 @@ static int emit_report(const struct top_options *o, const struct runner *r)
 					    ops->view_json(runner_view(r, det)) :
 					    json_null());
 		}
-		return json_emit(stdout, doc);
+		return json_emit(out, doc);
 	}
-	/* Live view on a terminal: redraw in place. */
-	if (!o->batch && isatty(STDOUT_FILENO))
-		fputs("\033[H\033[J", stdout);
 	for (det = 0; det < DET_COUNT; det++) {
 		if (!runner_on(r, det))
 			continue;
 		if (det != DET_EXITS)
-			fputc('\n', stdout);
-		r->runs[det].ops->view_text(stdout, runner_view(r, det),
+			fputc('\n', out);
+		r->runs[det].ops->view_text(out, runner_view(r, det),
 					    r->runs[det].modes);
 	}
 	if (o->batch)
-		fputc('\n', stdout);
-	return fflush(stdout) ? -EIO : 0;
+		fputc('\n', out);
+	return fflush(out) ? -EIO : 0;
+}
+
+/* The interactive view: report every interval until q or a signal. */
+static int run_tui(struct top_options *o, struct runner *r)
+{
+	uint64_t next_ns = r->start_ns;
+	enum tui_event event = TUI_TICK;
+	unsigned long reports = 0;
+	char status[160];
+	size_t len;
+	char *text;
+	FILE *out;
+	int err;
+
+	if (tui_start()) {
+		kw_warn("top: cannot drive this terminal (TERM=%s): use -b",
+			getenv("TERM") ? getenv("TERM") : "unset");
+		return KW_EXIT_USAGE;
+	}
+	snprintf(status, sizeof(status),
+		 " first report in %.2g s | q quit  space now", o->interval_sec);
+	tui_show("", 0, status);
+	for (;;) {
+		next_ns += (uint64_t)(o->interval_sec * 1e9);
+		event = tui_wait(next_ns, &stop_signals);
+		if (event == TUI_QUIT)
+			break;
+		if (event == TUI_FASTER && o->interval_sec > 0.2)
+			o->interval_sec /= 2;
+		else if (event == TUI_SLOWER && o->interval_sec < 60)
+			o->interval_sec *= 2;
+		else if (event == TUI_TOGGLE_CUMULATIVE)
+			o->cumulative = !o->cumulative;
+		if (event != TUI_TICK)
+			next_ns = monotonic_ns();
+		err = runner_read(r, !o->cumulative);
+		if (err) {
+			tui_end();
+			kw_warn("reading the BPF maps failed: %s", strerror(-err));
+			return KW_EXIT_RUNTIME;
+		}
+		out = open_memstream(&text, &len);
+		if (!out || emit_report(o, r, out)) {
+			if (out)
+				fclose(out);
+			tui_end();
+			kw_warn("top: out of memory");
+			return KW_EXIT_RUNTIME;
+		}
+		fclose(out);
+		snprintf(status, sizeof(status),
+			 " every %.2g s, %s | q quit  space now  +/- interval  c %s  arrows/PgUp/PgDn scroll",
+			 o->interval_sec, o->cumulative ? "since start" :
+			 "per interval", o->cumulative ? "per interval" :
+			 "since start");
+		tui_show(text, len, status);
+		free(text);
+		if (o->iterations && ++reports >= o->iterations)
+			break;
+	}
+	tui_end();
+	return KW_EXIT_OK;
 }
 
 static unsigned int implemented_detectors(void)
@@ -183,7 +245,7 @@ static unsigned int implemented_detectors(void)
 	return mask;
 }
 
-static int run_top(const struct top_options *o, struct attach_plan *plan)
+static int run_top(struct top_options *o, struct attach_plan *plan)
 {
 	unsigned long reports = 0;
 	bool stopping = false;
@@ -203,6 +265,12 @@ static int run_top(const struct top_options *o, struct attach_plan *plan)
 		return err == -EOPNOTSUPP ? KW_EXIT_UNSUPPORTED :
 			KW_EXIT_RUNTIME;
 	runner_announce(&r, stderr);
+	if (!o->batch && o->format == OUTPUT_TEXT && isatty(STDOUT_FILENO) &&
+	    isatty(STDIN_FILENO)) {
+		rc = run_tui(o, &r);
+		runner_stop(&r);
+		return rc;
+	}
 
 	next_ns = r.start_ns;
 	rc = KW_EXIT_OK;
@@ -215,7 +283,7 @@ static int run_top(const struct top_options *o, struct attach_plan *plan)
 			rc = KW_EXIT_RUNTIME;
 			break;
 		}
-		err = emit_report(o, &r);
+		err = emit_report(o, &r, stdout);
 		if (err) {
 			/* stdout closed (a pager quit): not worth a complaint. */
 			rc = err == -EIO ? KW_EXIT_OK : KW_EXIT_RUNTIME;
