@@ -15,6 +15,7 @@ void baseline_settings_init(struct baseline_settings *s)
 	memset(s, 0, sizeof(*s));
 	s->tolerance = BASELINE_DEFAULT_TOLERANCE;
 	s->min_events = BASELINE_DEFAULT_MIN_EVENTS;
+	s->min_change = BASELINE_DEFAULT_MIN_CHANGE;
 	s->norm = NORM_AUTO;
 }
 
@@ -108,6 +109,7 @@ int baseline_set_tolerance(struct baseline_settings *s, const char *metric,
 		memset(t, 0, sizeof(*t));
 		snprintf(t->metric, sizeof(t->metric), "%s", metric);
 		t->min_events = -1;
+		t->min_change = -1;
 	}
 	t->value = value;
 	t->off = off;
@@ -411,6 +413,15 @@ static void judge(struct baseline_row *row, const struct metric *bm,
 			return;
 		}
 	}
+	if (worse && bm->type != METRIC_COUNTER &&
+	    (lower ? c->value - b->value : b->value - c->value) <=
+	    row->min_change) {
+		row->verdict = BL_PASS;
+		note(row, "beyond the tolerance by ratio, but changed by only %.4g %s (min_change %g)",
+		     fabs(c->value - b->value), bm->unit ? bm->unit : "",
+		     row->min_change);
+		return;
+	}
 	row->verdict = worse ? BL_FAIL : BL_PASS;
 	if (!worse)
 		return;
@@ -534,6 +545,8 @@ static int add_compared(struct baseline_result *out, size_t *cap,
 		s->tolerance;
 	row->min_events = t && t->min_events >= 0 ? t->min_events :
 		s->min_events;
+	row->min_change = t && t->min_change >= 0 ? t->min_change :
+		s->min_change;
 	cd = record_detector(cur, detector_of(bm->name, det, sizeof(det)));
 	if (bm->better == BETTER_NEITHER || (t && t->off)) {
 		row->verdict = BL_INFO;

@@ -18,6 +18,7 @@
 /* Defaults, documented in docs/ci.md. */
 #define BASELINE_DEFAULT_TOLERANCE 0.25	/* 25% worse is allowed */
 #define BASELINE_DEFAULT_MIN_EVENTS 10	/* fewer extra events: noise */
+#define BASELINE_DEFAULT_MIN_CHANGE 0	/* gauges, means: any change counts */
 #define BASELINE_MAX_TOLERANCE 100.0	/* 10000%: beyond, say "off" */
 
 /* How counters without a `per` metric are turned into rates. */
@@ -36,13 +37,18 @@ struct tolerance {
 	double value;		/* relative: 0.1 allows 10% worse */
 	bool off;		/* not compared at all */
 	double min_events;	/* < 0: the default */
+	double min_change;	/* < 0: the default */
 	/* Where it was set, for messages: "rules.yaml:12" or "--tolerance". */
 	char origin[128];
 };
 
 struct baseline_settings {
 	double tolerance;		/* for metrics without their own */
+	/* Counters: a change of fewer events than this is noise. */
 	double min_events;
+	/* Gauges and histogram means: a change smaller than this, in the
+	 * metric's unit, is noise (0 ms -> 2 ms of waiting). */
+	double min_change;
 	enum baseline_norm norm;
 	struct tolerance *items;
 	size_t count, capacity;
@@ -90,6 +96,7 @@ struct baseline_row {
 	double ratio;			/* cur / base; INFINITY from 0 */
 	double tolerance;
 	double min_events;
+	double min_change;
 	double allowed;			/* bound on the ratio */
 	enum baseline_verdict verdict;
 	char note[BASELINE_NOTE_LEN];	/* evidence for FAIL, why otherwise */

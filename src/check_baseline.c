@@ -62,7 +62,8 @@ int check_baseline_prepare(struct check_baseline *b, double *thresholds,
 		}
 	}
 	if ((b->cli.count || b->norm_set || b->rules.baseline.count ||
-	     b->rules.has_tolerance || b->rules.has_min_events) && !b->path) {
+	     b->rules.has_tolerance || b->rules.has_min_events ||
+	     b->rules.has_min_change) && !b->path) {
 		kw_warn("check: tolerances apply to a comparison: give --baseline FILE");
 		return -EINVAL;
 	}

@@ -174,7 +174,7 @@ struct metric_entry {
 	const char *metric;
 	double value;
 	bool off, has_value;
-	double min_events;
+	double min_events, min_change;
 };
 
 static int metric_entry_member(struct ctx *c, const char *key,
@@ -191,14 +191,17 @@ static int metric_entry_member(struct ctx *c, const char *key,
 	}
 	if (!strcmp(key, "min_events"))
 		return number(c, v, path, 0, 1e15, &e->min_events);
-	return fail(c, k, path, "unknown key (tolerance or min_events)");
+	if (!strcmp(key, "min_change"))
+		return number(c, v, path, 0, 1e15, &e->min_change);
+	return fail(c, k, path, "unknown key (tolerance, min_events or min_change)");
 }
 
 static int metric_member(struct ctx *c, const char *key,
 			 const yaml_node_t *k, const yaml_node_t *v,
 			 void *arg)
 {
-	struct metric_entry e = { .metric = key, .min_events = -1 };
+	struct metric_entry e = { .metric = key, .min_events = -1,
+				  .min_change = -1 };
 	struct baseline_settings *s = &c->out->baseline;
 	char path[TOLERANCE_KEY_LEN + 32], origin[300];
 	int err;
@@ -211,8 +214,8 @@ static int metric_member(struct ctx *c, const char *key,
 		err = mapping(c, v, path, metric_entry_member, &e);
 		if (err)
 			return err;
-		if (!e.has_value && e.min_events < 0)
-			return fail(c, v, path, "give tolerance, min_events or both");
+		if (!e.has_value && e.min_events < 0 && e.min_change < 0)
+			return fail(c, v, path, "give tolerance, min_events or min_change");
 	} else {
 		err = tolerance(c, v, path, &e.value, &e.off);
 		if (err)
@@ -225,6 +228,7 @@ static int metric_member(struct ctx *c, const char *key,
 				   e.off, origin))
 		return fail(c, k, path, "out of memory");
 	baseline_tolerance(s, key)->min_events = e.min_events;
+	baseline_tolerance(s, key)->min_change = e.min_change;
 	return 0;
 }
 
@@ -250,6 +254,10 @@ static int baseline_member(struct ctx *c, const char *key,
 		rf->has_min_events = true;
 		return number(c, v, path, 0, 1e15, &rf->baseline.min_events);
 	}
+	if (!strcmp(key, "min_change")) {
+		rf->has_min_change = true;
+		return number(c, v, path, 0, 1e15, &rf->baseline.min_change);
+	}
 	if (!strcmp(key, "normalise") || !strcmp(key, "normalize")) {
 		if (scalar(c, v, path, buf, sizeof(buf)))
 			return -EINVAL;
@@ -267,7 +275,7 @@ static int baseline_member(struct ctx *c, const char *key,
 	}
 	if (!strcmp(key, "metrics"))
 		return mapping(c, v, path, metric_member, NULL);
-	return fail(c, k, path, "unknown key (tolerance, min_events, normalise or metrics)");
+	return fail(c, k, path, "unknown key (tolerance, min_events, min_change, normalise or metrics)");
 }
 
 static int top_member(struct ctx *c, const char *key, const yaml_node_t *k,
@@ -410,6 +418,8 @@ int rules_file_apply(const struct rules_file *rf, struct baseline_settings *s)
 		s->tolerance = rf->baseline.tolerance;
 	if (rf->has_min_events)
 		s->min_events = rf->baseline.min_events;
+	if (rf->has_min_change)
+		s->min_change = rf->baseline.min_change;
 	if (rf->has_norm)
 		s->norm = rf->baseline.norm;
 	for (i = 0; i < rf->baseline.count; i++) {
@@ -420,6 +430,7 @@ int rules_file_apply(const struct rules_file *rf, struct baseline_settings *s)
 		if (err)
 			return err;
 		baseline_tolerance(s, t->metric)->min_events = t->min_events;
+		baseline_tolerance(s, t->metric)->min_change = t->min_change;
 	}
 	return 0;
 }

@@ -11,11 +11,13 @@
  *   baseline:
  *     tolerance: 25%
  *     min_events: 10
+ *     min_change: 0
  *     normalise: auto
  *     metrics:
  *       exits.exits: 10%
  *       exits.exits_by_reason{reason=intr}: off
  *       timer.chains: { tolerance: 0, min_events: 0 }
+ *       teardown.max_wait_ms: { tolerance: 100%, min_change: 20 }
  */
 #ifndef KVMWATCH_RULES_FILE_H
 #define KVMWATCH_RULES_FILE_H
@@ -40,7 +42,7 @@ struct rules_file {
 	/* The baseline section, applied over the command line's defaults
 	 * (and under its --tolerance options). */
 	struct baseline_settings baseline;
-	bool has_tolerance, has_min_events, has_norm;
+	bool has_tolerance, has_min_events, has_min_change, has_norm;
 };
 
 /* Parse text (len bytes, not NUL-terminated) as the rules file name.

@@ -283,6 +283,31 @@ static void gauge_and_histogram_regressions(void **state)
 	assert_int_equal(p->res.failed, 2);
 }
 
+/* Gauges: a change within min_change of the metric's unit is noise. */
+static void gauge_noise_floor(void **state)
+{
+	struct pair *p = *state;
+	struct run_spec b, c;
+
+	spec_default(&b);
+	spec_default(&c);
+	b.max_chain = 0;
+	c.max_chain = 3;
+	assert_int_equal(baseline_set_tolerance(&p->s, "mmio.max_chain", 1,
+						false, "t"), 0);
+	baseline_tolerance(&p->s, "mmio.max_chain")->min_change = 5;
+	assert_int_equal(compare(p, &b, &c), 0);
+	assert_int_equal(row(&p->res, "mmio.max_chain")->verdict, BL_PASS);
+	assert_non_null(strstr(row(&p->res, "mmio.max_chain")->note,
+			       "min_change 5"));
+	baseline_result_free(&p->res);
+	record_free(&p->base);
+	record_free(&p->cur);
+	c.max_chain = 6;
+	assert_int_equal(compare(p, &b, &c), 0);
+	assert_int_equal(row(&p->res, "mmio.max_chain")->verdict, BL_FAIL);
+}
+
 static void empty_histograms(void **state)
 {
 	struct pair *p = *state;
@@ -707,6 +732,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(normalised_by_own_work, setup, teardown),
 		cmocka_unit_test_setup_teardown(lower_share_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(gauge_and_histogram_regressions, setup, teardown),
+		cmocka_unit_test_setup_teardown(gauge_noise_floor, setup, teardown),
 		cmocka_unit_test_setup_teardown(empty_histograms, setup, teardown),
 		cmocka_unit_test_setup_teardown(few_events_are_noise, setup, teardown),
 		cmocka_unit_test_setup_teardown(breakdown_entries_missing_count_zero, setup, teardown),

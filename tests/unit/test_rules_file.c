@@ -36,7 +36,8 @@ static void good_file(void **state)
 		"    exits.exits_by_reason{reason=intr}: off\n"
 		"    timer.chains: { tolerance: 0, min_events: 0 }\n"
 		"    timer.*:\n"
-		"      min_events: 5\n";
+		"      min_events: 5\n"
+		"    teardown.max_wait_ms: { tolerance: 100%, min_change: 20 }\n";
 	struct baseline_settings s;
 	struct rules_file rf;
 	char error[256];
@@ -68,6 +69,9 @@ static void good_file(void **state)
 	assert_float_equal(baseline_tolerance(&s, "timer.*")->min_events, 5, 0);
 	assert_string_equal(baseline_tolerance(&s, "timer.chains")->origin,
 			    "ci.yaml:12");
+	assert_float_equal(baseline_tolerance(&s, "teardown.max_wait_ms")->min_change,
+			   20, 0);
+	assert_true(baseline_tolerance(&s, "timer.chains")->min_change < 0);
 	baseline_settings_free(&s);
 	rules_file_free(&rf);
 }
