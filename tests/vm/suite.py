@@ -869,15 +869,20 @@ class ArchRun:
         text = read_text(os.path.join(d, "big-teardown.text"))
         rc = read_rc(os.path.join(d, "big-teardown.rc"))
         junit = read_text(os.path.join(d, "big-teardown.xml"))
-        fail_line = [ln for ln in text.splitlines()
-                     if ln.startswith("teardown.duration_ns") and
-                     ln.rstrip().endswith("FAIL")]
-        good = rc == 1 and bool(fail_line) and \
-            '<failure message="teardown.duration_ns (mean)' in junit
+        # On arm64 (6.12: the stage-2 walk has no schedule point) the
+        # teardown itself takes longer; x86's TDP zap yields (the
+        # control), so there a longer stretch is what shows.
+        fail_lines = [ln for ln in text.splitlines()
+                      if ln.startswith("teardown.") and
+                      ln.rstrip().endswith("FAIL")]
+        named = [ln.split()[0] for ln in fail_lines]
+        must = ["teardown.duration_ns"] if self.arch == "arm64" else []
+        good = rc == 1 and bool(named) and all(m in named for m in must) \
+            and all(f'<failure message="{m} (' in junit for m in named)
         self.ok(good, f"ci: a {self.ci_param(3)} MiB VM's teardown instead of "
                 f"{self.ci_param(2)} MiB: exit 1, FAIL naming "
-                "teardown.duration_ns (text and JUnit)",
-                [f"exit {rc}"] + (fail_line or [text[-2500:]]))
+                f"{', '.join(named) or 'no teardown metric'} (text and "
+                "JUnit)", [f"exit {rc}"] + (fail_lines or [text[-2500:]]))
         self.facts["ci_gate"] = {
             "same": read_text(os.path.join(d, "same.text"))[-3000:],
             "big_teardown": text[-3000:],
