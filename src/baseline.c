@@ -432,7 +432,7 @@ static void judge(struct baseline_row *row, const struct metric *bm,
 		     metric_hist_quantile(cm, 0.99),
 		     metric_hist_quantile(bm, 0.99));
 	else if (bm->type == METRIC_COUNTER)
-		note(row, "%.0f %s %s against %.4g%s in the baseline (%.2fx, allowed %s %.2fx): %.0f events %s expected",
+		note(row, "%.0f %s %s against %.6g%s in the baseline (%.2fx, allowed %s %.2fx): %.0f events %s expected",
 		     cm->value, bm->unit ? bm->unit : "", row->basis[0] == '/' &&
 		     strcmp(row->basis, "/run") ? "counted" : "in this run",
 		     b->value, row->basis, row->ratio, lower ? "<=" : ">=",
@@ -705,6 +705,8 @@ static void fmt_value(char *buf, size_t len, const struct baseline_row *row,
 {
 	if (!row->have_values)
 		snprintf(buf, len, "-");
+	else if (v == floor(v) && fabs(v) < 1e12)
+		snprintf(buf, len, "%.0f", v);	/* counts per run */
 	else
 		snprintf(buf, len, "%.4g", v);
 }
@@ -751,7 +753,7 @@ void baseline_text(FILE *out, const struct baseline_result *r,
 	}
 	fprintf(out, "counters compared %s (or per unit of the metric's own work)\n",
 		norm_name(r->norm));
-	fprintf(out, "%-40s %12s %12s %8s %9s  %s\n", "METRIC (BASIS)",
+	fprintf(out, "%-48s %12s %12s %8s %9s  %s\n", "METRIC (BASIS)",
 		"BASELINE", "CURRENT", "RATIO", "ALLOWED", "VERDICT");
 	for (i = 0; i < r->count; i++) {
 		const struct baseline_row *row = &r->rows[i];
@@ -766,10 +768,10 @@ void baseline_text(FILE *out, const struct baseline_result *r,
 		fmt_value(c, sizeof(c), row, row->cur);
 		fmt_ratio(ratio, sizeof(ratio), row);
 		fmt_allowed(allowed, sizeof(allowed), row);
-		fprintf(out, "%-40s %12s %12s %8s %9s  %s\n", name, b, c, ratio,
+		fprintf(out, "%-48s %12s %12s %8s %9s  %s\n", name, b, c, ratio,
 			allowed, baseline_verdict_name(row->verdict));
 		if (row->note[0] && row->verdict != BL_PASS)
-			fprintf(out, "%40s %s: %s\n", "",
+			fprintf(out, "%48s %s: %s\n", "",
 				row->verdict == BL_FAIL ? "evidence" : "why",
 				row->note);
 	}
@@ -891,7 +893,7 @@ int baseline_junit_suite(FILE *out, const struct baseline_result *r,
 		fprintf(out, "\" time=\"%.3f\">\n", duration_sec);
 		fmt_ratio(ratio, sizeof(ratio), row);
 		fmt_allowed(allowed, sizeof(allowed), row);
-		snprintf(line, sizeof(line), "%s (%s): baseline %.4g, current %.4g, ratio %s, allowed %s",
+		snprintf(line, sizeof(line), "%s (%s): baseline %.6g, current %.6g, ratio %s, allowed %s",
 			 row->metric, row->basis, row->base, row->cur, ratio,
 			 allowed);
 		if (row->verdict == BL_FAIL) {
