@@ -55,6 +55,11 @@ struct export_store {
 	/* Parallel to set.items: CLOCK_MONOTONIC s at which the series' VM
 	 * was first seen gone, 0 while it runs. */
 	double *gone_since;
+	/* Open-addressing index of set.items by name and labels: a read
+	 * adds thousands of series, a linear search each would not do.
+	 * Rebuilt when it fills or series are dropped. */
+	size_t *index;		/* item + 1; 0 is empty */
+	size_t index_size;	/* a power of two */
 	size_t per_entity;
 	uint64_t dropped;	/* per-VM series refused by max_series */
 	uint64_t expired;	/* series of exited VMs dropped */
@@ -242,21 +247,69 @@ static bool vm_alive(const struct metric *m)
 	return true;
 }
 
-static long series_index(const struct export_store *s, const struct metric *m)
+/* FNV-1a over the name and the labels. */
+static uint64_t series_hash(const char *name, const char *labels)
 {
-	char want[320], have[320];
+	uint64_t h = 1469598103934665603ull;
+	const char *p;
+
+	for (p = name; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	h = (h ^ 0xff) * 1099511628211ull;
+	for (p = labels; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	return h;
+}
+
+static bool same_series(const struct metric *e, const char *name,
+			const char *labels)
+{
+	char have[320];
+
+	if (strcmp(e->name, name))
+		return false;
+	metric_labels_string(e, have, sizeof(have));
+	return !strcmp(have, labels);
+}
+
+static int index_rebuild(struct export_store *s)
+{
+	size_t size = 1024, i, slot;
+	char labels[320];
+
+	while (size < s->set.count * 2)
+		size *= 2;
+	free(s->index);
+	s->index = calloc(size, sizeof(*s->index));
+	if (!s->index) {
+		s->index_size = 0;
+		return -ENOMEM;
+	}
+	s->index_size = size;
+	for (i = 0; i < s->set.count; i++) {
+		metric_labels_string(&s->set.items[i], labels, sizeof(labels));
+		slot = series_hash(s->set.items[i].name, labels) & (size - 1);
+		while (s->index[slot])
+			slot = (slot + 1) & (size - 1);
+		s->index[slot] = i + 1;
+	}
+	return 0;
+}
+
+/* The item of m's series, or -1 with *slot where it would go. */
+static long series_index(const struct export_store *s, const struct metric *m,
+			 size_t *slot)
+{
+	char labels[320];
 	size_t i;
 
-	metric_labels_string(m, want, sizeof(want));
-	for (i = 0; i < s->set.count; i++) {
-		const struct metric *e = &s->set.items[i];
-
-		if (strcmp(e->name, m->name) || e->nlabels != m->nlabels)
-			continue;
-		metric_labels_string(e, have, sizeof(have));
-		if (!strcmp(have, want))
-			return i;
-	}
+	metric_labels_string(m, labels, sizeof(labels));
+	i = series_hash(m->name, labels) & (s->index_size - 1);
+	for (; s->index[i]; i = (i + 1) & (s->index_size - 1))
+		if (same_series(&s->set.items[s->index[i] - 1], m->name,
+				labels))
+			return s->index[i] - 1;
+	*slot = i;
 	return -1;
 }
 
@@ -264,9 +317,13 @@ static int store_add(struct export_store *s, const struct metric *m,
 		     size_t max_series)
 {
 	struct metric *e;
-	long idx = series_index(s, m);
+	size_t slot = 0;
+	long idx;
 	int i;
 
+	if ((s->set.count + 1) * 2 > s->index_size && index_rebuild(s))
+		return -ENOMEM;
+	idx = series_index(s, m, &slot);
 	if (idx < 0) {
 		if (m->per_entity && s->per_entity >= max_series) {
 			s->dropped++;
@@ -285,6 +342,7 @@ static int store_add(struct export_store *s, const struct metric *m,
 			s->gone_since = g;
 		}
 		idx = s->set.count - 1;
+		s->index[slot] = idx + 1;
 		*e = *m;
 		s->gone_since[idx] = 0;
 		s->per_entity += m->per_entity;
@@ -307,9 +365,9 @@ static int store_add(struct export_store *s, const struct metric *m,
 }
 
 /* Drop the series of VMs gone for longer than grace. */
-static void store_expire(struct export_store *s, double now, double grace)
+static int store_expire(struct export_store *s, double now, double grace)
 {
-	size_t i = 0;
+	size_t i = 0, before = s->set.count;
 
 	while (i < s->set.count) {
 		struct metric *m = &s->set.items[i];
@@ -331,6 +389,8 @@ static void store_expire(struct export_store *s, double now, double grace)
 		s->per_entity--;
 		s->expired++;
 	}
+	/* Items moved: the index points at the old places. */
+	return s->set.count != before ? index_rebuild(s) : 0;
 }
 
 static int export_read(struct exporter *x)
@@ -352,7 +412,11 @@ static int export_read(struct exporter *x)
 		return err;
 	}
 	x->last_read = now_sec();
-	store_expire(&x->store, x->last_read, x->o->grace_sec);
+	err = store_expire(&x->store, x->last_read, x->o->grace_sec);
+	if (err) {
+		x->error = err;
+		return err;
+	}
 	x->store.reads++;
 	return 0;
 }
@@ -674,6 +738,7 @@ int cmd_export(int argc, char **argv)
 	runner_stop(&x.runner);
 	metric_set_free(&x.store.set);
 	free(x.store.gone_since);
+	free(x.store.index);
 out:
 	caps_release(&caps);
 	return rc;
