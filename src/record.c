@@ -148,7 +148,8 @@ int record_from_runner(struct record *rec, const struct runner *r,
 		snprintf(d->name, sizeof(d->name), "%s", detectors[det].name);
 		d->ran = dr->on;
 		if (!detector_implemented(det)) {
-			snprintf(d->status, sizeof(d->status), "not implemented");
+			snprintf(d->status, sizeof(d->status), "%s",
+				 detector_status_name(DETECTOR_NOT_IMPLEMENTED));
 			snprintf(d->why, sizeof(d->why), "not in this build of kvmwatch");
 		} else {
 			snprintf(d->status, sizeof(d->status), "%s",

@@ -19,7 +19,7 @@
 
 struct record_detector {
 	char name[16];		/* "exits" */
-	char status[24];	/* detector_status_name(), or "not started" */
+	char status[24];	/* detector_status_name() */
 	char modes[64];		/* "tracepoint", "fentry+tracepoint", "none" */
 	bool ran;		/* its metrics are in the record */
 	char why[WHY_LEN];	/* when it did not run */
