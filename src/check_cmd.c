@@ -61,8 +61,9 @@ static void check_usage(FILE *out)
 		"                        or auto (per run when both runs had a workload)\n"
 		"  --rules FILE          thresholds and tolerances from a YAML file (docs/ci.md)\n"
 		"  --list-rules          the rules, their groups and default thresholds\n"
-		"exit status: 0 every rule passed, 1 a rule failed (regression), 2 usage,\n"
-		"3 permission, 4 no rule could run on this kernel, 5 runtime error\n"
+		"exit status: 0 every rule passed, 1 a rule failed or a metric regressed,\n"
+		"2 usage, 3 permission, 4 no rule could run on this kernel or the baseline\n"
+		"comparison was refused, 5 runtime error\n"
 		"rules:");
 	for (i = 0; i < n; i++)
 		fprintf(out, " %s", check_rule_at(i)->name);
