@@ -356,6 +356,23 @@ static void set_basis(struct baseline_row *row, const struct metric *m,
 			 norm == NORM_RUN ? "/run" : "/s");
 }
 
+/* "1.2 ms" for nanoseconds, "%.4g unit" otherwise. */
+static void fmt_quantity(char *buf, size_t len, double v, const char *unit)
+{
+	if (unit && !strcmp(unit, "ns")) {
+		if (v >= 1e9)
+			snprintf(buf, len, "%.3g s", v / 1e9);
+		else if (v >= 1e6)
+			snprintf(buf, len, "%.3g ms", v / 1e6);
+		else if (v >= 1e3)
+			snprintf(buf, len, "%.3g us", v / 1e3);
+		else
+			snprintf(buf, len, "%.3g ns", v);
+		return;
+	}
+	snprintf(buf, len, "%.4g%s%s", v, unit ? " " : "", unit ? unit : "");
+}
+
 static void judge(struct baseline_row *row, const struct metric *bm,
 		  const struct metric *cm, const struct normalised *b,
 		  const struct normalised *c)
@@ -425,12 +442,19 @@ static void judge(struct baseline_row *row, const struct metric *bm,
 	row->verdict = worse ? BL_FAIL : BL_PASS;
 	if (!worse)
 		return;
-	if (bm->type == METRIC_HISTOGRAM)
-		note(row, "mean %.4g %s per sample over %.0f samples against %.4g over %.0f in the baseline (%.2fx, allowed %s %.2fx); p99 bucket %g against %g",
-		     c->value, bm->unit ? bm->unit : "", cm->value, b->value,
-		     bm->value, row->ratio, lower ? "<=" : ">=", row->allowed,
-		     metric_hist_quantile(cm, 0.99),
-		     metric_hist_quantile(bm, 0.99));
+	if (bm->type == METRIC_HISTOGRAM) {
+		char cmean[32], bmean[32], cp99[32], bp99[32];
+
+		fmt_quantity(cmean, sizeof(cmean), c->value, bm->unit);
+		fmt_quantity(bmean, sizeof(bmean), b->value, bm->unit);
+		fmt_quantity(cp99, sizeof(cp99), metric_hist_quantile(cm, 0.99),
+			     bm->unit);
+		fmt_quantity(bp99, sizeof(bp99), metric_hist_quantile(bm, 0.99),
+			     bm->unit);
+		note(row, "mean %s over %.0f samples against %s over %.0f in the baseline (%.2fx, allowed %s %.2fx); 99th percentile below %s against %s",
+		     cmean, cm->value, bmean, bm->value, row->ratio,
+		     lower ? "<=" : ">=", row->allowed, cp99, bp99);
+	}
 	else if (bm->type == METRIC_COUNTER)
 		note(row, "%.0f %s %s against %.6g%s in the baseline (%.2fx, allowed %s %.2fx): %.0f events %s expected",
 		     cm->value, bm->unit ? bm->unit : "", row->basis[0] == '/' &&
