@@ -1,14 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /* kvmwatch check: watch for a while, then a verdict per rule. */
-#define _GNU_SOURCE	/* pipe2 */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,6 +15,7 @@
 #include "report.h"
 #include "session.h"
 #include "runner.h"
+#include "workload.h"
 
 struct check_options {
 	bool groups[CHECK_MAX_GROUPS];	/* by index in check_groups */
@@ -284,96 +282,6 @@ static void read_counters(struct check_data *d, bool after)
 	}
 }
 
-/* Fork COMMAND, stopped until kvmwatch lets it go; the exec error, if
- * any, comes back through a close-on-exec pipe. */
-static pid_t spawn(char **command, const sigset_t *blocked, int *exec_errno)
-{
-	int fds[2], err = 0;
-	pid_t pid;
-
-	*exec_errno = 0;
-	if (pipe2(fds, O_CLOEXEC))
-		return -1;
-	pid = fork();
-	if (pid < 0) {
-		close(fds[0]);
-		close(fds[1]);
-		return -1;
-	}
-	if (!pid) {
-		sigprocmask(SIG_UNBLOCK, blocked, NULL);
-		close(fds[0]);
-		execvp(command[0], command);
-		err = errno;
-		if (write(fds[1], &err, sizeof(err)) < 0)
-			_exit(127);
-		_exit(127);
-	}
-	close(fds[1]);
-	if (read(fds[0], &err, sizeof(err)) == sizeof(err))
-		*exec_errno = err;
-	close(fds[0]);
-	return pid;
-}
-
-struct run_result {
-	double elapsed_sec;
-	bool interrupted;
-	bool command_ran;
-	int command_status;	/* as from waitpid */
-};
-
-/* Wait for the duration, COMMAND's end or SIGINT/SIGTERM. */
-static int watch(const struct check_options *o, const sigset_t *signals,
-		 struct run_result *r)
-{
-	uint64_t start = monotonic_ns(), deadline = 0, now;
-	struct timespec ts;
-	int exec_errno, sig;
-	pid_t child = 0;
-
-	if (o->duration_sec > 0)
-		deadline = start + (uint64_t)(o->duration_sec * 1e9);
-	if (o->command) {
-		child = spawn(o->command, signals, &exec_errno);
-		if (child < 0) {
-			kw_warn("check: cannot start %s: %s", o->command[0],
-				strerror(errno));
-			return KW_EXIT_RUNTIME;
-		}
-		if (exec_errno) {
-			waitpid(child, NULL, 0);
-			kw_warn("check: cannot run %s: %s", o->command[0],
-				strerror(exec_errno));
-			return KW_EXIT_USAGE;
-		}
-		r->command_ran = true;
-	}
-	for (;;) {
-		if (child && waitpid(child, &r->command_status, WNOHANG) == child)
-			break;
-		now = monotonic_ns();
-		if (deadline && now >= deadline)
-			break;
-		/* SIGCHLD is among the signals: a child's end wakes us. */
-		ts.tv_sec = 0;
-		ts.tv_nsec = 200000000;
-		if (deadline && deadline - now < 200000000ull)
-			ts.tv_nsec = deadline - now;
-		sig = sigtimedwait(signals, NULL, &ts);
-		if (sig == SIGINT || sig == SIGTERM) {
-			r->interrupted = true;
-			if (child) {
-				kill(child, SIGTERM);
-				waitpid(child, &r->command_status, 0);
-			}
-			break;
-		}
-	}
-	r->elapsed_sec = (monotonic_ns() - start) / 1e9;
-	return KW_EXIT_OK;
-}
-
 static void text_verdict(FILE *out, const struct check_data *d,
 			 const struct rule_result *results, size_t n,
 			 enum rule_verdict overall)
@@ -480,7 +388,7 @@ static unsigned int needed_detectors(const struct check_options *o)
 }
 
 static int emit(const struct check_options *o, const struct runner *r,
-		const struct check_data *d, const struct run_result *run,
+		const struct check_data *d, const struct workload_run *run,
 		const struct rule_result *results, size_t n,
 		enum rule_verdict overall)
 {
@@ -554,8 +462,8 @@ static int emit(const struct check_options *o, const struct runner *r,
 			json_array_append_new(cmd, json_string(o->command[i]));
 		json_object_set_new(doc, "command", cmd);
 		json_object_set_new(doc, "command_exit",
-				    WIFEXITED(run->command_status) ?
-				    json_integer(WEXITSTATUS(run->command_status)) :
+				    workload_exit_status(run) >= 0 ?
+				    json_integer(workload_exit_status(run)) :
 				    json_null());
 	}
 	return json_emit(stdout, doc);
@@ -611,7 +519,7 @@ static int run_check(struct check_options *o, struct kernel_caps *caps,
 {
 	struct rule_result results[CHECK_MAX_RULES];
 	struct check_data d = { 0 };
-	struct run_result run = { 0 };
+	struct workload_run run = { 0 };
 	enum rule_verdict overall;
 	enum detector_id det;
 	struct runner r;
@@ -619,11 +527,7 @@ static int run_check(struct check_options *o, struct kernel_caps *caps,
 	size_t i, n = 0;
 	int rc, err;
 
-	sigemptyset(&signals);
-	sigaddset(&signals, SIGINT);
-	sigaddset(&signals, SIGTERM);
-	sigaddset(&signals, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &signals, NULL);
+	workload_block_signals(&signals);
 
 	err = runner_start(&r, plan, needed_detectors(o), 0, o->pid);
 	if (err)
@@ -639,7 +543,8 @@ static int run_check(struct check_options *o, struct kernel_caps *caps,
 	read_counters(&d, false);
 	d.start_mono_ns = monotonic_ns();
 	d.start_epoch = time(NULL);
-	rc = watch(o, &signals, &run);
+	rc = workload_watch("check", o->command, o->duration_sec, &signals,
+			    &run);
 	read_counters(&d, true);
 	d.duration_sec = run.elapsed_sec;
 	if (rc != KW_EXIT_OK)
@@ -662,11 +567,9 @@ static int run_check(struct check_options *o, struct kernel_caps *caps,
 			check_evaluate(check_rule_at(i), o->thresholds[i], &d,
 				       &results[n++]);
 	overall = check_overall(results, n);
-	if (run.command_ran && (!WIFEXITED(run.command_status) ||
-				WEXITSTATUS(run.command_status)))
+	if (run.command_ran && workload_exit_status(&run))
 		kw_warn("check: %s did not exit 0 (status %d): the verdict covers what ran",
-			o->command[0], WIFEXITED(run.command_status) ?
-			WEXITSTATUS(run.command_status) : -1);
+			o->command[0], workload_exit_status(&run));
 	if (o->baseline.path) {
 		/* SIGINT ends a plain run; with a duration or a command it
 		 * cuts the run short, and a partial run is not compared. */
