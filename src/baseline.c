@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "baseline.h"
+#include "junit.h"
 #include "kvmwatch.h"
 
 void baseline_settings_init(struct baseline_settings *s)
@@ -864,25 +865,6 @@ json_t *baseline_json(const struct baseline_result *r,
 	return doc;
 }
 
-static void xml_escaped(FILE *out, const char *s)
-{
-	for (; *s; s++) {
-		switch (*s) {
-		case '<': fputs("&lt;", out); break;
-		case '>': fputs("&gt;", out); break;
-		case '&': fputs("&amp;", out); break;
-		case '"': fputs("&quot;", out); break;
-		default:
-			/* XML 1.0 has no other control characters. */
-			if ((unsigned char)*s < 0x20 && *s != '\t' &&
-			    *s != '\n')
-				fputc('?', out);
-			else
-				fputc(*s, out);
-		}
-	}
-}
-
 int baseline_junit_suite(FILE *out, const struct baseline_result *r,
 			 double duration_sec)
 {
@@ -900,11 +882,9 @@ int baseline_junit_suite(FILE *out, const struct baseline_result *r,
 	}
 	fprintf(out, "  <testsuite name=\"kvmwatch.baseline\" tests=\"%zu\" failures=\"%zu\" skipped=\"%zu\" errors=\"%d\" time=\"%.3f\">\n",
 		n, r->failed, skipped, r->refused ? 1 : 0, duration_sec);
-	if (r->refused) {
-		fputs("    <testcase classname=\"kvmwatch.baseline\" name=\"comparable\">\n      <error message=\"", out);
-		xml_escaped(out, r->refusal);
-		fputs("\"/>\n    </testcase>\n", out);
-	}
+	if (r->refused)
+		junit_testcase(out, "kvmwatch.baseline", "comparable",
+			       duration_sec, JUNIT_ERROR, "", r->refusal);
 	for (i = 0; i < r->count && !r->refused; i++) {
 		const struct baseline_row *row = &r->rows[i];
 		char line[400], ratio[16], allowed[16];
@@ -912,30 +892,15 @@ int baseline_junit_suite(FILE *out, const struct baseline_result *r,
 		if (row->verdict != BL_PASS && row->verdict != BL_FAIL &&
 		    row->verdict != BL_INCOMPARABLE)
 			continue;
-		fputs("    <testcase classname=\"kvmwatch.baseline\" name=\"", out);
-		xml_escaped(out, row->metric);
-		fprintf(out, "\" time=\"%.3f\">\n", duration_sec);
 		fmt_ratio(ratio, sizeof(ratio), row);
 		fmt_allowed(allowed, sizeof(allowed), row);
 		snprintf(line, sizeof(line), "%s (%s): baseline %.6g, current %.6g, ratio %s, allowed %s",
 			 row->metric, row->basis, row->base, row->cur, ratio,
 			 allowed);
-		if (row->verdict == BL_FAIL) {
-			fputs("      <failure message=\"", out);
-			xml_escaped(out, line);
-			fputs("\">", out);
-			xml_escaped(out, row->note);
-			fputs("</failure>\n", out);
-		} else if (row->verdict == BL_INCOMPARABLE) {
-			fputs("      <skipped message=\"", out);
-			xml_escaped(out, row->note);
-			fputs("\"/>\n", out);
-		} else {
-			fputs("      <system-out>", out);
-			xml_escaped(out, line);
-			fputs("</system-out>\n", out);
-		}
-		fputs("    </testcase>\n", out);
+		junit_testcase(out, "kvmwatch.baseline", row->metric,
+			       duration_sec, row->verdict == BL_FAIL ?
+			       JUNIT_FAILURE : row->verdict == BL_INCOMPARABLE ?
+			       JUNIT_SKIPPED : JUNIT_PASS, line, row->note);
 	}
 	fputs("  </testsuite>\n", out);
 	return ferror(out) ? -EIO : 0;
