@@ -356,12 +356,22 @@ static __always_inline int nested_guest(struct kvm_vcpu *vcpu)
 #endif
 }
 
+/* Context switches of the current thread so far: a handler run that
+ * waited for a CPU is not a measure of the path. */
+static __always_inline __u64 switches(void)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	return BPF_CORE_READ(task, nvcsw) + BPF_CORE_READ(task, nivcsw);
+}
+
 static __always_inline void handler_entry(struct kvm_vcpu *vcpu)
 {
 	struct mmio_thread *t = this_thread();
 
 	if (t)
-		mmio_on_handler_entry(t, bpf_ktime_get_ns(), nested_guest(vcpu));
+		mmio_on_handler_entry(t, bpf_ktime_get_ns(), nested_guest(vcpu),
+				      switches());
 }
 
 static __always_inline void handler_exit(void)
@@ -369,7 +379,7 @@ static __always_inline void handler_exit(void)
 	struct mmio_thread *t = this_thread();
 
 	if (t)
-		mmio_on_handler_exit(t, bpf_ktime_get_ns());
+		mmio_on_handler_exit(t, bpf_ktime_get_ns(), switches());
 }
 
 #define HANDLER_PROGRAMS(point, func)					\

@@ -48,6 +48,7 @@ struct mmio_thread {
 	__u32 pad0;
 	__u64 gpa;
 	__u64 handler_ns;	/* vendor exit handler entry */
+	__u64 handler_switches;	/* the thread's context switches then */
 	__u64 cost_ns;		/* duration of the handler run that wrote */
 	__u32 len;
 	__u32 exit_reason;	/* encoded as the exits detector does */
@@ -55,13 +56,14 @@ struct mmio_thread {
 	__u8 exit_seen;		/* exit_reason belongs to this exit */
 	__u8 insn_emulated;	/* kvm:kvm_emulate_insn since the exit */
 	__u8 cost_valid;
+	__u8 cost_preempted;	/* the run was switched out: not timed */
 	__u8 in_handler;
 	__u8 write_in_handler;	/* the pending write came from this run */
 	__u8 tried_fast;	/* this run called kvm_io_bus_write(FAST) */
 	/* ... or wrote a fast-MMIO candidate on KVM_MMIO_BUS before any */
 	__u8 slow_candidate;
 	__u8 nested;		/* this run is for a nested guest (x86) */
-	__u8 pad[3];
+	__u8 pad[2];
 	/* kprobe mode: arguments of the open calls, for their return
 	 * probes (ioeventfd_write runs inside kvm_io_bus_write). */
 	__u64 arg_addr;
@@ -90,6 +92,8 @@ struct mmio_done {
 	__u8 insn_emulated;
 	__u8 cost_valid;
 	__u8 nested;
+	__u8 preempted;
+	__u8 pad[3];
 };
 
 /* Keyed by thread too: a thread runs on one CPU at a time, so a plain
@@ -107,6 +111,10 @@ struct mmio_path_stats {
 	__u64 no_exit;		/* no guest exit seen before it */
 	__u64 other_reason;	/* exit reason other than first_reason */
 	__u64 timed;		/* writes with a handler cost */
+	/* Handler runs switched out before returning (the handler runs
+	 * preemptible): their time is the wait for a CPU, not the path's,
+	 * so they are counted here and not timed. */
+	__u64 preempted;
 	__u64 cost_ns;		/* sum over timed */
 	__u64 max_cost_ns;
 	__u32 first_reason;	/* exit reason of the first write */
@@ -158,9 +166,11 @@ static __always_inline int mmio_take(struct mmio_thread *t, __u32 path,
 	out->insn_emulated = t->insn_emulated;
 	out->nested = t->nested;
 	out->cost_valid = t->cost_valid;
+	out->preempted = t->cost_preempted;
 	out->cost_ns = t->cost_ns;
 	t->pending = MMIO_PENDING_NONE;
 	t->cost_valid = 0;
+	t->cost_preempted = 0;
 	return 1;
 }
 
@@ -265,10 +275,13 @@ static __always_inline int mmio_on_bus_write(struct mmio_thread *t,
 	return 0;
 }
 
+/* switches: the thread's voluntary + involuntary context switches. */
 static __always_inline void mmio_on_handler_entry(struct mmio_thread *t,
-						  __u64 now, int nested)
+						  __u64 now, int nested,
+						  __u64 switches)
 {
 	t->handler_ns = now;
+	t->handler_switches = switches;
 	t->in_handler = 1;
 	t->tried_fast = 0;
 	t->slow_candidate = 0;
@@ -278,7 +291,7 @@ static __always_inline void mmio_on_handler_entry(struct mmio_thread *t,
 /* The handler returns: the cost of the write it made, and what the run
  * showed about the vendor's fast path. */
 static __always_inline void mmio_on_handler_exit(struct mmio_thread *t,
-						 __u64 now)
+						 __u64 now, __u64 switches)
 {
 	if (!t->in_handler)
 		return;
@@ -290,6 +303,10 @@ static __always_inline void mmio_on_handler_exit(struct mmio_thread *t,
 	if (t->pending == MMIO_PENDING_NONE || !t->write_in_handler)
 		return;
 	t->handler_writes++;
+	if (switches != t->handler_switches) {
+		t->cost_preempted = 1;
+		return;
+	}
 	t->cost_ns = now > t->handler_ns ? now - t->handler_ns : 0;
 	t->cost_valid = 1;
 }
@@ -319,6 +336,8 @@ static __always_inline void mmio_account(struct mmio_stats *s,
 	} else if (p->first_reason != d->reason) {
 		p->other_reason++;
 	}
+	if (d->preempted)
+		p->preempted++;
 	if (d->cost_valid) {
 		p->timed++;
 		p->cost_ns += d->cost_ns;

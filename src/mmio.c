@@ -238,6 +238,8 @@ static json_t *json_path(const struct mmio_view *view,
 			    json_null());
 	json_object_set_new(o, "timed", costs ? json_u64(p->timed) :
 			    json_null());
+	json_object_set_new(o, "preempted", costs ? json_u64(p->preempted) :
+			    json_null());
 	json_object_set_new(o, "cost_avg_ns", costs && p->timed ?
 			    json_u64(p->cost_avg_ns) : json_null());
 	json_object_set_new(o, "cost_p50_ns_le", costs && p->timed ?

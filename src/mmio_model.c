@@ -66,6 +66,7 @@ static void path_sub(struct mmio_path_stats *out,
 	SUB(no_exit);
 	SUB(other_reason);
 	SUB(timed);
+	SUB(preempted);
 	SUB(cost_ns);
 	for (i = 0; i < HIST_SLOTS; i++)
 		SUB(cost.slots[i]);
@@ -312,6 +313,7 @@ static void path_view(struct mmio_path_view *v, const struct mmio_path_stats *s)
 		}
 	}
 	v->timed += s->timed;
+	v->preempted += s->preempted;
 	v->cost_ns += s->cost_ns;
 	if (s->max_cost_ns > v->max_cost_ns)
 		v->max_cost_ns = s->max_cost_ns;

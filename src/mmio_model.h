@@ -84,6 +84,7 @@ struct mmio_path_view {
 	uint32_t reason;		/* of the first write */
 	char reason_name[40];
 	uint64_t timed;
+	uint64_t preempted;		/* switched out: not timed */
 	uint64_t cost_ns;
 	uint64_t max_cost_ns;		/* since attach */
 	uint64_t cost_avg_ns;

@@ -35,6 +35,11 @@ struct sim {
 	uint32_t exit_reason;	/* the vendor's MMIO exit */
 	uint64_t now;
 	uint64_t handler_cost;
+	/* The vCPU thread is switched out during every n-th handler run
+	 * (0: never): it waits for a CPU, as a busy host makes it. */
+	int preempt_every;
+	int runs;
+	uint64_t switches;
 	struct mmio_thread t[4];	/* by tid - 100 */
 	struct mmio_record recs[64];
 	size_t nrecs;
@@ -141,10 +146,15 @@ static void ev_handler(struct sim *s, uint32_t tid, bool entry, bool nested)
 	if (!s->fentry)
 		return;
 	if (entry) {
-		mmio_on_handler_entry(thread(s, tid), s->now, nested);
+		mmio_on_handler_entry(thread(s, tid), s->now, nested,
+				      s->switches);
 	} else {
 		s->now += s->handler_cost;
-		mmio_on_handler_exit(thread(s, tid), s->now);
+		if (s->preempt_every && ++s->runs % s->preempt_every == 0) {
+			s->switches++;
+			s->now += 4000 * US;	/* a time slice elsewhere */
+		}
+		mmio_on_handler_exit(thread(s, tid), s->now, s->switches);
 	}
 }
 
@@ -473,6 +483,31 @@ static void stream_edges(void **state)
 	assert_int_equal(t.exits, 4);
 }
 
+static void waiting_for_a_cpu_is_not_a_cost(void **state)
+{
+	struct sim s;
+	struct mmio_view v;
+	const struct mmio_addr_view *a;
+
+	(void)state;
+	/* One handler run in ten is switched out for 4 ms: those writes
+	 * count, but the cost is the path's 30 us, not the wait. */
+	sim_start(&s, SVM_612, true);
+	s.preempt_every = 10;
+	kvmload_mmio(&s, SVM_612, 100, 100);
+	build(&s, SVM_612, true, &v);
+	a = addr(&v, FAST_GPA);
+	assert_int_equal(a->path[MMIO_PATH_EMULATED].writes, 100);
+	assert_int_equal(a->path[MMIO_PATH_EMULATED].preempted, 10);
+	assert_int_equal(a->path[MMIO_PATH_EMULATED].timed, 90);
+	assert_int_equal(a->path[MMIO_PATH_EMULATED].cost_avg_ns, 30 * US);
+	assert_int_equal(a->path[MMIO_PATH_EMULATED].max_cost_ns, 30 * US);
+	assert_int_equal(v.timed[MMIO_PATH_EMULATED] +
+			 addr(&v, MATCH_GPA)->path[MMIO_PATH_EMULATED].preempted +
+			 a->path[MMIO_PATH_EMULATED].preempted, 200);
+	mmio_view_free(&v);
+}
+
 static void nested_guests_are_no_evidence(void **state)
 {
 	struct sim s;
@@ -773,6 +808,7 @@ int main(void)
 		cmocka_unit_test(vmx_fast_path_takes_the_doorbell),
 		cmocka_unit_test(arm64_decodes_without_emulation),
 		cmocka_unit_test(stream_edges),
+		cmocka_unit_test(waiting_for_a_cpu_is_not_a_cost),
 		cmocka_unit_test(nested_guests_are_no_evidence),
 		cmocka_unit_test(fast_path_decision),
 		cmocka_unit_test(verdicts_per_kernel),
