@@ -37,7 +37,7 @@ CLANG ?= clang
 BPFTOOL ?= bpftool
 
 CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -Werror -I$(BUILD) -Ibpf -Isrc
-LDLIBS := -lbpf -lelf -lz -ljansson
+LDLIBS := -lbpf -lelf -lz -ljansson -lncurses -ltinfo
 LDFLAGS := $(if $(filter 1,$(STATIC)),-static)
 
 # Cross builds link the arm64 -dev packages unpacked into the cache.
@@ -104,7 +104,7 @@ endif
 
 kvmload: | $(SYSROOT_STAMP)
 	$(Q)$(MAKE) --no-print-directory -C tools/kvmload ARCH=$(ARCH) CC=$(CC) \
-		OUT=$(CURDIR)/$(BUILD) STATIC=$(STATIC) \
+		OUT=$(CURDIR)/$(BUILD) STATIC=$(STATIC) V=$(V) \
 		EXTRA_CFLAGS="$(if $(SYSROOT),-I$(SYSROOT)/usr/include)" \
 		EXTRA_LDFLAGS="$(if $(SYSROOT),-L$(SYSROOT)/usr/lib/aarch64-linux-gnu)"
 

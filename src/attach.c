@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <bpf/bpf.h>
+
 #include "attach.h"
 
 const char *attach_mode_name(enum attach_mode mode)
@@ -189,7 +191,7 @@ enum detector_status attach_plan_status(const struct attach_plan *plan,
 	bool any = false, degraded = false;
 	size_t i;
 
-	if (!detectors[det].implemented)
+	if (!detector_implemented(det))
 		return DETECTOR_NOT_IMPLEMENTED;
 	for (i = 0; i < plan->count; i++) {
 		const struct point_state *s = &plan->points[i];
@@ -351,4 +353,23 @@ int attach_plan_load(struct attach_plan *plan, enum detector_id det,
 fail:
 	attach_plan_refuse(plan, det, error);
 	return err;
+}
+
+uint64_t bpf_object_missed_runs(const struct bpf_object *obj)
+{
+	struct bpf_program *prog;
+	uint64_t missed = 0;
+
+	bpf_object__for_each_program(prog, obj) {
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+
+		if (fd < 0)
+			continue;
+		memset(&info, 0, sizeof(info));
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len))
+			missed += info.recursion_misses;
+	}
+	return missed;
 }

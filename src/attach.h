@@ -100,4 +100,9 @@ void attach_plan_refuse(struct attach_plan *plan, enum detector_id det,
 void attach_plan_fail_detector(struct attach_plan *plan, enum detector_id det,
 			       const char *error);
 
+/* Runs of obj's programs the kernel skipped (recursion_misses): a
+ * tracepoint or kprobe program is not run while another one runs on the
+ * same CPU, so figures can be short by this much. */
+uint64_t bpf_object_missed_runs(const struct bpf_object *obj);
+
 #endif

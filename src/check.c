@@ -8,14 +8,106 @@
 
 #include "check.h"
 
-const struct check_rule *check_rule_find(const char *name)
+extern const struct check_rule_group lockup_rule_group __attribute__((weak));
+extern const struct check_rule_group mmio_rule_group __attribute__((weak));
+extern const struct check_rule_group teardown_rule_group __attribute__((weak));
+extern const struct check_rule_group pmu_rule_group __attribute__((weak));
+
+static const struct check_rule_group *const *groups_of_build(size_t *count)
 {
+	static const struct check_rule_group *groups[CHECK_MAX_GROUPS + 1];
+	static size_t n;
+	const struct check_rule_group *all[] = {
+		&lockup_rule_group, &mmio_rule_group, &teardown_rule_group,
+		&pmu_rule_group,
+	};
 	size_t i;
 
-	for (i = 0; i < check_rule_count; i++)
-		if (!strcmp(check_rules[i].name, name))
-			return &check_rules[i];
+	if (!n)
+		for (i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+			if (all[i] && n < CHECK_MAX_GROUPS)
+				groups[n++] = all[i];
+	if (count)
+		*count = n;
+	return groups;
+}
+
+const struct check_rule_group *const *check_groups(void)
+{
+	return groups_of_build(NULL);
+}
+
+size_t check_rule_count(void)
+{
+	const struct check_rule_group *const *g = check_groups();
+	size_t n = 0;
+
+	for (; *g; g++)
+		n += (*g)->count;
+	return n;
+}
+
+const struct check_rule *check_rule_at(size_t i)
+{
+	const struct check_rule_group *const *g = check_groups();
+
+	for (; *g; g++) {
+		if (i < (*g)->count)
+			return &(*g)->rules[i];
+		i -= (*g)->count;
+	}
 	return NULL;
+}
+
+const struct check_rule_group *check_group_find(const char *name)
+{
+	const struct check_rule_group *const *g = check_groups();
+
+	for (; *g; g++)
+		if (!strcmp((*g)->name, name))
+			return *g;
+	return NULL;
+}
+
+const struct check_rule *check_rule_find(const char *name)
+{
+	size_t i, n = check_rule_count();
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(check_rule_at(i)->name, name))
+			return check_rule_at(i);
+	return NULL;
+}
+
+static const char *const counter_files[KCOUNT_COUNT] = {
+	[KCOUNT_HARDLOCKUP] = "/sys/kernel/hardlockup_count",
+	[KCOUNT_SOFTLOCKUP] = "/sys/kernel/softlockup_count",
+	[KCOUNT_RCU_STALL] = "/sys/kernel/rcu_stall_count",
+	[KCOUNT_WARN] = "/sys/kernel/warn_count",
+};
+
+const char *check_counter_file(enum kernel_counter c)
+{
+	return counter_files[c];
+}
+
+bool check_measure_counter(const struct check_data *d, enum kernel_counter c,
+			   double *value, char *evidence, size_t evidence_len,
+			   char *why, size_t why_len)
+{
+	const struct counter_pair *p = &d->counters[c];
+
+	if (!p->present) {
+		snprintf(why, why_len, "%s does not exist on this kernel",
+			 counter_files[c]);
+		return false;
+	}
+	*value = p->after >= p->before ? p->after - p->before : 0;
+	snprintf(evidence, evidence_len,
+		 "%s went from %llu to %llu during the run (see dmesg)",
+		 counter_files[c], (unsigned long long)p->before,
+		 (unsigned long long)p->after);
+	return true;
 }
 
 const char *rule_verdict_name(enum rule_verdict v)

@@ -11,7 +11,6 @@
 #include <stdio.h>
 
 #include "attach.h"
-#include "timer_model.h"
 
 /* The kernel's own counters, before and after the run. */
 enum kernel_counter {
@@ -35,12 +34,15 @@ struct check_data {
 	double duration_sec;
 	uint64_t start_mono_ns;		/* CLOCK_MONOTONIC at start */
 	double start_epoch;		/* the same instant, wall clock */
-	/* Per detector: NULL when it did not run, with the reason. */
-	const struct timer_view *timer;
-	const char *timer_why;
-	/* The timer ran where catch-up chains cannot be seen. */
-	const char *chains_why;
-	uint64_t timer_missed_runs;	/* see timer_missed_runs() */
+	const struct kernel_caps *caps;	/* NULL in unit tests */
+	const struct attach_plan *plan;	/* NULL in unit tests */
+	/* Per detector: its view (see its *_model.h), or NULL when it did
+	 * not run, with why. */
+	const void *views[DET_COUNT];
+	const char *why[DET_COUNT];
+	uint64_t missed_runs[DET_COUNT];	/* bpf_object_missed_runs() */
+	/* --expect-fast-mmio: a kernel without a fast MMIO path fails. */
+	bool expect_fast_mmio;
 	struct counter_pair counters[KCOUNT_COUNT];
 };
 
@@ -63,16 +65,27 @@ struct check_rule {
 			size_t why_len);
 };
 
+/* The rules of one --GROUP, defined by the detector they read (weakly
+ * linked in check.c: a group without its detector is not offered). */
+struct check_rule_group {
+	const char *name;		/* "lockup": selected by --lockup */
+	const char *summary;		/* one line for the usage text */
+	enum detector_id detector;	/* whose view the rules read */
+	const struct check_rule *rules;	/* each with .group = name */
+	size_t count;
+};
+
 /* Bounds of the command's fixed arrays; a unit test holds the tables to
  * them. */
-#define CHECK_MAX_RULES 32
+#define CHECK_MAX_RULES 64
 #define CHECK_MAX_GROUPS 8
 
-extern const struct check_rule check_rules[];
-extern const size_t check_rule_count;
-
-/* "lockup", ...: the groups that have rules, NULL-terminated. */
-extern const char *const check_groups[];
+/* The groups of this build, NULL-terminated, and their rules in one list
+ * (group order, then rule order), which indexes thresholds. */
+const struct check_rule_group *const *check_groups(void);
+size_t check_rule_count(void);
+const struct check_rule *check_rule_at(size_t i);
+const struct check_rule_group *check_group_find(const char *name);
 
 struct rule_result {
 	const struct check_rule *rule;
@@ -83,6 +96,11 @@ struct rule_result {
 };
 
 const struct check_rule *check_rule_find(const char *name);
+
+/* A rule's measure for a kernel counter: how much it grew in the run. */
+bool check_measure_counter(const struct check_data *d, enum kernel_counter c,
+			   double *value, char *evidence, size_t evidence_len,
+			   char *why, size_t why_len);
 const char *rule_verdict_name(enum rule_verdict v);
 const char *rule_op_symbol(enum rule_op op);
 

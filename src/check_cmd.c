@@ -16,7 +16,7 @@
 #include "commands.h"
 #include "report.h"
 #include "session.h"
-#include "timer_detector.h"
+#include "runner.h"
 
 struct check_options {
 	bool groups[CHECK_MAX_GROUPS];	/* by index in check_groups */
@@ -25,18 +25,23 @@ struct check_options {
 	enum output_format format;
 	const char *junit;
 	unsigned long pid;
-	double thresholds[CHECK_MAX_RULES];	/* by index in check_rules */
+	double thresholds[CHECK_MAX_RULES];	/* by check_rule_at() index */
+	bool expect_fast_mmio;
+	bool all;	/* --all: a group whose detector cannot run is skipped */
 };
 
 static void check_usage(FILE *out)
 {
-	size_t i;
+	const struct check_rule_group *const *g;
+	size_t i, n = check_rule_count();
 
-	fprintf(out,
-		"usage: kvmwatch check --lockup|--all [--duration SEC | -- COMMAND ARGS...]\n"
+	fprintf(out, "usage: kvmwatch check --GROUP...|--all [--duration SEC | -- COMMAND ARGS...]\n"
 		"                      [-o text|json] [--junit FILE] [-p PID]\n"
-		"                      [--threshold RULE=VALUE]... | --list-rules\n"
-		"  --lockup              the APIC timer restart-loop rules (docs/lockup.md)\n"
+		"                      [--threshold RULE=VALUE]... [--expect-fast-mmio]\n"
+		"       kvmwatch check --list-rules\n");
+	for (g = check_groups(); *g; g++)
+		fprintf(out, "  --%-20s%s\n", (*g)->name, (*g)->summary);
+	fprintf(out,
 		"  --all                 every rule group\n"
 		"  -d, --duration SEC    watch SEC seconds (default: until COMMAND ends, or SIGINT)\n"
 		"  -- COMMAND ARGS...    run COMMAND once attached, watch until it ends\n"
@@ -44,48 +49,59 @@ static void check_usage(FILE *out)
 		"  --junit FILE          also write the verdicts as JUnit XML\n"
 		"  -p, --pid PID         watch only the VMM process PID\n"
 		"  --threshold RULE=V    override one rule's threshold\n"
+		"  --expect-fast-mmio    fail, not note, a kernel without a fast MMIO path\n"
 		"  --list-rules          the rules, their groups and default thresholds\n"
 		"exit status: 0 every rule passed, 1 a rule failed (regression), 2 usage,\n"
 		"3 permission, 4 no rule could run on this kernel, 5 runtime error\n"
 		"rules:");
-	for (i = 0; i < check_rule_count; i++)
-		fprintf(out, " %s", check_rules[i].name);
+	for (i = 0; i < n; i++)
+		fprintf(out, " %s", check_rule_at(i)->name);
 	fputc('\n', out);
 }
 
 static void list_rules(FILE *out)
 {
-	size_t i;
+	size_t i, n = check_rule_count();
 
-	fprintf(out, "%-20s %-8s %-12s %s\n", "RULE", "GROUP", "DEFAULT",
+	fprintf(out, "%-24s %-9s %-12s %s\n", "RULE", "GROUP", "DEFAULT",
 		"MEASURES");
-	for (i = 0; i < check_rule_count; i++) {
-		const struct check_rule *r = &check_rules[i];
+	for (i = 0; i < n; i++) {
+		const struct check_rule *r = check_rule_at(i);
 		char def[32];
 
 		snprintf(def, sizeof(def), "%s %g", rule_op_symbol(r->op),
 			 r->default_threshold);
-		fprintf(out, "%-20s %-8s %-12s %s (%s)\n", r->name, r->group,
+		fprintf(out, "%-24s %-9s %-12s %s (%s)\n", r->name, r->group,
 			def, r->description, r->unit);
 	}
 }
 
 static int group_index(const char *name)
 {
+	const struct check_rule_group *const *g = check_groups();
 	int i;
 
-	for (i = 0; check_groups[i]; i++)
-		if (!strcmp(check_groups[i], name))
+	for (i = 0; g[i]; i++)
+		if (!strcmp(g[i]->name, name))
 			return i;
 	return -1;
 }
 
+static bool group_selected(const struct check_options *o,
+			   const struct check_rule *rule)
+{
+	int g = group_index(rule->group);
+
+	return g >= 0 && o->groups[g];
+}
+
 static int parse_check_options(int argc, char **argv, struct check_options *o)
 {
-	enum { OPT_LOCKUP = 256, OPT_ALL, OPT_JUNIT, OPT_THRESHOLD, OPT_LIST };
-	static const struct option longopts[] = {
-		{ "lockup", no_argument, NULL, OPT_LOCKUP },
+	enum { OPT_ALL = 256, OPT_JUNIT, OPT_THRESHOLD, OPT_LIST,
+	       OPT_EXPECT_FAST_MMIO, OPT_GROUP };
+	static const struct option fixed[] = {
 		{ "all", no_argument, NULL, OPT_ALL },
+		{ "expect-fast-mmio", no_argument, NULL, OPT_EXPECT_FAST_MMIO },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "junit", required_argument, NULL, OPT_JUNIT },
@@ -95,27 +111,40 @@ static int parse_check_options(int argc, char **argv, struct check_options *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const struct check_rule_group *const *groups = check_groups();
+	struct option longopts[sizeof(fixed) / sizeof(fixed[0]) +
+			       CHECK_MAX_GROUPS];
 	const struct check_rule *rule;
+	size_t i, ngroups;
 	bool any = false;
 	char error[160];
 	double value;
-	size_t i;
 	int opt;
 
-	for (i = 0; i < check_rule_count; i++)
-		o->thresholds[i] = check_rules[i].default_threshold;
+	/* --GROUP for each rule group of this build, then the rest. */
+	for (ngroups = 0; groups[ngroups]; ngroups++)
+		longopts[ngroups] = (struct option){ groups[ngroups]->name,
+			no_argument, NULL, OPT_GROUP + (int)ngroups };
+	memcpy(&longopts[ngroups], fixed, sizeof(fixed));
+	for (i = 0; i < check_rule_count(); i++)
+		o->thresholds[i] = check_rule_at(i)->default_threshold;
 	optind = 1;
 	/* '+': stop at the first non-option, COMMAND's own options are its. */
 	while ((opt = getopt_long(argc, argv, "+d:o:p:h", longopts, NULL)) != -1) {
+		if (opt >= OPT_GROUP && opt < OPT_GROUP + (int)ngroups) {
+			o->groups[opt - OPT_GROUP] = true;
+			any = true;
+			continue;
+		}
 		switch (opt) {
-		case OPT_LOCKUP:
-			o->groups[group_index("lockup")] = true;
+		case OPT_ALL:
+			for (i = 0; i < ngroups; i++)
+				o->groups[i] = true;
+			o->all = true;
 			any = true;
 			break;
-		case OPT_ALL:
-			for (i = 0; check_groups[i]; i++)
-				o->groups[i] = true;
-			any = true;
+		case OPT_EXPECT_FAST_MMIO:
+			o->expect_fast_mmio = true;
 			break;
 		case 'd':
 			if (!parse_seconds(optarg, &o->duration_sec)) {
@@ -149,7 +178,9 @@ static int parse_check_options(int argc, char **argv, struct check_options *o)
 				kw_warn("check: %s", error);
 				return KW_EXIT_USAGE;
 			}
-			o->thresholds[rule - check_rules] = value;
+			for (i = 0; check_rule_at(i) != rule; i++)
+				;
+			o->thresholds[i] = value;
 			break;
 		case OPT_LIST:
 			list_rules(stdout);
@@ -174,7 +205,7 @@ static int parse_check_options(int argc, char **argv, struct check_options *o)
 		return KW_EXIT_USAGE;
 	}
 	if (!any) {
-		kw_warn("check: say which rules: --lockup or --all");
+		kw_warn("check: say which rules: --GROUP (e.g. --lockup) or --all");
 		check_usage(stderr);
 		return KW_EXIT_USAGE;
 	}
@@ -336,11 +367,11 @@ static void text_verdict(FILE *out, const struct check_data *d,
 		failed += r->verdict == VERDICT_FAIL;
 		skipped += r->verdict == VERDICT_SKIP;
 	}
-	if (d->timer && !d->timer->nvcpus)
-		fprintf(out, "note: no LAPIC timer callback was seen during the run\n");
-	if (d->timer_missed_runs)
-		fprintf(out, "note: the kernel skipped %llu runs of the timer programs (another BPF program was running on that CPU): figures may be short by that much\n",
-			(unsigned long long)d->timer_missed_runs);
+	for (i = 0; i < DET_COUNT; i++)
+		if (d->missed_runs[i])
+			fprintf(out, "note: the kernel skipped %llu runs of the %s programs (another BPF program was running on that CPU): figures may be short by that much\n",
+				(unsigned long long)d->missed_runs[i],
+				detectors[i].name);
 	for (i = 0; i < KCOUNT_COUNT; i++)
 		if (d->counters[i].present)
 			fprintf(out, "kernel: %s %llu -> %llu\n",
@@ -396,25 +427,45 @@ static json_t *json_counters(const struct check_data *d)
 	return counters;
 }
 
-static int emit(const struct check_options *o, const struct kernel_caps *caps,
-		const struct attach_plan *plan, bool timer_planned,
+/* The detectors the selected groups read, as a mask of 1 << id. */
+static unsigned int needed_detectors(const struct check_options *o)
+{
+	const struct check_rule_group *const *g = check_groups();
+	unsigned int mask = 0;
+	int i;
+
+	for (i = 0; g[i]; i++)
+		if (o->groups[i])
+			mask |= 1u << g[i]->detector;
+	return mask;
+}
+
+static int emit(const struct check_options *o, const struct runner *r,
 		const struct check_data *d, const struct run_result *run,
 		const struct rule_result *results, size_t n,
 		enum rule_verdict overall)
 {
-	char modes[64] = "none";
-	json_t *doc, *cmd;
+	unsigned int mask = needed_detectors(o);
+	json_t *doc, *cmd, *dets, *missed;
+	enum detector_id det;
 	size_t i;
 
-	if (timer_planned)
-		session_modes(plan, DET_TIMER, modes, sizeof(modes));
 	if (o->format == OUTPUT_TEXT) {
-		printf("kvmwatch check - %s %s %s - timer: %s - %.2f s%s\n",
-		       caps->release, arch_name(caps->arch),
-		       vendor_name(caps->vendor), modes, d->duration_sec,
+		printf("kvmwatch check - %s %s %s -", r->caps->release,
+		       arch_name(r->caps->arch), vendor_name(r->caps->vendor));
+		for (det = 0; det < DET_COUNT; det++)
+			if (mask & 1u << det)
+				printf(" %s: %s -", detectors[det].name,
+				       r->runs[det].modes);
+		printf(" %.2f s%s\n", d->duration_sec,
 		       run->interrupted ? " (interrupted)" : "");
-		if (d->timer)
-			text_timer_view(stdout, d->timer, modes);
+		for (det = 0; det < DET_COUNT; det++) {
+			if (!d->views[det])
+				continue;
+			r->runs[det].ops->view_text(stdout, d->views[det],
+						    r->runs[det].modes);
+			fputc('\n', stdout);
+		}
 		text_verdict(stdout, d, results, n, overall);
 		return fflush(stdout) ? -EIO : 0;
 	}
@@ -423,20 +474,32 @@ static int emit(const struct check_options *o, const struct kernel_caps *caps,
 			"schema", KVMWATCH_JSON_SCHEMA,
 			"type", "check",
 			"time", (double)time(NULL),
-			"host", json_host(caps),
+			"host", json_host(r->caps),
 			"duration_s", d->duration_sec,
 			"interrupted", run->interrupted,
 			"verdict", rule_verdict_name(overall),
 			"rules", json_results(results, n),
 			"kernel_counters", json_counters(d));
-	if (timer_planned)
-		json_object_set_new(doc, "detectors",
-				    json_pack("{s:o}", "timer",
-					      json_detector(plan, DET_TIMER)));
-	json_object_set_new(doc, "timers", d->timer ?
-			    json_timer_view(d->timer) : json_null());
-	json_object_set_new(doc, "timer_missed_runs", d->timer ?
-			    json_integer(d->timer_missed_runs) : json_null());
+	dets = json_object();
+	missed = json_object();
+	for (det = 0; det < DET_COUNT; det++) {
+		const struct detector_ops *ops = r->runs[det].ops;
+
+		if (!(mask & 1u << det))
+			continue;
+		json_object_set_new(dets, detectors[det].name,
+				    json_detector(r->plan, det));
+		json_object_set_new(doc, ops->json_key ? ops->json_key :
+				    detectors[det].name, d->views[det] ?
+				    ops->view_json(d->views[det]) :
+				    json_null());
+		json_object_set_new(missed, detectors[det].name,
+				    d->views[det] ?
+				    json_integer(d->missed_runs[det]) :
+				    json_null());
+	}
+	json_object_set_new(doc, "detectors", dets);
+	json_object_set_new(doc, "missed_runs", missed);
 	if (o->command) {
 		cmd = json_array();
 		for (i = 0; o->command[i]; i++)
@@ -469,46 +532,41 @@ static int write_junit(const char *path, const struct rule_result *results,
 	return 0;
 }
 
-/* In tracepoint mode only hrtimer_expire_exit says where a callback
- * re-armed the timer: without it, chains are not measured. */
-static const char *chains_unseen(const struct attach_plan *plan)
+/* A group asked for by name whose detector cannot run here is an
+ * unsupported request; under --all it is only skipped, saying why. */
+static int refuse_unrunnable(const struct check_options *o,
+			     const struct runner *r)
 {
-	const struct point_state *fn =
-		attach_plan_point(plan, DET_TIMER, "apic_timer_fn");
-	const struct point_state *exit =
-		attach_plan_point(plan, DET_TIMER, "hrtimer_expire_exit");
+	const struct check_rule_group *const *g = check_groups();
+	enum detector_status status;
+	int i;
 
-	if (fn && fn->mode == ATTACH_TRACEPOINT && exit &&
-	    (exit->mode == ATTACH_NONE || exit->attach_failed))
-		return "timer:hrtimer_expire_exit cannot be watched, so re-arming is not seen";
-	return NULL;
-}
-
-/* Does a selected rule need the timer detector? */
-static bool timer_needed(const struct check_options *o)
-{
-	size_t i;
-
-	for (i = 0; i < check_rule_count; i++)
-		if (!strncmp(check_rules[i].name, "timer.", 6) &&
-		    o->groups[group_index(check_rules[i].group)])
-			return true;
-	return false;
+	if (o->all)
+		return KW_EXIT_OK;
+	for (i = 0; g[i]; i++) {
+		if (!o->groups[i] || runner_on(r, g[i]->detector))
+			continue;
+		status = attach_plan_status(r->plan, g[i]->detector);
+		if (status == DETECTOR_NOT_APPLICABLE)
+			continue;
+		kw_warn("check: --%s needs the %s detector, which cannot run here: %s",
+			g[i]->name, detectors[g[i]->detector].name,
+			r->runs[g[i]->detector].why);
+		return r->runs[g[i]->detector].error == -EOPNOTSUPP ?
+			KW_EXIT_UNSUPPORTED : KW_EXIT_RUNTIME;
+	}
+	return KW_EXIT_OK;
 }
 
 static int run_check(const struct check_options *o, struct kernel_caps *caps,
 		     struct attach_plan *plan)
 {
 	struct rule_result results[CHECK_MAX_RULES];
-	struct timer_sample sample = { 0 };
-	struct timer_view view = { 0 };
-	struct timer_detector det = { 0 };
 	struct check_data d = { 0 };
 	struct run_result run = { 0 };
-	bool timer_on = false, timer_planned = timer_needed(o);
-	enum detector_status status;
 	enum rule_verdict overall;
-	char why[WHY_LEN], modes[64];
+	enum detector_id det;
+	struct runner r;
 	sigset_t signals;
 	size_t i, n = 0;
 	int rc, err;
@@ -519,36 +577,17 @@ static int run_check(const struct check_options *o, struct kernel_caps *caps,
 	sigaddset(&signals, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &signals, NULL);
 
-	status = timer_planned ? attach_plan_status(plan, DET_TIMER) :
-		DETECTOR_NOT_APPLICABLE;
-	if (timer_planned && status == DETECTOR_NOT_APPLICABLE) {
-		snprintf(why, sizeof(why),
-			 "no x86 LAPIC timer on %s: the timer rules do not apply",
-			 arch_name(caps->arch));
-		d.timer_why = why;
-	} else if (timer_planned && status == DETECTOR_UNAVAILABLE) {
-		text_lost_figures(stderr, plan, DET_TIMER);
-		kw_warn("timer: apic_timer_fn cannot be watched (kvmwatch probe says why)");
-		return KW_EXIT_UNSUPPORTED;
-	} else if (timer_planned &&
-		   !attach_plan_point(plan, DET_TIMER, "apic_timer_fn")->func_found) {
-		kw_warn("timer: apic_timer_fn is not in /proc/kallsyms: is KVM loaded (modprobe kvm_intel or kvm_amd)?");
-		return KW_EXIT_UNSUPPORTED;
-	} else if (timer_planned) {
-		if (timer_start(&det, plan, o->pid))
-			return KW_EXIT_RUNTIME;
-		if (attach_plan_status(plan, DET_TIMER) == DETECTOR_UNAVAILABLE) {
-			timer_stop(&det);
-			return KW_EXIT_RUNTIME;
-		}
-		timer_on = true;
-		text_lost_figures(stderr, plan, DET_TIMER);
-		d.chains_why = chains_unseen(plan);
-	}
-	session_modes(plan, DET_TIMER, modes, sizeof(modes));
-	fprintf(stderr, "kvmwatch: attached %d programs (timer: %s)\n",
-		det.nlinks, timer_on ? modes : "off");
+	err = runner_start(&r, plan, needed_detectors(o), 0, o->pid);
+	if (err)
+		return KW_EXIT_RUNTIME;
+	rc = refuse_unrunnable(o, &r);
+	if (rc != KW_EXIT_OK)
+		goto out;
+	runner_announce(&r, stderr);
 
+	d.caps = caps;
+	d.plan = plan;
+	d.expect_fast_mmio = o->expect_fast_mmio;
 	read_counters(&d, false);
 	d.start_mono_ns = monotonic_ns();
 	d.start_epoch = time(NULL);
@@ -557,32 +596,30 @@ static int run_check(const struct check_options *o, struct kernel_caps *caps,
 	d.duration_sec = run.elapsed_sec;
 	if (rc != KW_EXIT_OK)
 		goto out;
-	if (timer_on) {
-		err = timer_sample(&det, &sample);
-		if (!err)
-			err = timer_view_build(&sample, d.duration_sec, &view);
-		if (err) {
-			kw_warn("reading the BPF maps failed: %s", strerror(-err));
-			rc = KW_EXIT_RUNTIME;
-			goto out;
-		}
-		d.timer = &view;
-		d.timer_missed_runs = timer_missed_runs(&det);
+	err = runner_read(&r, false);
+	if (err) {
+		kw_warn("reading the BPF maps failed: %s", strerror(-err));
+		rc = KW_EXIT_RUNTIME;
+		goto out;
 	}
-	for (i = 0; i < check_rule_count; i++) {
-		int g = group_index(check_rules[i].group);
-
-		if (g >= 0 && o->groups[g])
-			check_evaluate(&check_rules[i], o->thresholds[i], &d,
+	for (det = 0; det < DET_COUNT; det++) {
+		d.views[det] = runner_view(&r, det);
+		d.why[det] = r.runs[det].why[0] ? r.runs[det].why : NULL;
+		if (d.views[det] && r.runs[det].ops->missed_runs)
+			d.missed_runs[det] =
+				r.runs[det].ops->missed_runs(r.runs[det].state);
+	}
+	for (i = 0; i < check_rule_count(); i++)
+		if (group_selected(o, check_rule_at(i)))
+			check_evaluate(check_rule_at(i), o->thresholds[i], &d,
 				       &results[n++]);
-	}
 	overall = check_overall(results, n);
 	if (run.command_ran && (!WIFEXITED(run.command_status) ||
 				WEXITSTATUS(run.command_status)))
 		kw_warn("check: %s did not exit 0 (status %d): the verdict covers what ran",
 			o->command[0], WIFEXITED(run.command_status) ?
 			WEXITSTATUS(run.command_status) : -1);
-	if (emit(o, caps, plan, timer_planned, &d, &run, results, n, overall)) {
+	if (emit(o, &r, &d, &run, results, n, overall)) {
 		rc = KW_EXIT_RUNTIME;
 		goto out;
 	}
@@ -593,10 +630,7 @@ static int run_check(const struct check_options *o, struct kernel_caps *caps,
 	rc = overall == VERDICT_FAIL ? KW_EXIT_CHECK_FAILED :
 		overall == VERDICT_SKIP ? KW_EXIT_UNSUPPORTED : KW_EXIT_OK;
 out:
-	timer_view_free(&view);
-	timer_sample_free(&sample);
-	if (timer_on)
-		timer_stop(&det);
+	runner_stop(&r);
 	return rc;
 }
 
@@ -611,8 +645,7 @@ int cmd_check(int argc, char **argv)
 	rc = parse_check_options(argc, argv, &o);
 	if (rc)
 		return rc;
-	if (timer_needed(&o))
-		mask |= 1u << DET_TIMER;
+	mask = needed_detectors(&o);
 	rc = session_prepare(&caps, &plan, mask);
 	if (rc == KW_EXIT_OK)
 		rc = run_check(&o, &caps, &plan);

@@ -6,8 +6,10 @@
 
 #include <bpf/bpf.h>
 
-#include "map_read.h"
+#include "detector.h"
 #include "exits_detector.h"
+#include "map_read.h"
+#include "report.h"
 #include "exits.skel.h"
 
 enum exit_table exit_table_for(const struct kernel_caps *caps)
@@ -130,3 +132,165 @@ void exits_forget(struct exits_detector *det, const uint32_t *tids, size_t n)
 			bpf_map_delete_elem(stats_fd, &recs[i].key);
 	free(recs);
 }
+
+/* The detector_ops face of the exit accounting. */
+
+struct exits_view {
+	struct top_view top;
+	const struct kernel_caps *caps;
+};
+
+static int exits_view_build(const struct exit_sample *sample,
+			    double interval_sec,
+			    const struct kernel_caps *caps,
+			    struct exits_view *view)
+{
+	view->caps = caps;
+	return top_view_build(sample, interval_sec, !sample->delta,
+			      exit_table_for(caps), &view->top);
+}
+
+static void exits_view_free(struct exits_view *view)
+{
+	top_view_free(&view->top);
+}
+
+DETECTOR_BOXED_OPS(struct exits_detector, exits_start, exits_stop,
+		   struct exit_sample, exits_sample, exit_sample_delta,
+		   exit_sample_free, struct exits_view, exits_view_build,
+		   exits_view_free)
+
+static int ops_nlinks(const void *state)
+{
+	return ((const struct exits_detector *)state)->nlinks;
+}
+
+static size_t ops_find_gone(const void *base, uint32_t *ids, size_t max)
+{
+	return exits_find_exited(base, ids, max);
+}
+
+static void ops_forget(void *state, const uint32_t *ids, size_t n)
+{
+	exits_forget(state, ids, n);
+}
+
+static json_t *ops_view_json(const void *view)
+{
+	return json_top_view(&((const struct exits_view *)view)->top);
+}
+
+static void ops_view_text(FILE *out, const void *view, const char *modes)
+{
+	const struct exits_view *v = view;
+
+	text_top_view(out, &v->top, v->caps, modes);
+}
+
+/* A counter named name, labelled by the (label, value) pairs given. */
+static struct metric *exits_metric(struct metric_set *out, const char *name,
+				   const char *help, double value)
+{
+	struct metric *m = metric_add(out, METRIC_COUNTER, "exits", help,
+				      BETTER_LOWER, "%s", name);
+
+	if (m)
+		m->value = value;
+	return m;
+}
+
+/* Reasons summed over the VMs: comparable between runs. */
+static int reason_totals(const struct top_view *top, struct metric_set *out)
+{
+	char labels[80];
+	size_t i, j;
+
+	for (i = 0; i < top->nvms; i++) {
+		for (j = 0; j < top->vms[i].nreasons; j++) {
+			const struct reason_view *r = &top->vms[i].reasons[j];
+			bool user = r->kind == EXIT_KIND_USER;
+			const char *name = user ? "exits.user_exits_by_reason" :
+				"exits.exits_by_reason";
+			struct metric *m;
+
+			snprintf(labels, sizeof(labels), "reason=%s", r->name);
+			m = (struct metric *)metric_find(out, name, labels);
+			if (m) {
+				m->value += r->count;
+				continue;
+			}
+			m = exits_metric(out, name, user ?
+					 "exits to the VMM by KVM_EXIT reason" :
+					 "in-kernel VM exits by reason",
+					 r->count);
+			if (!m)
+				return -ENOMEM;
+			metric_label(m, "reason", "%s", r->name);
+		}
+	}
+	return 0;
+}
+
+static int ops_view_metrics(const void *view, struct metric_set *out)
+{
+	const struct top_view *top = &((const struct exits_view *)view)->top;
+	struct metric *m;
+	size_t i, j;
+
+	if (!exits_metric(out, "exits.exits", "in-kernel VM exits",
+			  top->exits) ||
+	    !exits_metric(out, "exits.user_exits",
+			  "exits to the VMM (KVM_RUN returns)", top->user_exits) ||
+	    reason_totals(top, out))
+		return -ENOMEM;
+	for (i = 0; i < top->nvms; i++) {
+		const struct vm_view *vm = &top->vms[i];
+
+		m = exits_metric(out, "exits.vm_exits",
+				 "in-kernel VM exits of one VM", vm->exits);
+		if (!m)
+			return -ENOMEM;
+		metric_label(m, "vm", "%u", vm->pid);
+		metric_label(m, "comm", "%s", vm->comm);
+		m = exits_metric(out, "exits.vm_user_exits",
+				 "exits to the VMM of one VM", vm->user_exits);
+		if (!m)
+			return -ENOMEM;
+		metric_label(m, "vm", "%u", vm->pid);
+		metric_label(m, "comm", "%s", vm->comm);
+		for (j = 0; j < vm->nvcpus; j++) {
+			const struct vcpu_view *v = &vm->vcpus[j];
+
+			m = exits_metric(out, "exits.vcpu_exits",
+					 "in-kernel VM exits of one vCPU",
+					 v->exits);
+			if (!m)
+				return -ENOMEM;
+			metric_label(m, "vm", "%u", vm->pid);
+			if (v->vcpu_id >= 0)
+				metric_label(m, "vcpu", "%lld",
+					     (long long)v->vcpu_id);
+			else
+				metric_label(m, "tid", "%u", v->tid);
+		}
+	}
+	return 0;
+}
+
+const struct detector_ops exits_ops = {
+	.id = DET_EXITS,
+	.json_key = NULL,
+	.start = boxed_start,
+	.nlinks = ops_nlinks,
+	.stop = boxed_stop,
+	.sample = boxed_sample,
+	.delta = boxed_delta,
+	.sample_free = boxed_sample_free,
+	.find_gone = ops_find_gone,
+	.forget = ops_forget,
+	.view_build = boxed_view_build,
+	.view_free = boxed_view_free,
+	.view_json = ops_view_json,
+	.view_text = ops_view_text,
+	.view_metrics = ops_view_metrics,
+};

@@ -70,6 +70,7 @@ int exit_sample_delta(const struct exit_sample *prev,
 
 	memset(out, 0, sizeof(*out));
 	out->ts_ns = cur->ts_ns;
+	out->delta = true;
 	out->recs = calloc(cur->nrecs ? cur->nrecs : 1, sizeof(*out->recs));
 	out->threads = calloc(cur->nthreads ? cur->nthreads : 1,
 			      sizeof(*out->threads));

@@ -30,6 +30,7 @@ struct exit_sample {
 	struct thread_record *threads;
 	size_t nthreads;
 	uint64_t ts_ns;
+	bool delta;	/* an interval's difference, not since attach */
 };
 
 struct reason_view {

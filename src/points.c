@@ -10,11 +10,11 @@
 #define ANY_ARCH (ARCH_X86_64 | ARCH_ARM64)
 
 const struct detector_info detectors[DET_COUNT] = {
-	[DET_EXITS] = { "exits", "exit accounting", true },
-	[DET_TIMER] = { "timer", "APIC periodic timer restart loop", true },
-	[DET_MMIO] = { "mmio", "fast MMIO bus writes", false },
-	[DET_TEARDOWN] = { "teardown", "stage-2 teardown rescheduling", false },
-	[DET_PMU] = { "pmu", "PMU world switches", false },
+	[DET_EXITS] = { "exits", "exit accounting" },
+	[DET_TIMER] = { "timer", "LAPIC periodic timer restart loop" },
+	[DET_MMIO] = { "mmio", "fast MMIO bus writes" },
+	[DET_TEARDOWN] = { "teardown", "stage-2 teardown rescheduling" },
+	[DET_PMU] = { "pmu", "PMU world switches" },
 };
 
 const struct probe_point probe_points[] = {

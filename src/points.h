@@ -23,10 +23,12 @@ enum detector_id {
 struct detector_info {
 	const char *name;	/* as on the command line and in JSON */
 	const char *title;
-	bool implemented;	/* has BPF programs in this build */
 };
 
 extern const struct detector_info detectors[DET_COUNT];
+
+/* Has BPF programs and user-space code in this build (src/detectors.c). */
+bool detector_implemented(enum detector_id id);
 
 struct probe_point {
 	enum detector_id detector;

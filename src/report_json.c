@@ -77,7 +77,7 @@ json_t *json_detector(const struct attach_plan *plan, enum detector_id det)
 	return json_pack("{s:s, s:s, s:b, s:s, s:o, s:o}",
 			 "name", detectors[det].name,
 			 "title", detectors[det].title,
-			 "implemented", detectors[det].implemented,
+			 "implemented", detector_implemented(det),
 			 "status", detector_status_name(attach_plan_status(plan, det)),
 			 "lost", lost, "points", points);
 }
@@ -151,6 +151,10 @@ static json_t *json_vm(const struct vm_view *v)
 		       "userspace_exits_per_s", v->user_exits_per_sec,
 		       "nr_vcpus", (json_int_t)v->nvcpus);
 	set_reasons(vm, v->reasons, v->nreasons);
+	/* Every return to the VMM follows an exit: none seen means this KVM
+	 * does not emit kvm:kvm_exit, not that there were none. */
+	json_object_set_new(vm, "kernel_exits_seen",
+			    json_boolean(v->exits || !v->user_exits));
 	json_object_set_new(vm, "vcpus", vcpus);
 	return vm;
 }

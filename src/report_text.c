@@ -181,6 +181,12 @@ void text_top_view(FILE *out, const struct top_view *view,
 	}
 	if (!view->nvms)
 		fprintf(out, "(no guest exits in this interval)\n");
+	for (i = 0; i < view->nvms; i++)
+		if (!view->vms[i].exits && view->vms[i].user_exits)
+			fprintf(out, "note: VM %u returned to its VMM %llu times without one kvm:kvm_exit: this KVM (vendor %s) does not emit that tracepoint, so its in-kernel exits are unknown, not 0\n",
+				view->vms[i].pid,
+				(unsigned long long)view->vms[i].user_exits,
+				vendor_name(caps->vendor));
 	fflush(out);
 }
 

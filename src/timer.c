@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <bpf/bpf.h>
 
+#include "detector.h"
 #include "map_read.h"
+#include "report.h"
 #include "timer_detector.h"
 #include "timer.skel.h"
 
@@ -84,21 +87,7 @@ int timer_sample(struct timer_detector *det, struct timer_sample *out)
 
 uint64_t timer_missed_runs(struct timer_detector *det)
 {
-	struct bpf_program *prog;
-	uint64_t missed = 0;
-
-	bpf_object__for_each_program(prog, det->skel->obj) {
-		struct bpf_prog_info info;
-		__u32 len = sizeof(info);
-		int fd = bpf_program__fd(prog);
-
-		if (fd < 0)
-			continue;
-		memset(&info, 0, sizeof(info));
-		if (!bpf_obj_get_info_by_fd(fd, &info, &len))
-			missed += info.recursion_misses;
-	}
-	return missed;
+	return bpf_object_missed_runs(det->skel->obj);
 }
 
 void timer_stop(struct timer_detector *det)
@@ -111,3 +100,215 @@ void timer_stop(struct timer_detector *det)
 	timer_bpf__destroy(det->skel);
 	det->skel = NULL;
 }
+
+/* The detector_ops face of the LAPIC timer detector. */
+
+/* Only the tracepoints see every hrtimer: without apic_timer_fn's
+ * address from kallsyms they cannot pick the LAPIC ones. */
+static bool ops_can_start(const struct attach_plan *plan, char *why,
+			  size_t why_len)
+{
+	const struct point_state *fn =
+		attach_plan_point(plan, DET_TIMER, "apic_timer_fn");
+
+	if (fn && fn->applicable && !fn->func_found) {
+		snprintf(why, why_len,
+			 "apic_timer_fn is not in /proc/kallsyms: is KVM loaded (modprobe kvm_intel or kvm_amd)?");
+		return false;
+	}
+	return true;
+}
+
+static int timer_view_for(const struct timer_sample *sample,
+			  double interval_sec, const struct kernel_caps *caps,
+			  struct timer_view *view)
+{
+	(void)caps;
+	return timer_view_build(sample, interval_sec, view);
+}
+
+DETECTOR_BOXED_OPS(struct timer_detector, timer_start, timer_stop,
+		   struct timer_sample, timer_sample, timer_sample_delta,
+		   timer_sample_free, struct timer_view, timer_view_for,
+		   timer_view_free)
+
+static int ops_nlinks(const void *state)
+{
+	return ((const struct timer_detector *)state)->nlinks;
+}
+
+static uint64_t ops_missed_runs(const void *state)
+{
+	return timer_missed_runs((struct timer_detector *)state);
+}
+
+/* The VMM processes of base that have exited. */
+static size_t ops_find_gone(const void *base, uint32_t *pids, size_t max)
+{
+	const struct timer_sample *sample = base;
+	uint32_t last = 0;
+	char path[32];
+	size_t i, n = 0;
+
+	/* Sorted by pid: each VMM is looked at once. */
+	for (i = 0; i < sample->nrecs && n < max; i++) {
+		uint32_t pid = sample->recs[i].key.pid;
+
+		if (pid == last)
+			continue;
+		last = pid;
+		snprintf(path, sizeof(path), "/proc/%u", pid);
+		if (!path_exists(path))
+			pids[n++] = pid;
+	}
+	return n;
+}
+
+static bool pid_listed(uint32_t pid, const uint32_t *pids, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (pids[i] == pid)
+			return true;
+	return false;
+}
+
+/* Keys first, deletions after: deleting while walking a hash map can
+ * restart or skip the walk. */
+static void ops_forget(void *state, const uint32_t *pids, size_t n)
+{
+	struct timer_detector *det = state;
+	struct timer_sample now;
+	size_t i;
+
+	if (!n || timer_sample(det, &now))
+		return;
+	for (i = 0; i < now.nrecs; i++)
+		if (pid_listed(now.recs[i].key.pid, pids, n))
+			bpf_map_delete_elem(bpf_map__fd(det->skel->maps.timer_stats),
+					    &now.recs[i].key);
+	for (i = 0; i < now.nthreads; i++)
+		if (pid_listed(now.threads[i].key.pid, pids, n))
+			bpf_map_delete_elem(bpf_map__fd(det->skel->maps.timer_threads),
+					    &now.threads[i].key);
+	timer_sample_free(&now);
+}
+
+static json_t *ops_view_json(const void *view)
+{
+	return json_timer_view(view);
+}
+
+static void ops_view_text(FILE *out, const void *view, const char *modes)
+{
+	text_timer_view(out, view, modes);
+}
+
+static struct metric *timer_metric(struct metric_set *out,
+				   enum metric_type type, const char *unit,
+				   enum metric_better better, const char *name,
+				   const char *help, double value)
+{
+	struct metric *m = metric_add(out, type, unit, help, better, "%s",
+				      name);
+
+	if (m)
+		m->value = value;
+	return m;
+}
+
+static int ops_view_metrics(const void *view, struct metric_set *out)
+{
+	const struct timer_view *v = view;
+	uint64_t catchups = 0, period0 = 0, max_late = 0, chain_ns = 0;
+	uint32_t lateness[HIST_SLOTS] = { 0 };
+	double lateness_sum = 0;
+	struct metric *m;
+	size_t i;
+	int slot;
+
+	for (i = 0; i < v->nvcpus; i++) {
+		const struct timer_vcpu_view *t = &v->vcpus[i];
+
+		catchups += t->stats.catchup_rearms;
+		period0 += t->stats.period0;
+		lateness_sum += t->stats.lateness_ns;
+		if (t->max_lateness_ns > max_late)
+			max_late = t->max_lateness_ns;
+		if (t->longest_chain_ns > chain_ns)
+			chain_ns = t->longest_chain_ns;
+		for (slot = 0; slot < HIST_SLOTS; slot++)
+			lateness[slot] += t->stats.lateness.slots[slot];
+	}
+	if (!timer_metric(out, METRIC_COUNTER, "callbacks", BETTER_NEITHER,
+			  "timer.callbacks", "apic_timer_fn runs",
+			  v->callbacks) ||
+	    !timer_metric(out, METRIC_COUNTER, "rearms", BETTER_LOWER,
+			  "timer.catchup_rearms",
+			  "re-arms at an expiry already past when the callback began",
+			  catchups) ||
+	    !timer_metric(out, METRIC_COUNTER, "chains", BETTER_LOWER,
+			  "timer.chains", "catch-up chains", v->chains) ||
+	    !timer_metric(out, METRIC_GAUGE, "callbacks", BETTER_LOWER,
+			  "timer.longest_chain",
+			  "callbacks in the longest catch-up chain",
+			  v->longest_chain) ||
+	    !timer_metric(out, METRIC_GAUGE, "ns", BETTER_LOWER,
+			  "timer.longest_chain_ns",
+			  "hardirq time of the longest catch-up chain",
+			  chain_ns) ||
+	    !timer_metric(out, METRIC_COUNTER, "callbacks", BETTER_LOWER,
+			  "timer.period0",
+			  "periodic-mode callbacks with period 0", period0) ||
+	    !timer_metric(out, METRIC_GAUGE, "ns", BETTER_NEITHER,
+			  "timer.max_lateness_ns",
+			  "latest expiry of a LAPIC hrtimer", max_late))
+		return -ENOMEM;
+	m = timer_metric(out, METRIC_HISTOGRAM, "ns", BETTER_NEITHER,
+			 "timer.lateness_ns",
+			 "how late each LAPIC timer callback ran", 0);
+	if (!m)
+		return -ENOMEM;
+	metric_set_hist(m, lateness, lateness_sum);
+	for (i = 0; i < v->nvcpus; i++) {
+		const struct timer_vcpu_view *t = &v->vcpus[i];
+
+		m = timer_metric(out, METRIC_COUNTER, "callbacks",
+				 BETTER_NEITHER, "timer.vcpu_callbacks",
+				 "apic_timer_fn runs of one vCPU", t->callbacks);
+		if (!m)
+			return -ENOMEM;
+		metric_label(m, "vm", "%u", t->pid);
+		metric_label(m, "vcpu", "%u", t->vcpu_id);
+		m = timer_metric(out, METRIC_GAUGE, "callbacks", BETTER_LOWER,
+				 "timer.vcpu_longest_chain",
+				 "longest catch-up chain of one vCPU",
+				 t->longest_chain);
+		if (!m)
+			return -ENOMEM;
+		metric_label(m, "vm", "%u", t->pid);
+		metric_label(m, "vcpu", "%u", t->vcpu_id);
+	}
+	return 0;
+}
+
+const struct detector_ops timer_ops = {
+	.id = DET_TIMER,
+	.json_key = "timers",
+	.can_start = ops_can_start,
+	.start = boxed_start,
+	.nlinks = ops_nlinks,
+	.missed_runs = ops_missed_runs,
+	.stop = boxed_stop,
+	.sample = boxed_sample,
+	.delta = boxed_delta,
+	.sample_free = boxed_sample_free,
+	.find_gone = ops_find_gone,
+	.forget = ops_forget,
+	.view_build = boxed_view_build,
+	.view_free = boxed_view_free,
+	.view_json = ops_view_json,
+	.view_text = ops_view_text,
+	.view_metrics = ops_view_metrics,
+};

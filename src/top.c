@@ -10,10 +10,10 @@
 #include <unistd.h>
 
 #include "commands.h"
-#include "exits_detector.h"
 #include "report.h"
+#include "runner.h"
 #include "session.h"
-#include "timer_detector.h"
+#include "tui.h"
 
 struct top_options {
 	bool batch;
@@ -27,9 +27,6 @@ struct top_options {
 /* SIGINT and SIGTERM stay blocked and are taken by sigtimedwait(), so a
  * signal that arrives just before a sleep cannot be missed. */
 static sigset_t stop_signals;
-
-/* Exited vCPU threads forgotten per interval; more wait for the next. */
-#define EXITED_MAX 1024
 
 static void top_usage(FILE *out)
 {
@@ -127,169 +124,166 @@ static bool stop_before(uint64_t deadline_ns)
 	return false;
 }
 
-/* timer: the LAPIC timer figures, NULL when that detector is off. */
-static int emit_report(const struct top_options *o,
-		       const struct kernel_caps *caps,
-		       const struct attach_plan *plan,
-		       const struct exit_sample *sample,
-		       const struct timer_sample *timer, double elapsed_sec)
+/* One report into out: JSON, or each running detector's table. */
+static int emit_report(const struct top_options *o, const struct runner *r,
+		       FILE *out)
 {
-	struct timer_view timer_view = { 0 };
-	struct top_view view;
-	char modes[64];
+	const void *exits = runner_view(r, DET_EXITS);
+	enum detector_id det;
+	json_t *doc, *dets;
+
+	if (o->format == OUTPUT_JSON) {
+		doc = json_pack("{s:s, s:i, s:s, s:f, s:o}",
+				"kvmwatch", KVMWATCH_VERSION,
+				"schema", KVMWATCH_JSON_SCHEMA,
+				"type", "top",
+				"time", (double)time(NULL),
+				"host", json_host(r->caps));
+		dets = json_object();
+		json_object_set_new(doc, "detectors", dets);
+		json_object_update_new(doc, r->runs[DET_EXITS].ops->view_json(exits));
+		for (det = 0; det < DET_COUNT; det++) {
+			const struct detector_ops *ops = r->runs[det].ops;
+
+			if (!detector_implemented(det))
+				continue;
+			json_object_set_new(dets, detectors[det].name,
+					    json_detector(r->plan, det));
+			if (det == DET_EXITS)
+				continue;
+			json_object_set_new(doc, ops->json_key ? ops->json_key :
+					    detectors[det].name,
+					    runner_on(r, det) ?
+					    ops->view_json(runner_view(r, det)) :
+					    json_null());
+		}
+		return json_emit(out, doc);
+	}
+	for (det = 0; det < DET_COUNT; det++) {
+		if (!runner_on(r, det))
+			continue;
+		if (det != DET_EXITS)
+			fputc('\n', out);
+		r->runs[det].ops->view_text(out, runner_view(r, det),
+					    r->runs[det].modes);
+	}
+	if (o->batch)
+		fputc('\n', out);
+	return fflush(out) ? -EIO : 0;
+}
+
+/* The interactive view: report every interval until q or a signal. */
+static int run_tui(struct top_options *o, struct runner *r)
+{
+	uint64_t next_ns = r->start_ns;
+	enum tui_event event = TUI_TICK;
+	unsigned long reports = 0;
+	char status[160];
+	size_t len;
+	char *text;
+	FILE *out;
 	int err;
 
-	err = top_view_build(sample, elapsed_sec, o->cumulative,
-			     exit_table_for(caps), &view);
-	if (!err && timer)
-		err = timer_view_build(timer, elapsed_sec, &timer_view);
-	if (err) {
-		top_view_free(&view);
-		return err;
+	if (tui_start()) {
+		kw_warn("top: cannot drive this terminal (TERM=%s): use -b",
+			getenv("TERM") ? getenv("TERM") : "unset");
+		return KW_EXIT_USAGE;
 	}
-	if (o->format == OUTPUT_JSON) {
-		json_t *doc = json_pack("{s:s, s:i, s:s, s:f, s:o, s:{s:o}}",
-					"kvmwatch", KVMWATCH_VERSION,
-					"schema", KVMWATCH_JSON_SCHEMA,
-					"type", "top",
-					"time", (double)time(NULL),
-					"host", json_host(caps),
-					"detectors", "exits",
-					json_detector(plan, DET_EXITS));
-
-		json_object_update_new(doc, json_top_view(&view));
-		json_object_set_new(json_object_get(doc, "detectors"), "timer",
-				    json_detector(plan, DET_TIMER));
-		json_object_set_new(doc, "timers", timer ?
-				    json_timer_view(&timer_view) : json_null());
-		err = json_emit(stdout, doc);
-	} else {
-		session_modes(plan, DET_EXITS, modes, sizeof(modes));
-		/* Live view on a terminal: redraw in place. */
-		if (!o->batch && isatty(STDOUT_FILENO))
-			fputs("\033[H\033[J", stdout);
-		text_top_view(stdout, &view, caps, modes);
-		if (timer) {
-			session_modes(plan, DET_TIMER, modes, sizeof(modes));
-			fputc('\n', stdout);
-			text_timer_view(stdout, &timer_view, modes);
+	snprintf(status, sizeof(status),
+		 " first report in %.2g s | q quit  space now", o->interval_sec);
+	tui_show("", 0, status);
+	for (;;) {
+		next_ns += (uint64_t)(o->interval_sec * 1e9);
+		event = tui_wait(next_ns, &stop_signals);
+		if (event == TUI_QUIT)
+			break;
+		if (event == TUI_FASTER && o->interval_sec > 0.2)
+			o->interval_sec /= 2;
+		else if (event == TUI_SLOWER && o->interval_sec < 60)
+			o->interval_sec *= 2;
+		else if (event == TUI_TOGGLE_CUMULATIVE)
+			o->cumulative = !o->cumulative;
+		if (event != TUI_TICK)
+			next_ns = monotonic_ns();
+		err = runner_read(r, !o->cumulative);
+		if (err) {
+			tui_end();
+			kw_warn("reading the BPF maps failed: %s", strerror(-err));
+			return KW_EXIT_RUNTIME;
 		}
-		if (o->batch)
-			fputc('\n', stdout);
-		err = fflush(stdout) ? -EIO : 0;
+		out = open_memstream(&text, &len);
+		if (!out || emit_report(o, r, out)) {
+			if (out)
+				fclose(out);
+			tui_end();
+			kw_warn("top: out of memory");
+			return KW_EXIT_RUNTIME;
+		}
+		fclose(out);
+		snprintf(status, sizeof(status),
+			 " every %.2g s, %s | q quit  space now  +/- interval  c %s  arrows/PgUp/PgDn scroll",
+			 o->interval_sec, o->cumulative ? "since start" :
+			 "per interval", o->cumulative ? "per interval" :
+			 "since start");
+		tui_show(text, len, status);
+		free(text);
+		if (o->iterations && ++reports >= o->iterations)
+			break;
 	}
-	top_view_free(&view);
-	timer_view_free(&timer_view);
-	return err;
+	tui_end();
+	return KW_EXIT_OK;
 }
 
-/* The timer figures are an extra: top runs without them, saying why. */
-static bool start_timer(struct timer_detector *det, struct attach_plan *plan,
-			uint32_t pid)
+static unsigned int implemented_detectors(void)
 {
-	enum detector_status status = attach_plan_status(plan, DET_TIMER);
+	enum detector_id det;
+	unsigned int mask = 0;
 
-	if (status == DETECTOR_NOT_APPLICABLE)
-		return false;
-	if (status == DETECTOR_UNAVAILABLE) {
-		kw_warn("timer: apic_timer_fn cannot be watched: no LAPIC timer figures (kvmwatch probe says why)");
-		return false;
-	}
-	if (timer_start(det, plan, pid) ||
-	    attach_plan_status(plan, DET_TIMER) == DETECTOR_UNAVAILABLE) {
-		timer_stop(det);
-		kw_warn("timer: no LAPIC timer figures");
-		return false;
-	}
-	text_lost_figures(stderr, plan, DET_TIMER);
-	return true;
+	for (det = 0; det < DET_COUNT; det++)
+		if (detector_implemented(det))
+			mask |= 1u << det;
+	return mask;
 }
 
-static int run_top(const struct top_options *o, struct kernel_caps *caps,
-		   struct attach_plan *plan)
+static int run_top(struct top_options *o, struct attach_plan *plan)
 {
-	struct exit_sample base = { 0 }, cur = { 0 }, delta;
-	struct timer_sample tbase = { 0 }, tcur = { 0 }, tdelta = { 0 };
-	struct timer_detector timer = { 0 };
-	struct exits_detector det;
-	char timer_modes[64] = "off";
-	bool timer_on;
 	unsigned long reports = 0;
 	bool stopping = false;
-	uint64_t start_ns, next_ns;
-	uint32_t exited[EXITED_MAX];
-	size_t nexited;
-	char modes[64];
+	uint64_t next_ns;
+	struct runner r;
 	int rc, err;
 
-	if (attach_plan_status(plan, DET_EXITS) == DETECTOR_UNAVAILABLE) {
-		kw_warn("exits: kvm:kvm_exit cannot be watched: %s",
-			attach_plan_point(plan, DET_EXITS,
-					  "kvm_exit")->tracepoint_why);
-		return KW_EXIT_UNSUPPORTED;
-	}
 	sigemptyset(&stop_signals);
 	sigaddset(&stop_signals, SIGINT);
 	sigaddset(&stop_signals, SIGTERM);
 	sigprocmask(SIG_BLOCK, &stop_signals, NULL);
-	if (exits_start(&det, plan, o->pid))
-		return KW_EXIT_RUNTIME;
-	if (attach_plan_status(plan, DET_EXITS) == DETECTOR_UNAVAILABLE) {
-		exits_stop(&det);
-		return KW_EXIT_RUNTIME;
+	/* Exits are the core of top; the other detectors are extras that
+	 * it runs without, saying why. */
+	err = runner_start(&r, plan, implemented_detectors(), 1u << DET_EXITS,
+			   o->pid);
+	if (err)
+		return err == -EOPNOTSUPP ? KW_EXIT_UNSUPPORTED :
+			KW_EXIT_RUNTIME;
+	runner_announce(&r, stderr);
+	if (!o->batch && o->format == OUTPUT_TEXT && isatty(STDOUT_FILENO) &&
+	    isatty(STDIN_FILENO)) {
+		rc = run_tui(o, &r);
+		runner_stop(&r);
+		return rc;
 	}
-	text_lost_figures(stderr, plan, DET_EXITS);
-	timer_on = start_timer(&timer, plan, o->pid);
-	if (timer_on)
-		session_modes(plan, DET_TIMER, timer_modes, sizeof(timer_modes));
-	session_modes(plan, DET_EXITS, modes, sizeof(modes));
-	fprintf(stderr, "kvmwatch: attached %d programs (exits: %s), %d for the LAPIC timer (timer: %s)\n",
-		det.nlinks, modes, timer.nlinks, timer_modes);
 
-	start_ns = monotonic_ns();
-	base.ts_ns = start_ns;
-	next_ns = start_ns;
+	next_ns = r.start_ns;
 	rc = KW_EXIT_OK;
 	while (!o->iterations || reports < o->iterations) {
 		next_ns += (uint64_t)(o->interval_sec * 1e9);
 		stopping = stop_before(next_ns);
-		/* Per interval, threads gone before this read are forgotten
-		 * after it; -c keeps everything for its totals. */
-		nexited = o->cumulative ? 0 :
-			exits_find_exited(&base, exited, EXITED_MAX);
-		err = exits_sample(&det, &cur);
-		if (!err && timer_on)
-			err = timer_sample(&timer, &tcur);
-		if (!err && !o->cumulative)
-			err = exit_sample_delta(&base, &cur, &delta);
-		if (!err && !o->cumulative && timer_on) {
-			err = timer_sample_delta(&tbase, &tcur, &tdelta);
-			if (err)
-				exit_sample_free(&delta);
-		}
+		err = runner_read(&r, !o->cumulative);
 		if (err) {
 			kw_warn("reading the BPF maps failed: %s", strerror(-err));
 			rc = KW_EXIT_RUNTIME;
 			break;
 		}
-		if (o->cumulative) {
-			err = emit_report(o, caps, plan, &cur,
-					  timer_on ? &tcur : NULL,
-					  (cur.ts_ns - start_ns) / 1e9);
-		} else {
-			err = emit_report(o, caps, plan, &delta,
-					  timer_on ? &tdelta : NULL,
-					  (cur.ts_ns - base.ts_ns) / 1e9);
-			exit_sample_free(&delta);
-			timer_sample_free(&tdelta);
-			exits_forget(&det, exited, nexited);
-		}
-		exit_sample_free(&base);
-		base = cur;
-		memset(&cur, 0, sizeof(cur));
-		timer_sample_free(&tbase);
-		tbase = tcur;
-		memset(&tcur, 0, sizeof(tcur));
+		err = emit_report(o, &r, stdout);
 		if (err) {
 			/* stdout closed (a pager quit): not worth a complaint. */
 			rc = err == -EIO ? KW_EXIT_OK : KW_EXIT_RUNTIME;
@@ -299,11 +293,7 @@ static int run_top(const struct top_options *o, struct kernel_caps *caps,
 		if (stopping)
 			break;
 	}
-	exit_sample_free(&base);
-	timer_sample_free(&tbase);
-	if (timer_on)
-		timer_stop(&timer);
-	exits_stop(&det);
+	runner_stop(&r);
 	return rc;
 }
 
@@ -317,9 +307,9 @@ int cmd_top(int argc, char **argv)
 	rc = parse_top_options(argc, argv, &o);
 	if (rc)
 		return rc;
-	rc = session_prepare(&caps, &plan, 1u << DET_EXITS | 1u << DET_TIMER);
+	rc = session_prepare(&caps, &plan, implemented_detectors());
 	if (rc == KW_EXIT_OK)
-		rc = run_top(&o, &caps, &plan);
+		rc = run_top(&o, &plan);
 	caps_release(&caps);
 	return rc;
 }

@@ -84,7 +84,7 @@ check "top -b -n 1 -o json exits 0 (rc=$rc)" [ $rc -eq 0 ]
 check "top prints one JSON document with the exits detector" \
 	json_assert "$out/top.json" 'd["type"] == "top" and d["detectors"]["exits"]["status"] in ("available", "degraded") and isinstance(d["vms"], list)'
 expected=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(sum(1 for p in d["detectors"]["exits"]["points"] if p["applicable"] and p["mode"] != "none"))' "$out/probe.json")
-attached=$(sed -n 's/^kvmwatch: attached \([0-9]*\) programs.*/\1/p' "$out/top.err")
+attached=$(sed -n 's/^kvmwatch: attached [0-9]* programs (exits: \([0-9]*\) .*/\1/p' "$out/top.err")
 diag "plan: $expected points with a mode; top attached: ${attached:-none}"
 check "top attached one program per planned point" [ "${attached:-x}" = "$expected" ]
 check "top states the attach mode of every exits point" json_assert "$out/top.json" \
@@ -108,6 +108,22 @@ check "SIGINT still prints the final cumulative report" \
 	json_assert "$out/sigint.json" 'd["cumulative"] and d["interval_s"] < 60'
 check "no kvmwatch BPF programs left attached" \
 	sh -c "! bpftool prog show 2>/dev/null | grep -q -E 'tp_kvm_exit|tp_kvm_entry'"
+
+# The interactive view needs a terminal: script(1) gives it one. 'q'
+# must end it; without it, it would run on.
+if command -v script >/dev/null; then
+	(sleep 3; printf q) | TERM=xterm timeout 20 script -qec \
+		"'$kw' top -d 0.5" /dev/null >"$out/tui.out" 2>&1
+	rc=$?
+	check "interactive top ends on 'q' with exit 0 (rc=$rc)" [ $rc -eq 0 ]
+	check "interactive top drew the exits table on the alternate screen" \
+		sh -c "grep -q 'kvmwatch top -' '$out/tui.out' && grep -q '1049h' '$out/tui.out'"
+	TERM=no-such-terminal timeout 20 script -qec "'$kw' top -n 1 -d 0.2" \
+		/dev/null >"$out/tui-bad.out" 2>&1
+	rc=$?
+	check "interactive top with an unknown TERM is a usage error (rc=$rc) saying so" \
+		sh -c "[ $rc -eq 2 ] && grep -q 'cannot drive this terminal' '$out/tui-bad.out'"
+fi
 
 # Bad input: usage errors exit 2 with a message.
 for args in "bogus" "top -d 0" "top -d abc" "top -n 0" "top -o yaml" \

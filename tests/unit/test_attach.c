@@ -106,7 +106,7 @@ static void inapplicable_points_do_not_count(void **state)
 	memset(&plan, 0, sizeof(plan));
 	add(&plan, "apic_timer_fn", ATTACH_NONE, false);
 	assert_int_equal(attach_plan_status(&plan, DET_TIMER),
-			 detectors[DET_TIMER].implemented ?
+			 detector_implemented(DET_TIMER) ?
 			 DETECTOR_NOT_APPLICABLE : DETECTOR_NOT_IMPLEMENTED);
 }
 

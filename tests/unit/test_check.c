@@ -9,30 +9,34 @@
 #include <cmocka.h>
 
 #include "check.h"
+#include "timer_model.h"
 
 static void every_rule_is_complete(void **state)
 {
 	size_t i, j;
 
 	(void)state;
-	assert_true(check_rule_count > 0);
-	assert_true(check_rule_count <= CHECK_MAX_RULES);
+	assert_true(check_rule_count() > 0);
+	assert_true(check_rule_count() <= CHECK_MAX_RULES);
 	j = 0;
-	while (check_groups[j])
+	while (check_groups()[j]) {
+		/* A group is offered only with its detector. */
+		assert_true(detector_implemented(check_groups()[j]->detector));
+		assert_ptr_equal(check_group_find(check_groups()[j]->name),
+				 check_groups()[j]);
 		j++;
+	}
 	assert_true(j <= CHECK_MAX_GROUPS);
-	for (i = 0; i < check_rule_count; i++) {
-		const struct check_rule *r = &check_rules[i];
-		bool group_known = false;
+	assert_null(check_rule_at(check_rule_count()));
+	for (i = 0; i < check_rule_count(); i++) {
+		const struct check_rule *r = check_rule_at(i);
 
 		assert_non_null(r->measure);
 		assert_true(strlen(r->description) && strlen(r->unit));
 		assert_true(r->default_threshold >= 0);
-		for (j = 0; check_groups[j]; j++)
-			group_known |= !strcmp(check_groups[j], r->group);
-		assert_true(group_known);
+		assert_non_null(check_group_find(r->group));
 		for (j = 0; j < i; j++)
-			assert_string_not_equal(r->name, check_rules[j].name);
+			assert_string_not_equal(r->name, check_rule_at(j)->name);
 		assert_ptr_equal(check_rule_find(r->name), r);
 	}
 }
@@ -78,11 +82,12 @@ static struct timer_vcpu_view one_vcpu = {
 static void threshold_is_inclusive(void **state)
 {
 	struct timer_view view = { .vcpus = &one_vcpu, .nvcpus = 1 };
-	struct check_data d = { .timer = &view, .start_mono_ns = 1000000000ull };
+	struct check_data d = { .start_mono_ns = 1000000000ull };
 	const struct check_rule *rule = check_rule_find("timer.max_chain");
 	struct rule_result r;
 
 	(void)state;
+	d.views[DET_TIMER] = &view;
 	check_evaluate(rule, 2, &d, &r);
 	assert_int_equal(r.verdict, VERDICT_PASS);
 	assert_string_equal(r.evidence, "");
@@ -99,17 +104,36 @@ static void threshold_is_inclusive(void **state)
 static void missing_data_skips(void **state)
 {
 	struct timer_view view = { .vcpus = &one_vcpu, .nvcpus = 1 };
-	struct check_data d = { .timer_why = "no x86 LAPIC timer on arm64" };
+	struct check_data d = { 0 };
+	struct attach_plan plan = { 0 };
 	struct rule_result r[3];
+	size_t i;
 
 	(void)state;
+	d.why[DET_TIMER] = "no x86 LAPIC timer on arm64";
+	/* Tracepoint mode without hrtimer_expire_exit: re-arms unseen. */
+	for (i = 0; i < probe_point_count; i++) {
+		const struct probe_point *p = &probe_points[i];
+
+		if (p->detector != DET_TIMER ||
+		    (strcmp(p->name, "apic_timer_fn") &&
+		     strcmp(p->name, "hrtimer_expire_exit")))
+			continue;
+		plan.points[plan.count++] = (struct point_state){
+			.point = p, .applicable = true,
+			.mode = strcmp(p->name, "apic_timer_fn") ?
+				ATTACH_NONE : ATTACH_TRACEPOINT,
+		};
+	}
+	assert_int_equal(plan.count, 2);
 	check_evaluate(check_rule_find("timer.max_chain"), 2, &d, &r[0]);
 	assert_int_equal(r[0].verdict, VERDICT_SKIP);
 	assert_string_equal(r[0].evidence, "no x86 LAPIC timer on arm64");
-	d.timer = &view;
-	d.chains_why = "re-arming is not seen";
+	d.views[DET_TIMER] = &view;
+	d.plan = &plan;
 	check_evaluate(check_rule_find("timer.max_chain"), 2, &d, &r[1]);
 	assert_int_equal(r[1].verdict, VERDICT_SKIP);
+	assert_non_null(strstr(r[1].evidence, "re-arming is not seen"));
 	/* period 0 needs no exit probe */
 	check_evaluate(check_rule_find("timer.period0"), 0, &d, &r[2]);
 	assert_int_equal(r[2].verdict, VERDICT_PASS);

@@ -283,7 +283,7 @@ static void verdict(struct sim *m, struct rule_result *chain,
 	rec.stats = m->s;
 	rec.stats.tid = 4242;
 	assert_int_equal(timer_view_build(&sample, 5, &view), 0);
-	d.timer = &view;
+	d.views[DET_TIMER] = &view;
 	check_evaluate(check_rule_find("timer.max_chain"), 2, &d, chain);
 	check_evaluate(check_rule_find("timer.period0"), 0, &d, period0);
 	timer_view_free(&view);

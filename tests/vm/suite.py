@@ -52,7 +52,7 @@ TIMER_CB_DIRECT = 3  # interrupts allowed without a callback
 TIMER_CB_EXTRA = 5
 # fentry and tracepoint mode watching the same run: the same callbacks
 # (both windows hold the whole run) but for the runs the kernel skipped
-# (check's timer_missed_runs: a tracepoint program is not run while another
+# (check's missed_runs.timer: a tracepoint program is not run while another
 # BPF program runs on that CPU), the same longest time from an expiry to
 # its callback's return within 1 ms (each stamps with its own probes; the
 # maximum lateness alone differs when the QEMU pause lands between two
@@ -492,8 +492,8 @@ class ArchRun:
     def compare_modes(self, name, truth, fentry, tracepoint):
         f = self.timer_by_tid(name, truth, fentry.get("timers"), False)
         t = self.timer_by_tid(name, truth, tracepoint.get("timers"), False)
-        missed = (fentry.get("timer_missed_runs") or 0) + \
-            (tracepoint.get("timer_missed_runs") or 0)
+        missed = ((fentry.get("missed_runs") or {}).get("timer") or 0) + \
+            ((tracepoint.get("missed_runs") or {}).get("timer") or 0)
         for tid, (vm, v, a) in f.items():
             b = t[tid][2]
             if a is None or b is None:

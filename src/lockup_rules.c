@@ -1,22 +1,40 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Every rule of `kvmwatch check`. Defaults and their reasons are in
- * docs/lockup.md (group lockup); a new group adds its rules here and its
- * name to check_groups.
+ * The rules of `kvmwatch check --lockup`: the timer detector's catch-up
+ * chains and the kernel's own lockup counters. Defaults and their reasons
+ * are in docs/lockup.md.
  */
 #include <stdio.h>
 
 #include "check.h"
+#include "timer_model.h"
 
-const char *const check_groups[] = { "lockup", NULL };
-
-static bool timer_ran(const struct check_data *d, char *why, size_t len)
+static const struct timer_view *timer_ran(const struct check_data *d,
+					  char *why, size_t len)
 {
-	if (d->timer)
-		return true;
-	snprintf(why, len, "%s", d->timer_why ? d->timer_why :
+	if (d->views[DET_TIMER])
+		return d->views[DET_TIMER];
+	snprintf(why, len, "%s", d->why[DET_TIMER] ? d->why[DET_TIMER] :
 		 "the timer detector did not run");
-	return false;
+	return NULL;
+}
+
+/* In tracepoint mode only hrtimer_expire_exit says where a callback
+ * re-armed the timer: without it, chains are not measured. */
+static bool chains_seen(const struct check_data *d, char *why, size_t len)
+{
+	const struct point_state *fn, *exit;
+
+	if (!d->plan)
+		return true;
+	fn = attach_plan_point(d->plan, DET_TIMER, "apic_timer_fn");
+	exit = attach_plan_point(d->plan, DET_TIMER, "hrtimer_expire_exit");
+	if (fn && fn->mode == ATTACH_TRACEPOINT && exit &&
+	    (exit->mode == ATTACH_NONE || exit->attach_failed)) {
+		snprintf(why, len, "timer:hrtimer_expire_exit cannot be watched, so re-arming is not seen");
+		return false;
+	}
+	return true;
 }
 
 static void chain_evidence(const struct check_data *d,
@@ -38,15 +56,12 @@ static bool measure_max_chain(const struct check_data *d, double *value,
 			      char *evidence, size_t evidence_len, char *why,
 			      size_t why_len)
 {
+	const struct timer_view *timer = timer_ran(d, why, why_len);
 	const struct timer_vcpu_view *worst;
 
-	if (!timer_ran(d, why, why_len))
+	if (!timer || !chains_seen(d, why, why_len))
 		return false;
-	if (d->chains_why) {
-		snprintf(why, why_len, "%s", d->chains_why);
-		return false;
-	}
-	worst = timer_view_worst_chain(d->timer);
+	worst = timer_view_worst_chain(timer);
 	*value = worst ? worst->longest_chain : 0;
 	if (worst && worst->longest_chain)
 		chain_evidence(d, worst, evidence, evidence_len);
@@ -57,19 +72,16 @@ static bool measure_chain_time(const struct check_data *d, double *value,
 			       char *evidence, size_t evidence_len, char *why,
 			       size_t why_len)
 {
+	const struct timer_view *timer = timer_ran(d, why, why_len);
 	const struct timer_vcpu_view *worst = NULL;
 	size_t i;
 
-	if (!timer_ran(d, why, why_len))
+	if (!timer || !chains_seen(d, why, why_len))
 		return false;
-	if (d->chains_why) {
-		snprintf(why, why_len, "%s", d->chains_why);
-		return false;
-	}
-	for (i = 0; i < d->timer->nvcpus; i++)
-		if (!worst || d->timer->vcpus[i].longest_chain_ns >
+	for (i = 0; i < timer->nvcpus; i++)
+		if (!worst || timer->vcpus[i].longest_chain_ns >
 			      worst->longest_chain_ns)
-			worst = &d->timer->vcpus[i];
+			worst = &timer->vcpus[i];
 	*value = worst ? worst->longest_chain_ns / 1e3 : 0;
 	if (worst && worst->longest_chain)
 		chain_evidence(d, worst, evidence, evidence_len);
@@ -80,14 +92,15 @@ static bool measure_period0(const struct check_data *d, double *value,
 			    char *evidence, size_t evidence_len, char *why,
 			    size_t why_len)
 {
+	const struct timer_view *timer = timer_ran(d, why, why_len);
 	const struct timer_vcpu_view *worst = NULL;
 	uint64_t total = 0;
 	size_t i;
 
-	if (!timer_ran(d, why, why_len))
+	if (!timer)
 		return false;
-	for (i = 0; i < d->timer->nvcpus; i++) {
-		const struct timer_vcpu_view *v = &d->timer->vcpus[i];
+	for (i = 0; i < timer->nvcpus; i++) {
+		const struct timer_vcpu_view *v = &timer->vcpus[i];
 
 		total += v->stats.period0;
 		if (v->stats.period0 &&
@@ -103,50 +116,19 @@ static bool measure_period0(const struct check_data *d, double *value,
 	return true;
 }
 
-static const char *const counter_files[KCOUNT_COUNT] = {
-	[KCOUNT_HARDLOCKUP] = "/sys/kernel/hardlockup_count",
-	[KCOUNT_SOFTLOCKUP] = "/sys/kernel/softlockup_count",
-	[KCOUNT_RCU_STALL] = "/sys/kernel/rcu_stall_count",
-	[KCOUNT_WARN] = "/sys/kernel/warn_count",
-};
-
-const char *check_counter_file(enum kernel_counter c)
-{
-	return counter_files[c];
-}
-
-static bool measure_counter(const struct check_data *d, enum kernel_counter c,
-			    double *value, char *evidence, size_t evidence_len,
-			    char *why, size_t why_len)
-{
-	const struct counter_pair *p = &d->counters[c];
-
-	if (!p->present) {
-		snprintf(why, why_len, "%s does not exist on this kernel",
-			 counter_files[c]);
-		return false;
-	}
-	*value = p->after >= p->before ? p->after - p->before : 0;
-	snprintf(evidence, evidence_len,
-		 "%s went from %llu to %llu during the run (see dmesg)",
-		 counter_files[c], (unsigned long long)p->before,
-		 (unsigned long long)p->after);
-	return true;
-}
-
 #define COUNTER_RULE(fn, counter)					\
 static bool fn(const struct check_data *d, double *value, char *evidence, \
 	       size_t evidence_len, char *why, size_t why_len)		\
 {									\
-	return measure_counter(d, counter, value, evidence, evidence_len, \
-			       why, why_len);				\
+	return check_measure_counter(d, counter, value, evidence,	\
+				     evidence_len, why, why_len);				\
 }
 
 COUNTER_RULE(measure_hardlockups, KCOUNT_HARDLOCKUP)
 COUNTER_RULE(measure_softlockups, KCOUNT_SOFTLOCKUP)
 COUNTER_RULE(measure_rcu_stalls, KCOUNT_RCU_STALL)
 
-const struct check_rule check_rules[] = {
+static const struct check_rule lockup_rules[] = {
 	{ "timer.max_chain", "lockup",
 	  "longest catch-up chain of a vCPU's LAPIC timer",
 	  "callbacks", RULE_AT_MOST, 2, measure_max_chain },
@@ -167,4 +149,10 @@ const struct check_rule check_rules[] = {
 	  "stalls", RULE_AT_MOST, 0, measure_rcu_stalls },
 };
 
-const size_t check_rule_count = sizeof(check_rules) / sizeof(check_rules[0]);
+const struct check_rule_group lockup_rule_group = {
+	.name = "lockup",
+	.summary = "the APIC timer restart-loop rules (docs/lockup.md)",
+	.detector = DET_TIMER,
+	.rules = lockup_rules,
+	.count = sizeof(lockup_rules) / sizeof(lockup_rules[0]),
+};
