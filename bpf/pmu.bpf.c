@@ -36,6 +36,9 @@ struct trace_event_raw_kvm_sys_access___kw {
 
 /* 0: every process; otherwise only this VMM. */
 const volatile __u32 filter_pid = 0;
+/* kvm_arch_vcpu_load is watched on entry and return: restore_guest calls
+ * outside it are re-syncs, not vCPU loads. */
+const volatile bool split_resync = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -155,8 +158,69 @@ int BPF_KRETPROBE(kretprobe_##name)					\
 	return 0;							\
 }
 
-VCPU_OP_PROGS(pmu_restore_guest, kvm_vcpu_pmu_restore_guest,
-	      PMU_OP_RESTORE_GUEST)
+/*
+ * kvm_vcpu_pmu_restore_guest runs at every vCPU load, and again whenever
+ * the guest's PMU writes change which events count at EL0: only the
+ * first is a world switch.
+ */
+static __always_inline void restore_guest_begin(struct kvm_vcpu *vcpu)
+{
+	__u32 tid = current_tid();
+	struct pmu_open *open = lookup_or_init(&pmu_opens, &tid, &zero_open);
+	__u32 op = PMU_OP_RESTORE_GUEST;
+
+	if (!open)
+		return;
+	if (split_resync && !open->in_vcpu_load)
+		op = PMU_OP_RESYNC_GUEST;
+	open->guest_op = op;
+	if (op == PMU_OP_RESTORE_GUEST)
+		op_begin(PMU_OP_RESTORE_GUEST, vcpu);
+	else
+		op_begin(PMU_OP_RESYNC_GUEST, vcpu);
+}
+
+static __always_inline void restore_guest_end(void)
+{
+	__u32 tid = current_tid();
+	struct pmu_open *open = bpf_map_lookup_elem(&pmu_opens, &tid);
+
+	if (!open)
+		return;
+	if (open->guest_op == PMU_OP_RESYNC_GUEST)
+		op_end(PMU_OP_RESYNC_GUEST);
+	else
+		op_end(PMU_OP_RESTORE_GUEST);
+}
+
+SEC("fentry/kvm_vcpu_pmu_restore_guest")
+int BPF_PROG(fentry_pmu_restore_guest, struct kvm_vcpu *vcpu)
+{
+	restore_guest_begin(vcpu);
+	return 0;
+}
+
+SEC("fexit/kvm_vcpu_pmu_restore_guest")
+int BPF_PROG(fexit_pmu_restore_guest)
+{
+	restore_guest_end();
+	return 0;
+}
+
+SEC("kprobe/kvm_vcpu_pmu_restore_guest")
+int BPF_KPROBE(kprobe_pmu_restore_guest, struct kvm_vcpu *vcpu)
+{
+	restore_guest_begin(vcpu);
+	return 0;
+}
+
+SEC("kretprobe/kvm_vcpu_pmu_restore_guest")
+int BPF_KRETPROBE(kretprobe_pmu_restore_guest)
+{
+	restore_guest_end();
+	return 0;
+}
+
 VCPU_OP_PROGS(pmu_restore_host, kvm_vcpu_pmu_restore_host,
 	      PMU_OP_RESTORE_HOST)
 VCPU_OP_PROGS(pmu_flush_hwstate, kvm_pmu_flush_hwstate, PMU_OP_FLUSH_HWSTATE)
@@ -283,17 +347,51 @@ static __always_inline void vcpu_loaded(struct kvm_vcpu *vcpu)
 #endif
 }
 
+static __always_inline void vcpu_load_begin(struct kvm_vcpu *vcpu)
+{
+	__u32 tid = current_tid();
+	struct pmu_open *open;
+
+	vcpu_loaded(vcpu);
+	open = lookup_or_init(&pmu_opens, &tid, &zero_open);
+	if (open)
+		open->in_vcpu_load = 1;
+}
+
+static __always_inline void vcpu_load_end(void)
+{
+	__u32 tid = current_tid();
+	struct pmu_open *open = bpf_map_lookup_elem(&pmu_opens, &tid);
+
+	if (open)
+		open->in_vcpu_load = 0;
+}
+
 SEC("fentry/kvm_arch_vcpu_load")
 int BPF_PROG(fentry_pmu_vcpu_load, struct kvm_vcpu *vcpu, int cpu)
 {
-	vcpu_loaded(vcpu);
+	vcpu_load_begin(vcpu);
+	return 0;
+}
+
+SEC("fexit/kvm_arch_vcpu_load")
+int BPF_PROG(fexit_pmu_vcpu_load)
+{
+	vcpu_load_end();
 	return 0;
 }
 
 SEC("kprobe/kvm_arch_vcpu_load")
 int BPF_KPROBE(kprobe_pmu_vcpu_load, struct kvm_vcpu *vcpu)
 {
-	vcpu_loaded(vcpu);
+	vcpu_load_begin(vcpu);
+	return 0;
+}
+
+SEC("kretprobe/kvm_arch_vcpu_load")
+int BPF_KRETPROBE(kretprobe_pmu_vcpu_load)
+{
+	vcpu_load_end();
 	return 0;
 }
 

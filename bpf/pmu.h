@@ -20,7 +20,10 @@
  * decides; docs/pmu.md explains).
  */
 enum pmu_op {
-	PMU_OP_RESTORE_GUEST,	/* arm64 kvm_vcpu_pmu_restore_guest (vCPU load) */
+	PMU_OP_RESTORE_GUEST,	/* arm64 kvm_vcpu_pmu_restore_guest in vCPU load */
+	PMU_OP_RESYNC_GUEST,	/* ... called elsewhere: after the guest wrote
+				 * PMCR, PMEVTYPER or PMCNTENSET, or on
+				 * KVM_REQ_RESYNC_PMU_EL0 */
 	PMU_OP_RESTORE_HOST,	/* arm64 kvm_vcpu_pmu_restore_host (vCPU put) */
 	PMU_OP_FLUSH_HWSTATE,	/* arm64 kvm_pmu_flush_hwstate, before entry */
 	PMU_OP_SYNC_HWSTATE,	/* arm64 kvm_pmu_sync_hwstate, after exit */
@@ -83,6 +86,8 @@ struct pmu_reg_stats {
 /* Per thread: when each open call began (0: none open). */
 struct pmu_open {
 	__u64 start[PMU_OP_COUNT];
+	__u32 in_vcpu_load;	/* inside kvm_arch_vcpu_load */
+	__u32 guest_op;		/* the op the open restore_guest counts as */
 };
 
 enum pmu_reg_kind {

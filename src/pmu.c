@@ -28,6 +28,7 @@ struct pmu_detector {
 /* The point of each op (points.c). */
 static const char *const op_points[PMU_OP_COUNT] = {
 	[PMU_OP_RESTORE_GUEST] = "pmu_restore_guest",
+	[PMU_OP_RESYNC_GUEST] = "pmu_restore_guest",
 	[PMU_OP_RESTORE_HOST] = "pmu_restore_host",
 	[PMU_OP_FLUSH_HWSTATE] = "pmu_flush_hwstate",
 	[PMU_OP_SYNC_HWSTATE] = "pmu_sync_hwstate",
@@ -227,12 +228,18 @@ static void watch_state(const struct attach_plan *plan, const char *point,
 }
 
 static void note_watched(const struct attach_plan *plan,
-			 struct pmu_run_info *run)
+			 struct pmu_run_info *run, bool split)
 {
+	struct pmu_watch_state *resync = &run->ops[PMU_OP_RESYNC_GUEST];
 	int op;
 
 	for (op = 0; op < PMU_OP_COUNT; op++)
 		watch_state(plan, op_points[op], &run->ops[op]);
+	if (resync->state == PMU_WATCH_ON && !split) {
+		resync->state = PMU_WATCH_OFF;
+		snprintf(resync->why, sizeof(resync->why),
+			 "kvm_arch_vcpu_load is not watched: every restore_guest counts as a load");
+	}
 	watch_state(plan, run->facts.arch == ARCH_ARM64 ? "sys_access" :
 		    "kvm_msr", &run->regs);
 	watch_state(plan, "pmu_exit", &run->exits);
@@ -252,10 +259,24 @@ static void pmu_stop(struct pmu_detector *det)
 	det->skel = NULL;
 }
 
+/* restore_guest is told apart from re-syncs only when the vCPU load it
+ * runs in is watched on entry and return, in the same kind of mode. */
+static bool resync_split(const struct attach_plan *plan)
+{
+	const struct point_state *g =
+		attach_plan_point(plan, DET_PMU, "pmu_restore_guest");
+	const struct point_state *l =
+		attach_plan_point(plan, DET_PMU, "pmu_vcpu_load");
+
+	return g && l && g->applicable && l->applicable &&
+		g->mode != ATTACH_NONE && l->mode != ATTACH_NONE;
+}
+
 static int pmu_start(struct pmu_detector *det, struct attach_plan *plan,
 		     uint32_t pid)
 {
 	char error[WHY_LEN];
+	bool split;
 	int err;
 
 	memset(det, 0, sizeof(*det));
@@ -270,6 +291,8 @@ static int pmu_start(struct pmu_detector *det, struct attach_plan *plan,
 		return err;
 	}
 	det->skel->rodata->filter_pid = pid;
+	split = resync_split(plan);
+	det->skel->rodata->split_resync = split;
 	err = attach_plan_load(plan, DET_PMU, det->skel->skeleton, det->links,
 			       sizeof(det->links) / sizeof(det->links[0]),
 			       &det->nlinks);
@@ -277,7 +300,7 @@ static int pmu_start(struct pmu_detector *det, struct attach_plan *plan,
 		pmu_stop(det);
 		return err;
 	}
-	note_watched(plan, &det->run);
+	note_watched(plan, &det->run, split);
 	return 0;
 }
 

@@ -9,6 +9,7 @@
 
 static const char *const op_names[PMU_OP_COUNT] = {
 	[PMU_OP_RESTORE_GUEST] = "restore_guest",
+	[PMU_OP_RESYNC_GUEST] = "resync_guest",
 	[PMU_OP_RESTORE_HOST] = "restore_host",
 	[PMU_OP_FLUSH_HWSTATE] = "flush_hwstate",
 	[PMU_OP_SYNC_HWSTATE] = "sync_hwstate",
@@ -85,7 +86,7 @@ static void decide_arm64(const struct pmu_host_facts *f,
 	m->load_op = PMU_OP_RESTORE_GUEST;
 	m->put_op = PMU_OP_RESTORE_HOST;
 	snprintf(m->why, sizeof(m->why),
-		 "guest PMUv3 counters are host perf events on %s; KVM switches the host and guest event filters at vCPU load and put (kvm_vcpu_pmu_restore_guest/host, VHE) and syncs the overflow state around every entry",
+		 "guest PMUv3 counters are host perf events on %s; KVM switches the host and guest event filters at vCPU load and put (kvm_vcpu_pmu_restore_guest/host, VHE), re-syncs them when the guest reprograms its counters, and syncs the overflow state around every entry",
 		 f->host_pmu);
 	if (!f->has_restore_guest)
 		appendf(m->why, sizeof(m->why),
@@ -426,13 +427,24 @@ static bool vcpu_active(const struct pmu_vcpu_stats *s)
 	return false;
 }
 
-static void switch_figures(struct pmu_vcpu_view *v,
-			   const struct pmu_mechanism *m)
+/* Is the mechanism's world switch watched in this run? */
+static bool switch_watched(const struct pmu_run_info *run)
 {
+	return run->mech.load_op < PMU_OP_COUNT &&
+		run->ops[run->mech.load_op].state == PMU_WATCH_ON;
+}
+
+static void switch_figures(struct pmu_vcpu_view *v,
+			   const struct pmu_run_info *run)
+{
+	const struct pmu_mechanism *m = &run->mech;
 	const struct pmu_op_view *ops[2] = { NULL, NULL };
 	uint64_t timed = 0, total = 0;
 	int i, j;
 
+	v->switches_per_exit = -1;
+	if (!switch_watched(run))
+		return;
 	if (m->load_op < PMU_OP_COUNT) {
 		ops[0] = &v->ops[m->load_op];
 		v->loads = ops[0]->count;
@@ -441,7 +453,6 @@ static void switch_figures(struct pmu_vcpu_view *v,
 		ops[1] = &v->ops[m->put_op];
 		v->puts = ops[1]->count;
 	}
-	v->switches_per_exit = -1;
 	if (m->load_op < PMU_OP_COUNT && v->exits)
 		v->switches_per_exit = (double)v->loads / v->exits;
 	for (i = 0; i < 2; i++) {
@@ -485,7 +496,7 @@ static int build_vcpu(struct pmu_vcpu_view *v, const struct pmu_sample *s,
 	v->exits_per_sec = rate(st->exits, interval_sec);
 	for (op = 0; op < PMU_OP_COUNT; op++)
 		op_view(&v->ops[op], &st->ops[op], interval_sec);
-	switch_figures(v, &s->run.mech);
+	switch_figures(v, &s->run);
 	v->switches_per_sec = rate(v->loads, interval_sec);
 	v->reg_reads = st->reg_reads;
 	v->reg_writes = st->reg_writes;
@@ -711,11 +722,13 @@ static json_t *json_op(const struct pmu_op_view *o)
 }
 
 static json_t *json_switches(const struct pmu_vcpu_view *v,
-			     const struct pmu_mechanism *m)
+			     const struct pmu_run_info *run)
 {
+	const struct pmu_mechanism *m = &run->mech;
 	bool timed;
 
-	if (m->load_op == PMU_OP_COUNT)
+	/* No switch here, or not watched: mechanism says which. */
+	if (!switch_watched(run))
 		return json_null();
 	timed = v->ops[m->load_op].timed ||
 		(m->put_op < PMU_OP_COUNT && v->ops[m->put_op].timed);
@@ -788,7 +801,7 @@ static json_t *json_vcpu(const struct pmu_vcpu_view *v,
 		      "vpmu", v->vpmu < 0 ? json_null() : json_boolean(v->vpmu),
 		      "exits", (json_int_t)v->exits,
 		      "exits_per_s", v->exits_per_sec,
-		      "switches", json_switches(v, &run->mech),
+		      "switches", json_switches(v, run),
 		      "ops", ops,
 		      "registers", json_registers(v, run));
 	if (run->facts.arch == ARCH_X86_64 && v->vpmu >= 0) {

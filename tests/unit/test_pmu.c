@@ -385,6 +385,10 @@ static void sim_arm64_vcpu(struct sim *s, uint32_t pid, uint32_t tid,
 		for (k = 0; k < 4; k++)
 			sim_reg(s, pid, tid, writes[k], true, false);
 		sim_reg(s, pid, tid, PMU_SYSREG(3, 3, 14, 8, 0), false, false);
+		/* The PMEVTYPER and PMCNTENSET writes re-sync the filters. */
+		v = sim_vcpu(s, pid, tid, vcpu_id);
+		sim_call(v, PMU_OP_RESYNC_GUEST, 900);
+		sim_call(v, PMU_OP_RESYNC_GUEST, 900);
 	}
 	v = sim_vcpu(s, pid, tid, vcpu_id);
 	v->exits += 5 * iterations + 2;
@@ -472,6 +476,8 @@ static void arm64_view(void **state)
 	/* Loads 6000 ns, puts 3000 ns: 4500 on average. */
 	assert_true(v->switch_avg_ns == 4500);
 	assert_int_equal(v->ops[PMU_OP_FLUSH_HWSTATE].count, 5002);
+	/* Re-syncs are not world switches. */
+	assert_int_equal(v->ops[PMU_OP_RESYNC_GUEST].count, 2000);
 	assert_true(v->ops[PMU_OP_SYNC_HWSTATE].avg_ns == 250);
 	/* kvmload's ground truth per vCPU: 1001 reads, 4001 writes. */
 	assert_int_equal(v->reg_reads, 1001);
@@ -630,6 +636,25 @@ static void json_document(void **state)
 	assert_true(json_is_null(json_object_get(regs, "faults")));
 	assert_int_equal(json_array_size(json_object_get(regs, "by_register")),
 			 5);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(
+		ops, "resync_guest"), "count")), 20);
+	json_decref(doc);
+	pmu_view_free(&view);
+	pmu_sample_free(&sample);
+
+	/* The switch not watched (tracepoint mode): no switch figures, not
+	 * zeros. */
+	s.run.ops[PMU_OP_RESTORE_GUEST].state = PMU_WATCH_OFF;
+	sim_sample(&s, 10, &sample);
+	assert_int_equal(pmu_view_build(&sample, 1.0, &view), 0);
+	assert_true(view.vms[0].vcpus[0].switches_per_exit < 0);
+	assert_int_equal(view.loads, 0);
+	doc = pmu_view_json(&view);
+	vcpu = json_array_get(json_object_get(json_array_get(
+		json_object_get(doc, "vms"), 0), "vcpus"), 0);
+	assert_true(json_is_null(json_object_get(vcpu, "switches")));
+	assert_true(json_is_null(json_object_get(json_object_get(vcpu, "ops"),
+						 "restore_guest")));
 	json_decref(doc);
 	pmu_view_free(&view);
 	pmu_sample_free(&sample);
