@@ -14,6 +14,8 @@ set -u
 ATTACH_WAIT=1200	# tenths of a second for "kvmwatch: attached"
 STOP_WAIT=300		# tenths of a second for kvmwatch to exit on SIGINT
 KVMLOAD_TIMEOUT=180	# seconds
+# The teardown checks' big VM: 64 Ki stage-2 entries (docs/teardown.md).
+TEARDOWN_BIG_MIB=256
 
 uptime_s() { cut -d' ' -f1 /proc/uptime; }
 
@@ -83,11 +85,13 @@ scenario() {
 	echo "$start $(uptime_s)" >"$d/times"
 }
 
-# check_start DIR MODE: "kvmwatch check --lockup" in attach mode MODE in
-# the background until check_stop; DIR/check-MODE.{json,err,rc,xml}.
+# check_start DIR MODE [GROUP]: "kvmwatch check --GROUP" (default lockup)
+# in attach mode MODE in the background until check_stop;
+# DIR/check-MODE.{json,err,rc,xml}.
 check_start() {
 	mkdir -p "$1"
-	kvmwatch --mode "$2" check --lockup -o json --junit "$1/check-$2.xml" \
+	kvmwatch --mode "$2" check --"${3:-lockup}" -o json \
+		--junit "$1/check-$2.xml" \
 		>"$1/check-$2.json" 2>"$1/check-$2.err" &
 	echo $! >"$1/check-$2.pid"
 	i=0
@@ -126,6 +130,24 @@ timer_check() {
 	echo $? >"$d/check-fentry.rc"
 	check_stop "$d" tracepoint
 	echo "suite: $1: check exit fentry $(cat "$d/check-fentry.rc"), tracepoint $(cat "$d/check-tracepoint.rc")"
+}
+
+# teardown_check NAME KVMLOAD_TEARDOWN_ARGS...: check --teardown in fentry
+# mode around one kvmload teardown run, and in tracepoint mode beside it.
+teardown_check() {
+	d=/out/$1
+	shift
+	mkdir -p "$d"
+	echo "teardown $*" >"$d/cmd"
+	echo "suite: $(basename "$d"): check --teardown, fentry and tracepoint, kvmload $(cat "$d/cmd") (uptime $(uptime_s) s)"
+	check_start "$d" tracepoint teardown
+	kvmwatch check --teardown -o json --junit "$d/check-fentry.xml" -- \
+		sh -c "timeout $KVMLOAD_TIMEOUT kvmload $(cat "$d/cmd") \
+			>$d/kvmload.json 2>$d/kvmload.err; echo \$? >$d/kvmload.rc" \
+		>"$d/check-fentry.json" 2>"$d/check-fentry.err"
+	echo $? >"$d/check-fentry.rc"
+	check_stop "$d" tracepoint
+	echo "suite: $(basename "$d"): check exit fentry $(cat "$d/check-fentry.rc"), tracepoint $(cat "$d/check-tracepoint.rc")"
 }
 
 # pmu_check_start DIR NAME MODE [CHECK_ARGS...]: "kvmwatch --mode MODE
@@ -205,6 +227,15 @@ else
 	echo $? >/out/check-lockup.rc
 fi
 scenario teardown no teardown --vms 2 --vcpus 2 --mem-mib 64
+# A VM big enough that the unfixed arm64 stage-2 walk runs well over
+# 100 ms under TCG, destroyed on CPU 1 beside a CPU-bound competitor: once
+# with the VM fd closed while its memory is mapped, once by process exit
+# (which tracepoint mode sees); a small one that must pass.
+teardown_check teardown-big --vcpus 2 --mem-mib $TEARDOWN_BIG_MIB \
+	--competitor-cpu 1
+teardown_check teardown-exit --vcpus 2 --mem-mib $TEARDOWN_BIG_MIB \
+	--teardown-order exit --competitor-cpu 1
+teardown_check teardown-small --vcpus 2 --mem-mib 4 --competitor-cpu 1
 scenario pmu no pmu --vms 2 --vcpus 2 -k 1000
 pmu_check
 echo "suite: done (uptime $(uptime_s) s)"

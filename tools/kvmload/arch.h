@@ -8,8 +8,25 @@
 #define KVMLOAD_ARCH_H
 
 #include <jansson.h>
+#include <stddef.h>
+
+struct kvm_vm;
+struct kvm_vcpu;
 
 enum kvmload_scenario { SCENARIO_MMIO, SCENARIO_TIMER, SCENARIO_TEARDOWN, SCENARIO_PMU };
+
+/* teardown --teardown-order: when the VM goes relative to its memory. */
+enum teardown_order {
+	/* Close the VM fd with guest memory still mapped, as a VMM that
+	 * exits does: KVM walks and frees the whole stage-2 / TDP table. */
+	ORDER_VM_FIRST,
+	/* munmap first: the MMU notifier zaps the entries there, and the VM
+	 * fd close finds (almost) nothing left to walk. */
+	ORDER_MUNMAP_FIRST,
+	/* Leave it all to the kernel: exit with fds and memory in place
+	 * (exit_mmap releases the MMU notifier, then the fds close). */
+	ORDER_EXIT,
+};
 
 /* Parsed and range-checked command line; arch code may trust it. */
 struct kvmload_opts {
@@ -19,6 +36,8 @@ struct kvmload_opts {
 	unsigned int period_us;    /* timer --period-us */
 	double seconds;            /* timer --seconds */
 	unsigned int mem_mib;      /* teardown --mem-mib */
+	enum teardown_order order; /* teardown --teardown-order */
+	int competitor_cpu;        /* teardown --competitor-cpu, or -1 */
 	unsigned long iterations;  /* pmu -k */
 };
 
@@ -37,5 +56,27 @@ extern const char *const arch_name;
  * "userspace_exits" and "kvm_run_calls" are identical on every arch.
  */
 int arch_run_vm(const struct kvmload_opts *o, json_t *vm);
+
+/* What a VM holds at teardown, for kvm_teardown() (kvmload.c). */
+struct vm_parts {
+	struct kvm_vm *vm;
+	struct kvm_vcpu *vcpus;
+	unsigned int nvcpus;
+	int extra_fd;			/* e.g. the vGIC device, or -1 */
+	struct {
+		void *mem;
+		size_t size;
+	} maps[2];
+	unsigned int nmaps;
+};
+
+/*
+ * Destroy the VM in o->order, timing each step; on the teardown scenario
+ * the figures go into vm (docs/kvmload.md). With --competitor-cpu the
+ * calling thread moves to that CPU first. ORDER_EXIT leaves everything
+ * for the process exit (the parent times that).
+ */
+void kvm_teardown(const struct kvmload_opts *o, struct vm_parts *p,
+		  json_t *vm);
 
 #endif /* KVMLOAD_ARCH_H */

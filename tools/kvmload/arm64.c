@@ -678,33 +678,16 @@ static void pmu_vm_json(const struct arm64_vm *vm, int cap, json_t *vmj)
 			 (vm->avcpus[0].blk->pmcr_init >> 11) & 0x1f);
 }
 
-/*
- * Destroy the VM step by step, timing each, in the order KVM drops its
- * references: the VM (and its stage-2 tables) goes at the VM fd close,
- * after the vCPU fds; the munmap before it already zaps the stage-2
- * entries of the slots through the MMU notifier.
- */
 static void destroy_vm(struct arm64_vm *vm, json_t *vmj)
 {
-	uint64_t t0, t1, t2, t3;
+	struct vm_parts p = {
+		.vm = &vm->kvm, .vcpus = vm->vcpus, .nvcpus = vm->o->vcpus,
+		.extra_fd = vm->vgic_fd,
+		.maps = { { vm->ram, RAM_SIZE }, { vm->mem, vm->mem_size } },
+		.nmaps = 2,
+	};
 
-	t0 = now_ns();
-	for (unsigned int i = 0; i < vm->o->vcpus; i++)
-		kvm_vcpu_close(&vm->vcpus[i]);
-	if (vm->vgic_fd >= 0)
-		close(vm->vgic_fd);
-	t1 = now_ns();
-	kvm_free_guest_memory(vm->ram, RAM_SIZE);
-	if (vm->mem)
-		kvm_free_guest_memory(vm->mem, vm->mem_size);
-	t2 = now_ns();
-	kvm_vm_close(&vm->kvm);
-	t3 = now_ns();
-
-	set_uint(vmj, "vcpu_close_ns", t1 - t0);
-	set_uint(vmj, "munmap_ns", t2 - t1);
-	set_uint(vmj, "vm_close_ns", t3 - t2);
-	set_uint(vmj, "destroy_ns", t3 - t0);
+	kvm_teardown(vm->o, &p, vmj);
 }
 
 static void check_guest(const struct arm64_vm *vm)

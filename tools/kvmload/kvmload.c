@@ -22,6 +22,7 @@
 
 #include "arch.h"
 #include "kvm_util.h"
+#include "teardown.h"
 
 #define MAX_VMS		64
 #define MAX_VCPUS	64
@@ -54,8 +55,13 @@ static void usage(FILE *out)
 "  timer    [--period-us P] [--seconds S]\n"
 "                              periodic guest timer every P us for S s\n"
 "                              (defaults P=1000, S=2)\n"
-"  teardown [--mem-mib M]      touch every 4 KiB page of an M MiB slot,\n"
-"                              then time the VM's destruction (M=64)\n"
+"  teardown [--mem-mib M] [--teardown-order O] [--competitor-cpu N]\n"
+"                              touch every 4 KiB page of an M MiB slot,\n"
+"                              then time the VM's destruction (M=64);\n"
+"                              O: vm-first (default: the VM goes with its\n"
+"                              memory mapped, as when a VMM exits),\n"
+"                              munmap-first or exit; N: destroy on CPU N\n"
+"                              beside a CPU-bound process pinned there\n"
 "  pmu      [-k K]             program and read PMU counters K times\n"
 "                              (default K=1000)\n"
 "\n"
@@ -96,6 +102,20 @@ static unsigned long parse_count(const char *opt, const char *arg,
 	return value;
 }
 
+/* A CPU number: plain digits, 0 allowed. */
+static int parse_cpu(const char *opt, const char *arg)
+{
+	unsigned long value;
+	char *end;
+
+	errno = 0;
+	value = strtoul(arg, &end, 10);
+	if (arg[0] < '0' || arg[0] > '9' || *end || errno || value > 4095)
+		usage_error("%s wants a CPU number from 0 to 4095, not '%s'",
+			    opt, arg);
+	return (int)value;
+}
+
 static double parse_seconds(const char *opt, const char *arg)
 {
 	double value;
@@ -112,6 +132,7 @@ static double parse_seconds(const char *opt, const char *arg)
 
 enum {
 	OPT_VMS = 256, OPT_VCPUS, OPT_PERIOD_US, OPT_SECONDS, OPT_MEM_MIB,
+	OPT_TEARDOWN_ORDER, OPT_COMPETITOR_CPU,
 };
 
 static void parse_args(int argc, char **argv, struct kvmload_opts *o)
@@ -122,6 +143,8 @@ static void parse_args(int argc, char **argv, struct kvmload_opts *o)
 		{ "period-us", required_argument, NULL, OPT_PERIOD_US },
 		{ "seconds", required_argument, NULL, OPT_SECONDS },
 		{ "mem-mib", required_argument, NULL, OPT_MEM_MIB },
+		{ "teardown-order", required_argument, NULL, OPT_TEARDOWN_ORDER },
+		{ "competitor-cpu", required_argument, NULL, OPT_COMPETITOR_CPU },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -133,6 +156,7 @@ static void parse_args(int argc, char **argv, struct kvmload_opts *o)
 	*o = (struct kvmload_opts){
 		.vms = 1, .vcpus = 1, .writes = 1000, .period_us = 1000,
 		.seconds = 2.0, .mem_mib = 64, .iterations = 1000,
+		.order = ORDER_VM_FIRST, .competitor_cpu = -1,
 	};
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":hn:k:", longopts, NULL)) != -1) {
@@ -170,6 +194,18 @@ static void parse_args(int argc, char **argv, struct kvmload_opts *o)
 						 MAX_MEM_MIB);
 			owner = SCENARIO_TEARDOWN;
 			name = "--mem-mib";
+			break;
+		case OPT_TEARDOWN_ORDER:
+			if (teardown_order_parse(optarg, &o->order))
+				usage_error("--teardown-order wants vm-first, munmap-first or exit, not '%s'",
+					    optarg);
+			owner = SCENARIO_TEARDOWN;
+			name = "--teardown-order";
+			break;
+		case OPT_COMPETITOR_CPU:
+			o->competitor_cpu = parse_cpu("--competitor-cpu", optarg);
+			owner = SCENARIO_TEARDOWN;
+			name = "--competitor-cpu";
 			break;
 		case 'k':
 			o->iterations = parse_count("-k", optarg,
@@ -226,6 +262,10 @@ static json_t *params_json(const struct kvmload_opts *o)
 		break;
 	case SCENARIO_TEARDOWN:
 		json_set(p, "mem_mib", json_integer(o->mem_mib));
+		json_set(p, "teardown_order",
+			 json_string(teardown_order_name(o->order)));
+		json_set(p, "competitor_cpu", o->competitor_cpu >= 0 ?
+			 json_integer(o->competitor_cpu) : json_null());
 		break;
 	case SCENARIO_PMU:
 		json_set(p, "iterations",
@@ -433,10 +473,41 @@ static json_t *totals_json(json_t *vms)
 	return totals;
 }
 
+/* What only the parent can know about a VM's teardown: how long its
+ * process took to exit (ORDER_EXIT: the whole destruction, an upper
+ * bound), and the competitor's longest wait around it. */
+static void teardown_parent_json(const struct kvmload_opts *o, json_t *vm,
+				 uint64_t reaped_ns, json_t *comp)
+{
+	json_t *start = json_object_get(vm, "destroy_start_ns");
+	json_t *end;
+
+	if (o->order == ORDER_EXIT && json_is_integer(start)) {
+		uint64_t s = (uint64_t)json_integer_value(start);
+
+		json_set(vm, "destroy_end_ns", json_integer((json_int_t)reaped_ns));
+		json_set(vm, "destroy_ns",
+			 json_integer((json_int_t)(reaped_ns - s)));
+		json_set(vm, "vm_destroy_start_ns", json_integer((json_int_t)s));
+		json_set(vm, "vm_destroy_end_ns",
+			 json_integer((json_int_t)reaped_ns));
+	}
+	start = json_object_get(vm, "destroy_start_ns");
+	end = json_object_get(vm, "destroy_end_ns");
+	if (comp && json_is_integer(start) && json_is_integer(end))
+		json_set(vm, "competitor_wait",
+			 competitor_wait_json(comp,
+				(uint64_t)json_integer_value(start),
+				(uint64_t)json_integer_value(end)));
+}
+
 int main(int argc, char **argv)
 {
 	struct kvmload_opts o;
 	struct vm_child *kids;
+	struct competitor comp = { .pid = -1 };
+	json_t *comp_doc = NULL;
+	uint64_t *reaped;
 	int notify[2] = { -1, -1 };
 	bool failed = false;
 	json_t *doc, *vms;
@@ -448,8 +519,11 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	kids = calloc(o.vms, sizeof(*kids));
-	if (!kids)
+	reaped = calloc(o.vms, sizeof(*reaped));
+	if (!kids || !reaped)
 		die("out of memory");
+	if (o.scenario == SCENARIO_TEARDOWN && o.competitor_cpu >= 0)
+		competitor_start(&comp, o.competitor_cpu);
 	if (o.scenario == SCENARIO_TIMER && pipe2(notify, O_CLOEXEC))
 		die("pipe failed: %s", strerror(errno));
 	start = now_ns();
@@ -463,6 +537,7 @@ int main(int argc, char **argv)
 			if (errno != EINTR)
 				die("waitpid failed: %s", strerror(errno));
 		}
+		reaped[i] = now_ns();
 		if (WIFSIGNALED(status)) {
 			fprintf(stderr, "kvmload: VM %u (pid %d) was killed by signal %d\n",
 				i, kids[i].pid, WTERMSIG(status));
@@ -473,6 +548,8 @@ int main(int argc, char **argv)
 			failed = true;
 		}
 	}
+	if (comp.pid > 0)
+		comp_doc = competitor_stop(&comp);
 	if (failed)
 		return 1;
 
@@ -490,7 +567,11 @@ int main(int argc, char **argv)
 			die("VM %u (pid %d) sent unreadable results: %s", i,
 			    kids[i].pid, child ? "not an object" : err.text);
 		json_set(vm, "pid", json_integer(kids[i].pid));
-		if (json_object_update(vm, child) || json_array_append_new(vms, vm))
+		if (json_object_update(vm, child))
+			die("out of memory building JSON");
+		if (o.scenario == SCENARIO_TEARDOWN)
+			teardown_parent_json(&o, vm, reaped[i], comp_doc);
+		if (json_array_append_new(vms, vm))
 			die("out of memory building JSON");
 		json_decref(child);
 		free(kids[i].buf);
@@ -502,11 +583,16 @@ int main(int argc, char **argv)
 	json_set(doc, "params", params_json(&o));
 	json_set(doc, "vms", vms);
 	json_set(doc, "totals", totals_json(vms));
+	if (comp_doc) {
+		json_object_del(comp_doc, "gap_list");
+		json_set(doc, "competitor", comp_doc);
+	}
 	json_set(doc, "elapsed_ns", json_integer((json_int_t)(now_ns() - start)));
 	if (json_dumpf(doc, stdout, JSON_INDENT(2)) || fputc('\n', stdout) == EOF ||
 	    fflush(stdout))
 		die("cannot write the results: %s", strerror(errno));
 	json_decref(doc);
 	free(kids);
+	free(reaped);
 	return 0;
 }

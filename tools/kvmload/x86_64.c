@@ -641,31 +641,17 @@ static void pmu_report(struct x86_vm *x, const struct pmu_setup *p,
 
 /* ---- the VM ---- */
 
-/*
- * Tear down in the order KVM drops its references and time every step:
- * the munmap already zaps stage-2 through the MMU notifier, the VM fd
- * close (the last reference) frees the tables.
- */
 static void destroy_vm(struct x86_vm *x, json_t *vm)
 {
-	uint64_t t0, t1, t2, t3;
+	struct vm_parts p = {
+		.vm = &x->vm, .vcpus = x->vcpus, .nvcpus = x->o->vcpus,
+		.extra_fd = -1,
+		.maps = { { x->mem, GUEST_SLOT0_SIZE },
+			  { x->touch_mem, x->touch_size } },
+		.nmaps = 2,
+	};
 
-	t0 = now_ns();
-	for (unsigned int i = 0; i < x->o->vcpus; i++)
-		kvm_vcpu_close(&x->vcpus[i]);
-	t1 = now_ns();
-	kvm_free_guest_memory(x->mem, GUEST_SLOT0_SIZE);
-	if (x->touch_mem)
-		kvm_free_guest_memory(x->touch_mem, x->touch_size);
-	t2 = now_ns();
-	kvm_vm_close(&x->vm);
-	t3 = now_ns();
-	if (x->o->scenario != SCENARIO_TEARDOWN)
-		return;
-	json_set(vm, "vcpu_close_ns", json_u64(t1 - t0));
-	json_set(vm, "munmap_ns", json_u64(t2 - t1));
-	json_set(vm, "vm_close_ns", json_u64(t3 - t2));
-	json_set(vm, "destroy_ns", json_u64(t3 - t0));
+	kvm_teardown(x->o, &p, vm);
 }
 
 int arch_run_vm(const struct kvmload_opts *o, json_t *vm)

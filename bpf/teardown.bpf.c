@@ -1,0 +1,373 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * VM teardown rescheduling: each teardown (a thread destroying a VM), the
+ * KVM functions it passes through, and every stretch it ran on a CPU
+ * without a schedule point, from sched_switch. The task that got the CPU
+ * after a stretch and how long it had waited come from sched_switch and
+ * sched_wakeup. Records aggregate in maps; nothing wakes user space.
+ *
+ * sched_switch and sched_wakeup are hot: while no teardown is open they
+ * only store the switch time of their CPU (one per-CPU array slot).
+ *
+ * Without fentry or kprobes (tracepoint mode) there are no teardown
+ * boundaries: the exit of a VMM process (exit_group of a process that
+ * made KVM_CREATE_VM) to its last schedule stands in for one.
+ */
+#include "kvmwatch.bpf.h"
+#include "teardown.h"
+
+/* Not in the x86 vmlinux.h; only its first fields are read. */
+struct kvm_pgtable_visit_ctx___kw {
+	__u64 old;
+} __attribute__((preserve_access_index));
+
+#define KVM_CREATE_VM_IOCTL	0xae01	/* _IO(KVMIO, 0x01) */
+#define WALK_LEAF		1	/* KVM_PGTABLE_WALK_LEAF */
+#define WALK_TABLE_POST		4	/* KVM_PGTABLE_WALK_TABLE_POST */
+#define PTE_VALID		1ull
+
+/* 0: every process; otherwise only this VMM. */
+const volatile __u32 filter_pid = 0;
+
+struct td_globals globals;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TD_MAX_RECORDS);
+	__type(key, __u64);
+	__type(value, struct td_record);
+} td_records SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TD_MAX_THREADS);
+	__type(key, __u32);
+	__type(value, struct td_thread);
+} td_threads SEC(".maps");
+
+/* Indexed by CPU number (sched_wakeup writes other CPUs' slots). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TD_MAX_CPUS);
+	__type(key, __u32);
+	__type(value, struct td_cpu);
+} td_cpus SEC(".maps");
+
+/* Tracepoint mode: processes that created a VM. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TD_MAX_VMMS);
+	__type(key, __u32);
+	__type(value, __u64);
+} td_vmms SEC(".maps");
+
+static const struct td_record zero_record;
+
+static __always_inline struct td_cpu *cpu_slot(__u32 cpu)
+{
+	return bpf_map_lookup_elem(&td_cpus, &cpu);
+}
+
+static __always_inline struct td_record *record_of(__u64 id)
+{
+	return bpf_map_lookup_elem(&td_records, &id);
+}
+
+static __always_inline void record_done(struct td_record *r)
+{
+	struct td_thread *t = bpf_map_lookup_elem(&td_threads, &r->tid);
+
+	if (t && t->id == r->id)
+		bpf_map_delete_elem(&td_threads, &r->tid);
+	__sync_fetch_and_add(&globals.active, -1);
+}
+
+/*
+ * The current thread enters phase p of a teardown (kvm may be NULL).
+ * The first phase opens a record, and the thread's current run on this
+ * CPU becomes its first stretch, from the last switch seen here.
+ */
+static __always_inline void phase_enter(__u32 p, struct kvm *kvm)
+{
+	__u32 tid = current_tid(), cpu = bpf_get_smp_processor_id();
+	__u64 now = bpf_ktime_get_ns(), id;
+	struct td_thread *t = bpf_map_lookup_elem(&td_threads, &tid);
+	struct td_thread nt = {};
+	struct td_record *r = NULL;
+	struct td_cpu *c;
+	__u32 pid;
+
+	if (t)
+		r = record_of(t->id);
+	if (r && !r->end_ns) {
+		td_phase_enter(r, p, now);
+		return;
+	}
+	pid = kvm ? BPF_CORE_READ(kvm, userspace_pid) : current_pid();
+	if (filter_pid && pid != filter_pid)
+		return;
+	c = cpu_slot(cpu);
+	if (!c)
+		return;
+	/* The last one ended and this one follows in the same run. */
+	if (r && r->on_cpu) {
+		r->end_how = TD_END_NEXT;
+		if (td_stretch_close(r, now, -1, 0, NULL, 0, TD_WAIT_NONE))
+			record_done(r);
+	}
+	id = __sync_fetch_and_add(&globals.next_id, 1) + 1;
+	if (bpf_map_update_elem(&td_records, &id, &zero_record, BPF_NOEXIST)) {
+		__sync_fetch_and_add(&globals.dropped, 1);
+		return;
+	}
+	r = record_of(id);
+	if (!r)
+		return;
+	nt.id = id;
+	if (bpf_map_update_elem(&td_threads, &tid, &nt, BPF_ANY)) {
+		bpf_map_delete_elem(&td_records, &id);
+		__sync_fetch_and_add(&globals.dropped, 1);
+		return;
+	}
+	__sync_fetch_and_add(&globals.active, 1);
+	r->id = id;
+	r->pid = pid;
+	r->tid = tid;
+	r->kvm = (__u64)kvm;
+	bpf_get_current_comm(r->comm, sizeof(r->comm));
+	r->start_ns = now;
+	r->begun_by = p;
+	if (c->last_switch_ns) {
+		td_stretch_open(r, cpu, c->last_switch_ns, true);
+		c->preempted = c->last_prev_runnable ? c->last_prev : 0;
+	} else {
+		td_stretch_open(r, cpu, now, false);
+		c->preempted = 0;
+	}
+	c->td_tid = tid;
+	c->td_id = id;
+	c->nwakes = 0;
+	td_phase_enter(r, p, now);
+}
+
+static __always_inline void phase_exit(__u32 p)
+{
+	__u32 tid = current_tid();
+	struct td_thread *t = bpf_map_lookup_elem(&td_threads, &tid);
+	struct td_record *r;
+
+	if (!t)
+		return;
+	r = record_of(t->id);
+	if (r && !r->end_ns)
+		td_phase_exit(r, p, bpf_ktime_get_ns());
+}
+
+/* fentry/fexit and kprobe/kretprobe for one phase function. */
+#define PHASE_PROGS(point, func, phase)					\
+SEC("fentry/" #func)							\
+int BPF_PROG(fentry_##point)						\
+{									\
+	phase_enter(phase, NULL);					\
+	return 0;							\
+}									\
+SEC("fexit/" #func)							\
+int BPF_PROG(fexit_##point)						\
+{									\
+	phase_exit(phase);						\
+	return 0;							\
+}									\
+SEC("kprobe/" #func)							\
+int BPF_KPROBE(kprobe_##point)						\
+{									\
+	phase_enter(phase, NULL);					\
+	return 0;							\
+}									\
+SEC("kretprobe/" #func)							\
+int BPF_KRETPROBE(kretprobe_##point)					\
+{									\
+	phase_exit(phase);						\
+	return 0;							\
+}
+
+/* The same for functions taking the struct kvm first: the VMM's pid. */
+#define KVM_PHASE_PROGS(point, func, phase)				\
+SEC("fentry/" #func)							\
+int BPF_PROG(fentry_##point, struct kvm *kvm)				\
+{									\
+	phase_enter(phase, kvm);					\
+	return 0;							\
+}									\
+SEC("fexit/" #func)							\
+int BPF_PROG(fexit_##point)						\
+{									\
+	phase_exit(phase);						\
+	return 0;							\
+}									\
+SEC("kprobe/" #func)							\
+int BPF_KPROBE(kprobe_##point, struct kvm *kvm)				\
+{									\
+	phase_enter(phase, kvm);					\
+	return 0;							\
+}									\
+SEC("kretprobe/" #func)							\
+int BPF_KRETPROBE(kretprobe_##point)					\
+{									\
+	phase_exit(phase);						\
+	return 0;							\
+}
+
+KVM_PHASE_PROGS(destroy_vm, kvm_destroy_vm, TD_PH_DESTROY_VM)
+KVM_PHASE_PROGS(flush_shadow_all, kvm_arch_flush_shadow_all, TD_PH_FLUSH)
+KVM_PHASE_PROGS(arch_destroy_vm, kvm_arch_destroy_vm, TD_PH_ARCH_DESTROY)
+KVM_PHASE_PROGS(mmu_uninit_vm, kvm_mmu_uninit_vm, TD_PH_MMU_UNINIT)
+KVM_PHASE_PROGS(tdp_zap_all, kvm_tdp_mmu_zap_all, TD_PH_TDP_ZAP_ALL)
+KVM_PHASE_PROGS(tdp_zap_roots, kvm_tdp_mmu_zap_invalidated_roots,
+		TD_PH_TDP_ZAP_ROOTS)
+PHASE_PROGS(stage2_destroy, kvm_pgtable_stage2_destroy, TD_PH_STAGE2)
+PHASE_PROGS(stage2_destroy_range, kvm_pgtable_stage2_destroy_range,
+	    TD_PH_STAGE2_RANGE)
+PHASE_PROGS(stage2_destroy_pgd, kvm_pgtable_stage2_destroy_pgd,
+	    TD_PH_STAGE2_PGD)
+
+/* One call per entry the stage-2 walk visits: only count, and only for
+ * the teardown running on this CPU. */
+static __always_inline void count_walk(struct kvm_pgtable_visit_ctx___kw *ctx,
+				       __u32 visit)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct td_cpu *c = cpu_slot(cpu);
+	struct td_record *r;
+
+	if (!c || c->td_tid != current_tid())
+		return;
+	r = record_of(c->td_id);
+	if (!r)
+		return;
+	if (visit & WALK_LEAF) {
+		r->walker_leaves++;
+		if (BPF_CORE_READ(ctx, old) & PTE_VALID)
+			r->walker_mapped++;
+	} else if (visit & WALK_TABLE_POST) {
+		r->walker_tables++;
+	}
+}
+
+SEC("fentry/stage2_free_walker")
+int BPF_PROG(fentry_stage2_free_walker,
+	     struct kvm_pgtable_visit_ctx___kw *vctx, __u32 visit)
+{
+	count_walk(vctx, visit);
+	return 0;
+}
+
+SEC("kprobe/stage2_free_walker")
+int BPF_KPROBE(kprobe_stage2_free_walker,
+	       struct kvm_pgtable_visit_ctx___kw *vctx, __u32 visit)
+{
+	count_walk(vctx, visit);
+	return 0;
+}
+
+/* Tracepoint mode: the exit of a VMM process stands in for its teardown. */
+SEC("tracepoint/syscalls/sys_enter_exit_group")
+int tp_destroy_vm(struct trace_event_raw_sys_enter *ctx)
+{
+	__u32 pid = current_pid();
+
+	if (!bpf_map_lookup_elem(&td_vmms, &pid))
+		return 0;
+	bpf_map_delete_elem(&td_vmms, &pid);
+	phase_enter(TD_PH_EXIT, NULL);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_ioctl")
+int tp_vmm_create(struct trace_event_raw_sys_enter *ctx)
+{
+	__u32 pid;
+	__u64 now;
+
+	if ((__u32)ctx->args[1] != KVM_CREATE_VM_IOCTL)
+		return 0;
+	pid = current_pid();
+	if (filter_pid && pid != filter_pid)
+		return 0;
+	now = bpf_ktime_get_ns();
+	bpf_map_update_elem(&td_vmms, &pid, &now, BPF_ANY);
+	__sync_fetch_and_add(&globals.vmm_creates, 1);
+	return 0;
+}
+
+SEC("tracepoint/sched/sched_switch")
+int tp_sched_switch(struct trace_event_raw_sched_switch *ctx)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct td_cpu *c = cpu_slot(cpu);
+	__u32 prev = ctx->prev_pid, next = ctx->next_pid;
+	long state = ctx->prev_state;
+	__u64 now = bpf_ktime_get_ns();
+	struct td_thread *t;
+	struct td_record *r;
+
+	if (!c)
+		return 0;
+	/* The common case: no teardown anywhere, nothing on this CPU. */
+	if (!c->td_tid && !globals.active)
+		goto out;
+	if (c->td_tid) {
+		r = record_of(c->td_id);
+		if (r && c->td_tid == prev) {
+			char comm[TD_COMM_LEN];
+			__u64 from;
+			__u32 how = td_waiter(c, next, r->cur_start, &from);
+
+			bpf_probe_read_kernel(comm, sizeof(comm), ctx->next_comm);
+			if (td_stretch_close(r, now, state, next, comm, from,
+					     how))
+				record_done(r);
+		}
+		/* Or an event was lost: start over on this CPU. */
+		c->td_tid = 0;
+	}
+	if (!next || !globals.active)
+		goto out;
+	t = bpf_map_lookup_elem(&td_threads, &next);
+	if (!t)
+		goto out;
+	r = record_of(t->id);
+	if (!r || r->done)
+		goto out;
+	td_stretch_open(r, cpu, now, true);
+	c->td_tid = next;
+	c->td_id = t->id;
+	c->preempted = td_state_runnable(state) ? prev : 0;
+	c->nwakes = 0;
+out:
+	c->last_switch_ns = now;
+	c->last_prev = prev;
+	c->last_prev_runnable = td_state_runnable(state);
+	return 0;
+}
+
+SEC("tracepoint/sched/sched_wakeup")
+int tp_sched_wakeup(struct trace_event_raw_sched_wakeup_template *ctx)
+{
+	struct td_cpu *c;
+	__u32 n;
+
+	if (!globals.active)
+		return 0;
+	c = cpu_slot(ctx->target_cpu);
+	if (!c || !c->td_tid)
+		return 0;
+	n = c->nwakes;
+	if (n >= TD_MAX_WAKES)
+		return 0;
+	c->wake_pid[n] = ctx->pid;
+	c->wake_ns[n] = bpf_ktime_get_ns();
+	c->nwakes = n + 1;
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

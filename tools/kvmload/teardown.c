@@ -1,0 +1,295 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The teardown scenario's common half: destroying a VM in a chosen order
+ * (kvm_teardown), and the CPU-bound competitor that shares a CPU with the
+ * destroying thread and reports every gap in its own running - its view
+ * of how long the teardown kept it off the CPU.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "arch.h"
+#include "kvm_util.h"
+#include "teardown.h"
+
+/* A gap in the competitor's spinning shorter than this is noise (a tick,
+ * an interrupt); longer ones are kept, the newest COMPETITOR_MAX_GAPS. */
+#define GAP_MIN_NS		1000000ull
+#define COMPETITOR_MAX_GAPS	256
+
+static const char *const order_names[] = {
+	[ORDER_VM_FIRST] = "vm-first",
+	[ORDER_MUNMAP_FIRST] = "munmap-first",
+	[ORDER_EXIT] = "exit",
+};
+
+const char *teardown_order_name(enum teardown_order order)
+{
+	return order_names[order];
+}
+
+int teardown_order_parse(const char *arg, enum teardown_order *out)
+{
+	for (unsigned int i = 0; i < sizeof(order_names) / sizeof(*order_names);
+	     i++) {
+		if (!strcmp(arg, order_names[i])) {
+			*out = i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static void pin_to_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		die("cannot pin to CPU %d: %s", cpu, strerror(errno));
+}
+
+static void set_u64(json_t *obj, const char *key, uint64_t v)
+{
+	json_set(obj, key, json_integer((json_int_t)v));
+}
+
+static void close_vcpus(struct vm_parts *p)
+{
+	for (unsigned int i = 0; i < p->nvcpus; i++)
+		kvm_vcpu_close(&p->vcpus[i]);
+	if (p->extra_fd >= 0)
+		close(p->extra_fd);
+	p->extra_fd = -1;
+}
+
+static void unmap_all(struct vm_parts *p)
+{
+	for (unsigned int i = 0; i < p->nmaps; i++)
+		if (p->maps[i].mem)
+			kvm_free_guest_memory(p->maps[i].mem, p->maps[i].size);
+}
+
+void kvm_teardown(const struct kvmload_opts *o, struct vm_parts *p,
+		  json_t *vmj)
+{
+	bool report = o->scenario == SCENARIO_TEARDOWN;
+	uint64_t t0, t1, t2, t3;
+
+	if (report && o->competitor_cpu >= 0) {
+		pin_to_cpu(o->competitor_cpu);
+		/* Let the competitor run once, so the teardown starts from
+		 * an ordinary switch on that CPU. */
+		sched_yield();
+	}
+	if (report) {
+		set_u64(vmj, "destroy_cpu", (uint64_t)sched_getcpu());
+		set_u64(vmj, "destroy_tid", (uint64_t)kvm_gettid());
+		json_set(vmj, "teardown_order",
+			 json_string(teardown_order_name(o->order)));
+	}
+	if (report && o->order == ORDER_EXIT) {
+		/* The parent times the exit from here to waitpid(). */
+		set_u64(vmj, "destroy_start_ns", now_ns());
+		return;
+	}
+	t0 = now_ns();
+	close_vcpus(p);
+	t1 = now_ns();
+	if (o->order == ORDER_MUNMAP_FIRST || !report) {
+		unmap_all(p);
+		t2 = now_ns();
+		kvm_vm_close(p->vm);
+		t3 = now_ns();
+	} else {
+		/* The last reference: kvm_destroy_vm() runs in this close
+		 * (its task work, before the syscall returns), with every
+		 * stage-2 / TDP entry still in place. */
+		kvm_vm_close(p->vm);
+		t2 = now_ns();
+		unmap_all(p);
+		t3 = now_ns();
+	}
+	if (!report)
+		return;
+	set_u64(vmj, "vcpu_close_ns", t1 - t0);
+	if (o->order == ORDER_MUNMAP_FIRST) {
+		set_u64(vmj, "munmap_ns", t2 - t1);
+		set_u64(vmj, "vm_close_ns", t3 - t2);
+	} else {
+		set_u64(vmj, "vm_close_ns", t2 - t1);
+		set_u64(vmj, "munmap_ns", t3 - t2);
+	}
+	set_u64(vmj, "destroy_ns", t3 - t0);
+	set_u64(vmj, "destroy_start_ns", t0);
+	set_u64(vmj, "destroy_end_ns", t3);
+	/* Where KVM itself destroyed the VM, for comparing with kvmwatch. */
+	set_u64(vmj, "vm_destroy_start_ns", o->order == ORDER_MUNMAP_FIRST ? t2 : t1);
+	set_u64(vmj, "vm_destroy_end_ns", o->order == ORDER_MUNMAP_FIRST ? t3 : t2);
+}
+
+/* ---- the competitor ---- */
+
+static volatile sig_atomic_t competitor_stop_flag;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	competitor_stop_flag = 1;
+}
+
+struct gap {
+	uint64_t start, end;
+};
+
+static void __attribute__((noreturn)) competitor_main(int cpu, int fd)
+{
+	static struct gap gaps[COMPETITOR_MAX_GAPS];
+	uint64_t start, last, spins = 0, ngaps = 0, max_gap = 0;
+	struct sigaction sa = { .sa_handler = on_term };
+	json_t *doc = json_object(), *arr = json_array();
+
+	if (!doc || !arr)
+		die("out of memory");
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	pin_to_cpu(cpu);
+	start = last = now_ns();
+	while (!competitor_stop_flag) {
+		uint64_t t = now_ns();
+
+		if (t - last >= GAP_MIN_NS) {
+			gaps[ngaps % COMPETITOR_MAX_GAPS] = (struct gap){ last, t };
+			ngaps++;
+			if (t - last > max_gap)
+				max_gap = t - last;
+		}
+		last = t;
+		spins++;
+	}
+	set_u64(doc, "cpu", (uint64_t)cpu);
+	set_u64(doc, "pid", (uint64_t)getpid());
+	set_u64(doc, "start_ns", start);
+	set_u64(doc, "end_ns", last);
+	set_u64(doc, "spins", spins);
+	set_u64(doc, "gap_min_ns", GAP_MIN_NS);
+	set_u64(doc, "gaps", ngaps);
+	set_u64(doc, "max_gap_ns", max_gap);
+	for (uint64_t i = ngaps > COMPETITOR_MAX_GAPS ? ngaps - COMPETITOR_MAX_GAPS : 0;
+	     i < ngaps; i++) {
+		json_t *g = json_array();
+
+		json_array_append_new(g, json_integer((json_int_t)gaps[i % COMPETITOR_MAX_GAPS].start));
+		json_array_append_new(g, json_integer((json_int_t)gaps[i % COMPETITOR_MAX_GAPS].end));
+		json_array_append_new(arr, g);
+	}
+	json_set(doc, "gap_list", arr);
+	if (json_dumpfd(doc, fd, JSON_COMPACT))
+		die("competitor: cannot send results: %s", strerror(errno));
+	exit(0);
+}
+
+void competitor_start(struct competitor *c, int cpu)
+{
+	cpu_set_t set;
+	int fds[2];
+
+	/* Say which CPUs exist before anything forks. */
+	if (sched_getaffinity(0, sizeof(set), &set))
+		die("sched_getaffinity failed: %s", strerror(errno));
+	if (cpu >= CPU_SETSIZE || !CPU_ISSET(cpu, &set))
+		die("--competitor-cpu %d: no such CPU available to this process (%d usable)",
+		    cpu, CPU_COUNT(&set));
+	if (pipe2(fds, O_CLOEXEC))
+		die("pipe failed: %s", strerror(errno));
+	fflush(stdout);
+	fflush(stderr);
+	c->pid = fork();
+	if (c->pid < 0)
+		die("fork failed: %s", strerror(errno));
+	if (c->pid == 0) {
+		close(fds[0]);
+		competitor_main(cpu, fds[1]);
+	}
+	close(fds[1]);
+	c->fd = fds[0];
+	c->cpu = cpu;
+}
+
+json_t *competitor_stop(struct competitor *c)
+{
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	json_error_t err;
+	json_t *doc;
+	int status;
+
+	kill(c->pid, SIGTERM);
+	for (;;) {
+		ssize_t n;
+
+		if (cap - len < 4096) {
+			cap = cap ? cap * 2 : 65536;
+			buf = realloc(buf, cap);
+			if (!buf)
+				die("out of memory");
+		}
+		n = read(c->fd, buf + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			die("reading the competitor's results failed: %s",
+			    strerror(errno));
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	close(c->fd);
+	while (waitpid(c->pid, &status, 0) < 0)
+		if (errno != EINTR)
+			die("waitpid failed: %s", strerror(errno));
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		die("the competitor (pid %d) failed", c->pid);
+	doc = json_loads(buf, 0, &err);
+	if (!doc)
+		die("the competitor sent unreadable results: %s", err.text);
+	free(buf);
+	return doc;
+}
+
+/* The longest gap of the competitor that overlaps [start, end]: how long
+ * it was kept off its CPU around that VM's destruction. */
+json_t *competitor_wait_json(json_t *comp, uint64_t start, uint64_t end)
+{
+	json_t *gaps = json_object_get(comp, "gap_list"), *g, *out;
+	uint64_t best = 0, bs = 0, be = 0;
+	size_t i;
+
+	json_array_foreach(gaps, i, g) {
+		uint64_t s = (uint64_t)json_integer_value(json_array_get(g, 0));
+		uint64_t e = (uint64_t)json_integer_value(json_array_get(g, 1));
+
+		if (e < start || s > end || e - s <= best)
+			continue;
+		best = e - s;
+		bs = s;
+		be = e;
+	}
+	out = json_object();
+	if (!out)
+		die("out of memory");
+	set_u64(out, "longest_gap_ns", best);
+	set_u64(out, "gap_start_ns", bs);
+	set_u64(out, "gap_end_ns", be);
+	return out;
+}
