@@ -711,14 +711,15 @@ static json_t *json_real_or_null(double v, bool known)
 
 static json_t *json_op(const struct pmu_op_view *o)
 {
-	return json_pack("{s:I, s:f, s:I, s:o, s:I, s:I, s:I}",
+	return json_pack("{s:I, s:f, s:I, s:o, s:I, s:I, s:I, s:o}",
 			 "count", (json_int_t)o->count,
 			 "per_s", o->per_sec,
 			 "timed", (json_int_t)o->timed,
 			 "avg_ns", json_real_or_null(o->avg_ns, o->timed),
 			 "p50_ns_le", (json_int_t)o->p50_ns_le,
 			 "p99_ns_le", (json_int_t)o->p99_ns_le,
-			 "max_ns", (json_int_t)o->max_ns);
+			 "max_ns", (json_int_t)o->max_ns,
+			 "hist", json_hist(&o->hist));
 }
 
 static json_t *json_switches(const struct pmu_vcpu_view *v,
@@ -732,11 +733,13 @@ static json_t *json_switches(const struct pmu_vcpu_view *v,
 		return json_null();
 	timed = v->ops[m->load_op].timed ||
 		(m->put_op < PMU_OP_COUNT && v->ops[m->put_op].timed);
-	return json_pack("{s:I, s:o, s:f, s:o, s:o, s:I, s:I, s:o}",
+	return json_pack("{s:I, s:o, s:f, s:o, s:o, s:o, s:I, s:I, s:o}",
 			 "loads", (json_int_t)v->loads,
 			 "puts", m->put_op < PMU_OP_COUNT ?
 				json_integer(v->puts) : json_null(),
 			 "per_s", v->switches_per_sec,
+			 "puts_per_s", m->put_op < PMU_OP_COUNT ?
+				json_real(v->ops[m->put_op].per_sec) : json_null(),
 			 "per_exit", json_real_or_null(v->switches_per_exit,
 						       v->switches_per_exit >= 0),
 			 "avg_ns", json_real_or_null(v->switch_avg_ns, timed),
@@ -879,9 +882,9 @@ void pmu_view_text(FILE *out, const struct pmu_view *view, const char *modes)
 	size_t i, j, k;
 	int op;
 
-	fprintf(out, "PMU (pmu: %s) - mechanism %s%s: %s\n", modes,
-		pmu_mech_name(m->mech), m->vpmu_enabled ? "" : ", no vPMU",
-		m->why);
+	fprintf(out, "PMU (pmu: %s) - %.2f s - mechanism %s%s: %s\n", modes,
+		view->interval_sec, pmu_mech_name(m->mech),
+		m->vpmu_enabled ? "" : ", no vPMU", m->why);
 	if (m->offered[0])
 		fprintf(out, "  also here: %s\n", m->offered);
 	if (m->load_op == PMU_OP_COUNT)
@@ -895,9 +898,9 @@ void pmu_view_text(FILE *out, const struct pmu_view *view, const char *modes)
 		fprintf(out, "  no vCPU activity seen\n");
 		return;
 	}
-	fprintf(out, "  %7s %5s %7s %9s %9s %9s %8s %8s %8s %9s %9s %8s\n",
-		"PID", "VCPU", "TID", "EXITS", "LOADS", "PUTS", "SW/EXIT",
-		"SW AVG", "SW P99<=", "PMU-REG", "REG/s", "REG/EXIT");
+	fprintf(out, "  %7s %5s %7s %9s %8s %8s %8s %8s %8s %9s %8s\n",
+		"PID", "VCPU", "TID", "EXITS/s", "LOAD/s", "PUT/s", "SW/EXIT",
+		"SW AVG", "SW P99<=", "PMU-REG/s", "REG/EXIT");
 	for (i = 0; i < view->nvms; i++) {
 		for (j = 0; j < view->vms[i].nvcpus; j++) {
 			const struct pmu_vcpu_view *v = &view->vms[i].vcpus[j];
@@ -907,12 +910,11 @@ void pmu_view_text(FILE *out, const struct pmu_view *view, const char *modes)
 			fmt_ns(c, sizeof(c), (double)hist_percentile(
 				&v->switch_hist, 0.99));
 			fmt_ratio(d, sizeof(d), v->reg_exits_per_exit);
-			fprintf(out, "  %7u %5lld %7u %9llu %9llu %9llu %8s %8s %8s %9llu %9.1f %8s\n",
+			fprintf(out, "  %7u %5lld %7u %9.1f %8.1f %8.1f %8s %8s %8s %9.1f %8s\n",
 				v->pid, (long long)v->vcpu_id, v->tid,
-				(unsigned long long)v->exits,
-				(unsigned long long)v->loads,
-				(unsigned long long)v->puts, a, b, c,
-				(unsigned long long)v->reg_exits,
+				v->exits_per_sec, v->switches_per_sec,
+				m->put_op < PMU_OP_COUNT ?
+				v->ops[m->put_op].per_sec : 0, a, b, c,
 				v->reg_exits_per_sec, d);
 		}
 	}
@@ -929,10 +931,9 @@ void pmu_view_text(FILE *out, const struct pmu_view *view, const char *modes)
 					continue;
 				fmt_ns(a, sizeof(a), o->avg_ns);
 				fmt_ns(b, sizeof(b), (double)o->p99_ns_le);
-				fprintf(out, "  %7u %5lld %7u %-16s %9llu calls, avg %s, p99 <= %s\n",
+				fprintf(out, "  %7u %5lld %7u %-16s %9.1f/s, avg %s, p99 <= %s\n",
 					v->pid, (long long)v->vcpu_id, v->tid,
-					pmu_op_name(op),
-					(unsigned long long)o->count, a, b);
+					pmu_op_name(op), o->per_sec, a, b);
 			}
 		}
 	}
