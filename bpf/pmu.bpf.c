@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * PMU world switches: every call of the kernel functions that move guest
- * PMU state in or out (arm64 vCPU load/put and per-entry sync, the x86
+ * PMU state in or out (arm64 vCPU load/put and re-syncs, the x86
  * mediated vPMU's load/put, VMX's legacy per-entry switch list, counter
  * reprogramming and PMI delivery), counted and timed per vCPU thread; and
  * every guest access to a PMU MSR (x86, kvm:kvm_msr) or PMU system
@@ -36,8 +36,8 @@ struct trace_event_raw_kvm_sys_access___kw {
 
 /* 0: every process; otherwise only this VMM. */
 const volatile __u32 filter_pid = 0;
-/* kvm_arch_vcpu_load is watched on entry and return: restore_guest calls
- * outside it are re-syncs, not vCPU loads. */
+/* kvm_arch_vcpu_load is watched: restore_guest calls outside it are
+ * re-syncs, not vCPU loads. */
 const volatile bool split_resync = false;
 
 struct {
@@ -161,7 +161,9 @@ int BPF_KRETPROBE(kretprobe_##name)					\
 /*
  * kvm_vcpu_pmu_restore_guest runs at every vCPU load, and again whenever
  * the guest's PMU writes change which events count at EL0: only the
- * first is a world switch.
+ * first is a world switch. kvm_arch_vcpu_load calls it unconditionally,
+ * so the first call after the load began is the load's; entry alone
+ * tells it, without a return probe on every vCPU load.
  */
 static __always_inline void restore_guest_begin(struct kvm_vcpu *vcpu)
 {
@@ -173,6 +175,7 @@ static __always_inline void restore_guest_begin(struct kvm_vcpu *vcpu)
 		return;
 	if (split_resync && !open->in_vcpu_load)
 		op = PMU_OP_RESYNC_GUEST;
+	open->in_vcpu_load = 0;
 	open->guest_op = op;
 	if (op == PMU_OP_RESTORE_GUEST)
 		op_begin(PMU_OP_RESTORE_GUEST, vcpu);
@@ -223,8 +226,6 @@ int BPF_KRETPROBE(kretprobe_pmu_restore_guest)
 
 VCPU_OP_PROGS(pmu_restore_host, kvm_vcpu_pmu_restore_host,
 	      PMU_OP_RESTORE_HOST)
-VCPU_OP_PROGS(pmu_flush_hwstate, kvm_pmu_flush_hwstate, PMU_OP_FLUSH_HWSTATE)
-VCPU_OP_PROGS(pmu_sync_hwstate, kvm_pmu_sync_hwstate, PMU_OP_SYNC_HWSTATE)
 VCPU_OP_PROGS(mediated_pmu_load, kvm_mediated_pmu_load, PMU_OP_MEDIATED_LOAD)
 VCPU_OP_PROGS(mediated_pmu_put, kvm_mediated_pmu_put, PMU_OP_MEDIATED_PUT)
 VCPU_OP_PROGS(load_guest_pmcs, kvm_pmu_load_guest_pmcs, PMU_OP_LOAD_PMCS)
@@ -358,15 +359,6 @@ static __always_inline void vcpu_load_begin(struct kvm_vcpu *vcpu)
 		open->in_vcpu_load = 1;
 }
 
-static __always_inline void vcpu_load_end(void)
-{
-	__u32 tid = current_tid();
-	struct pmu_open *open = bpf_map_lookup_elem(&pmu_opens, &tid);
-
-	if (open)
-		open->in_vcpu_load = 0;
-}
-
 SEC("fentry/kvm_arch_vcpu_load")
 int BPF_PROG(fentry_pmu_vcpu_load, struct kvm_vcpu *vcpu, int cpu)
 {
@@ -374,24 +366,10 @@ int BPF_PROG(fentry_pmu_vcpu_load, struct kvm_vcpu *vcpu, int cpu)
 	return 0;
 }
 
-SEC("fexit/kvm_arch_vcpu_load")
-int BPF_PROG(fexit_pmu_vcpu_load)
-{
-	vcpu_load_end();
-	return 0;
-}
-
 SEC("kprobe/kvm_arch_vcpu_load")
 int BPF_KPROBE(kprobe_pmu_vcpu_load, struct kvm_vcpu *vcpu)
 {
 	vcpu_load_begin(vcpu);
-	return 0;
-}
-
-SEC("kretprobe/kvm_arch_vcpu_load")
-int BPF_KRETPROBE(kretprobe_pmu_vcpu_load)
-{
-	vcpu_load_end();
 	return 0;
 }
 

@@ -25,8 +25,6 @@ enum pmu_op {
 				 * PMCR, PMEVTYPER or PMCNTENSET, or on
 				 * KVM_REQ_RESYNC_PMU_EL0 */
 	PMU_OP_RESTORE_HOST,	/* arm64 kvm_vcpu_pmu_restore_host (vCPU put) */
-	PMU_OP_FLUSH_HWSTATE,	/* arm64 kvm_pmu_flush_hwstate, before entry */
-	PMU_OP_SYNC_HWSTATE,	/* arm64 kvm_pmu_sync_hwstate, after exit */
 	PMU_OP_MEDIATED_LOAD,	/* x86 kvm_mediated_pmu_load, before entry */
 	PMU_OP_MEDIATED_PUT,	/* x86 kvm_mediated_pmu_put, after exit */
 	PMU_OP_LOAD_PMCS,	/* x86 kvm_pmu_load_guest_pmcs: software PMC load */
@@ -86,7 +84,8 @@ struct pmu_reg_stats {
 /* Per thread: when each open call began (0: none open). */
 struct pmu_open {
 	__u64 start[PMU_OP_COUNT];
-	__u32 in_vcpu_load;	/* inside kvm_arch_vcpu_load */
+	/* kvm_arch_vcpu_load began and has not yet called restore_guest */
+	__u32 in_vcpu_load;
 	__u32 guest_op;		/* the op the open restore_guest counts as */
 };
 

@@ -30,8 +30,6 @@ static const char *const op_points[PMU_OP_COUNT] = {
 	[PMU_OP_RESTORE_GUEST] = "pmu_restore_guest",
 	[PMU_OP_RESYNC_GUEST] = "pmu_restore_guest",
 	[PMU_OP_RESTORE_HOST] = "pmu_restore_host",
-	[PMU_OP_FLUSH_HWSTATE] = "pmu_flush_hwstate",
-	[PMU_OP_SYNC_HWSTATE] = "pmu_sync_hwstate",
 	[PMU_OP_MEDIATED_LOAD] = "mediated_pmu_load",
 	[PMU_OP_MEDIATED_PUT] = "mediated_pmu_put",
 	[PMU_OP_LOAD_PMCS] = "load_guest_pmcs",
@@ -260,7 +258,7 @@ static void pmu_stop(struct pmu_detector *det)
 }
 
 /* restore_guest is told apart from re-syncs only when the vCPU load it
- * runs in is watched on entry and return, in the same kind of mode. */
+ * runs in is watched too. */
 static bool resync_split(const struct attach_plan *plan)
 {
 	const struct point_state *g =

@@ -11,8 +11,6 @@ static const char *const op_names[PMU_OP_COUNT] = {
 	[PMU_OP_RESTORE_GUEST] = "restore_guest",
 	[PMU_OP_RESYNC_GUEST] = "resync_guest",
 	[PMU_OP_RESTORE_HOST] = "restore_host",
-	[PMU_OP_FLUSH_HWSTATE] = "flush_hwstate",
-	[PMU_OP_SYNC_HWSTATE] = "sync_hwstate",
 	[PMU_OP_MEDIATED_LOAD] = "mediated_load",
 	[PMU_OP_MEDIATED_PUT] = "mediated_put",
 	[PMU_OP_LOAD_PMCS] = "load_guest_pmcs",
@@ -86,7 +84,7 @@ static void decide_arm64(const struct pmu_host_facts *f,
 	m->load_op = PMU_OP_RESTORE_GUEST;
 	m->put_op = PMU_OP_RESTORE_HOST;
 	snprintf(m->why, sizeof(m->why),
-		 "guest PMUv3 counters are host perf events on %s; KVM switches the host and guest event filters at vCPU load and put (kvm_vcpu_pmu_restore_guest/host, VHE), re-syncs them when the guest reprograms its counters, and syncs the overflow state around every entry",
+		 "guest PMUv3 counters are host perf events on %s; KVM switches the host and guest event filters at vCPU load and put (kvm_vcpu_pmu_restore_guest/host, VHE) and re-syncs them when the guest reprograms its counters",
 		 f->host_pmu);
 	if (!f->has_restore_guest)
 		appendf(m->why, sizeof(m->why),
@@ -434,6 +432,12 @@ static bool switch_watched(const struct pmu_run_info *run)
 		run->ops[run->mech.load_op].state == PMU_WATCH_ON;
 }
 
+static bool put_watched(const struct pmu_run_info *run)
+{
+	return run->mech.put_op < PMU_OP_COUNT &&
+		run->ops[run->mech.put_op].state == PMU_WATCH_ON;
+}
+
 static void switch_figures(struct pmu_vcpu_view *v,
 			   const struct pmu_run_info *run)
 {
@@ -449,7 +453,7 @@ static void switch_figures(struct pmu_vcpu_view *v,
 		ops[0] = &v->ops[m->load_op];
 		v->loads = ops[0]->count;
 	}
-	if (m->put_op < PMU_OP_COUNT) {
+	if (put_watched(run)) {
 		ops[1] = &v->ops[m->put_op];
 		v->puts = ops[1]->count;
 	}
@@ -732,13 +736,13 @@ static json_t *json_switches(const struct pmu_vcpu_view *v,
 	if (!switch_watched(run))
 		return json_null();
 	timed = v->ops[m->load_op].timed ||
-		(m->put_op < PMU_OP_COUNT && v->ops[m->put_op].timed);
+		(put_watched(run) && v->ops[m->put_op].timed);
 	return json_pack("{s:I, s:o, s:f, s:o, s:o, s:o, s:I, s:I, s:o}",
 			 "loads", (json_int_t)v->loads,
-			 "puts", m->put_op < PMU_OP_COUNT ?
+			 "puts", put_watched(run) ?
 				json_integer(v->puts) : json_null(),
 			 "per_s", v->switches_per_sec,
-			 "puts_per_s", m->put_op < PMU_OP_COUNT ?
+			 "puts_per_s", put_watched(run) ?
 				json_real(v->ops[m->put_op].per_sec) : json_null(),
 			 "per_exit", json_real_or_null(v->switches_per_exit,
 						       v->switches_per_exit >= 0),
@@ -1018,7 +1022,7 @@ static int add_figures(struct metric_set *set, const struct pmu_view *view,
 		m->per = "pmu.exits";
 		if (label_entity(m, v) || metric_label(m, "op", "load"))
 			return -E2BIG;
-		if (mech->put_op < PMU_OP_COUNT) {
+		if (put_watched(&view->run)) {
 			NEW_METRIC(m, set, METRIC_COUNTER, "switches",
 				"PMU world switches back to the host (puts)",
 				BETTER_LOWER, "pmu.switches");

@@ -262,7 +262,7 @@ static void sim_init(struct sim *s, const struct pmu_host_facts *f)
 	s->run.facts = *f;
 	pmu_mechanism_decide(f, &s->run.mech);
 	for (op = 0; op < PMU_OP_COUNT; op++) {
-		bool arm = op <= PMU_OP_SYNC_HWSTATE;
+		bool arm = op <= PMU_OP_RESTORE_HOST;
 
 		s->run.ops[op].state = (arm == (f->arch == ARCH_ARM64)) ?
 			PMU_WATCH_ON : PMU_WATCH_NA;
@@ -359,8 +359,8 @@ static void sim_sample(const struct sim *s, uint64_t ts,
 }
 
 /*
- * An arm64 vCPU: loads at each KVM_RUN and sched-in, an entry sync and an
- * exit sync around every exit, the kvmload pmu loop's register traps.
+ * An arm64 vCPU: loads at each KVM_RUN and sched-in, the kvmload pmu
+ * loop's register traps and the re-syncs they cause.
  */
 static void sim_arm64_vcpu(struct sim *s, uint32_t pid, uint32_t tid,
 			   uint32_t vcpu_id, unsigned int iterations,
@@ -392,10 +392,6 @@ static void sim_arm64_vcpu(struct sim *s, uint32_t pid, uint32_t tid,
 	}
 	v = sim_vcpu(s, pid, tid, vcpu_id);
 	v->exits += 5 * iterations + 2;
-	for (i = 0; i < 5 * iterations + 2; i++) {
-		sim_call(v, PMU_OP_FLUSH_HWSTATE, 300);
-		sim_call(v, PMU_OP_SYNC_HWSTATE, 250);
-	}
 }
 
 static struct pmu_host_facts arm64_facts(void)
@@ -475,10 +471,9 @@ static void arm64_view(void **state)
 		    v->switches_per_exit < 4.0 / 5002 + 1e-12);
 	/* Loads 6000 ns, puts 3000 ns: 4500 on average. */
 	assert_true(v->switch_avg_ns == 4500);
-	assert_int_equal(v->ops[PMU_OP_FLUSH_HWSTATE].count, 5002);
 	/* Re-syncs are not world switches. */
 	assert_int_equal(v->ops[PMU_OP_RESYNC_GUEST].count, 2000);
-	assert_true(v->ops[PMU_OP_SYNC_HWSTATE].avg_ns == 250);
+	assert_true(v->ops[PMU_OP_RESYNC_GUEST].avg_ns == 900);
 	/* kvmload's ground truth per vCPU: 1001 reads, 4001 writes. */
 	assert_int_equal(v->reg_reads, 1001);
 	assert_int_equal(v->reg_writes, 4001);
@@ -608,8 +603,8 @@ static void json_document(void **state)
 
 	(void)state;
 	sim_init(&s, &f);
-	s.run.ops[PMU_OP_SYNC_HWSTATE].state = PMU_WATCH_OFF;
-	snprintf(s.run.ops[PMU_OP_SYNC_HWSTATE].why, WHY_LEN, "inlined");
+	s.run.ops[PMU_OP_RESTORE_HOST].state = PMU_WATCH_OFF;
+	snprintf(s.run.ops[PMU_OP_RESTORE_HOST].why, WHY_LEN, "inlined");
 	sim_arm64_vcpu(&s, 100, 101, 0, 10, 2, 2000);
 	sim_sample(&s, 10, &sample);
 	assert_int_equal(pmu_view_build(&sample, 1.0, &view), 0);
@@ -624,11 +619,16 @@ static void json_document(void **state)
 	assert_int_equal(json_integer_value(json_object_get(vcpu, "tid")), 101);
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(
 		vcpu, "switches"), "loads")), 2);
+	/* The put not watched: null, and no part of the average. */
+	assert_true(json_is_null(json_object_get(json_object_get(vcpu,
+		"switches"), "puts")));
+	assert_true(json_real_value(json_object_get(json_object_get(vcpu,
+		"switches"), "avg_ns")) == 2000);
 	ops = json_object_get(vcpu, "ops");
 	/* Unwatched: null, never 0; another arch's ops: absent. */
-	assert_true(json_is_null(json_object_get(ops, "sync_hwstate")));
+	assert_true(json_is_null(json_object_get(ops, "restore_host")));
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(
-		ops, "flush_hwstate"), "count")), 52);
+		ops, "restore_guest"), "count")), 2);
 	assert_null(json_object_get(ops, "mediated_load"));
 	regs = json_object_get(vcpu, "registers");
 	assert_int_equal(json_integer_value(json_object_get(regs, "reads")), 11);
@@ -700,7 +700,7 @@ static void text_table(void **state)
 	assert_non_null(strstr(buf, "mechanism arm64"));
 	assert_non_null(strstr(buf, "load = restore_guest, put = restore_host"));
 	assert_non_null(strstr(buf, "PMEVCNTR0_EL0"));
-	assert_non_null(strstr(buf, "flush_hwstate"));
+	assert_non_null(strstr(buf, "resync_guest"));
 	free(buf);
 	pmu_view_free(&view);
 	pmu_sample_free(&sample);
@@ -745,9 +745,9 @@ static void metrics(void **state)
 			"vm=100,vcpu=0,reg=PMEVCNTR0_EL0,dir=read");
 	assert_non_null(m);
 	assert_true(m->value == 100);
-	m = metric_find(&set, "pmu.op_calls", "op=sync_hwstate");
+	m = metric_find(&set, "pmu.op_calls", "op=resync_guest");
 	assert_non_null(m);
-	assert_true(m->value == 2 * 502);
+	assert_true(m->value == 2 * 200);
 	/* No figure for what this arch does not have. */
 	assert_null(metric_find(&set, "pmu.op_calls", "op=mediated_load"));
 	metric_set_free(&set);

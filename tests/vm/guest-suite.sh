@@ -168,26 +168,26 @@ pmu_check_start() {
 	done
 }
 
-# pmu_check: check --pmu around one kvmload pmu run in fentry mode, beside
-# it the same in tracepoint mode, and one whose switch-cost threshold
-# (1 ns) every timed world switch breaks. Under nested TCG a switch takes
-# tens of microseconds (docs/pmu.md): the first two allow 1 ms.
+# pmu_check: check --pmu around one kvmload pmu run in fentry mode and,
+# beside it, in tracepoint mode with a PMU-register-exit threshold of 1/s
+# that any trapped access breaks (where there is a vPMU to judge). Under
+# nested TCG a world switch takes tens of microseconds, and a host stall
+# of tens of milliseconds lands in some (docs/pmu.md): the fentry run
+# allows 10 ms on average.
 pmu_check() {
 	d=/out/pmu-check
-	echo "suite: pmu-check: check --pmu, fentry, tracepoint and strict (uptime $(uptime_s) s)"
+	echo "suite: pmu-check: check --pmu, fentry and tracepoint (uptime $(uptime_s) s)"
 	pmu_check_start "$d" tracepoint tracepoint \
-		--threshold pmu.switch_cost_ns=1000000
-	pmu_check_start "$d" strict fentry --threshold pmu.switch_cost_ns=1
+		--threshold pmu.reg_exits_per_s=1
 	echo "pmu --vms 1 --vcpus 2 -k 1000" >"$d/cmd"
 	kvmwatch check --pmu -o json --junit "$d/check-fentry.xml" \
-		--threshold pmu.switch_cost_ns=1000000 -- \
+		--threshold pmu.switch_cost_ns=10000000 -- \
 		sh -c "timeout $KVMLOAD_TIMEOUT kvmload $(cat "$d/cmd") \
 			>$d/kvmload.json 2>$d/kvmload.err; echo \$? >$d/kvmload.rc" \
 		>"$d/check-fentry.json" 2>"$d/check-fentry.err"
 	echo $? >"$d/check-fentry.rc"
 	check_stop "$d" tracepoint
-	check_stop "$d" strict
-	echo "suite: pmu-check: exit fentry $(cat "$d/check-fentry.rc"), tracepoint $(cat "$d/check-tracepoint.rc"), strict $(cat "$d/check-strict.rc")"
+	echo "suite: pmu-check: exit fentry $(cat "$d/check-fentry.rc"), tracepoint $(cat "$d/check-tracepoint.rc")"
 }
 
 kvm=MISSING

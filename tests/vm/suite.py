@@ -915,8 +915,6 @@ class ArchRun:
         loads, puts = sw.get("loads", 0), sw.get("puts")
         restore = ops.get("restore_guest") or {}
         resync = (ops.get("resync_guest") or {}).get("count", 0)
-        flush = (ops.get("flush_hwstate") or {}).get("count")
-        sync = (ops.get("sync_hwstate") or {}).get("count")
         good = (loads >= t["kvm_run_calls"] and loads == puts and
                 restore.get("timed") == loads and
                 (sw.get("avg_ns") or 0) > 0)
@@ -931,11 +929,6 @@ class ArchRun:
                 f"load for the guest's {resync_want} PMCR/PMEVTYPER/"
                 f"PMCNTENSET writes (+ at most {PMU_RESYNC_EXTRA})",
                 [json.dumps(ops.get("resync_guest"))])
-        good = flush is not None and flush == sync and \
-            sync >= v.get("exits", 0)
-        self.ok(good, f"{label}: {who}: PMU state synced before every "
-                f"entry and after every exit: flush {flush} == sync "
-                f"{sync} >= {v.get('exits')} exits", [])
         self.facts.setdefault("pmu_detector", []).append({
             "where": label, "tid": t["tid"], "loads": loads, "puts": puts,
             "per_exit": sw.get("per_exit"), "switch_avg_ns": sw.get("avg_ns"),
@@ -943,14 +936,14 @@ class ArchRun:
             "switch_p99_ns_le": sw.get("p99_ns_le"),
             "resyncs": resync, "resync_avg_ns":
             (ops.get("resync_guest") or {}).get("avg_ns"),
-            "sync_avg_ns": (ops.get("sync_hwstate") or {}).get("avg_ns"),
             "exits": v.get("exits")})
 
     def pmu_check(self):
-        """check --pmu around kvmload pmu (fentry), beside it in tracepoint
-        mode and with a 1 ns switch-cost threshold: x86 skips every rule
-        (no vPMU) with the MSR exits still exact; arm64 passes, the strict
-        one fails naming the switch cost."""
+        """check --pmu around kvmload pmu in fentry mode, and beside it in
+        tracepoint mode with a PMU-register-exit threshold of 1/s: x86 (no
+        vPMU) skips every rule both times, no false fail even then, with
+        the MSR exits still exact; arm64 passes in fentry mode and fails
+        the register-exit rule in tracepoint mode, naming the VM."""
         d = os.path.join(self.out, "pmu-check")
         truth, err = load_json(os.path.join(d, "kvmload.json"))
         good = read_rc(os.path.join(d, "kvmload.rc")) == 0 and truth
@@ -959,7 +952,8 @@ class ArchRun:
                 "its ground truth",
                 [] if good else [err or "", read_text(
                     os.path.join(d, "kvmload.err"))])
-        for mode in ("fentry", "tracepoint", "strict"):
+        pids = [vm["pid"] for vm in (truth or {}).get("vms", [])]
+        for mode in ("fentry", "tracepoint"):
             rc = read_rc(os.path.join(d, f"check-{mode}.rc"))
             doc, err = load_json(os.path.join(d, f"check-{mode}.json"))
             rules = {r.get("name"): r for r in (doc or {}).get("rules", [])}
@@ -968,51 +962,50 @@ class ArchRun:
                     read_text(os.path.join(d, f"check-{mode}.err"))[-600:]]
             junit = read_text(os.path.join(d, f"check-{mode}.xml"))
             if self.arch == "x86_64":
-                good = (rc == 4 and doc and doc.get("verdict") == "SKIP" and
-                        len(rules) == 5 and all(
-                            r.get("verdict") == "SKIP" and
-                            "no vPMU" in (r.get("why") or "") and
-                            "enable_pmu is N" in (r.get("why") or "")
-                            for r in rules.values()))
+                good = bool(rc == 4 and doc and doc.get("verdict") == "SKIP"
+                            and len(rules) == 5 and all(
+                                r.get("verdict") == "SKIP" and
+                                "no vPMU" in (r.get("why") or "") and
+                                "enable_pmu is N" in (r.get("why") or "")
+                                for r in rules.values()))
                 self.ok(good, f"pmu-check ({mode}): no vPMU, so check "
                         "--pmu skips all 5 rules saying why and exits 4: "
-                        "no pass or fail on zeros", diag)
+                        "no pass or fail on zeros" +
+                        (" (even with reg_exits_per_s <= 1)"
+                         if mode == "tracepoint" else ""), diag)
                 good = 'tests="5" failures="0" skipped="5"' in junit
             else:
-                want = {"fentry": ("PASS", 0), "tracepoint": ("PASS", 0),
-                        "strict": ("FAIL", 1)}[mode]
+                want = {"fentry": ("PASS", 0), "tracepoint": ("FAIL", 1)}[mode]
                 got = {n: r.get("verdict") for n, r in rules.items()}
                 hw = [rules.get(n, {}) for n in ("pmu.hwvirt_sw_loads",
                                                   "pmu.hwvirt_reg_exits")]
-                good = (doc and (doc.get("verdict"), rc) == want and
-                        got.get("pmu.reg_exits_per_s") == "PASS" and
-                        all(r.get("verdict") == "SKIP" and
-                            "not active here (mechanism arm64" in
-                            (r.get("why") or "") for r in hw))
                 sw = [rules.get("pmu.switch_cost_ns", {}),
                       rules.get("pmu.switch_per_exit", {})]
+                reg = rules.get("pmu.reg_exits_per_s", {})
+                good = bool(doc and (doc.get("verdict"), rc) == want and
+                            all(r.get("verdict") == "SKIP" and
+                                "not active here (mechanism arm64" in
+                                (r.get("why") or "") for r in hw))
                 if mode == "fentry":
-                    good &= all(r.get("verdict") == "PASS" and
-                                (r.get("measured") or 0) > 0 for r in sw)
-                elif mode == "tracepoint":
+                    good &= reg.get("verdict") == "PASS" and all(
+                        r.get("verdict") == "PASS" and
+                        (r.get("measured") or 0) > 0 for r in sw)
+                else:
                     good &= all(r.get("verdict") == "SKIP" and
                                 "cannot be watched" in (r.get("why") or "")
                                 for r in sw)
-                else:
-                    pids = [vm["pid"] for vm in (truth or {}).get("vms", [])]
-                    good &= (sw[0].get("verdict") == "FAIL" and
-                             any(f"VM pid {p} " in (sw[0].get("evidence") or
-                                                   "") for p in pids))
-                self.ok(bool(good), f"pmu-check ({mode}): verdict "
-                        f"{want[0]}, exit {want[1]}: {got}", diag)
+                    good &= (reg.get("verdict") == "FAIL" and any(
+                        f"VM pid {p} " in (reg.get("evidence") or "")
+                        for p in pids) and "most: " in
+                        (reg.get("evidence") or ""))
+                self.ok(good, f"pmu-check ({mode}): verdict {want[0]}, exit "
+                        f"{want[1]}: {got}", diag)
                 good = (f'tests="5" failures="{want[1]}" skipped="'
-                        f'{4 if mode == "tracepoint" else 2}"' in junit)
+                        f'{2 if mode == "fentry" else 4}"' in junit)
             self.ok(good, f"pmu-check ({mode}): the JUnit file agrees",
                     [junit[:400]])
             if doc and truth:
-                self.pmu_figures(f"pmu-check ({mode})", truth, doc,
-                                 "tracepoint" if mode == "tracepoint"
-                                 else "fentry")
+                self.pmu_figures(f"pmu-check ({mode})", truth, doc, mode)
 
     def run(self, reuse):
         t0 = time.monotonic()
