@@ -725,7 +725,7 @@ static void metrics(void **state)
 	m = metric_find(&set, "pmu.vpmu_enabled", "");
 	assert_non_null(m);
 	assert_true(m->value == 1);
-	m = metric_find(&set, "pmu.switches", "op=load");
+	m = metric_find(&set, "pmu.switch_loads", "");
 	assert_non_null(m);
 	assert_true(m->value == 5);
 	assert_string_equal(m->per, "pmu.exits");
@@ -734,7 +734,7 @@ static void metrics(void **state)
 	assert_non_null(m);
 	assert_int_equal(m->type, METRIC_HISTOGRAM);
 	assert_true(m->value == 10);	/* 5 loads and 5 puts */
-	m = metric_find(&set, "pmu.switches", "vm=100,vcpu=1,op=load");
+	m = metric_find(&set, "pmu.switch_loads", "vm=100,vcpu=1");
 	assert_non_null(m);
 	assert_true(m->value == 3);
 	assert_true(m->per_entity);
@@ -750,6 +750,37 @@ static void metrics(void **state)
 	assert_true(m->value == 2 * 200);
 	/* No figure for what this arch does not have. */
 	assert_null(metric_find(&set, "pmu.op_calls", "op=mediated_load"));
+	metric_set_free(&set);
+	pmu_view_free(&view);
+	pmu_sample_free(&sample);
+
+	/* The switch not watched in this attach mode: left out, not 0, so
+	 * a baseline that has it refuses the comparison. */
+	s.run.ops[PMU_OP_RESTORE_GUEST].state = PMU_WATCH_OFF;
+	s.run.ops[PMU_OP_RESTORE_HOST].state = PMU_WATCH_OFF;
+	s.run.ops[PMU_OP_RESYNC_GUEST].state = PMU_WATCH_OFF;
+	sim_sample(&s, 10, &sample);
+	assert_int_equal(pmu_view_build(&sample, 1.0, &view), 0);
+	assert_int_equal(pmu_view_metrics(&view, &set), 0);
+	assert_null(metric_find(&set, "pmu.switch_loads", ""));
+	assert_null(metric_find(&set, "pmu.switch_cost_ns", ""));
+	assert_null(metric_find(&set, "pmu.switches_per_exit", ""));
+	assert_null(metric_find(&set, "pmu.op_calls", "op=resync_guest"));
+	/* The tracepoints still measure. */
+	assert_true(metric_find(&set, "pmu.reg_exits", "")->value == 2 * 502);
+	assert_non_null(metric_find(&set, "pmu.reg_exits_per_exit", ""));
+	metric_set_free(&set);
+	pmu_view_free(&view);
+	pmu_sample_free(&sample);
+
+	/* No vPMU, no switch on this mechanism: no switch figures. */
+	sim_x86_off(&s, 10);
+	sim_sample(&s, 10, &sample);
+	assert_int_equal(pmu_view_build(&sample, 1.0, &view), 0);
+	assert_int_equal(pmu_view_metrics(&view, &set), 0);
+	assert_true(metric_find(&set, "pmu.vpmu_enabled", "")->value == 0);
+	assert_null(metric_find(&set, "pmu.switch_loads", ""));
+	assert_true(metric_find(&set, "pmu.reg_exits", "")->value == 80);
 	metric_set_free(&set);
 	pmu_view_free(&view);
 	pmu_sample_free(&sample);
