@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "check.h"
+#include "junit.h"
 
 extern const struct check_rule_group lockup_rule_group __attribute__((weak));
 extern const struct check_rule_group mmio_rule_group __attribute__((weak));
@@ -207,19 +208,6 @@ void check_when(const struct check_data *d, uint64_t mono_ns, char *buf,
 		 tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-static void xml_escaped(FILE *out, const char *s)
-{
-	for (; *s; s++) {
-		switch (*s) {
-		case '<': fputs("&lt;", out); break;
-		case '>': fputs("&gt;", out); break;
-		case '&': fputs("&amp;", out); break;
-		case '"': fputs("&quot;", out); break;
-		default: fputc(*s, out);
-		}
-	}
-}
-
 int check_write_junit(FILE *out, const struct rule_result *results,
 		      size_t n, double duration_sec)
 {
@@ -235,29 +223,17 @@ int check_write_junit(FILE *out, const struct rule_result *results,
 		n, failures, skipped, duration_sec);
 	for (i = 0; i < n; i++) {
 		const struct rule_result *r = &results[i];
-		char line[160];
+		char line[160], classname[64];
 
-		fprintf(out, "    <testcase classname=\"kvmwatch.%s\" name=\"%s\" time=\"%.3f\">\n",
-			r->rule->group, r->rule->name, duration_sec);
+		snprintf(classname, sizeof(classname), "kvmwatch.%s",
+			 r->rule->group);
 		snprintf(line, sizeof(line), "%s: measured %g %s, threshold %s %g",
 			 r->rule->description, r->value, r->rule->unit,
 			 rule_op_symbol(r->rule->op), r->threshold);
-		if (r->verdict == VERDICT_FAIL) {
-			fputs("      <failure message=\"", out);
-			xml_escaped(out, line);
-			fputs("\">", out);
-			xml_escaped(out, r->evidence);
-			fputs("</failure>\n", out);
-		} else if (r->verdict == VERDICT_SKIP) {
-			fputs("      <skipped message=\"", out);
-			xml_escaped(out, r->evidence);
-			fputs("\"/>\n", out);
-		} else {
-			fputs("      <system-out>", out);
-			xml_escaped(out, line);
-			fputs("</system-out>\n", out);
-		}
-		fputs("    </testcase>\n", out);
+		junit_testcase(out, classname, r->rule->name, duration_sec,
+			       r->verdict == VERDICT_FAIL ? JUNIT_FAILURE :
+			       r->verdict == VERDICT_SKIP ? JUNIT_SKIPPED :
+			       JUNIT_PASS, line, r->evidence);
 	}
 	fputs("  </testsuite>\n</testsuites>\n", out);
 	return ferror(out) ? -EIO : 0;

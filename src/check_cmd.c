@@ -1,22 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 /* kvmwatch check: watch for a while, then a verdict per rule. */
-#define _GNU_SOURCE	/* pipe2 */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "check.h"
+#include "check_baseline.h"
 #include "commands.h"
 #include "report.h"
 #include "session.h"
 #include "runner.h"
+#include "workload.h"
 
 struct check_options {
 	bool groups[CHECK_MAX_GROUPS];	/* by index in check_groups */
@@ -28,6 +27,8 @@ struct check_options {
 	double thresholds[CHECK_MAX_RULES];	/* by check_rule_at() index */
 	bool expect_fast_mmio;
 	bool all;	/* --all: a group whose detector cannot run is skipped */
+	bool threshold_set[CHECK_MAX_RULES];	/* by --threshold */
+	struct check_baseline baseline;	/* --baseline, --rules, --tolerance */
 };
 
 static void check_usage(FILE *out)
@@ -38,6 +39,8 @@ static void check_usage(FILE *out)
 	fprintf(out, "usage: kvmwatch check --GROUP...|--all [--duration SEC | -- COMMAND ARGS...]\n"
 		"                      [-o text|json] [--junit FILE] [-p PID]\n"
 		"                      [--threshold RULE=VALUE]... [--expect-fast-mmio]\n"
+		"                      [--baseline FILE [--tolerance METRIC=V]... [--normalise N]]\n"
+		"                      [--rules FILE]\n"
 		"       kvmwatch check --list-rules\n");
 	for (g = check_groups(); *g; g++)
 		fprintf(out, "  --%-20s%s\n", (*g)->name, (*g)->summary);
@@ -50,9 +53,15 @@ static void check_usage(FILE *out)
 		"  -p, --pid PID         watch only the VMM process PID\n"
 		"  --threshold RULE=V    override one rule's threshold\n"
 		"  --expect-fast-mmio    fail, not note, a kernel without a fast MMIO path\n"
+		"  --baseline FILE       compare every metric with a record (kvmwatch record)\n"
+		"  --tolerance M=V       allowed change of metric M: 0.1, 10%% or off\n"
+		"  --normalise N         counters per workload run, per second (duration)\n"
+		"                        or auto (per run when both runs had a workload)\n"
+		"  --rules FILE          thresholds and tolerances from a YAML file (docs/ci.md)\n"
 		"  --list-rules          the rules, their groups and default thresholds\n"
-		"exit status: 0 every rule passed, 1 a rule failed (regression), 2 usage,\n"
-		"3 permission, 4 no rule could run on this kernel, 5 runtime error\n"
+		"exit status: 0 every rule passed, 1 a rule failed or a metric regressed,\n"
+		"2 usage, 3 permission, 4 no rule could run on this kernel or the baseline\n"
+		"comparison was refused, 5 runtime error\n"
 		"rules:");
 	for (i = 0; i < n; i++)
 		fprintf(out, " %s", check_rule_at(i)->name);
@@ -98,7 +107,8 @@ static bool group_selected(const struct check_options *o,
 static int parse_check_options(int argc, char **argv, struct check_options *o)
 {
 	enum { OPT_ALL = 256, OPT_JUNIT, OPT_THRESHOLD, OPT_LIST,
-	       OPT_EXPECT_FAST_MMIO, OPT_GROUP };
+	       OPT_EXPECT_FAST_MMIO, OPT_BASELINE, OPT_RULES, OPT_TOLERANCE,
+	       OPT_NORMALISE, OPT_GROUP };
 	static const struct option fixed[] = {
 		{ "all", no_argument, NULL, OPT_ALL },
 		{ "expect-fast-mmio", no_argument, NULL, OPT_EXPECT_FAST_MMIO },
@@ -108,6 +118,11 @@ static int parse_check_options(int argc, char **argv, struct check_options *o)
 		{ "pid", required_argument, NULL, 'p' },
 		{ "threshold", required_argument, NULL, OPT_THRESHOLD },
 		{ "list-rules", no_argument, NULL, OPT_LIST },
+		{ "baseline", required_argument, NULL, OPT_BASELINE },
+		{ "rules", required_argument, NULL, OPT_RULES },
+		{ "tolerance", required_argument, NULL, OPT_TOLERANCE },
+		{ "normalise", required_argument, NULL, OPT_NORMALISE },
+		{ "normalize", required_argument, NULL, OPT_NORMALISE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -181,6 +196,21 @@ static int parse_check_options(int argc, char **argv, struct check_options *o)
 			for (i = 0; check_rule_at(i) != rule; i++)
 				;
 			o->thresholds[i] = value;
+			o->threshold_set[i] = true;
+			break;
+		case OPT_BASELINE:
+			o->baseline.path = optarg;
+			break;
+		case OPT_RULES:
+			o->baseline.rules_path = optarg;
+			break;
+		case OPT_TOLERANCE:
+			if (check_baseline_tolerance(&o->baseline, optarg))
+				return KW_EXIT_USAGE;
+			break;
+		case OPT_NORMALISE:
+			if (check_baseline_normalise(&o->baseline, optarg))
+				return KW_EXIT_USAGE;
 			break;
 		case OPT_LIST:
 			list_rules(stdout);
@@ -204,8 +234,11 @@ static int parse_check_options(int argc, char **argv, struct check_options *o)
 		kw_warn("check: -- must be followed by a command");
 		return KW_EXIT_USAGE;
 	}
-	if (!any) {
-		kw_warn("check: say which rules: --GROUP (e.g. --lockup) or --all");
+	if (check_baseline_prepare(&o->baseline, o->thresholds,
+				   o->threshold_set))
+		return KW_EXIT_USAGE;
+	if (!any && !o->baseline.path) {
+		kw_warn("check: say which rules: --GROUP (e.g. --lockup), --all or --baseline FILE");
 		check_usage(stderr);
 		return KW_EXIT_USAGE;
 	}
@@ -247,96 +280,6 @@ static void read_counters(struct check_data *d, bool after)
 		}
 		p->after = v;
 	}
-}
-
-/* Fork COMMAND, stopped until kvmwatch lets it go; the exec error, if
- * any, comes back through a close-on-exec pipe. */
-static pid_t spawn(char **command, const sigset_t *blocked, int *exec_errno)
-{
-	int fds[2], err = 0;
-	pid_t pid;
-
-	*exec_errno = 0;
-	if (pipe2(fds, O_CLOEXEC))
-		return -1;
-	pid = fork();
-	if (pid < 0) {
-		close(fds[0]);
-		close(fds[1]);
-		return -1;
-	}
-	if (!pid) {
-		sigprocmask(SIG_UNBLOCK, blocked, NULL);
-		close(fds[0]);
-		execvp(command[0], command);
-		err = errno;
-		if (write(fds[1], &err, sizeof(err)) < 0)
-			_exit(127);
-		_exit(127);
-	}
-	close(fds[1]);
-	if (read(fds[0], &err, sizeof(err)) == sizeof(err))
-		*exec_errno = err;
-	close(fds[0]);
-	return pid;
-}
-
-struct run_result {
-	double elapsed_sec;
-	bool interrupted;
-	bool command_ran;
-	int command_status;	/* as from waitpid */
-};
-
-/* Wait for the duration, COMMAND's end or SIGINT/SIGTERM. */
-static int watch(const struct check_options *o, const sigset_t *signals,
-		 struct run_result *r)
-{
-	uint64_t start = monotonic_ns(), deadline = 0, now;
-	struct timespec ts;
-	int exec_errno, sig;
-	pid_t child = 0;
-
-	if (o->duration_sec > 0)
-		deadline = start + (uint64_t)(o->duration_sec * 1e9);
-	if (o->command) {
-		child = spawn(o->command, signals, &exec_errno);
-		if (child < 0) {
-			kw_warn("check: cannot start %s: %s", o->command[0],
-				strerror(errno));
-			return KW_EXIT_RUNTIME;
-		}
-		if (exec_errno) {
-			waitpid(child, NULL, 0);
-			kw_warn("check: cannot run %s: %s", o->command[0],
-				strerror(exec_errno));
-			return KW_EXIT_USAGE;
-		}
-		r->command_ran = true;
-	}
-	for (;;) {
-		if (child && waitpid(child, &r->command_status, WNOHANG) == child)
-			break;
-		now = monotonic_ns();
-		if (deadline && now >= deadline)
-			break;
-		/* SIGCHLD is among the signals: a child's end wakes us. */
-		ts.tv_sec = 0;
-		ts.tv_nsec = 200000000;
-		if (deadline && deadline - now < 200000000ull)
-			ts.tv_nsec = deadline - now;
-		sig = sigtimedwait(signals, NULL, &ts);
-		if (sig == SIGINT || sig == SIGTERM) {
-			r->interrupted = true;
-			if (child) {
-				kill(child, SIGTERM);
-				waitpid(child, &r->command_status, 0);
-			}
-			break;
-		}
-	}
-	r->elapsed_sec = (monotonic_ns() - start) / 1e9;
-	return KW_EXIT_OK;
 }
 
 static void text_verdict(FILE *out, const struct check_data *d,
@@ -437,11 +380,15 @@ static unsigned int needed_detectors(const struct check_options *o)
 	for (i = 0; g[i]; i++)
 		if (o->groups[i])
 			mask |= 1u << g[i]->detector;
+	/* A comparison with a baseline covers every detector. */
+	for (i = 0; o->baseline.path && i < DET_COUNT; i++)
+		if (detector_implemented(i))
+			mask |= 1u << i;
 	return mask;
 }
 
 static int emit(const struct check_options *o, const struct runner *r,
-		const struct check_data *d, const struct run_result *run,
+		const struct check_data *d, const struct workload_run *run,
 		const struct rule_result *results, size_t n,
 		enum rule_verdict overall)
 {
@@ -466,7 +413,11 @@ static int emit(const struct check_options *o, const struct runner *r,
 						    r->runs[det].modes);
 			fputc('\n', stdout);
 		}
-		text_verdict(stdout, d, results, n, overall);
+		if (n || !o->baseline.compared)
+			text_verdict(stdout, d, results, n, overall);
+		if (o->baseline.compared)
+			baseline_text(stdout, &o->baseline.result,
+				      &o->baseline.base);
 		return fflush(stdout) ? -EIO : 0;
 	}
 	doc = json_pack("{s:s, s:i, s:s, s:f, s:o, s:f, s:b, s:s, s:o, s:o}",
@@ -500,14 +451,19 @@ static int emit(const struct check_options *o, const struct runner *r,
 	}
 	json_object_set_new(doc, "detectors", dets);
 	json_object_set_new(doc, "missed_runs", missed);
+	if (o->baseline.compared)
+		json_object_set_new(doc, "baseline",
+				    baseline_json(&o->baseline.result,
+						  &o->baseline.base,
+						  o->baseline.path));
 	if (o->command) {
 		cmd = json_array();
 		for (i = 0; o->command[i]; i++)
 			json_array_append_new(cmd, json_string(o->command[i]));
 		json_object_set_new(doc, "command", cmd);
 		json_object_set_new(doc, "command_exit",
-				    WIFEXITED(run->command_status) ?
-				    json_integer(WEXITSTATUS(run->command_status)) :
+				    workload_exit_status(run) >= 0 ?
+				    json_integer(workload_exit_status(run)) :
 				    json_null());
 	}
 	return json_emit(stdout, doc);
@@ -558,12 +514,12 @@ static int refuse_unrunnable(const struct check_options *o,
 	return KW_EXIT_OK;
 }
 
-static int run_check(const struct check_options *o, struct kernel_caps *caps,
+static int run_check(struct check_options *o, struct kernel_caps *caps,
 		     struct attach_plan *plan)
 {
 	struct rule_result results[CHECK_MAX_RULES];
 	struct check_data d = { 0 };
-	struct run_result run = { 0 };
+	struct workload_run run = { 0 };
 	enum rule_verdict overall;
 	enum detector_id det;
 	struct runner r;
@@ -571,11 +527,7 @@ static int run_check(const struct check_options *o, struct kernel_caps *caps,
 	size_t i, n = 0;
 	int rc, err;
 
-	sigemptyset(&signals);
-	sigaddset(&signals, SIGINT);
-	sigaddset(&signals, SIGTERM);
-	sigaddset(&signals, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &signals, NULL);
+	workload_block_signals(&signals);
 
 	err = runner_start(&r, plan, needed_detectors(o), 0, o->pid);
 	if (err)
@@ -591,7 +543,8 @@ static int run_check(const struct check_options *o, struct kernel_caps *caps,
 	read_counters(&d, false);
 	d.start_mono_ns = monotonic_ns();
 	d.start_epoch = time(NULL);
-	rc = watch(o, &signals, &run);
+	rc = workload_watch("check", o->command, o->duration_sec, &signals,
+			    &run);
 	read_counters(&d, true);
 	d.duration_sec = run.elapsed_sec;
 	if (rc != KW_EXIT_OK)
@@ -614,21 +567,53 @@ static int run_check(const struct check_options *o, struct kernel_caps *caps,
 			check_evaluate(check_rule_at(i), o->thresholds[i], &d,
 				       &results[n++]);
 	overall = check_overall(results, n);
-	if (run.command_ran && (!WIFEXITED(run.command_status) ||
-				WEXITSTATUS(run.command_status)))
+	if (run.command_ran && workload_exit_status(&run))
 		kw_warn("check: %s did not exit 0 (status %d): the verdict covers what ran",
-			o->command[0], WIFEXITED(run.command_status) ?
-			WEXITSTATUS(run.command_status) : -1);
+			o->command[0], workload_exit_status(&run));
+	if (o->baseline.path) {
+		/* SIGINT ends a plain run; with a duration or a command it
+		 * cuts the run short, and a partial run is not compared. */
+		struct workload_run wr = {
+			.elapsed_sec = run.elapsed_sec,
+			.interrupted = run.interrupted &&
+				(o->command || o->duration_sec > 0),
+			.command_ran = run.command_ran,
+			.command_status = run.command_status,
+		};
+
+		rc = check_baseline_compare(&o->baseline, &r, o->command, &wr);
+		if (rc != KW_EXIT_OK)
+			goto out;
+	}
 	if (emit(o, &r, &d, &run, results, n, overall)) {
 		rc = KW_EXIT_RUNTIME;
 		goto out;
 	}
-	if (o->junit && write_junit(o->junit, results, n, d.duration_sec)) {
+	if (o->junit && o->baseline.compared) {
+		char *doc = NULL;
+		size_t len = 0;
+		FILE *f = n ? open_memstream(&doc, &len) : NULL;
+
+		if (f) {
+			check_write_junit(f, results, n, d.duration_sec);
+			fclose(f);
+		}
+		err = check_baseline_write_junit(&o->baseline, o->junit, doc,
+						 d.duration_sec);
+		free(doc);
+		if (err) {
+			rc = KW_EXIT_RUNTIME;
+			goto out;
+		}
+	} else if (o->junit && write_junit(o->junit, results, n,
+					   d.duration_sec)) {
 		rc = KW_EXIT_RUNTIME;
 		goto out;
 	}
 	rc = overall == VERDICT_FAIL ? KW_EXIT_CHECK_FAILED :
 		overall == VERDICT_SKIP ? KW_EXIT_UNSUPPORTED : KW_EXIT_OK;
+	if (o->baseline.compared)
+		rc = check_baseline_exit(&o->baseline, n ? rc : -1);
 out:
 	runner_stop(&r);
 	return rc;
@@ -643,12 +628,15 @@ int cmd_check(int argc, char **argv)
 	int rc;
 
 	rc = parse_check_options(argc, argv, &o);
-	if (rc)
+	if (rc) {
+		check_baseline_free(&o.baseline);
 		return rc;
+	}
 	mask = needed_detectors(&o);
 	rc = session_prepare(&caps, &plan, mask);
 	if (rc == KW_EXIT_OK)
 		rc = run_check(&o, &caps, &plan);
 	caps_release(&caps);
+	check_baseline_free(&o.baseline);
 	return rc;
 }

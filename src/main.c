@@ -20,6 +20,12 @@ static void usage(FILE *out)
 		"                         LAPIC timers per vCPU\n"
 		"  check --lockup [--duration SEC | -- COMMAND ARGS...]\n"
 		"                         watch, then a PASS/FAIL verdict per rule\n"
+		"  check --baseline FILE [--rules FILE] [--tolerance METRIC=V]...\n"
+		"                         compare this run with a recorded one\n"
+		"  record -o FILE [--duration SEC | -- COMMAND ARGS...]\n"
+		"                         every detector's metrics into a baseline file\n"
+		"  export --listen ADDR:PORT | --textfile PATH\n"
+		"                         the metrics for Prometheus\n"
 		"  help                   this text\n"
 		"\n"
 		"options:\n"
@@ -40,6 +46,8 @@ int main(int argc, char **argv)
 		{ "probe", cmd_probe },
 		{ "top", cmd_top },
 		{ "check", cmd_check },
+		{ "record", cmd_record },
+		{ "export", cmd_export },
 	};
 	const char *mode = getenv("KVMWATCH_MODE");
 	size_t i;

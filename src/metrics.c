@@ -132,3 +132,45 @@ void metric_set_free(struct metric_set *set)
 	free(set->items);
 	memset(set, 0, sizeof(*set));
 }
+
+const char *metric_type_name(enum metric_type type)
+{
+	switch (type) {
+	case METRIC_COUNTER: return "counter";
+	case METRIC_GAUGE: return "gauge";
+	default: return "histogram";
+	}
+}
+
+int metric_type_parse(const char *name, enum metric_type *out)
+{
+	enum metric_type t;
+
+	for (t = METRIC_COUNTER; t <= METRIC_HISTOGRAM; t++)
+		if (!strcmp(name, metric_type_name(t))) {
+			*out = t;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+const char *metric_better_name(enum metric_better better)
+{
+	switch (better) {
+	case BETTER_LOWER: return "lower";
+	case BETTER_HIGHER: return "higher";
+	default: return "neither";
+	}
+}
+
+int metric_better_parse(const char *name, enum metric_better *out)
+{
+	enum metric_better b;
+
+	for (b = BETTER_LOWER; b <= BETTER_NEITHER; b++)
+		if (!strcmp(name, metric_better_name(b))) {
+			*out = b;
+			return 0;
+		}
+	return -EINVAL;
+}

@@ -58,6 +58,10 @@ struct metric {
 	/* Histograms only: buckets[i] as log2_hist slot i; sum in unit. */
 	uint64_t buckets[HIST_SLOTS];
 	double sum;
+	/* Not measurable in this run (the attach mode cannot see it): a
+	 * static one-line reason; value and buckets are then meaningless.
+	 * Recorded as null, never compared as a zero. */
+	const char *unavailable;
 };
 
 struct metric_set {
@@ -85,5 +89,12 @@ const struct metric *metric_find(const struct metric_set *set,
 /* "vm=12,vcpu=0" into buf. */
 void metric_labels_string(const struct metric *m, char *buf, size_t len);
 void metric_set_free(struct metric_set *set);
+
+/* "counter", "gauge", "histogram" and back; -EINVAL for other names. */
+const char *metric_type_name(enum metric_type type);
+int metric_type_parse(const char *name, enum metric_type *out);
+/* "lower", "higher", "neither" and back. */
+const char *metric_better_name(enum metric_better better);
+int metric_better_parse(const char *name, enum metric_better *out);
 
 #endif

@@ -63,21 +63,37 @@ const struct probe_point probe_points[] = {
 	  X86, VENDOR_VMX, false, "HV-to-SW timer switches on vCPU block",
 	  NULL },
 
-	/* Fast MMIO bus writes. */
+	/* MMIO writes: fast bus, emulated, to the VMM. kvm:kvm_mmio and the
+	 * entry/exit tracepoints classify writes in every mode; the function
+	 * points add the fast-bus tries, the candidates and the costs. */
+	{ DET_MMIO, "kvm_mmio", NULL, "kvm/kvm_mmio", ANY_ARCH, VENDOR_ANY,
+	  true, NULL, NULL },
 	{ DET_MMIO, "io_bus_write", "kvm_io_bus_write", "kvm/kvm_fast_mmio",
-	  ANY_ARCH, VENDOR_ANY, true,
-	  "bus index and per-write cost (fast-bus hits only, from kvm_fast_mmio)",
+	  ANY_ARCH, VENDOR_ANY, false,
+	  "fast-MMIO candidates (len-0 ioeventfds on KVM_FAST_MMIO_BUS), fast-bus tries that missed, and the handler's own fast-bus tries as evidence of a fast path (fast-bus hits still come from kvm:kvm_fast_mmio on x86)",
 	  NULL },
 	{ DET_MMIO, "ioeventfd_write", "ioeventfd_write", NULL, ANY_ARCH,
-	  VENDOR_ANY, false, "which ioeventfd took each write", NULL },
-	{ DET_MMIO, "ept_misconfig", "handle_ept_misconfig", "kvm/kvm_exit", X86,
-	  VENDOR_VMX, false, "cost of the EPT-misconfig path", NULL },
-	{ DET_MMIO, "npf_interception", "npf_interception", "kvm/kvm_exit", X86,
-	  VENDOR_SVM, false, "cost of the NPF path", NULL },
-	{ DET_MMIO, "kvm_mmio", NULL, "kvm/kvm_mmio", ANY_ARCH, VENDOR_ANY, false,
-	  "emulated MMIO accesses by address", NULL },
+	  VENDOR_ANY, false, "ioeventfd signals per address", NULL },
+	{ DET_MMIO, "ept_misconfig", "handle_ept_misconfig", NULL, X86,
+	  VENDOR_VMX, false, "per-write cost of the EPT-misconfig path",
+	  NULL },
+	{ DET_MMIO, "npf_interception", "npf_interception", NULL, X86,
+	  VENDOR_SVM, false, "per-write cost of the nested-page-fault path",
+	  NULL },
+	{ DET_MMIO, "guest_abort", "kvm_handle_guest_abort", NULL, ARM64,
+	  VENDOR_ANY, false, "per-write cost of the stage-2 abort path", NULL },
+	{ DET_MMIO, "exit_reason", NULL, "kvm/kvm_exit", ANY_ARCH, VENDOR_ANY,
+	  false, "the exit reason before each write, and exits per write",
+	  NULL },
+	{ DET_MMIO, "guest_entry", NULL, "kvm/kvm_entry", ANY_ARCH, VENDOR_ANY,
+	  false, "when a write handled in the kernel is over (it then closes at the next exit)",
+	  NULL },
+	{ DET_MMIO, "vmm_exit", NULL, "kvm/kvm_userspace_exit", ANY_ARCH,
+	  VENDOR_ANY, false,
+	  "which writes went to the VMM (they count as emulated)", NULL },
 	{ DET_MMIO, "emulate_insn", NULL, "kvm/kvm_emulate_insn", X86,
-	  VENDOR_ANY, false, "instruction emulations", NULL },
+	  VENDOR_ANY, false, "whether a write went through instruction emulation",
+	  NULL },
 
 	/* Stage-2 / TDP teardown rescheduling (docs/teardown.md). Without
 	 * fentry or kprobes the exit of a VMM process (exit_group of one
@@ -135,24 +151,45 @@ const struct probe_point probe_points[] = {
 	  "when a task moved onto the CPU during a run began to wait (it counts from the run's start)",
 	  NULL },
 
-	/* PMU world switches. */
+	/* PMU world switches (docs/pmu.md). Which functions exist tells the
+	 * mechanism; each is timed by fentry/fexit or kprobe/kretprobe and has
+	 * no tracepoint form, so the weaker mode loses it whole. */
 	{ DET_PMU, "pmu_restore_guest", "kvm_vcpu_pmu_restore_guest", NULL,
-	  ARM64, VENDOR_ANY, false, "arm64 guest PMU loads and their cost",
-	  NULL },
+	  ARM64, VENDOR_ANY, false,
+	  "guest PMU loads at vCPU load (VHE) and their cost", NULL },
 	{ DET_PMU, "pmu_restore_host", "kvm_vcpu_pmu_restore_host", NULL, ARM64,
-	  VENDOR_ANY, false, "arm64 host PMU restores and their cost", NULL },
+	  VENDOR_ANY, false, "host PMU restores at vCPU put (VHE) and their cost",
+	  NULL },
 	{ DET_PMU, "mediated_pmu_load", "kvm_mediated_pmu_load", NULL, X86,
 	  VENDOR_ANY, false, "mediated vPMU loads and their cost", NULL },
 	{ DET_PMU, "mediated_pmu_put", "kvm_mediated_pmu_put", NULL, X86,
 	  VENDOR_ANY, false, "mediated vPMU puts and their cost", NULL },
+	/* Static in pmu.c: absent where the compiler inlined them. */
+	{ DET_PMU, "load_guest_pmcs", "kvm_pmu_load_guest_pmcs", NULL, X86,
+	  VENDOR_ANY, false,
+	  "software loads of guest counters (what hardware PMC virtualization avoids)",
+	  NULL },
+	{ DET_PMU, "put_guest_pmcs", "kvm_pmu_put_guest_pmcs", NULL, X86,
+	  VENDOR_ANY, false, "software saves of guest counters", NULL },
+	/* The legacy vPMU's per-entry PERF_GLOBAL_CTRL switch list on VMX. */
+	{ DET_PMU, "guest_get_msrs", "perf_guest_get_msrs", NULL, X86, VENDOR_VMX,
+	  false, "legacy vPMU per-entry switch lists and their cost", NULL },
 	{ DET_PMU, "pmu_handle_event", "kvm_pmu_handle_event", NULL, X86,
-	  VENDOR_ANY, false, "PMU event handling requests", NULL },
+	  VENDOR_ANY, false, "counter reprogramming (KVM_REQ_PMU) and its cost",
+	  NULL },
 	{ DET_PMU, "pmu_deliver_pmi", "kvm_pmu_deliver_pmi", NULL, X86,
-	  VENDOR_ANY, false, "PMIs delivered to guests", NULL },
+	  VENDOR_ANY, false, "PMIs injected into guests", NULL },
+	/* Tracepoints: every mode keeps the PMU register exits. */
 	{ DET_PMU, "kvm_msr", NULL, "kvm/kvm_msr", X86, VENDOR_ANY, false,
 	  "PMU MSR exits by MSR", NULL },
 	{ DET_PMU, "sys_access", NULL, "kvm/kvm_sys_access", ARM64, VENDOR_ANY,
-	  false, "trapped PMU register accesses", NULL },
+	  false, "trapped PMU register accesses by register", NULL },
+	{ DET_PMU, "pmu_exit", NULL, "kvm/kvm_exit", ANY_ARCH, VENDOR_ANY, false,
+	  "exits per vCPU thread (switches and PMU exits per exit)", NULL },
+	{ DET_PMU, "pmu_vcpu_load", "kvm_arch_vcpu_load", NULL, ANY_ARCH,
+	  VENDOR_ANY, false,
+	  "vCPU index and vPMU presence per vCPU (vCPUs are shown by thread id)",
+	  NULL },
 };
 
 const size_t probe_point_count = sizeof(probe_points) / sizeof(probe_points[0]);

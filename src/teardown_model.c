@@ -635,8 +635,10 @@ int teardown_view_metrics(const struct teardown_view *v, struct metric_set *out)
 	ADD(METRIC_GAUGE, "ms", "longest time a teardown kept its CPU while another task wanted it",
 	    BETTER_LOWER, "teardown.max_stretch_ms");
 	m->value = v->worst_stretch ? v->worst_stretch->rec->max_stretch_ns / 1e6 : 0;
+	/* Not gated by check (nobody may have waited), but a baseline may
+	 * judge it: a teardown holding a CPU longer is a regression. */
 	ADD(METRIC_GAUGE, "ms", "longest run of a teardown on a CPU without a schedule point, waited behind or not",
-	    BETTER_NEITHER, "teardown.max_run_ms");
+	    BETTER_LOWER, "teardown.max_run_ms");
 	m->value = v->worst_run ? v->worst_run->rec->max_run_ns / 1e6 : 0;
 	ADD(METRIC_GAUGE, "ms", "longest wait of a runnable task behind a teardown run",
 	    BETTER_LOWER, "teardown.max_wait_ms");
@@ -648,7 +650,7 @@ int teardown_view_metrics(const struct teardown_view *v, struct metric_set *out)
 	    BETTER_LOWER, "teardown.duration_ns");
 	metric_set_hist(m, v->durations.slots, -1);
 	ADD(METRIC_HISTOGRAM, "ns", "teardown runs on a CPU without a schedule point",
-	    BETTER_NEITHER, "teardown.run_ns");
+	    BETTER_LOWER, "teardown.run_ns");
 	metric_set_hist(m, v->runs.slots, -1);
 	ADD(METRIC_HISTOGRAM, "ns", "teardown stretches: from a task wanting the CPU to the schedule point",
 	    BETTER_LOWER, "teardown.stretch_ns");
@@ -664,7 +666,7 @@ int teardown_view_metrics(const struct teardown_view *v, struct metric_set *out)
 		if (metric_label(m, "vm", "%u", r->pid))
 			return -E2BIG;
 		ADD(METRIC_GAUGE, "ms", "longest run of this VM's teardown without a schedule point",
-		    BETTER_NEITHER, "teardown.vm_max_run_ms");
+		    BETTER_LOWER, "teardown.vm_max_run_ms");
 		m->value = r->max_run_ns / 1e6;
 		if (metric_label(m, "vm", "%u", r->pid))
 			return -E2BIG;

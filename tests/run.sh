@@ -2,7 +2,7 @@
 # The whole kvmwatch test suite. Every test prints TAP lines; this runner
 # echoes them, counts them, and ends with "N passed, N failed".
 #
-#   tests/run.sh [unit] [host] [vm]     (default: all three)
+#   tests/run.sh [unit] [host] [fuzz] [vm]     (default: all four)
 #
 # A test program that dies without a verdict counts as one failure.
 set -u
@@ -36,7 +36,7 @@ run() {
 	failed=$((failed + f))
 }
 
-[ $# -gt 0 ] || set -- unit host vm
+[ $# -gt 0 ] || set -- unit host fuzz vm
 for part in "$@"; do
 	case $part in
 	unit)
@@ -47,12 +47,16 @@ for part in "$@"; do
 		;;
 	host)
 		run host-smoke "$top/tests/host/smoke.sh"
+		run host-ci "$top/tests/host/ci.sh"
+		;;
+	fuzz)
+		run fuzz-rules-file "$top/tests/fuzz/run.sh"
 		;;
 	vm)
 		run vm "$top/tests/vm/run.sh"
 		;;
 	*)
-		echo "usage: $0 [unit] [host] [vm]" >&2
+		echo "usage: $0 [unit] [host] [fuzz] [vm]" >&2
 		exit 2
 		;;
 	esac

@@ -8,6 +8,8 @@
 # kvmwatch.json/.err/.rc, times (guest uptime at start and end). On x86_64,
 # timer-check-<P>/ and timer-stall/ also hold check-<mode>.json/.err/.rc/.xml:
 # "kvmwatch check --lockup" in fentry and in tracepoint mode on the same run.
+# On both arches mmio-check/ holds the same for "check --mmio", plus
+# check-expect.* with --expect-fast-mmio.
 set -u
 
 # Slow steps under TCG take seconds; these bound a hang, not a normal run.
@@ -166,6 +168,98 @@ EOF
 	echo "suite: $(basename "$d"): both attached at uptime $(cat "$d/attached-uptime" 2>/dev/null) s; check exit fentry $(cat "$d/check-fentry.rc"), tracepoint $(cat "$d/check-tracepoint.rc") (uptime $(uptime_s) s)"
 }
 
+# mmio_check_start DIR NAME KVMWATCH_ARGS...: a "kvmwatch ... check"
+# in the background until check_stop DIR NAME; DIR/check-NAME.*. It does
+# not wait for the attach: see mmio_check_attached.
+mmio_check_start() {
+	d=$1 n=$2
+	shift 2
+	kvmwatch "$@" -o json --junit "$d/check-$n.xml" \
+		>"$d/check-$n.json" 2>"$d/check-$n.err" &
+	echo $! >"$d/check-$n.pid"
+}
+
+# mmio_check_attached DIR NAME...: wait until each has attached (or died).
+mmio_check_attached() {
+	d=$1
+	shift
+	for n in "$@"; do
+		i=0
+		while ! attached_to "$d/check-$n.err" &&
+			alive "$(cat "$d/check-$n.pid")" &&
+			[ $i -lt $ATTACH_WAIT ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+	done
+}
+
+# mmio_check: "kvmwatch check --mmio" on one kvmload mmio run in fentry
+# mode, in tracepoint mode and with --expect-fast-mmio: the same writes,
+# seen three ways. They attach at the same time (an attach takes 13-30 s
+# on arm64 under TCG) and stop on SIGINT after kvmload.
+mmio_check() {
+	d=/out/mmio-check
+	mkdir -p "$d"
+	echo "suite: mmio-check: check --mmio in fentry and tracepoint mode, and --expect-fast-mmio (uptime $(uptime_s) s)"
+	mmio_check_start "$d" fentry check --mmio
+	mmio_check_start "$d" tracepoint --mode tracepoint check --mmio
+	mmio_check_start "$d" expect check --mmio --expect-fast-mmio
+	mmio_check_attached "$d" fentry tracepoint expect
+	echo "mmio --vms 1 --vcpus 2 -n 500" >"$d/cmd"
+	timeout $KVMLOAD_TIMEOUT kvmload $(cat "$d/cmd") \
+		>"$d/kvmload.json" 2>"$d/kvmload.err"
+	echo $? >"$d/kvmload.rc"
+	# All three end at once: each builds its verdict as it exits.
+	for n in fentry tracepoint expect; do
+		kill -INT "$(cat "$d/check-$n.pid")"
+	done
+	for n in fentry tracepoint expect; do
+		check_stop "$d" $n
+	done
+	echo "suite: mmio-check: check exit fentry $(cat "$d/check-fentry.rc"), tracepoint $(cat "$d/check-tracepoint.rc"), expect $(cat "$d/check-expect.rc")"
+}
+
+# pmu_check_start DIR NAME MODE [CHECK_ARGS...]: "kvmwatch --mode MODE
+# check --pmu CHECK_ARGS" in the background until check_stop DIR NAME;
+# DIR/check-NAME.{json,err,rc,xml}.
+pmu_check_start() {
+	d=$1 n=$2 m=$3
+	shift 3
+	mkdir -p "$d"
+	kvmwatch --mode "$m" check --pmu -o json --junit "$d/check-$n.xml" "$@" \
+		>"$d/check-$n.json" 2>"$d/check-$n.err" &
+	echo $! >"$d/check-$n.pid"
+	i=0
+	while ! attached_to "$d/check-$n.err" && alive $! &&
+		[ $i -lt $ATTACH_WAIT ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
+# pmu_check: check --pmu around one kvmload pmu run in fentry mode and,
+# beside it, in tracepoint mode with a PMU-register-exit threshold of 1/s
+# that any trapped access breaks (where there is a vPMU to judge). Under
+# nested TCG a world switch takes tens of microseconds, and a host stall
+# of tens of milliseconds lands in some (docs/pmu.md): the fentry run
+# allows 10 ms on average.
+pmu_check() {
+	d=/out/pmu-check
+	echo "suite: pmu-check: check --pmu, fentry and tracepoint (uptime $(uptime_s) s)"
+	pmu_check_start "$d" tracepoint tracepoint \
+		--threshold pmu.reg_exits_per_s=1
+	echo "pmu --vms 1 --vcpus 2 -k 1000" >"$d/cmd"
+	kvmwatch check --pmu -o json --junit "$d/check-fentry.xml" \
+		--threshold pmu.switch_cost_ns=10000000 -- \
+		sh -c "timeout $KVMLOAD_TIMEOUT kvmload $(cat "$d/cmd") \
+			>$d/kvmload.json 2>$d/kvmload.err; echo \$? >$d/kvmload.rc" \
+		>"$d/check-fentry.json" 2>"$d/check-fentry.err"
+	echo $? >"$d/check-fentry.rc"
+	check_stop "$d" tracepoint
+	echo "suite: pmu-check: exit fentry $(cat "$d/check-fentry.rc"), tracepoint $(cat "$d/check-tracepoint.rc")"
+}
+
 kvm=MISSING
 [ -c /dev/kvm ] && kvm=present
 echo "suite: $(uname -m) $(uname -r), /dev/kvm $kvm"
@@ -183,6 +277,7 @@ kvmwatch probe -o json >/out/probe.json 2>/out/probe.err
 echo $? >/out/probe.rc
 
 scenario mmio no mmio --vms 2 --vcpus 2 -n 1000
+mmio_check
 scenario timer no timer --vms 2 --vcpus 2 --period-us 1000 --seconds 2
 if [ "$(uname -m)" = x86_64 ]; then
 	timer_check timer-check-200 200
@@ -213,4 +308,112 @@ teardown_check teardown-exit --vcpus 2 --mem-mib $TEARDOWN_BIG_MIB \
 	--teardown-order exit --competitor-cpu 1
 teardown_check teardown-small --vcpus 2 --mem-mib 4 --competitor-cpu 1
 scenario pmu no pmu --vms 2 --vcpus 2 -k 1000
+pmu_check
+# ---- CI gating (issue 8, docs/ci.md): /out/ci/. Record a baseline of a
+# fixed workload (kvmload mmio, then a small VM's teardown), rerun it
+# (PASS), rerun it with 3x the slow-path MMIO and with a big VM teardown
+# (FAIL naming the metrics); then export, scraped during a workload.
+CI_WRITES=1000
+CI_MORE_WRITES=3000
+CI_SMALL_MIB=8
+if [ "$(uname -m)" = x86_64 ]; then CI_BIG_MIB=512; else CI_BIG_MIB=128; fi
+CI_PORT=9477
+
+# The workload a CI job would run: ci-workload.sh WRITES MIB OUTPREFIX.
+cat >/tmp/ci-workload.sh <<CIWORKLOAD
+#!/bin/sh
+timeout $KVMLOAD_TIMEOUT kvmload mmio --vms 2 --vcpus 2 -n "\$1" \
+	>"\$3-mmio.json" 2>"\$3-mmio.err" || exit 1
+timeout $KVMLOAD_TIMEOUT kvmload teardown --vms 1 --vcpus 2 --mem-mib "\$2" \
+	>"\$3-teardown.json" 2>"\$3-teardown.err" || exit 1
+CIWORKLOAD
+
+# ci_check NAME FORMAT WRITES MIB: check --baseline around the workload.
+ci_check() {
+	d=/out/ci
+	echo "suite: ci: check --baseline, $1: mmio -n $3, teardown $4 MiB (uptime $(uptime_s) s)"
+	kvmwatch check --baseline $d/base.json --rules $d/rules.yaml -o "$2" \
+		--junit "$d/$1.xml" -- sh /tmp/ci-workload.sh "$3" "$4" "$d/$1" \
+		>"$d/$1.$2" 2>"$d/$1.err"
+	echo $? >"$d/$1.rc"
+	echo "suite: ci: $1: check exit $(cat "$d/$1.rc")"
+}
+
+ci_gate() {
+	d=/out/ci
+	mkdir -p $d
+	echo "$CI_WRITES $CI_MORE_WRITES $CI_SMALL_MIB $CI_BIG_MIB" >$d/params
+	# Host interrupts are no work of the workload's, and TCG makes
+	# teardown times and MMIO write costs vary up to 2x from run to run;
+	# arm64 PMU world switches come with vCPU preemptions, and a stalled
+	# QEMU thread lands milliseconds in one switch (docs/pmu.md).
+	cat >$d/rules.yaml <<CIRULES
+version: 1
+baseline:
+  tolerance: 25%
+  metrics:
+    exits.exits_by_reason: { min_events: 500 }
+    teardown.*: 100%
+    teardown.duration_ns: { tolerance: 100%, min_change: 50000000 }
+    teardown.stretch_ns: { tolerance: 100%, min_change: 50000000 }
+    teardown.max_stretch_ms: { tolerance: 100%, min_change: 50 }
+    teardown.run_ns: { tolerance: 100%, min_change: 50000000 }
+    teardown.max_run_ms: { tolerance: 100%, min_change: 50 }
+    teardown.max_wait_ms: { tolerance: 100%, min_change: 50 }
+    mmio.write_cost_ns: { tolerance: 100%, min_change: 50000 }
+    pmu.*: 300%
+    pmu.switch_cost_ns: { tolerance: 300%, min_change: 100000 }
+    pmu.op_cost_ns: { tolerance: 300%, min_change: 100000 }
+CIRULES
+	echo "suite: ci: record (uptime $(uptime_s) s)"
+	kvmwatch record -o $d/base.json -- sh /tmp/ci-workload.sh \
+		$CI_WRITES $CI_SMALL_MIB $d/base >$d/record.out 2>$d/record.err
+	echo $? >$d/record.rc
+	ci_check same json $CI_WRITES $CI_SMALL_MIB
+	ci_check more-mmio json $CI_MORE_WRITES $CI_SMALL_MIB
+	ci_check big-teardown text $CI_WRITES $CI_BIG_MIB
+
+	# export: scraped by busybox wget while kvmload's VMs run, and after
+	# they exited and the grace period passed.
+	ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
+	echo "suite: ci: export (uptime $(uptime_s) s)"
+	kvmwatch export --listen 127.0.0.1:$CI_PORT -i 1 --grace 2 \
+		>/dev/null 2>$d/export.err &
+	epid=$!
+	i=0
+	while ! grep -q 'serving http' $d/export.err 2>/dev/null &&
+		alive $epid && [ $i -lt $ATTACH_WAIT ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	timeout $KVMLOAD_TIMEOUT kvmload timer --vms 2 --vcpus 2 \
+		--period-us 1000 --seconds 4 >$d/export-kvmload.json \
+		2>$d/export-kvmload.err &
+	kpid=$!
+	i=0
+	while ! grep -q KVMLOAD-TIMER-START $d/export-kvmload.err 2>/dev/null &&
+		alive $kpid && [ $i -lt $ATTACH_WAIT ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	sleep 1
+	wget -q -O $d/scrape-during.txt http://127.0.0.1:$CI_PORT/metrics
+	echo $? >$d/scrape-during.rc
+	wait $kpid
+	echo $? >$d/export-kvmload.rc
+	sleep 5
+	wget -q -O $d/scrape-after.txt http://127.0.0.1:$CI_PORT/metrics
+	echo $? >$d/scrape-after.rc
+	kill -INT $epid
+	i=0
+	while alive $epid && [ $i -lt $STOP_WAIT ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	alive $epid && kill -KILL $epid
+	wait $epid
+	echo $? >$d/export.rc
+	echo "suite: ci: export exit $(cat $d/export.rc)"
+}
+ci_gate
 echo "suite: done (uptime $(uptime_s) s)"

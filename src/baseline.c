@@ -1,0 +1,916 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The baseline comparison behind `kvmwatch check --baseline FILE`. */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "baseline.h"
+#include "junit.h"
+#include "kvmwatch.h"
+
+void baseline_settings_init(struct baseline_settings *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->tolerance = BASELINE_DEFAULT_TOLERANCE;
+	s->min_events = BASELINE_DEFAULT_MIN_EVENTS;
+	s->min_change = BASELINE_DEFAULT_MIN_CHANGE;
+	s->norm = NORM_AUTO;
+}
+
+void baseline_settings_free(struct baseline_settings *s)
+{
+	free(s->items);
+	memset(s, 0, sizeof(*s));
+}
+
+static bool name_char(char c)
+{
+	return islower((unsigned char)c) || isdigit((unsigned char)c) ||
+		c == '_' || c == '.';
+}
+
+/* "k=v,k=v}" up to the closing brace, which must end the string. */
+static bool labels_ok(const char *p)
+{
+	bool key = true, seen = false;
+
+	for (; *p && *p != '}'; p++) {
+		if (key && *p == '=' && seen) {
+			key = false;
+			seen = false;
+		} else if (!key && *p == ',' && seen) {
+			key = true;
+			seen = false;
+		} else if (*p == '{' || *p == '"' || *p == '\\' || *p == '=' ||
+			   *p == ',' || (unsigned char)*p < 0x20) {
+			return false;
+		} else {
+			seen = true;
+		}
+	}
+	return *p == '}' && !p[1] && !key && seen;
+}
+
+bool baseline_metric_pattern_ok(const char *name)
+{
+	const char *dot = strchr(name, '.');
+	const char *p;
+
+	if (!dot || dot == name || strlen(name) >= TOLERANCE_KEY_LEN)
+		return false;
+	for (p = name; p < dot; p++)
+		if (*p == '.' || !name_char(*p))
+			return false;
+	if (!strcmp(dot, ".*"))
+		return true;
+	if (!dot[1] || dot[1] == '{')
+		return false;
+	for (p = dot + 1; *p && *p != '{'; p++)
+		if (!name_char(*p))
+			return false;
+	if (p - name >= METRIC_NAME_LEN)
+		return false;
+	return !*p || labels_ok(p + 1);
+}
+
+struct tolerance *baseline_tolerance(struct baseline_settings *s,
+				     const char *metric)
+{
+	size_t i;
+
+	for (i = 0; i < s->count; i++)
+		if (!strcmp(s->items[i].metric, metric))
+			return &s->items[i];
+	return NULL;
+}
+
+int baseline_set_tolerance(struct baseline_settings *s, const char *metric,
+			   double value, bool off, const char *origin)
+{
+	struct tolerance *t;
+
+	if (!baseline_metric_pattern_ok(metric))
+		return -EINVAL;
+	t = baseline_tolerance(s, metric);
+	if (!t) {
+		if (s->count == s->capacity) {
+			size_t cap = s->capacity ? s->capacity * 2 : 16;
+			struct tolerance *items =
+				realloc(s->items, cap * sizeof(*items));
+
+			if (!items)
+				return -ENOMEM;
+			s->items = items;
+			s->capacity = cap;
+		}
+		t = &s->items[s->count++];
+		memset(t, 0, sizeof(*t));
+		snprintf(t->metric, sizeof(t->metric), "%s", metric);
+		t->min_events = -1;
+		t->min_change = -1;
+	}
+	t->value = value;
+	t->off = off;
+	snprintf(t->origin, sizeof(t->origin), "%s", origin);
+	return 0;
+}
+
+int baseline_parse_tolerance(const char *text, double *value, bool *off)
+{
+	double v;
+	char *end;
+
+	*off = false;
+	if (!strcmp(text, "off")) {
+		*off = true;
+		*value = 0;
+		return 0;
+	}
+	if (!*text || isspace((unsigned char)*text))
+		return -EINVAL;
+	errno = 0;
+	v = strtod(text, &end);
+	if (errno || end == text || !isfinite(v))
+		return -EINVAL;
+	if (*end == '%' && !end[1])
+		v /= 100;
+	else if (*end)
+		return -EINVAL;
+	if (v < 0 || v > BASELINE_MAX_TOLERANCE)
+		return -ERANGE;
+	*value = v;
+	return 0;
+}
+
+int baseline_parse_tolerance_arg(struct baseline_settings *s,
+				 const char *arg, char *error,
+				 size_t error_len)
+{
+	/* The value follows the last '=': labels have their own. */
+	const char *eq = strrchr(arg, '=');
+	char name[TOLERANCE_KEY_LEN];
+	double value;
+	bool off;
+	int err;
+
+	if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof(name)) {
+		snprintf(error, error_len,
+			 "--tolerance takes METRIC=VALUE (e.g. exits.total=10%%), not '%s'",
+			 arg);
+		return -EINVAL;
+	}
+	memcpy(name, arg, eq - arg);
+	name[eq - arg] = '\0';
+	if (!baseline_metric_pattern_ok(name)) {
+		snprintf(error, error_len,
+			 "--tolerance: '%s' is not a metric name (detector.what, detector.what{label=value}, or detector.* for all of one detector)",
+			 name);
+		return -EINVAL;
+	}
+	err = baseline_parse_tolerance(eq + 1, &value, &off);
+	if (err) {
+		snprintf(error, error_len,
+			 "--tolerance %s: '%s' is not a tolerance: a fraction (0.1), a percentage (10%%) between 0 and %g%%, or off",
+			 name, eq + 1, BASELINE_MAX_TOLERANCE * 100);
+		return err;
+	}
+	return baseline_set_tolerance(s, name, value, off, "--tolerance");
+}
+
+/* The tolerance of this label set, of the metric, of its detector, or
+ * NULL for the default. */
+static const struct tolerance *tolerance_for(const struct baseline_settings *s,
+					     const char *metric,
+					     const char *labels)
+{
+	const struct tolerance *named = NULL, *wild = NULL;
+	const char *dot = strchr(metric, '.');
+	size_t i, det_len = dot ? (size_t)(dot - metric) : 0;
+	size_t len = strlen(metric);
+
+	for (i = 0; i < s->count; i++) {
+		const char *key = s->items[i].metric;
+
+		if (!strncmp(key, metric, len) && key[len] == '{' &&
+		    !strncmp(key + len + 1, labels, strlen(labels)) &&
+		    !strcmp(key + len + 1 + strlen(labels), "}"))
+			return &s->items[i];
+		if (!strcmp(key, metric))
+			named = &s->items[i];
+		if (dot && !strncmp(key, metric, det_len + 1) &&
+		    !strcmp(key + det_len + 1, "*"))
+			wild = &s->items[i];
+	}
+	return named ? named : wild;
+}
+
+/* Does the tolerance key name m? */
+static bool key_matches(const char *key, const struct metric *m)
+{
+	const char *star = strchr(key, '*'), *brace = strchr(key, '{');
+	char labels[256];
+	size_t len;
+
+	if (star)
+		return !strncmp(m->name, key, star - key);
+	if (!brace)
+		return !strcmp(m->name, key);
+	len = brace - key;
+	if (strncmp(m->name, key, len) || m->name[len])
+		return false;
+	metric_labels_string(m, labels, sizeof(labels));
+	return !strncmp(brace + 1, labels, strlen(labels)) &&
+		!strcmp(brace + 1 + strlen(labels), "}");
+}
+
+const char *baseline_verdict_name(enum baseline_verdict v)
+{
+	switch (v) {
+	case BL_PASS: return "PASS";
+	case BL_FAIL: return "FAIL";
+	case BL_INCOMPARABLE: return "INCOMPARABLE";
+	case BL_INFO: return "INFO";
+	default: return "NEW";
+	}
+}
+
+static struct baseline_row *add_row(struct baseline_result *r, size_t *cap,
+				    const struct metric *m)
+{
+	struct baseline_row *row;
+
+	if (r->count == *cap) {
+		size_t n = *cap ? *cap * 2 : 64;
+		struct baseline_row *rows = realloc(r->rows, n * sizeof(*rows));
+
+		if (!rows)
+			return NULL;
+		r->rows = rows;
+		*cap = n;
+	}
+	row = &r->rows[r->count++];
+	memset(row, 0, sizeof(*row));
+	snprintf(row->metric, sizeof(row->metric), "%s", m->name);
+	row->type = m->type;
+	row->better = m->better;
+	row->unit = m->unit;
+	return row;
+}
+
+static void note(struct baseline_row *row, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void note(struct baseline_row *row, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(row->note, sizeof(row->note), fmt, ap);
+	va_end(ap);
+}
+
+static void run_note(struct baseline_result *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void run_note(struct baseline_result *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->nnotes == sizeof(r->notes) / sizeof(r->notes[0]))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(r->notes[r->nnotes++], sizeof(r->notes[0]), fmt, ap);
+	va_end(ap);
+}
+
+/* The run-wide total (no labels) a metric is normalised by. */
+static const struct metric *total(const struct record *r, const char *name)
+{
+	return metric_find(&r->metrics, name, "");
+}
+
+static double hist_mean(const struct metric *m)
+{
+	return m->value > 0 ? m->sum / m->value : 0;
+}
+
+/* What one run's figure of m becomes for the comparison, and the amount
+ * of work it is counted over (seconds, runs, units of `per`). */
+struct normalised {
+	double value;
+	double denominator;
+	bool ok;
+	char why[160];
+};
+
+static struct normalised normalise(const struct metric *m,
+				   const struct record *r,
+				   enum baseline_norm norm, const char *which)
+{
+	struct normalised n = { 0 };
+	const struct metric *per;
+
+	n.ok = true;
+	if (m->type == METRIC_GAUGE) {
+		n.value = m->value;
+		n.denominator = 1;
+		return n;
+	}
+	if (m->type == METRIC_HISTOGRAM) {
+		n.value = hist_mean(m);
+		n.denominator = m->value;
+		return n;
+	}
+	if (!m->per) {
+		n.denominator = norm == NORM_RUN ? 1 : r->duration_sec;
+		n.value = m->value / n.denominator;
+		return n;
+	}
+	per = total(r, m->per);
+	if (!per || per->unavailable) {
+		n.ok = false;
+		snprintf(n.why, sizeof(n.why),
+			 "%s is not measured in the %s run, so %s cannot be normalised by it%s%s",
+			 m->per, which, m->name, per ? ": " : "",
+			 per ? per->unavailable : "");
+		return n;
+	}
+	n.denominator = per->value;
+	n.value = per->value > 0 ? m->value / per->value : 0;
+	return n;
+}
+
+static void set_basis(struct baseline_row *row, const struct metric *m,
+		      enum baseline_norm norm)
+{
+	if (m->type == METRIC_GAUGE)
+		snprintf(row->basis, sizeof(row->basis), "value");
+	else if (m->type == METRIC_HISTOGRAM)
+		snprintf(row->basis, sizeof(row->basis), "mean");
+	else if (m->per)
+		snprintf(row->basis, sizeof(row->basis), "/%s", m->per);
+	else
+		snprintf(row->basis, sizeof(row->basis), "%s",
+			 norm == NORM_RUN ? "/run" : "/s");
+}
+
+/* "1.2 ms" for nanoseconds, "%.4g unit" otherwise. */
+static void fmt_quantity(char *buf, size_t len, double v, const char *unit)
+{
+	if (unit && !strcmp(unit, "ns")) {
+		if (v >= 1e9)
+			snprintf(buf, len, "%.3g s", v / 1e9);
+		else if (v >= 1e6)
+			snprintf(buf, len, "%.3g ms", v / 1e6);
+		else if (v >= 1e3)
+			snprintf(buf, len, "%.3g us", v / 1e3);
+		else
+			snprintf(buf, len, "%.3g ns", v);
+		return;
+	}
+	snprintf(buf, len, "%.4g%s%s", v, unit ? " " : "", unit ? unit : "");
+}
+
+static void judge(struct baseline_row *row, const struct metric *bm,
+		  const struct metric *cm, const struct normalised *b,
+		  const struct normalised *c)
+{
+	bool worse, lower = bm->better == BETTER_LOWER;
+	double expected, excess;
+
+	row->have_values = true;
+	row->base = b->value;
+	row->cur = c->value;
+	if (b->value == c->value)
+		row->ratio = 1;
+	else
+		row->ratio = b->value ? c->value / b->value : INFINITY;
+	row->allowed = lower ? 1 + row->tolerance :
+		(row->tolerance < 1 ? 1 - row->tolerance : 0);
+	if (bm->type == METRIC_HISTOGRAM && (!bm->value || !cm->value)) {
+		if (!bm->value && !cm->value) {
+			row->verdict = BL_PASS;
+			note(row, "no samples in either run");
+		} else {
+			row->verdict = BL_INCOMPARABLE;
+			note(row, "no samples in the %s run (%g in the other): no mean to compare",
+			     bm->value ? "current" : "baseline",
+			     bm->value ? bm->value : cm->value);
+		}
+		return;
+	}
+	if (bm->type == METRIC_COUNTER && bm->per &&
+	    (!b->denominator || !c->denominator)) {
+		if (!bm->value && !cm->value) {
+			row->verdict = BL_PASS;
+			note(row, "no %s in %s", bm->per,
+			     !b->denominator && !c->denominator ?
+			     "either run" : "one run, and none of these");
+		} else {
+			row->verdict = BL_INCOMPARABLE;
+			note(row, "no %s in the %s run: %s cannot be normalised",
+			     bm->per, b->denominator ? "current" : "baseline",
+			     bm->name);
+		}
+		return;
+	}
+	worse = lower ? c->value > b->value * row->allowed :
+		c->value < b->value * row->allowed;
+	/* A counter must also be off by more than min_events events of the
+	 * current run's work: 0 -> 3 retries is noise, not a regression. */
+	if (worse && bm->type == METRIC_COUNTER) {
+		expected = b->value * c->denominator;
+		excess = lower ? cm->value - expected : expected - cm->value;
+		if (excess <= row->min_events) {
+			row->verdict = BL_PASS;
+			note(row, "beyond the tolerance by ratio, but only %.0f events %s the baseline's rate (min_events %g)",
+			     excess, lower ? "above" : "below", row->min_events);
+			return;
+		}
+	}
+	if (worse && bm->type != METRIC_COUNTER &&
+	    (lower ? c->value - b->value : b->value - c->value) <=
+	    row->min_change) {
+		row->verdict = BL_PASS;
+		note(row, "beyond the tolerance by ratio, but changed by only %.4g %s (min_change %g)",
+		     fabs(c->value - b->value), bm->unit ? bm->unit : "",
+		     row->min_change);
+		return;
+	}
+	row->verdict = worse ? BL_FAIL : BL_PASS;
+	if (!worse)
+		return;
+	if (bm->type == METRIC_HISTOGRAM) {
+		char cmean[32], bmean[32], cp99[32], bp99[32];
+
+		fmt_quantity(cmean, sizeof(cmean), c->value, bm->unit);
+		fmt_quantity(bmean, sizeof(bmean), b->value, bm->unit);
+		fmt_quantity(cp99, sizeof(cp99), metric_hist_quantile(cm, 0.99),
+			     bm->unit);
+		fmt_quantity(bp99, sizeof(bp99), metric_hist_quantile(bm, 0.99),
+			     bm->unit);
+		note(row, "mean %s over %.0f samples against %s over %.0f in the baseline (%.2fx, allowed %s %.2fx); 99th percentile below %s against %s",
+		     cmean, cm->value, bmean, bm->value, row->ratio,
+		     lower ? "<=" : ">=", row->allowed, cp99, bp99);
+	}
+	else if (bm->type == METRIC_COUNTER)
+		note(row, "%.0f %s %s against %.6g%s in the baseline (%.2fx, allowed %s %.2fx): %.0f events %s expected",
+		     cm->value, bm->unit ? bm->unit : "", row->basis[0] == '/' &&
+		     strcmp(row->basis, "/run") ? "counted" : "in this run",
+		     b->value, row->basis, row->ratio, lower ? "<=" : ">=",
+		     row->allowed, fabs(cm->value - b->value * c->denominator),
+		     lower ? "more than" : "fewer than");
+	else
+		note(row, "%.4g %s against %.4g in the baseline (%.2fx, allowed %s %.2fx)",
+		     c->value, bm->unit ? bm->unit : "", b->value, row->ratio,
+		     lower ? "<=" : ">=", row->allowed);
+}
+
+static const char *detector_of(const char *metric, char *buf, size_t len)
+{
+	const char *dot = strchr(metric, '.');
+	size_t n = dot ? (size_t)(dot - metric) : strlen(metric);
+
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, metric, n);
+	buf[n] = '\0';
+	return buf;
+}
+
+static bool workload_ok(const struct record *r)
+{
+	return !r->command || r->command_exit == 0;
+}
+
+static void compare_runs(const struct record *base, const struct record *cur,
+			 struct baseline_result *out)
+{
+	size_t i;
+
+	if (strcmp(base->arch, cur->arch) || strcmp(base->vendor, cur->vendor)) {
+		out->refused = true;
+		snprintf(out->refusal, sizeof(out->refusal),
+			 "the baseline was recorded on %s/%s (kernel %s), this run is %s/%s (kernel %s): exits, costs and paths differ by arch and vendor, so the runs are not compared",
+			 base->arch, base->vendor, base->release, cur->arch,
+			 cur->vendor, cur->release);
+		return;
+	}
+	if (!workload_ok(base))
+		run_note(out, "the baseline's workload exited with status %d: it may not have done all its work",
+			 base->command_exit);
+	if (!workload_ok(cur))
+		run_note(out, "this run's workload exited with status %d: it may not have done all its work",
+			 cur->command_exit);
+	for (i = 0; i < base->ndetectors; i++) {
+		const struct record_detector *b = &base->detectors[i];
+		const struct record_detector *c = record_detector(cur, b->name);
+
+		if (b->ran && c && c->ran && strcmp(b->modes, c->modes))
+			run_note(out, "%s ran in %s mode in the baseline and in %s mode now: metrics a mode cannot measure are refused",
+				 b->name, b->modes, c->modes);
+	}
+}
+
+/* "exits.exits_by_reason{reason=npf}" */
+static void name_row(struct baseline_row *row, const char *labels)
+{
+	size_t len = strlen(row->metric);
+
+	if (labels[0])
+		snprintf(row->metric + len, sizeof(row->metric) - len, "{%s}",
+			 labels);
+}
+
+/* m is one entry of a counter broken down by label, and its detector ran
+ * in the other run: that run counted 0 of it. */
+static bool implicit_zero(const struct metric *m, const struct record *other)
+{
+	const struct record_detector *d;
+	char det[16];
+
+	if (m->type != METRIC_COUNTER || !m->nlabels || m->per_entity ||
+	    m->unavailable)
+		return false;
+	d = record_detector(other, detector_of(m->name, det, sizeof(det)));
+	return d && d->ran;
+}
+
+static void zero_of(struct metric *zero, const struct metric *m)
+{
+	*zero = *m;
+	zero->value = 0;
+	zero->sum = 0;
+	memset(zero->buckets, 0, sizeof(zero->buckets));
+}
+
+/* One compared row: bm from the baseline against cm (NULL: missing). */
+static int add_compared(struct baseline_result *out, size_t *cap,
+			const struct baseline_settings *s,
+			const struct record *base, const struct record *cur,
+			const struct metric *bm, const struct metric *cm,
+			const char *labels)
+{
+	const struct record_detector *cd;
+	const struct tolerance *t;
+	struct baseline_row *row;
+	struct normalised b, c;
+	char det[16];
+
+	row = add_row(out, cap, bm);
+	if (!row)
+		return -ENOMEM;
+	name_row(row, labels);
+	set_basis(row, bm, out->norm);
+	t = tolerance_for(s, bm->name, labels);
+	row->tolerance = t && !t->off && t->value >= 0 ? t->value :
+		s->tolerance;
+	row->min_events = t && t->min_events >= 0 ? t->min_events :
+		s->min_events;
+	row->min_change = t && t->min_change >= 0 ? t->min_change :
+		s->min_change;
+	cd = record_detector(cur, detector_of(bm->name, det, sizeof(det)));
+	if (bm->better == BETTER_NEITHER || (t && t->off)) {
+		row->verdict = BL_INFO;
+		note(row, t && t->off ? "tolerance off (%s)" :
+		     "informational: neither direction is a regression",
+		     t ? t->origin : "");
+	} else if (cd && !cd->ran) {
+		row->verdict = BL_INCOMPARABLE;
+		note(row, "the %s detector did not run this time%s%s",
+		     det, cd->why[0] ? ": " : "", cd->why);
+	} else if (!cm) {
+		row->verdict = BL_INCOMPARABLE;
+		note(row, "not measured in this run%s",
+		     cd ? "" : " (no such detector in this kvmwatch)");
+	} else if (bm->unavailable || cm->unavailable) {
+		row->verdict = BL_INCOMPARABLE;
+		note(row, "unavailable in the %s run: %s",
+		     bm->unavailable ? "baseline" : "current",
+		     bm->unavailable ? bm->unavailable : cm->unavailable);
+	} else if (bm->type != cm->type) {
+		row->verdict = BL_INCOMPARABLE;
+		note(row, "a %s in the baseline, a %s now",
+		     metric_type_name(bm->type), metric_type_name(cm->type));
+	} else {
+		b = normalise(bm, base, out->norm, "baseline");
+		c = normalise(cm, cur, out->norm, "current");
+		if (!b.ok || !c.ok) {
+			row->verdict = BL_INCOMPARABLE;
+			note(row, "%s", b.ok ? c.why : b.why);
+		} else {
+			judge(row, bm, cm, &b, &c);
+		}
+	}
+	out->passed += row->verdict == BL_PASS;
+	out->failed += row->verdict == BL_FAIL;
+	out->incomparable += row->verdict == BL_INCOMPARABLE;
+	return 0;
+}
+
+int baseline_compare(const struct record *base, const struct record *cur,
+		     const struct baseline_settings *s,
+		     struct baseline_result *out, char *error,
+		     size_t error_len)
+{
+	size_t i, cap = 0;
+	char det[16];
+
+	memset(out, 0, sizeof(*out));
+	/* A tolerance for a metric neither run has is a typo, not a no-op. */
+	for (i = 0; i < s->count; i++) {
+		const struct tolerance *t = &s->items[i];
+		const struct record *runs[2] = { base, cur };
+		bool found = false;
+		size_t j;
+		int k;
+
+		for (k = 0; k < 2 && !found; k++)
+			for (j = 0; j < runs[k]->metrics.count && !found; j++)
+				found = key_matches(t->metric,
+						    &runs[k]->metrics.items[j]);
+		if (!found) {
+			snprintf(error, error_len,
+				 "%s: tolerance for '%s' names no metric of the baseline or of this run",
+				 t->origin, t->metric);
+			return -EINVAL;
+		}
+	}
+	out->norm = s->norm;
+	if (out->norm == NORM_AUTO)
+		out->norm = base->command && cur->command ? NORM_RUN :
+			NORM_DURATION;
+	compare_runs(base, cur, out);
+	if (out->refused)
+		return 0;
+
+	for (i = 0; i < base->metrics.count; i++) {
+		const struct metric *bm = &base->metrics.items[i];
+		const struct metric *cm;
+		struct metric zero;
+		char labels[256];
+
+		/* pids differ between runs: per-VM figures are context. */
+		if (bm->per_entity)
+			continue;
+		metric_labels_string(bm, labels, sizeof(labels));
+		cm = metric_find(&cur->metrics, bm->name, labels);
+		/* A breakdown (exits by reason) lists what happened: a label
+		 * set missing from a run where its detector ran counted 0. */
+		if (!cm && implicit_zero(bm, cur)) {
+			zero_of(&zero, bm);
+			cm = &zero;
+		}
+		if (add_compared(out, &cap, s, base, cur, bm, cm, labels))
+			return -ENOMEM;
+	}
+	/* Figures only this run has: new breakdown entries are compared
+	 * with a zero; new detectors or metrics are shown, not judged. */
+	for (i = 0; i < cur->metrics.count; i++) {
+		const struct metric *cm = &cur->metrics.items[i];
+		struct baseline_row *row;
+		struct metric zero;
+		char labels[256];
+
+		if (cm->per_entity)
+			continue;
+		metric_labels_string(cm, labels, sizeof(labels));
+		if (metric_find(&base->metrics, cm->name, labels))
+			continue;
+		if (implicit_zero(cm, base)) {
+			zero_of(&zero, cm);
+			if (add_compared(out, &cap, s, base, cur, &zero, cm,
+					 labels))
+				return -ENOMEM;
+			continue;
+		}
+		row = add_row(out, &cap, cm);
+		if (!row)
+			return -ENOMEM;
+		name_row(row, labels);
+		set_basis(row, cm, out->norm);
+		row->verdict = BL_NEW;
+		note(row, "not in the baseline: recorded with an older kvmwatch or without the %s detector",
+		     detector_of(cm->name, det, sizeof(det)));
+	}
+	return 0;
+}
+
+void baseline_result_free(struct baseline_result *r)
+{
+	free(r->rows);
+	memset(r, 0, sizeof(*r));
+}
+
+enum baseline_verdict baseline_overall(const struct baseline_result *r)
+{
+	if (r->failed)
+		return BL_FAIL;
+	if (r->refused || r->incomparable || !r->passed)
+		return BL_INCOMPARABLE;
+	return BL_PASS;
+}
+
+int baseline_exit_code(const struct baseline_result *r)
+{
+	switch (baseline_overall(r)) {
+	case BL_PASS: return KW_EXIT_OK;
+	case BL_FAIL: return KW_EXIT_CHECK_FAILED;
+	default: return KW_EXIT_UNSUPPORTED;
+	}
+}
+
+/* ------------------------------------------------------------ output */
+
+static void fmt_value(char *buf, size_t len, const struct baseline_row *row,
+		      double v)
+{
+	if (!row->have_values)
+		snprintf(buf, len, "-");
+	else if (v == floor(v) && fabs(v) < 1e12)
+		snprintf(buf, len, "%.0f", v);	/* counts per run */
+	else
+		snprintf(buf, len, "%.4g", v);
+}
+
+static void fmt_ratio(char *buf, size_t len, const struct baseline_row *row)
+{
+	if (!row->have_values)
+		snprintf(buf, len, "-");
+	else if (isinf(row->ratio))
+		snprintf(buf, len, "inf");
+	else
+		snprintf(buf, len, "%.2fx", row->ratio);
+}
+
+static void fmt_allowed(char *buf, size_t len, const struct baseline_row *row)
+{
+	if (row->verdict == BL_NEW || row->verdict == BL_INFO ||
+	    row->better == BETTER_NEITHER)
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%s %.2fx",
+			 row->better == BETTER_LOWER ? "<=" : ">=",
+			 row->better == BETTER_LOWER ? 1 + row->tolerance :
+			 (row->tolerance < 1 ? 1 - row->tolerance : 0));
+}
+
+static const char *norm_name(enum baseline_norm n)
+{
+	return n == NORM_RUN ? "per workload run" : n == NORM_DURATION ?
+		"per second" : "auto";
+}
+
+void baseline_text(FILE *out, const struct baseline_result *r,
+		   const struct record *base)
+{
+	size_t i;
+
+	fprintf(out, "baseline: kernel %s, %s/%s, %.2f s%s, recorded by kvmwatch %s\n",
+		base->release, base->arch, base->vendor, base->duration_sec,
+		base->command ? " with a workload" : "", base->version);
+	if (r->refused) {
+		fprintf(out, "baseline: REFUSED: %s\n", r->refusal);
+		return;
+	}
+	fprintf(out, "counters compared %s (or per unit of the metric's own work)\n",
+		norm_name(r->norm));
+	fprintf(out, "%-48s %12s %12s %8s %9s  %s\n", "METRIC (BASIS)",
+		"BASELINE", "CURRENT", "RATIO", "ALLOWED", "VERDICT");
+	for (i = 0; i < r->count; i++) {
+		const struct baseline_row *row = &r->rows[i];
+		char name[240], b[24], c[24], ratio[16], allowed[16];
+
+		/* INFO and NEW rows are context, kept for JSON and -v. */
+		if ((row->verdict == BL_INFO || row->verdict == BL_NEW) &&
+		    !kw_verbose)
+			continue;
+		snprintf(name, sizeof(name), "%s (%s)", row->metric, row->basis);
+		fmt_value(b, sizeof(b), row, row->base);
+		fmt_value(c, sizeof(c), row, row->cur);
+		fmt_ratio(ratio, sizeof(ratio), row);
+		fmt_allowed(allowed, sizeof(allowed), row);
+		fprintf(out, "%-48s %12s %12s %8s %9s  %s\n", name, b, c, ratio,
+			allowed, baseline_verdict_name(row->verdict));
+		if (row->note[0] && row->verdict != BL_PASS)
+			fprintf(out, "%48s %s: %s\n", "",
+				row->verdict == BL_FAIL ? "evidence" : "why",
+				row->note);
+	}
+	for (i = 0; i < r->nnotes; i++)
+		fprintf(out, "note: %s\n", r->notes[i]);
+	fprintf(out, "baseline verdict: %s (%zu metrics: %zu passed, %zu failed, %zu incomparable)\n",
+		baseline_verdict_name(baseline_overall(r)),
+		r->passed + r->failed + r->incomparable, r->passed, r->failed,
+		r->incomparable);
+}
+
+static json_t *json_num_or_null(bool have, double v)
+{
+	return have && isfinite(v) ? json_real(v) : json_null();
+}
+
+json_t *baseline_json(const struct baseline_result *r,
+		      const struct record *base, const char *path)
+{
+	json_t *rows = json_array(), *notes = json_array(), *doc;
+	size_t i;
+
+	for (i = 0; i < r->count; i++) {
+		const struct baseline_row *row = &r->rows[i];
+		bool judged = row->verdict != BL_NEW &&
+			row->verdict != BL_INFO &&
+			row->better != BETTER_NEITHER;
+
+		json_array_append_new(rows, json_pack(
+			"{s:s, s:s, s:s?, s:s, s:o, s:o, s:o, s:o, s:o, s:s, s:s?}",
+			"metric", row->metric,
+			"type", metric_type_name(row->type),
+			"unit", row->unit,
+			"basis", row->basis,
+			"baseline", json_num_or_null(row->have_values, row->base),
+			"current", json_num_or_null(row->have_values, row->cur),
+			"ratio", row->have_values ? (isinf(row->ratio) ?
+				json_string("inf") : json_real(row->ratio)) :
+				json_null(),
+			"tolerance", judged ? json_real(row->tolerance) :
+				json_null(),
+			"allowed", judged ? json_pack("{s:s, s:f}", "op",
+				row->better == BETTER_LOWER ? "<=" : ">=",
+				"ratio", row->allowed) : json_null(),
+			"verdict", baseline_verdict_name(row->verdict),
+			"why", row->note[0] ? row->note : NULL));
+	}
+	for (i = 0; i < r->nnotes; i++)
+		json_array_append_new(notes, json_string(r->notes[i]));
+	doc = json_pack("{s:s, s:s, s:s, s:s, s:f, s:b, s:s?, s:s, s:o, s:o, s:{s:I, s:I, s:I}}",
+			"file", path ? path : "",
+			"kernel", base->release,
+			"arch", base->arch,
+			"vendor", base->vendor,
+			"duration_s", base->duration_sec,
+			"refused", r->refused,
+			"refusal", r->refused ? r->refusal : NULL,
+			"normalised", r->norm == NORM_RUN ? "run" : "duration",
+			"metrics", rows,
+			"notes", notes,
+			"counts", "passed", (json_int_t)r->passed,
+			"failed", (json_int_t)r->failed,
+			"incomparable", (json_int_t)r->incomparable);
+	json_object_set_new(doc, "verdict",
+			    json_string(baseline_verdict_name(baseline_overall(r))));
+	return doc;
+}
+
+int baseline_junit_suite(FILE *out, const struct baseline_result *r,
+			 double duration_sec)
+{
+	size_t i, n = 0, skipped = 0;
+
+	for (i = 0; i < r->count; i++) {
+		enum baseline_verdict v = r->rows[i].verdict;
+
+		n += v == BL_PASS || v == BL_FAIL || v == BL_INCOMPARABLE;
+		skipped += v == BL_INCOMPARABLE;
+	}
+	if (r->refused) {
+		n = 1;
+		skipped = 0;
+	}
+	fprintf(out, "  <testsuite name=\"kvmwatch.baseline\" tests=\"%zu\" failures=\"%zu\" skipped=\"%zu\" errors=\"%d\" time=\"%.3f\">\n",
+		n, r->failed, skipped, r->refused ? 1 : 0, duration_sec);
+	if (r->refused)
+		junit_testcase(out, "kvmwatch.baseline", "comparable",
+			       duration_sec, JUNIT_ERROR, "", r->refusal);
+	for (i = 0; i < r->count && !r->refused; i++) {
+		const struct baseline_row *row = &r->rows[i];
+		char line[400], ratio[16], allowed[16];
+
+		if (row->verdict != BL_PASS && row->verdict != BL_FAIL &&
+		    row->verdict != BL_INCOMPARABLE)
+			continue;
+		fmt_ratio(ratio, sizeof(ratio), row);
+		fmt_allowed(allowed, sizeof(allowed), row);
+		snprintf(line, sizeof(line), "%s (%s): baseline %.6g, current %.6g, ratio %s, allowed %s",
+			 row->metric, row->basis, row->base, row->cur, ratio,
+			 allowed);
+		junit_testcase(out, "kvmwatch.baseline", row->metric,
+			       duration_sec, row->verdict == BL_FAIL ?
+			       JUNIT_FAILURE : row->verdict == BL_INCOMPARABLE ?
+			       JUNIT_SKIPPED : JUNIT_PASS, line, row->note);
+	}
+	fputs("  </testsuite>\n", out);
+	return ferror(out) ? -EIO : 0;
+}
+
+int baseline_write_junit(FILE *out, const struct baseline_result *r,
+			 double duration_sec)
+{
+	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n", out);
+	baseline_junit_suite(out, r, duration_sec);
+	fputs("</testsuites>\n", out);
+	return ferror(out) ? -EIO : 0;
+}
