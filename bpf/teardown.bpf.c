@@ -66,6 +66,35 @@ struct {
 
 static const struct td_record zero_record;
 
+/*
+ * How many tasks besides the running one are runnable on this CPU: those
+ * already waiting when a teardown thread's run begins here. The run
+ * queue is reached through the current task's CFS run queue (every task,
+ * the idle one too, has one on its CPU; not through the per-CPU
+ * runqueues symbol, which kallsyms lacks without KALLSYMS_ALL). Without
+ * group scheduling there is no such link: 0, and such a task is seen only
+ * when it gets the CPU.
+ */
+static __always_inline __u32 queued_here(void)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	struct cfs_rq *cfs;
+	struct rq *rq;
+	__u32 n;
+
+	if (!bpf_core_field_exists(task->se.cfs_rq) ||
+	    !bpf_core_field_exists(struct cfs_rq, rq))
+		return 0;
+	cfs = BPF_CORE_READ(task, se.cfs_rq);
+	if (!cfs)
+		return 0;
+	rq = BPF_CORE_READ(cfs, rq);
+	if (!rq)
+		return 0;
+	n = BPF_CORE_READ(rq, nr_running);
+	return n > 1 ? n - 1 : 0;
+}
+
 static __always_inline struct td_cpu *cpu_slot(__u32 cpu)
 {
 	return bpf_map_lookup_elem(&td_cpus, &cpu);
@@ -144,11 +173,17 @@ static __always_inline void phase_enter(__u32 p, struct kvm *kvm)
 	if (c->last_switch_ns) {
 		td_stretch_open(r, cpu, c->last_switch_ns, true);
 		c->preempted = c->last_prev_runnable ? c->last_prev : 0;
-		/* It has waited since that switch. */
+		/* It has waited since that switch. Another task queued
+		 * here came in this run or before it (wakeups were not
+		 * watched here yet): from the run's start too, an upper
+		 * bound. */
 		if (c->preempted)
 			c->wanted = td_want(r, c->last_switch_ns, c->preempted,
 					    c->last_prev_comm,
 					    TD_WAIT_PREEMPTED);
+		else if (queued_here())
+			c->wanted = td_want(r, c->last_switch_ns, 0, NULL,
+					    TD_WAIT_QUEUED);
 	} else {
 		td_stretch_open(r, cpu, now, false);
 		c->preempted = 0;
@@ -358,6 +393,9 @@ int tp_sched_switch(struct trace_event_raw_sched_switch *ctx)
 
 		bpf_probe_read_kernel(comm, sizeof(comm), ctx->prev_comm);
 		c->wanted = td_want(r, now, prev, comm, TD_WAIT_PREEMPTED);
+	} else if (queued_here()) {
+		/* Left waiting by an earlier switch, or moved here. */
+		c->wanted = td_want(r, now, 0, NULL, TD_WAIT_QUEUED);
 	}
 out:
 	c->last_switch_ns = now;

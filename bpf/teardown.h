@@ -57,6 +57,7 @@ enum td_wait_how {
 	TD_WAIT_WOKEN = 2,	/* woken onto this CPU during the run */
 	TD_WAIT_BEFORE = 3,	/* not seen arriving: since the run began */
 	TD_WAIT_MIGRATED = 4,	/* moved here runnable during the run */
+	TD_WAIT_QUEUED = 5,	/* on the CPU's run queue as the run began */
 };
 
 enum td_end_how {
@@ -293,7 +294,10 @@ static __always_inline void td_stretch_open(struct td_record *r, __u32 cpu,
 static __always_inline bool td_want(struct td_record *r, __u64 now, __u32 pid,
 				    const char *comm, __u32 how)
 {
-	if (!r->on_cpu || !pid || pid == r->tid)
+	if (!r->on_cpu || pid == r->tid)
+		return false;
+	/* Only a task seen on the run queue may go unnamed. */
+	if (!pid && how != TD_WAIT_QUEUED)
 		return false;
 	if (r->cur_want_ns) {
 		if (pid != r->cur_want_pid || how != TD_WAIT_WOKEN ||

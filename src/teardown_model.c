@@ -49,6 +49,8 @@ const char *teardown_wait_how_name(uint32_t how)
 		return "runnable-before";
 	case TD_WAIT_MIGRATED:
 		return "migrated";
+	case TD_WAIT_QUEUED:
+		return "queued";
 	default:
 		return "none";
 	}
@@ -393,7 +395,8 @@ static json_t *stretch_json(const struct teardown_view *v,
 	if (!it->holder)
 		json_object_set_new(st, "held_by_why", json_string(held_by_why(v)));
 	json_object_set_new(st, "held_by_ms", json_ms(it->holder_ns));
-	json_object_set_new(f, "pid", json_u64(r->max_stretch_first));
+	json_object_set_new(f, "pid", r->max_stretch_first ?
+			    json_u64(r->max_stretch_first) : json_null());
 	json_object_set_new(f, "comm", comm_json(r->max_stretch_first_comm));
 	json_object_set_new(f, "since", json_string(teardown_wait_how_name(r->max_stretch_how)));
 	json_object_set_new(st, "first_waiter", f);
@@ -709,7 +712,10 @@ static void evidence_of(const struct teardown_view *v,
 			 r->max_run_ns / 1e6, r->max_run_cpu);
 		return;
 	}
-	if (r->max_stretch_first_comm[0])
+	if (!r->max_stretch_first)
+		snprintf(first, sizeof(first),
+			 "a task already queued on it as the run began");
+	else if (r->max_stretch_first_comm[0])
 		snprintf(first, sizeof(first), "%s (pid %u, %s)",
 			 r->max_stretch_first_comm, r->max_stretch_first,
 			 teardown_wait_how_name(r->max_stretch_how));

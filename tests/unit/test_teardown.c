@@ -559,6 +559,55 @@ static void waiter_at_start_counts_from_start(void **state)
 	assert_int_equal(stretch_phase(&m.r, TD_PH_STAGE2), 120 * MS);
 }
 
+/* Nothing preempted, but the run queue held another task as the run
+ * began (the exit run: the competitor, preempted by a stopper before the
+ * run, got the CPU only after a kworker woken mid-walk): from the start,
+ * unnamed, whoever gets the CPU at the end. */
+static void queued_waiter_counts_from_start(void **state)
+{
+	struct teardown_entry e;
+	struct teardown_sample s;
+	struct teardown_view v;
+	char evidence[EVIDENCE_LEN];
+	struct sim m;
+	double value;
+	json_t *j, *first;
+
+	(void)state;
+	sim_begin(&m, false);
+	/* phase_enter found one more task on the run queue. */
+	m.c.wanted = td_want(&m.r, m.c.last_switch_ns, 0, NULL,
+			     TD_WAIT_QUEUED);
+	assert_true(m.c.wanted);
+	/* An unnamed arrival is only ever a queued one. */
+	assert_false(td_want(&m.r, m.now, 0, NULL, TD_WAIT_WOKEN));
+	sim_enter(&m, TD_PH_STAGE2, 10 * US);
+	sim_wakeup(&m, 150 * MS, WOKEN);
+	sim_exit(&m, TD_PH_STAGE2, 130 * MS);
+	assert_true(sim_exit(&m, TD_PH_DESTROY_VM, 10 * US));
+	assert_true(sim_switch_out(&m, 10 * US, TD_STATE_PREEMPTED, WOKEN,
+				   "worker"));
+	assert_int_equal(m.r.max_stretch_ns, m.r.max_run_ns);
+	assert_int_equal(m.r.max_stretch_how, TD_WAIT_QUEUED);
+	assert_int_equal(m.r.max_stretch_first, 0);
+	assert_int_equal(m.r.max_stretch_waiter, WOKEN);
+	assert_int_equal(m.r.max_stretch_wait_ns, 130 * MS + 20 * US);
+
+	build(&m, &s, &e, &v, ARCH_ARM64, false);
+	assert_int_equal(verdict(&v, "teardown.max_stretch_ms", &value, evidence),
+			 VERDICT_FAIL);
+	assert_true(value > 281 && value < 282);
+	assert_non_null(strstr(evidence, "after a task already queued on it as the run began wanted it"));
+	j = teardown_view_json(&v);
+	first = json_object_get(json_object_get(json_array_get(
+		json_object_get(j, "recent"), 0), "longest_stretch"), "first_waiter");
+	assert_true(json_is_null(json_object_get(first, "pid")));
+	assert_string_equal(json_string_value(json_object_get(first, "since")),
+			    "queued");
+	json_decref(j);
+	teardown_view_free(&v);
+}
+
 /* Not waiters: the thread's own wakeup, a task that came after the
  * teardown ended; a migration then the wakeup it was part of is woken. */
 static void arrivals_that_are_not_waiters(void **state)
@@ -678,6 +727,7 @@ int main(void)
 		cmocka_unit_test(long_run_without_waiter_passes),
 		cmocka_unit_test(waiter_arriving_mid_run_counts_from_arrival),
 		cmocka_unit_test(waiter_at_start_counts_from_start),
+		cmocka_unit_test(queued_waiter_counts_from_start),
 		cmocka_unit_test(arrivals_that_are_not_waiters),
 		cmocka_unit_test(thread_death_ends_the_exit_window),
 		cmocka_unit_test(holder_is_the_innermost_half),

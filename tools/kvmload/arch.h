@@ -39,6 +39,7 @@ struct kvmload_opts {
 	enum teardown_order order; /* teardown --teardown-order */
 	int competitor_cpu;        /* teardown --competitor-cpu, or -1 */
 	int competitor_go_fd;      /* starts the competitor spinning, or -1 */
+	volatile int *competitor_spinning; /* set once it spins */
 	unsigned long iterations;  /* pmu -k */
 };
 

@@ -157,7 +157,7 @@ static void parse_args(int argc, char **argv, struct kvmload_opts *o)
 		.vms = 1, .vcpus = 1, .writes = 1000, .period_us = 1000,
 		.seconds = 2.0, .mem_mib = 64, .iterations = 1000,
 		.order = ORDER_VM_FIRST, .competitor_cpu = -1,
-		.competitor_go_fd = -1,
+		.competitor_go_fd = -1, .competitor_spinning = NULL,
 	};
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":hn:k:", longopts, NULL)) != -1) {
@@ -529,6 +529,7 @@ int main(int argc, char **argv)
 	if (o.scenario == SCENARIO_TEARDOWN && o.competitor_cpu >= 0) {
 		competitor_start(&comp, o.competitor_cpu);
 		o.competitor_go_fd = comp.go_fd;
+		o.competitor_spinning = comp.spinning;
 	}
 	if (o.scenario == SCENARIO_TIMER && pipe2(notify, O_CLOEXEC))
 		die("pipe failed: %s", strerror(errno));

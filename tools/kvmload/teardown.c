@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "arch.h"
@@ -75,6 +77,8 @@ static void close_vcpus(struct vm_parts *p)
 	p->extra_fd = -1;
 }
 
+static void competitor_wait_spinning(volatile int *spinning);
+
 static void unmap_all(struct vm_parts *p)
 {
 	for (unsigned int i = 0; i < p->nmaps; i++)
@@ -94,9 +98,11 @@ void kvm_teardown(const struct kvmload_opts *o, struct vm_parts *p,
 	if (report && o->competitor_cpu >= 0) {
 		/* Only now: spinning while the guest touched its memory
 		 * would have taken a CPU from the vCPUs. */
-		if (o->competitor_go_fd >= 0 &&
+		if (o->competitor_go_fd >= 0 && o->competitor_spinning &&
+		    !__atomic_load_n(o->competitor_spinning, __ATOMIC_ACQUIRE) &&
 		    write(o->competitor_go_fd, "g", 1) != 1)
 			die("cannot start the competitor: %s", strerror(errno));
+		competitor_wait_spinning(o->competitor_spinning);
 		pin_to_cpu(o->competitor_cpu);
 		/* Let the competitor run once, so the teardown starts from
 		 * an ordinary switch on that CPU. */
@@ -171,8 +177,25 @@ struct gap {
 	uint64_t start, end;
 };
 
+/* Wait until the competitor spins (its wakeup may still be on its way
+ * to its CPU): the teardown must begin with it running there. */
+static void competitor_wait_spinning(volatile int *spinning)
+{
+	struct timespec ms = { 0, 1000000 };
+	unsigned int i;
+
+	if (!spinning)
+		return;
+	for (i = 0; !__atomic_load_n(spinning, __ATOMIC_ACQUIRE); i++) {
+		if (i == 60000)
+			die("the competitor did not start spinning within 60 s");
+		nanosleep(&ms, NULL);
+	}
+}
+
 static void __attribute__((noreturn)) competitor_main(int cpu, int fd,
-						     int go_fd)
+						     int go_fd,
+						     volatile int *spinning)
 {
 	struct gap *gaps = NULL;
 	uint64_t start, last, spins = 0, ngaps = 0, max_gap = 0, cap = 0;
@@ -191,8 +214,9 @@ static void __attribute__((noreturn)) competitor_main(int cpu, int fd,
 	while (!competitor_stop_flag && read(go_fd, &go, 1) < 0 &&
 	       errno == EINTR)
 		;
-	close(go_fd);
+	/* go_fd stays open: later VMs' bytes must not meet a closed pipe. */
 	start = last = now_ns();
+	__atomic_store_n(spinning, 1, __ATOMIC_RELEASE);
 	while (!competitor_stop_flag) {
 		uint64_t t = now_ns();
 
@@ -247,6 +271,11 @@ void competitor_start(struct competitor *c, int cpu)
 		    cpu, CPU_COUNT(&set));
 	if (pipe2(fds, O_CLOEXEC) || pipe2(go, O_CLOEXEC))
 		die("pipe failed: %s", strerror(errno));
+	c->spinning = mmap(NULL, sizeof(*c->spinning), PROT_READ | PROT_WRITE,
+			   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (c->spinning == MAP_FAILED)
+		die("cannot map the competitor's flag: %s", strerror(errno));
+	*c->spinning = 0;
 	fflush(stdout);
 	fflush(stderr);
 	c->pid = fork();
@@ -255,7 +284,7 @@ void competitor_start(struct competitor *c, int cpu)
 	if (c->pid == 0) {
 		close(fds[0]);
 		close(go[1]);
-		competitor_main(cpu, fds[1], go[0]);
+		competitor_main(cpu, fds[1], go[0], c->spinning);
 	}
 	close(fds[1]);
 	close(go[0]);

@@ -18,6 +18,7 @@ struct competitor {
 	int fd;
 	int cpu;
 	int go_fd;	/* a byte written here starts it spinning */
+	volatile int *spinning;	/* shared: non-zero once it spins */
 };
 
 /* Fork a process for cpu that waits, sleeping, until a byte arrives on
