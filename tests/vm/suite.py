@@ -716,7 +716,10 @@ class ArchRun:
                 # competitor's own longest gap, by its own clock.
                 first = st.get("first_waiter") or {}
                 tol = max(TEARDOWN_TOL_MS, 0.05 * gap_ms)
-                good = (first.get("pid") == comp.get("pid") and
+                # Unnamed when only seen on the run queue.
+                good = ((first.get("pid") == comp.get("pid") or
+                         (first.get("since") == "queued" and
+                          first.get("pid") is None)) and
                         abs(st.get("ms", 0) - gap_ms) <= tol)
                 self.td_ok(good, f"{name}: {mode}: the stretch began with the "
                         f"competitor (pid {comp.get('pid')}, "
