@@ -141,24 +141,45 @@ const struct probe_point probe_points[] = {
 	  "how long a task woken during a stretch waited (it counts from the stretch's start)",
 	  NULL },
 
-	/* PMU world switches. */
+	/* PMU world switches (docs/pmu.md). Which functions exist tells the
+	 * mechanism; each is timed by fentry/fexit or kprobe/kretprobe and has
+	 * no tracepoint form, so the weaker mode loses it whole. */
 	{ DET_PMU, "pmu_restore_guest", "kvm_vcpu_pmu_restore_guest", NULL,
-	  ARM64, VENDOR_ANY, false, "arm64 guest PMU loads and their cost",
-	  NULL },
+	  ARM64, VENDOR_ANY, false,
+	  "guest PMU loads at vCPU load (VHE) and their cost", NULL },
 	{ DET_PMU, "pmu_restore_host", "kvm_vcpu_pmu_restore_host", NULL, ARM64,
-	  VENDOR_ANY, false, "arm64 host PMU restores and their cost", NULL },
+	  VENDOR_ANY, false, "host PMU restores at vCPU put (VHE) and their cost",
+	  NULL },
 	{ DET_PMU, "mediated_pmu_load", "kvm_mediated_pmu_load", NULL, X86,
 	  VENDOR_ANY, false, "mediated vPMU loads and their cost", NULL },
 	{ DET_PMU, "mediated_pmu_put", "kvm_mediated_pmu_put", NULL, X86,
 	  VENDOR_ANY, false, "mediated vPMU puts and their cost", NULL },
+	/* Static in pmu.c: absent where the compiler inlined them. */
+	{ DET_PMU, "load_guest_pmcs", "kvm_pmu_load_guest_pmcs", NULL, X86,
+	  VENDOR_ANY, false,
+	  "software loads of guest counters (what hardware PMC virtualization avoids)",
+	  NULL },
+	{ DET_PMU, "put_guest_pmcs", "kvm_pmu_put_guest_pmcs", NULL, X86,
+	  VENDOR_ANY, false, "software saves of guest counters", NULL },
+	/* The legacy vPMU's per-entry PERF_GLOBAL_CTRL switch list on VMX. */
+	{ DET_PMU, "guest_get_msrs", "perf_guest_get_msrs", NULL, X86, VENDOR_VMX,
+	  false, "legacy vPMU per-entry switch lists and their cost", NULL },
 	{ DET_PMU, "pmu_handle_event", "kvm_pmu_handle_event", NULL, X86,
-	  VENDOR_ANY, false, "PMU event handling requests", NULL },
+	  VENDOR_ANY, false, "counter reprogramming (KVM_REQ_PMU) and its cost",
+	  NULL },
 	{ DET_PMU, "pmu_deliver_pmi", "kvm_pmu_deliver_pmi", NULL, X86,
-	  VENDOR_ANY, false, "PMIs delivered to guests", NULL },
+	  VENDOR_ANY, false, "PMIs injected into guests", NULL },
+	/* Tracepoints: every mode keeps the PMU register exits. */
 	{ DET_PMU, "kvm_msr", NULL, "kvm/kvm_msr", X86, VENDOR_ANY, false,
 	  "PMU MSR exits by MSR", NULL },
 	{ DET_PMU, "sys_access", NULL, "kvm/kvm_sys_access", ARM64, VENDOR_ANY,
-	  false, "trapped PMU register accesses", NULL },
+	  false, "trapped PMU register accesses by register", NULL },
+	{ DET_PMU, "pmu_exit", NULL, "kvm/kvm_exit", ANY_ARCH, VENDOR_ANY, false,
+	  "exits per vCPU thread (switches and PMU exits per exit)", NULL },
+	{ DET_PMU, "pmu_vcpu_load", "kvm_arch_vcpu_load", NULL, ANY_ARCH,
+	  VENDOR_ANY, false,
+	  "vCPU index and vPMU presence per vCPU (vCPUs are shown by thread id)",
+	  NULL },
 };
 
 const size_t probe_point_count = sizeof(probe_points) / sizeof(probe_points[0]);
