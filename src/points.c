@@ -136,9 +136,19 @@ const struct probe_point probe_points[] = {
 	  "TDP MMU zap of invalidated roots (at MMU uninit)", NULL },
 	{ DET_TEARDOWN, "sched_switch", NULL, "sched/sched_switch", ANY_ARCH,
 	  VENDOR_ANY, true, NULL, NULL },
+	/* When another task comes to want the teardown thread's CPU: the
+	 * start of the stretch that counts. */
 	{ DET_TEARDOWN, "sched_wakeup", NULL, "sched/sched_wakeup", ANY_ARCH,
 	  VENDOR_ANY, false,
-	  "how long a task woken during a stretch waited (it counts from the stretch's start)",
+	  "when a task woken onto the CPU during a run began to wait (it counts from the run's start)",
+	  NULL },
+	{ DET_TEARDOWN, "sched_wakeup_new", NULL, "sched/sched_wakeup_new",
+	  ANY_ARCH, VENDOR_ANY, false,
+	  "when a new task placed on the CPU during a run began to wait (it counts from the run's start)",
+	  NULL },
+	{ DET_TEARDOWN, "sched_migrate", NULL, "sched/sched_migrate_task",
+	  ANY_ARCH, VENDOR_ANY, false,
+	  "when a task moved onto the CPU during a run began to wait (it counts from the run's start)",
 	  NULL },
 
 	/* PMU world switches (docs/pmu.md). Which functions exist tells the
