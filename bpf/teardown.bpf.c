@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * VM teardown rescheduling: each teardown (a thread destroying a VM), the
- * KVM functions it passes through, and every stretch it ran on a CPU
- * without a schedule point, from sched_switch. The task that got the CPU
- * after a stretch and how long it had waited come from sched_switch and
- * sched_wakeup. Records aggregate in maps; nothing wakes user space.
+ * KVM functions it passes through, and every run it made on a CPU without
+ * a schedule point, from sched_switch. Within a run, the stretch that
+ * counts begins when another task wants that CPU: preempted by the switch
+ * that began the run (sched_switch), woken onto it (sched_wakeup,
+ * sched_wakeup_new) or moved onto it (sched_migrate_task). Records
+ * aggregate in maps; nothing wakes user space.
  *
- * sched_switch and sched_wakeup are hot: while no teardown is open they
- * only store the switch time of their CPU (one per-CPU array slot).
+ * The sched tracepoints are hot: while no teardown is open sched_switch
+ * only stores the switch time of its CPU (one per-CPU array slot), and
+ * the others read one global.
  *
  * Without fentry or kprobes (tracepoint mode) there are no teardown
  * boundaries: the exit of a VMM process (exit_group of a process that
@@ -137,9 +140,15 @@ static __always_inline void phase_enter(__u32 p, struct kvm *kvm)
 	bpf_get_current_comm(r->comm, sizeof(r->comm));
 	r->start_ns = now;
 	r->begun_by = p;
+	c->wanted = 0;
 	if (c->last_switch_ns) {
 		td_stretch_open(r, cpu, c->last_switch_ns, true);
 		c->preempted = c->last_prev_runnable ? c->last_prev : 0;
+		/* It has waited since that switch. */
+		if (c->preempted)
+			c->wanted = td_want(r, c->last_switch_ns, c->preempted,
+					    c->last_prev_comm,
+					    TD_WAIT_PREEMPTED);
 	} else {
 		td_stretch_open(r, cpu, now, false);
 		c->preempted = 0;
@@ -343,30 +352,82 @@ int tp_sched_switch(struct trace_event_raw_sched_switch *ctx)
 	c->td_id = t->id;
 	c->preempted = td_state_runnable(state) ? prev : 0;
 	c->nwakes = 0;
+	c->wanted = 0;
+	if (c->preempted) {
+		char comm[TD_COMM_LEN];
+
+		bpf_probe_read_kernel(comm, sizeof(comm), ctx->prev_comm);
+		c->wanted = td_want(r, now, prev, comm, TD_WAIT_PREEMPTED);
+	}
 out:
 	c->last_switch_ns = now;
 	c->last_prev = prev;
 	c->last_prev_runnable = td_state_runnable(state);
+	/* A teardown beginning in the next run names it as its first
+	 * waiter (preemptions only: the common switch stays cheap). */
+	if (c->last_prev_runnable && prev)
+		bpf_probe_read_kernel(c->last_prev_comm,
+				      sizeof(c->last_prev_comm),
+				      ctx->prev_comm);
 	return 0;
+}
+
+/*
+ * Task pid came to CPU cpu by how (comm: its name in the tracepoint's
+ * record, read only when have_comm, a constant at each call). While a
+ * teardown thread runs there, remember it for the waiter's wait, and the
+ * first one opens the run's stretch.
+ */
+static __always_inline void arrival(__u32 cpu, __u32 pid, const char *comm,
+				    const bool have_comm, __u32 how)
+{
+	char name[TD_COMM_LEN] = {};
+	struct td_record *r;
+	struct td_cpu *c;
+	__u64 now;
+
+	if (!globals.active)
+		return;
+	c = cpu_slot(cpu);
+	/* The teardown thread's own wakeup (it set a sleeping state and
+	 * was woken before it slept) is not a waiter. */
+	if (!c || !c->td_tid || pid == c->td_tid)
+		return;
+	now = bpf_ktime_get_ns();
+	td_cpu_arrival(c, pid, now, how);
+	/* Once the first waiter is known only its wakeup matters: a
+	 * migration may have come first in the same try_to_wake_up. */
+	if (c->wanted && how != TD_WAIT_WOKEN)
+		return;
+	r = record_of(c->td_id);
+	if (!r || r->tid != c->td_tid)
+		return;
+	if (have_comm)
+		bpf_probe_read_kernel(name, sizeof(name), comm);
+	if (td_want(r, now, pid, have_comm ? name : NULL, how))
+		c->wanted = 1;
 }
 
 SEC("tracepoint/sched/sched_wakeup")
 int tp_sched_wakeup(struct trace_event_raw_sched_wakeup_template *ctx)
 {
-	struct td_cpu *c;
-	__u32 n;
+	arrival(ctx->target_cpu, ctx->pid, ctx->comm, true, TD_WAIT_WOKEN);
+	return 0;
+}
 
-	if (!globals.active)
-		return 0;
-	c = cpu_slot(ctx->target_cpu);
-	if (!c || !c->td_tid)
-		return 0;
-	n = c->nwakes;
-	if (n >= TD_MAX_WAKES)
-		return 0;
-	c->wake_pid[n] = ctx->pid;
-	c->wake_ns[n] = bpf_ktime_get_ns();
-	c->nwakes = n + 1;
+SEC("tracepoint/sched/sched_wakeup_new")
+int tp_sched_wakeup_new(struct trace_event_raw_sched_wakeup_template *ctx)
+{
+	arrival(ctx->target_cpu, ctx->pid, ctx->comm, true, TD_WAIT_WOKEN);
+	return 0;
+}
+
+/* Every move of a runnable or waking task (set_task_cpu). The name's
+ * layout differs between kernels (6.18 made it __data_loc): not read. */
+SEC("tracepoint/sched/sched_migrate_task")
+int tp_sched_migrate(struct trace_event_raw_sched_migrate_task *ctx)
+{
+	arrival(ctx->dest_cpu, ctx->pid, NULL, false, TD_WAIT_MIGRATED);
 	return 0;
 }
 

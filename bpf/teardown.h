@@ -7,10 +7,16 @@
  * A teardown is one thread destroying one (or more) VMs: it begins at the
  * first teardown function that thread enters (kvm_arch_flush_shadow_all
  * from the MMU notifier release in exit_mmap, or kvm_destroy_vm at the last
- * fd close) and ends when kvm_destroy_vm returns or the thread dies. A
- * stretch is one run of that thread on a CPU, from the schedule point that
- * put it there to the one that takes it off: the time the CPU went without
- * a schedule point.
+ * fd close) and ends when kvm_destroy_vm returns or the thread dies.
+ *
+ * A run is the thread's time on a CPU from the schedule point that put it
+ * there to the one that takes it off: the CPU went that long without a
+ * schedule point. A long run with nothing else runnable on the CPU harms
+ * nobody. The stretch of a run is what the scheduler's need_resched
+ * warning (resched_latency_warn) is about: from the moment another task
+ * wanted that CPU (preempted by the switch that began the run, woken onto
+ * it, migrated onto it, or runnable there since before the run) to the
+ * schedule point that ends the run.
  */
 #ifndef KVMWATCH_TEARDOWN_H
 #define KVMWATCH_TEARDOWN_H
@@ -24,7 +30,7 @@
 #define TD_MAX_THREADS 1024
 #define TD_MAX_VMMS 4096
 #define TD_MAX_CPUS 1024	/* resized to the possible CPUs at load */
-#define TD_MAX_WAKES 4		/* wakeups remembered per stretch */
+#define TD_MAX_WAKES 8		/* arrivals remembered per run */
 #define TD_COMM_LEN 16
 
 /* The functions a teardown passes through. Their nesting (for "which
@@ -43,13 +49,14 @@ enum td_phase {
 	TD_PH_COUNT,
 };
 
-/* How the task that ran next had become runnable: how much of its wait
- * is known. */
+/* How a task came to wait for the teardown thread's CPU: how much of its
+ * wait is known. */
 enum td_wait_how {
 	TD_WAIT_NONE = 0,	/* the CPU went idle: nobody waited */
-	TD_WAIT_PREEMPTED = 1,	/* switched out runnable as the stretch began */
-	TD_WAIT_WOKEN = 2,	/* woken onto this CPU during the stretch */
-	TD_WAIT_BEFORE = 3,	/* runnable since before: at least this long */
+	TD_WAIT_PREEMPTED = 1,	/* switched out runnable as the run began */
+	TD_WAIT_WOKEN = 2,	/* woken onto this CPU during the run */
+	TD_WAIT_BEFORE = 3,	/* not seen arriving: since the run began */
+	TD_WAIT_MIGRATED = 4,	/* moved here runnable during the run */
 };
 
 enum td_end_how {
@@ -92,36 +99,66 @@ struct td_record {
 	/* Schedule points taken while each phase was open. */
 	__u32 phase_switches[TD_PH_COUNT];
 	__u64 phase_start[TD_PH_COUNT];	/* of the open call, 0 if none */
+	__u32 open_mask;		/* bit p: phase p is open */
 	/* stage2_free_walker visits (arm64): leaf entries, those that were
 	 * mapped, and tables freed after their entries. */
 	__u64 walker_leaves, walker_mapped, walker_tables;
 	/* Schedule points inside the teardown. */
 	__u32 yields;		/* switched out still runnable */
 	__u32 blocks;		/* switched out to sleep */
-	__u32 stretches;
-	__u32 on_cpu;		/* a stretch is open */
+	__u32 runs;
+	__u32 on_cpu;		/* a run is open */
 	__u64 run_ns;		/* on-CPU time within [start, end] */
-	/* The open stretch. */
+	/* The open run. */
 	__u64 cur_start;
 	__u32 cur_cpu;
 	__u32 cur_start_known;	/* 0: began before any switch was seen */
+	/* Time of the phase calls that ended within it. Those still open
+	 * are added from their start by the reader (td_phase_time): that
+	 * keeps sched_switch free of per-phase arithmetic. */
 	__u64 cur_phase_ns[TD_PH_COUNT];
-	/* The longest stretch. */
+	/* Its first waiter: when another task came to want the CPU (0: not
+	 * yet), who, how; and the time of phase calls that ended since. */
+	__u64 cur_want_ns;
+	__u32 cur_want_pid;
+	__u32 cur_want_how;	/* enum td_wait_how */
+	char cur_want_comm[TD_COMM_LEN];
+	__u64 cur_want_phase_ns[TD_PH_COUNT];
+	/* The longest run (informational: nobody may have waited). */
+	__u64 max_run_ns;
+	__u64 max_run_start, max_run_end;
+	__u32 max_run_cpu;
+	__u32 max_run_start_known;
+	__u64 max_run_phase_ns[TD_PH_COUNT];	/* calls ended within it */
+	__u64 max_run_phase_open[TD_PH_COUNT];	/* start of those open at its end */
+	__u64 max_run_wanted_ns;	/* its stretch, 0 if nobody waited */
+	__u32 max_run_next;		/* who ran after it, 0: idle */
+	char max_run_next_comm[TD_COMM_LEN];
+	/* Runs in which another task wanted the CPU. */
+	__u32 stretches;
+	/* The longest stretch: from the first waiter's arrival to the
+	 * schedule point (the gated figure). */
 	__u64 max_stretch_ns;
 	__u64 max_stretch_start, max_stretch_end;
 	__u32 max_stretch_cpu;
-	__u32 max_stretch_start_known;
+	__u32 max_stretch_how;		/* how the first waiter came */
+	__u32 max_stretch_first;	/* the first waiter */
+	__u32 max_stretch_run_start_known;
+	char max_stretch_first_comm[TD_COMM_LEN];
+	__u64 max_stretch_run_ns;	/* the run it ended */
 	__u64 max_stretch_phase_ns[TD_PH_COUNT];
+	__u64 max_stretch_phase_open[TD_PH_COUNT];
 	/* Who ran after the longest stretch, and how long it had waited. */
 	__u32 max_stretch_waiter;
 	__u32 max_stretch_wait_how;
 	__u64 max_stretch_wait_ns;
 	char max_stretch_waiter_comm[TD_COMM_LEN];
-	/* The longest wait of any task behind this teardown's stretches. */
+	/* The longest wait of any task behind this teardown's runs. */
 	__u64 max_wait_ns;
 	__u32 max_waiter;
 	__u32 max_wait_how;
 	char max_waiter_comm[TD_COMM_LEN];
+	struct log2_hist run_hist;
 	struct log2_hist stretch_hist;
 };
 
@@ -130,18 +167,23 @@ struct td_thread {
 	__u64 id;
 };
 
-/* Per CPU. Written by sched_switch on its own CPU; sched_wakeup adds
- * wakeups from other CPUs (racy by design: a lost wakeup only makes a
- * wait a lower bound). */
+/* Per CPU. Written by sched_switch on its own CPU; sched_wakeup,
+ * sched_wakeup_new and sched_migrate_task add arrivals from other CPUs
+ * (racy by design: a lost arrival makes that task's wait count from the
+ * run's start). */
 struct td_cpu {
 	__u64 last_switch_ns;	/* the last schedule point here */
 	__u32 last_prev;	/* who was switched out there */
 	__u32 last_prev_runnable;
+	char last_prev_comm[TD_COMM_LEN];	/* only if it was runnable */
 	__u32 td_tid;		/* teardown thread on this CPU, or 0 */
 	__u32 nwakes;
 	__u64 td_id;
 	__u32 preempted;	/* runnable task switched out for it */
+	__u32 wanted;		/* the run's first waiter is recorded */
+	/* Tasks that came to this CPU during the run, first come first. */
 	__u32 wake_pid[TD_MAX_WAKES];
+	__u32 wake_how[TD_MAX_WAKES];
 	__u64 wake_ns[TD_MAX_WAKES];
 };
 
@@ -158,6 +200,15 @@ static __always_inline __u64 td_max(__u64 a, __u64 b)
 	return a > b ? a : b;
 }
 
+/* src (NULL: none) holds TD_COMM_LEN bytes, as every task name here. */
+static __always_inline void td_comm_copy(char *dst, const char *src)
+{
+	if (src)
+		__builtin_memcpy(dst, src, TD_COMM_LEN);
+	else
+		__builtin_memset(dst, 0, TD_COMM_LEN);
+}
+
 /* A phase opens at now. */
 static __always_inline void td_phase_enter(struct td_record *r, __u32 p,
 					   __u64 now)
@@ -166,6 +217,26 @@ static __always_inline void td_phase_enter(struct td_record *r, __u32 p,
 		return;
 	r->phase_calls[p]++;
 	r->phase_start[p] = now;
+	r->open_mask |= 1u << p;
+}
+
+/* A call of phase p (open since began) ended at now: its share of the
+ * open run (from its start) and of its stretch (from the first waiter). */
+static __always_inline void td_phase_account(struct td_record *r, __u32 p,
+					     __u64 began, __u64 now)
+{
+	__u64 from;
+
+	if (!r->on_cpu)
+		return;
+	from = td_max(began, r->cur_start);
+	if (now > from)
+		r->cur_phase_ns[p] += now - from;
+	if (!r->cur_want_ns)
+		return;
+	from = td_max(began, r->cur_want_ns);
+	if (now > from)
+		r->cur_want_phase_ns[p] += now - from;
 }
 
 /* A phase closes at now; true if that ends the teardown. */
@@ -180,9 +251,9 @@ static __always_inline bool td_phase_exit(struct td_record *r, __u32 p,
 	if (!began)
 		return false;
 	r->phase_ns[p] += now > began ? now - began : 0;
-	if (r->on_cpu && now > td_max(began, r->cur_start))
-		r->cur_phase_ns[p] += now - td_max(began, r->cur_start);
+	td_phase_account(r, p, began, now);
 	r->phase_start[p] = 0;
+	r->open_mask &= ~(1u << p);
 	if (p == TD_PH_DESTROY_VM) {
 		r->vms++;
 		r->end_ns = now;
@@ -202,63 +273,147 @@ static __always_inline void td_stretch_open(struct td_record *r, __u32 cpu,
 	r->cur_cpu = cpu;
 	r->cur_start = start;
 	r->cur_start_known = known;
-	for (p = 0; p < TD_PH_COUNT; p++)
+	r->cur_want_ns = 0;
+	r->cur_want_pid = 0;
+	r->cur_want_how = TD_WAIT_NONE;
+	td_comm_copy(r->cur_want_comm, NULL);
+	for (p = 0; p < TD_PH_COUNT; p++) {
 		r->cur_phase_ns[p] = 0;
+		r->cur_want_phase_ns[p] = 0;
+	}
 }
 
 /*
- * The open stretch ends at now: the thread is switched out in state
+ * At now, task pid (comm may be NULL) came to want the CPU the thread is
+ * running on, by how. The first one during the teardown opens the run's
+ * stretch; a later one changes nothing, but a migration followed by the
+ * wakeup it was part of (try_to_wake_up moves a task, then wakes it)
+ * reads as woken. Returns true when it opened the stretch.
+ */
+static __always_inline bool td_want(struct td_record *r, __u64 now, __u32 pid,
+				    const char *comm, __u32 how)
+{
+	if (!r->on_cpu || !pid || pid == r->tid)
+		return false;
+	if (r->cur_want_ns) {
+		if (pid != r->cur_want_pid || how != TD_WAIT_WOKEN ||
+		    r->cur_want_how != TD_WAIT_MIGRATED)
+			return false;
+		r->cur_want_how = how;
+		if (comm && !r->cur_want_comm[0])
+			td_comm_copy(r->cur_want_comm, comm);
+		return false;
+	}
+	/* Inside the teardown only: one that came after its end waits for
+	 * the thread's own code, not the teardown's. */
+	if (r->end_ns && now > r->end_ns)
+		return false;
+	r->cur_want_ns = td_max(now, r->cur_start);
+	r->cur_want_pid = pid;
+	r->cur_want_how = how;
+	td_comm_copy(r->cur_want_comm, comm);
+	return true;
+}
+
+/*
+ * The open run ends at now: the thread is switched out in state
  * prev_state (or, with prev_state < 0, the teardown is cut short while
- * it runs). next is the task that gets the CPU (0: idle), next_wait_from
- * when it became runnable by how. Returns true when the record is done.
+ * it runs). next is the task that gets the CPU (0: idle), waiting since
+ * wait_from by how (td_waiter). Returns true when the record is done.
  */
 static __always_inline bool td_stretch_close(struct td_record *r, __u64 now,
 					     long prev_state, __u32 next,
 					     const char *next_comm,
 					     __u64 wait_from, __u32 how)
 {
-	__u64 len, from, to, wait = 0;
-	int p, i;
+	__u64 len, from, to, wait = 0, held = 0;
+	bool before = false;
+	int p;
 
 	if (!r->on_cpu)
 		return false;
 	len = now > r->cur_start ? now - r->cur_start : 0;
 	from = td_max(r->cur_start, r->start_ns);
-	r->stretches++;
-	r->stretch_hist.slots[log2_slot(len)]++;
+	r->runs++;
+	r->run_hist.slots[log2_slot(len)]++;
 	to = r->end_ns && r->end_ns < now ? r->end_ns : now;
 	if (to > from)
 		r->run_ns += to - from;
-	for (p = 0; p < TD_PH_COUNT; p++) {
-		__u64 began = r->phase_start[p];
-
-		if (began && now > td_max(began, r->cur_start))
-			r->cur_phase_ns[p] += now - td_max(began, r->cur_start);
-		if (began && prev_state >= 0)
-			r->phase_switches[p]++;
-	}
+	/* A schedule point inside every open phase; no branch per phase
+	 * (the verifier would walk every combination). */
+	if (prev_state >= 0)
+		for (p = 0; p < TD_PH_COUNT; p++)
+			r->phase_switches[p] += (r->open_mask >> p) & 1;
 	if (next && how != TD_WAIT_NONE && now > wait_from)
 		wait = now - wait_from;
-	if (len > r->max_stretch_ns) {
-		r->max_stretch_ns = len;
-		r->max_stretch_start = r->cur_start;
+	/* A task that got the CPU without being seen arriving was runnable
+	 * here since before the run began (in the teardown's first run: or
+	 * before the teardown began; or its arrival was lost): it wanted the
+	 * CPU from the run's start, before any task seen arriving. */
+	if (next && how == TD_WAIT_BEFORE) {
+		before = true;
+		held = len;
+	} else if (r->cur_want_ns && now > r->cur_want_ns) {
+		held = now - r->cur_want_ns;
+	}
+	if (len > r->max_run_ns) {
+		r->max_run_ns = len;
+		r->max_run_start = r->cur_start;
+		r->max_run_end = now;
+		r->max_run_cpu = r->cur_cpu;
+		r->max_run_start_known = r->cur_start_known;
+		for (p = 0; p < TD_PH_COUNT; p++) {
+			r->max_run_phase_ns[p] = r->cur_phase_ns[p];
+			r->max_run_phase_open[p] = r->phase_start[p];
+		}
+		r->max_run_wanted_ns = held;
+		r->max_run_next = next;
+		td_comm_copy(r->max_run_next_comm, next ? next_comm : NULL);
+	}
+	if (before || r->cur_want_ns) {
+		r->stretches++;
+		r->stretch_hist.slots[log2_slot(held)]++;
+	}
+	if ((before || r->cur_want_ns) && held >= r->max_stretch_ns) {
+		r->max_stretch_ns = held;
+		r->max_stretch_start = now - held;
 		r->max_stretch_end = now;
 		r->max_stretch_cpu = r->cur_cpu;
-		r->max_stretch_start_known = r->cur_start_known;
+		r->max_stretch_run_ns = len;
+		r->max_stretch_run_start_known = r->cur_start_known;
+		if (before) {
+			r->max_stretch_how = TD_WAIT_BEFORE;
+			r->max_stretch_first = next;
+			td_comm_copy(r->max_stretch_first_comm, next_comm);
+		} else {
+			r->max_stretch_how = r->cur_want_how;
+			r->max_stretch_first = r->cur_want_pid;
+			/* The first waiter's name, when only the switch
+			 * that ends the run tells it. */
+			if (!r->cur_want_comm[0] && next == r->cur_want_pid)
+				td_comm_copy(r->max_stretch_first_comm, next_comm);
+			else
+				td_comm_copy(r->max_stretch_first_comm,
+					     r->cur_want_comm);
+		}
+		if (before)
+			for (p = 0; p < TD_PH_COUNT; p++)
+				r->max_stretch_phase_ns[p] = r->cur_phase_ns[p];
+		else
+			for (p = 0; p < TD_PH_COUNT; p++)
+				r->max_stretch_phase_ns[p] = r->cur_want_phase_ns[p];
 		for (p = 0; p < TD_PH_COUNT; p++)
-			r->max_stretch_phase_ns[p] = r->cur_phase_ns[p];
+			r->max_stretch_phase_open[p] = r->phase_start[p];
 		r->max_stretch_waiter = next;
 		r->max_stretch_wait_how = next ? how : TD_WAIT_NONE;
 		r->max_stretch_wait_ns = wait;
-		for (i = 0; i < TD_COMM_LEN; i++)
-			r->max_stretch_waiter_comm[i] = next_comm ? next_comm[i] : 0;
+		td_comm_copy(r->max_stretch_waiter_comm, next ? next_comm : NULL);
 	}
 	if (wait > r->max_wait_ns) {
 		r->max_wait_ns = wait;
 		r->max_waiter = next;
 		r->max_wait_how = how;
-		for (i = 0; i < TD_COMM_LEN; i++)
-			r->max_waiter_comm[i] = next_comm ? next_comm[i] : 0;
+		td_comm_copy(r->max_waiter_comm, next_comm);
 	}
 	r->on_cpu = 0;
 	if (prev_state >= 0 && !r->end_ns) {
@@ -276,20 +431,60 @@ static __always_inline bool td_stretch_close(struct td_record *r, __u64 now,
 	return r->done;
 }
 
+/* How long phase p held [from, end], from the record's copies: the calls
+ * that ended within it, and the one open at end since it began. */
+static __always_inline __u64 td_phase_time(const __u64 *ended,
+					   const __u64 *open, unsigned int p,
+					   __u64 from, __u64 end)
+{
+	__u64 t = ended[p], began;
+
+	if (open[p]) {
+		began = td_max(open[p], from);
+		if (end > began)
+			t += end - began;
+	}
+	return t;
+}
+
+/* Task pid came to CPU c (by how) at now while a teardown thread runs
+ * there: remember it for td_waiter, the first time only. */
+static __always_inline void td_cpu_arrival(struct td_cpu *c, __u32 pid,
+					   __u64 now, __u32 how)
+{
+	__u32 n = c->nwakes;
+	int i;
+
+	for (i = 0; i < TD_MAX_WAKES; i++) {
+		if (i < (int)n && c->wake_pid[i] == pid) {
+			if (how == TD_WAIT_WOKEN)
+				c->wake_how[i] = how;
+			return;
+		}
+	}
+	if (n >= TD_MAX_WAKES)
+		return;
+	c->wake_pid[n] = pid;
+	c->wake_how[n] = how;
+	c->wake_ns[n] = now;
+	c->nwakes = n + 1;
+}
+
 /* How long the task next had waited when it got the CPU at the end of a
- * stretch on c: sets *from and returns the enum td_wait_how. */
+ * run on c that began at run_start: sets *from and returns the enum
+ * td_wait_how. */
 static __always_inline __u32 td_waiter(const struct td_cpu *c, __u32 next,
-				       __u64 stretch_start, __u64 *from)
+				       __u64 run_start, __u64 *from)
 {
 	int i;
 
-	*from = stretch_start;
+	*from = run_start;
 	if (!next)
 		return TD_WAIT_NONE;
 	for (i = 0; i < TD_MAX_WAKES; i++) {
 		if (i < (int)c->nwakes && c->wake_pid[i] == next) {
 			*from = c->wake_ns[i];
-			return TD_WAIT_WOKEN;
+			return c->wake_how[i];
 		}
 	}
 	if (next == c->preempted)

@@ -63,21 +63,37 @@ const struct probe_point probe_points[] = {
 	  X86, VENDOR_VMX, false, "HV-to-SW timer switches on vCPU block",
 	  NULL },
 
-	/* Fast MMIO bus writes. */
+	/* MMIO writes: fast bus, emulated, to the VMM. kvm:kvm_mmio and the
+	 * entry/exit tracepoints classify writes in every mode; the function
+	 * points add the fast-bus tries, the candidates and the costs. */
+	{ DET_MMIO, "kvm_mmio", NULL, "kvm/kvm_mmio", ANY_ARCH, VENDOR_ANY,
+	  true, NULL, NULL },
 	{ DET_MMIO, "io_bus_write", "kvm_io_bus_write", "kvm/kvm_fast_mmio",
-	  ANY_ARCH, VENDOR_ANY, true,
-	  "bus index and per-write cost (fast-bus hits only, from kvm_fast_mmio)",
+	  ANY_ARCH, VENDOR_ANY, false,
+	  "fast-MMIO candidates (len-0 ioeventfds on KVM_FAST_MMIO_BUS), fast-bus tries that missed, and the handler's own fast-bus tries as evidence of a fast path (fast-bus hits still come from kvm:kvm_fast_mmio on x86)",
 	  NULL },
 	{ DET_MMIO, "ioeventfd_write", "ioeventfd_write", NULL, ANY_ARCH,
-	  VENDOR_ANY, false, "which ioeventfd took each write", NULL },
-	{ DET_MMIO, "ept_misconfig", "handle_ept_misconfig", "kvm/kvm_exit", X86,
-	  VENDOR_VMX, false, "cost of the EPT-misconfig path", NULL },
-	{ DET_MMIO, "npf_interception", "npf_interception", "kvm/kvm_exit", X86,
-	  VENDOR_SVM, false, "cost of the NPF path", NULL },
-	{ DET_MMIO, "kvm_mmio", NULL, "kvm/kvm_mmio", ANY_ARCH, VENDOR_ANY, false,
-	  "emulated MMIO accesses by address", NULL },
+	  VENDOR_ANY, false, "ioeventfd signals per address", NULL },
+	{ DET_MMIO, "ept_misconfig", "handle_ept_misconfig", NULL, X86,
+	  VENDOR_VMX, false, "per-write cost of the EPT-misconfig path",
+	  NULL },
+	{ DET_MMIO, "npf_interception", "npf_interception", NULL, X86,
+	  VENDOR_SVM, false, "per-write cost of the nested-page-fault path",
+	  NULL },
+	{ DET_MMIO, "guest_abort", "kvm_handle_guest_abort", NULL, ARM64,
+	  VENDOR_ANY, false, "per-write cost of the stage-2 abort path", NULL },
+	{ DET_MMIO, "exit_reason", NULL, "kvm/kvm_exit", ANY_ARCH, VENDOR_ANY,
+	  false, "the exit reason before each write, and exits per write",
+	  NULL },
+	{ DET_MMIO, "guest_entry", NULL, "kvm/kvm_entry", ANY_ARCH, VENDOR_ANY,
+	  false, "when a write handled in the kernel is over (it then closes at the next exit)",
+	  NULL },
+	{ DET_MMIO, "vmm_exit", NULL, "kvm/kvm_userspace_exit", ANY_ARCH,
+	  VENDOR_ANY, false,
+	  "which writes went to the VMM (they count as emulated)", NULL },
 	{ DET_MMIO, "emulate_insn", NULL, "kvm/kvm_emulate_insn", X86,
-	  VENDOR_ANY, false, "instruction emulations", NULL },
+	  VENDOR_ANY, false, "whether a write went through instruction emulation",
+	  NULL },
 
 	/* Stage-2 / TDP teardown rescheduling (docs/teardown.md). Without
 	 * fentry or kprobes the exit of a VMM process (exit_group of one
@@ -120,9 +136,19 @@ const struct probe_point probe_points[] = {
 	  "TDP MMU zap of invalidated roots (at MMU uninit)", NULL },
 	{ DET_TEARDOWN, "sched_switch", NULL, "sched/sched_switch", ANY_ARCH,
 	  VENDOR_ANY, true, NULL, NULL },
+	/* When another task comes to want the teardown thread's CPU: the
+	 * start of the stretch that counts. */
 	{ DET_TEARDOWN, "sched_wakeup", NULL, "sched/sched_wakeup", ANY_ARCH,
 	  VENDOR_ANY, false,
-	  "how long a task woken during a stretch waited (it counts from the stretch's start)",
+	  "when a task woken onto the CPU during a run began to wait (it counts from the run's start)",
+	  NULL },
+	{ DET_TEARDOWN, "sched_wakeup_new", NULL, "sched/sched_wakeup_new",
+	  ANY_ARCH, VENDOR_ANY, false,
+	  "when a new task placed on the CPU during a run began to wait (it counts from the run's start)",
+	  NULL },
+	{ DET_TEARDOWN, "sched_migrate", NULL, "sched/sched_migrate_task",
+	  ANY_ARCH, VENDOR_ANY, false,
+	  "when a task moved onto the CPU during a run began to wait (it counts from the run's start)",
 	  NULL },
 
 	/* PMU world switches (docs/pmu.md). Which functions exist tells the

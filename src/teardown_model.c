@@ -47,6 +47,8 @@ const char *teardown_wait_how_name(uint32_t how)
 		return "woken";
 	case TD_WAIT_BEFORE:
 		return "runnable-before";
+	case TD_WAIT_MIGRATED:
+		return "migrated";
 	default:
 		return "none";
 	}
@@ -151,6 +153,8 @@ static void build_item(struct teardown_item *it, const struct teardown_entry *e,
 		       uint64_t now)
 {
 	const struct td_record *r = &e->rec;
+	uint64_t held_in_walk = 0, walk_calls = 0;
+	__u64 stretch_ph[TD_PH_COUNT], run_ph[TD_PH_COUNT];
 	size_t i;
 
 	memset(it, 0, sizeof(*it));
@@ -161,18 +165,38 @@ static void build_item(struct teardown_item *it, const struct teardown_entry *e,
 		it->duration_ns = r->end_ns - r->start_ns;
 	else if (now > r->start_ns)
 		it->duration_ns = now - r->start_ns;
-	it->holder = teardown_holder(r->max_stretch_phase_ns, r->max_stretch_ns,
-				     &it->holder_ns);
+	it->has_stretch = r->stretches > 0;
+	for (i = 0; i < TD_PH_COUNT; i++) {
+		stretch_ph[i] = td_phase_time(r->max_stretch_phase_ns,
+					      r->max_stretch_phase_open, i,
+					      r->max_stretch_start,
+					      r->max_stretch_end);
+		run_ph[i] = td_phase_time(r->max_run_phase_ns,
+					  r->max_run_phase_open, i,
+					  r->max_run_start, r->max_run_end);
+	}
+	if (it->has_stretch)
+		it->holder = teardown_holder(stretch_ph, r->max_stretch_ns,
+					     &it->holder_ns);
+	it->run_holder = teardown_holder(run_ph, r->max_run_ns,
+					 &it->run_holder_ns);
 	for (i = 0; i < sizeof(walk_phases) / sizeof(walk_phases[0]); i++) {
 		it->walk_ns += r->phase_ns[walk_phases[i]];
 		it->walk_switches += r->phase_switches[walk_phases[i]];
+		walk_calls += r->phase_calls[walk_phases[i]];
+		held_in_walk += stretch_ph[walk_phases[i]];
 	}
+	/* Where the walk is probed, only the stretch's time inside it
+	 * counts: a task kept waiting elsewhere (exit_mmap's page freeing,
+	 * say) says nothing about the walk. Otherwise (tracepoint mode) the
+	 * whole stretch does. */
+	if (!walk_calls)
+		held_in_walk = r->max_stretch_ns;
 	/* The fixed arm64 walk goes range by range with cond_resched()
 	 * between: switches while the outer walk phase is open. */
 	if (it->walk_switches)
 		it->behaviour = TB_YIELDED;
-	else if (r->max_stretch_wait_ns >= TEARDOWN_CONTENDED_NS ||
-		 r->max_wait_ns >= TEARDOWN_CONTENDED_NS)
+	else if (it->has_stretch && held_in_walk >= TEARDOWN_CONTENDED_NS)
 		it->behaviour = TB_HELD;
 	else
 		it->behaviour = TB_UNCONTENDED;
@@ -230,12 +254,11 @@ static void behaviour_verdict(struct teardown_view *v)
 	if (held) {
 		v->behaviour = "does-not-yield";
 		snprintf(v->behaviour_why, sizeof(v->behaviour_why),
-			 "teardown %llu of VM pid %u ran %.1f ms without a schedule point while %s (pid %u) waited %.1f ms",
+			 "teardown %llu of VM pid %u ran on %.1f ms (%.1f ms of it in %s) without a schedule point while another task wanted its CPU",
 			 (unsigned long long)held->rec->id, held->rec->pid,
 			 held->rec->max_stretch_ns / 1e6,
-			 held->rec->max_stretch_waiter_comm,
-			 held->rec->max_stretch_waiter,
-			 held->rec->max_stretch_wait_ns / 1e6);
+			 held->holder_ns / 1e6,
+			 held->holder ? held->holder : "the VMM's exit");
 	} else if (yielded) {
 		v->behaviour = "yields";
 		snprintf(v->behaviour_why, sizeof(v->behaviour_why),
@@ -245,7 +268,7 @@ static void behaviour_verdict(struct teardown_view *v)
 	} else {
 		v->behaviour = "unknown";
 		snprintf(v->behaviour_why, sizeof(v->behaviour_why), "%s",
-			 v->nitems ? "no teardown had another task waiting for its CPU (a kernel yields only when one does)" :
+			 v->nitems ? "no teardown's walk had another task wanting its CPU for 10 ms (a kernel yields only when one does)" :
 			 "no VM teardown seen");
 	}
 }
@@ -282,8 +305,10 @@ int teardown_view_build(const struct teardown_sample *s, double interval_sec,
 		v->yields += it->rec->yields;
 		if (!it->open)
 			v->durations.slots[log2_slot(it->duration_ns)]++;
-		for (j = 0; j < HIST_SLOTS; j++)
+		for (j = 0; j < HIST_SLOTS; j++) {
+			v->runs.slots[j] += it->rec->run_hist.slots[j];
 			v->stretches.slots[j] += it->rec->stretch_hist.slots[j];
+		}
 	}
 	qsort(v->items, n, sizeof(*v->items), compare_newest);
 	/* Keep every teardown of the interval, and recent earlier ones up
@@ -296,9 +321,12 @@ int teardown_view_build(const struct teardown_sample *s, double interval_sec,
 
 		if (!it->in_interval)
 			continue;
-		if (!v->worst_stretch ||
-		    it->rec->max_stretch_ns > v->worst_stretch->rec->max_stretch_ns)
+		if (it->has_stretch && (!v->worst_stretch ||
+		    it->rec->max_stretch_ns > v->worst_stretch->rec->max_stretch_ns))
 			v->worst_stretch = it;
+		if (!v->worst_run ||
+		    it->rec->max_run_ns > v->worst_run->rec->max_run_ns)
+			v->worst_run = it;
 		if (!v->worst_wait ||
 		    it->rec->max_wait_ns > v->worst_wait->rec->max_wait_ns)
 			v->worst_wait = it;
@@ -327,11 +355,100 @@ static json_t *json_ms(uint64_t ns)
 	return json_real(ns / 1e6);
 }
 
+static json_t *comm_json(const char *comm)
+{
+	return comm[0] ? json_string(comm) : json_null();
+}
+
+static const char *held_by_why(const struct teardown_view *v)
+{
+	return v->kernel.boundaries ? "outside the probed teardown functions" :
+		"tracepoint mode: the functions are not probed";
+}
+
+static const char *no_stretch_why(const struct teardown_view *v,
+				  const struct teardown_item *it)
+{
+	if (!it->rec->runs)
+		return "no run of the teardown has ended yet";
+	if (!v->kernel.wakeups)
+		return "no task got the CPU after a run while waiting for it (sched_wakeup is not watched: a woken task is seen only when it runs)";
+	return "no other task wanted the CPU during the teardown's runs: nobody waited";
+}
+
+/* The longest stretch: from the first task that wanted the CPU to the
+ * schedule point; who that was and who got the CPU. */
+static json_t *stretch_json(const struct teardown_view *v,
+			    const struct teardown_item *it)
+{
+	const struct td_record *r = it->rec;
+	json_t *st = json_object(), *f = json_object(), *w;
+
+	json_object_set_new(st, "ms", json_ms(r->max_stretch_ns));
+	json_object_set_new(st, "start_ns", json_u64(r->max_stretch_start));
+	json_object_set_new(st, "end_ns", json_u64(r->max_stretch_end));
+	json_object_set_new(st, "cpu", json_u64(r->max_stretch_cpu));
+	json_object_set_new(st, "run_ms", json_ms(r->max_stretch_run_ns));
+	json_object_set_new(st, "held_by", it->holder ? json_string(it->holder) : json_null());
+	if (!it->holder)
+		json_object_set_new(st, "held_by_why", json_string(held_by_why(v)));
+	json_object_set_new(st, "held_by_ms", json_ms(it->holder_ns));
+	json_object_set_new(f, "pid", json_u64(r->max_stretch_first));
+	json_object_set_new(f, "comm", comm_json(r->max_stretch_first_comm));
+	json_object_set_new(f, "since", json_string(teardown_wait_how_name(r->max_stretch_how)));
+	json_object_set_new(st, "first_waiter", f);
+	if (r->max_stretch_waiter) {
+		w = json_object();
+		json_object_set_new(w, "pid", json_u64(r->max_stretch_waiter));
+		json_object_set_new(w, "comm", comm_json(r->max_stretch_waiter_comm));
+		json_object_set_new(w, "waited_ms", json_ms(r->max_stretch_wait_ns));
+		json_object_set_new(w, "since", json_string(teardown_wait_how_name(r->max_stretch_wait_how)));
+		json_object_set_new(st, "waiter", w);
+	} else {
+		json_object_set_new(st, "waiter", json_null());
+		json_object_set_new(st, "waiter_why", json_string(
+			"no task got the CPU after it: it went idle (the task that wanted it had moved on) or the thread began another teardown"));
+	}
+	return st;
+}
+
+/* The longest run on a CPU without a schedule point, waited behind or
+ * not (informational). */
+static json_t *run_json(const struct teardown_view *v,
+			const struct teardown_item *it)
+{
+	const struct td_record *r = it->rec;
+	json_t *st = json_object(), *n;
+
+	json_object_set_new(st, "ms", json_ms(r->max_run_ns));
+	json_object_set_new(st, "start_ns", json_u64(r->max_run_start));
+	json_object_set_new(st, "end_ns", json_u64(r->max_run_end));
+	json_object_set_new(st, "cpu", json_u64(r->max_run_cpu));
+	json_object_set_new(st, "start_known", json_boolean(r->max_run_start_known));
+	json_object_set_new(st, "held_by", it->run_holder ? json_string(it->run_holder) : json_null());
+	if (!it->run_holder)
+		json_object_set_new(st, "held_by_why", json_string(held_by_why(v)));
+	json_object_set_new(st, "held_by_ms", json_ms(it->run_holder_ns));
+	json_object_set_new(st, "wanted_ms", json_ms(r->max_run_wanted_ns));
+	if (r->max_run_next) {
+		n = json_object();
+		json_object_set_new(n, "pid", json_u64(r->max_run_next));
+		json_object_set_new(n, "comm", comm_json(r->max_run_next_comm));
+		json_object_set_new(st, "next", n);
+	} else {
+		json_object_set_new(st, "next", json_null());
+		json_object_set_new(st, "next_why", json_string(
+			r->max_run_end ? "the CPU went idle after it" :
+			"no run has ended yet"));
+	}
+	return st;
+}
+
 static json_t *item_json(const struct teardown_view *v,
 			 const struct teardown_item *it)
 {
 	const struct td_record *r = it->rec;
-	json_t *o = json_object(), *phases = json_object(), *st, *w;
+	json_t *o = json_object(), *phases = json_object(), *w;
 	unsigned int p;
 
 	json_object_set_new(o, "id", json_u64(r->id));
@@ -371,39 +488,21 @@ static json_t *item_json(const struct teardown_view *v,
 	}
 	json_object_set_new(o, "yields", json_u64(r->yields));
 	json_object_set_new(o, "blocks", json_u64(r->blocks));
+	json_object_set_new(o, "runs", json_u64(r->runs));
 	json_object_set_new(o, "stretches", json_u64(r->stretches));
 	json_object_set_new(o, "run_ms", json_ms(r->run_ns));
 	json_object_set_new(o, "walk_ms", json_ms(it->walk_ns));
 	json_object_set_new(o, "walk_schedule_points", json_u64(it->walk_switches));
 	json_object_set_new(o, "behaviour", json_string(teardown_behaviour_name(it->behaviour)));
 
-	st = json_object();
-	json_object_set_new(st, "ms", json_ms(r->max_stretch_ns));
-	json_object_set_new(st, "start_ns", json_u64(r->max_stretch_start));
-	json_object_set_new(st, "end_ns", json_u64(r->max_stretch_end));
-	json_object_set_new(st, "cpu", json_u64(r->max_stretch_cpu));
-	json_object_set_new(st, "start_known", json_boolean(r->max_stretch_start_known));
-	json_object_set_new(st, "held_by", it->holder ? json_string(it->holder) : json_null());
-	if (!it->holder)
-		json_object_set_new(st, "held_by_why", json_string(
-			v->kernel.boundaries ? "outside the probed teardown functions" :
-			"tracepoint mode: the functions are not probed"));
-	json_object_set_new(st, "held_by_ms", json_ms(it->holder_ns));
-	w = json_object();
-	if (r->max_stretch_waiter) {
-		json_object_set_new(w, "pid", json_u64(r->max_stretch_waiter));
-		json_object_set_new(w, "comm", json_string(r->max_stretch_waiter_comm));
-		json_object_set_new(w, "waited_ms", json_ms(r->max_stretch_wait_ns));
-		json_object_set_new(w, "since", json_string(teardown_wait_how_name(r->max_stretch_wait_how)));
-		json_object_set_new(st, "waiter", w);
+	if (it->has_stretch) {
+		json_object_set_new(o, "longest_stretch", stretch_json(v, it));
 	} else {
-		json_decref(w);
-		json_object_set_new(st, "waiter", json_null());
-		json_object_set_new(st, "waiter_why", json_string(
-			r->max_stretch_end && !r->on_cpu ? "the CPU went idle after it: nobody waited" :
-			"the stretch has not ended"));
+		json_object_set_new(o, "longest_stretch", json_null());
+		json_object_set_new(o, "longest_stretch_why", json_string(
+			no_stretch_why(v, it)));
 	}
-	json_object_set_new(o, "longest_stretch", st);
+	json_object_set_new(o, "longest_run", run_json(v, it));
 	w = json_object();
 	json_object_set_new(w, "ms", json_ms(r->max_wait_ns));
 	json_object_set_new(w, "pid", r->max_waiter ? json_u64(r->max_waiter) : json_null());
@@ -445,9 +544,16 @@ json_t *teardown_view_json(const struct teardown_view *v)
 	json_object_set_new(o, "yields", json_u64(v->yields));
 	json_object_set_new(o, "max_stretch_ms", v->worst_stretch ?
 			    json_ms(v->worst_stretch->rec->max_stretch_ns) : json_null());
+	if (!v->worst_stretch)
+		json_object_set_new(o, "max_stretch_why", json_string(
+			v->worst_run ? "no task wanted a teardown's CPU" :
+			"no VM teardown in this interval"));
+	json_object_set_new(o, "max_run_ms", v->worst_run ?
+			    json_ms(v->worst_run->rec->max_run_ns) : json_null());
 	json_object_set_new(o, "max_wait_ms", v->worst_wait ?
 			    json_ms(v->worst_wait->rec->max_wait_ns) : json_null());
 	json_object_set_new(o, "duration_hist_log2_ns", hist_json(&v->durations));
+	json_object_set_new(o, "run_hist_log2_ns", hist_json(&v->runs));
 	json_object_set_new(o, "stretch_hist_log2_ns", hist_json(&v->stretches));
 	for (i = 0; i < v->nitems; i++)
 		json_array_append_new(items, item_json(v, &v->items[i]));
@@ -468,29 +574,41 @@ void teardown_view_text(FILE *out, const struct teardown_view *v,
 	fprintf(out, "  %s\n  %s\n", v->symbols_why, v->behaviour_why);
 	if (!v->nitems)
 		return;
-	fprintf(out, "  %-7s %-7s %-12s %9s %10s %9s  %-34s %-20s %6s %9s\n",
-		"ID", "VM", "COMM", "TOTAL_MS", "STRETCH_MS", "WAIT_MS",
-		"HELD_BY", "WAITER", "YIELDS", "MAPPED");
+	fprintf(out, "  %-7s %-7s %-12s %9s %8s %10s %9s  %-34s %-20s %6s %9s\n",
+		"ID", "VM", "COMM", "TOTAL_MS", "RUN_MS", "STRETCH_MS",
+		"WAIT_MS", "HELD_BY", "WAITER", "YIELDS", "MAPPED");
 	for (i = 0; i < v->nitems; i++) {
 		const struct teardown_item *it = &v->items[i];
 		const struct td_record *r = it->rec;
-		char waiter[40], mapped[24];
+		char waiter[40], mapped[24], stretch[16], wait[16];
+		const char *holder;
 
-		if (r->max_stretch_waiter)
+		if (it->has_stretch && r->max_stretch_waiter)
 			snprintf(waiter, sizeof(waiter), "%.12s/%u",
 				 r->max_stretch_waiter_comm, r->max_stretch_waiter);
 		else
 			snprintf(waiter, sizeof(waiter), "-");
+		if (it->has_stretch) {
+			snprintf(stretch, sizeof(stretch), "%.1f",
+				 r->max_stretch_ns / 1e6);
+			snprintf(wait, sizeof(wait), "%.1f",
+				 r->max_stretch_wait_ns / 1e6);
+			holder = it->holder;
+		} else {
+			/* Nobody wanted the CPU: no stretch to show. */
+			snprintf(stretch, sizeof(stretch), "-");
+			snprintf(wait, sizeof(wait), "-");
+			holder = NULL;
+		}
 		if (v->kernel.walker)
 			snprintf(mapped, sizeof(mapped), "%.0fMiB",
 				 r->walker_mapped * 4096.0 / (1 << 20));
 		else
 			snprintf(mapped, sizeof(mapped), "n/a");
-		fprintf(out, "  %-7llu %-7u %-12.12s %9.1f %10.1f %9.1f  %-34s %-20s %6u %9s%s\n",
+		fprintf(out, "  %-7llu %-7u %-12.12s %9.1f %8.1f %10s %9s  %-34s %-20s %6u %9s%s\n",
 			(unsigned long long)r->id, r->pid, r->comm,
-			it->duration_ns / 1e6, r->max_stretch_ns / 1e6,
-			r->max_stretch_wait_ns / 1e6,
-			it->holder ? it->holder : "-", waiter, r->yields,
+			it->duration_ns / 1e6, r->max_run_ns / 1e6, stretch,
+			wait, holder ? holder : "-", waiter, r->yields,
 			mapped, it->open ? " (open)" :
 			it->in_interval ? "" : " (earlier)");
 	}
@@ -514,10 +632,15 @@ int teardown_view_metrics(const struct teardown_view *v, struct metric_set *out)
 	ADD(METRIC_GAUGE, "teardowns", "VM teardowns still in progress",
 	    BETTER_NEITHER, "teardown.open");
 	m->value = v->open;
-	ADD(METRIC_GAUGE, "ms", "longest stretch of a teardown on a CPU without a schedule point",
+	ADD(METRIC_GAUGE, "ms", "longest time a teardown kept its CPU while another task wanted it",
 	    BETTER_LOWER, "teardown.max_stretch_ms");
 	m->value = v->worst_stretch ? v->worst_stretch->rec->max_stretch_ns / 1e6 : 0;
-	ADD(METRIC_GAUGE, "ms", "longest wait of a runnable task behind a teardown stretch",
+	/* Not gated by check (nobody may have waited), but a baseline may
+	 * judge it: a teardown holding a CPU longer is a regression. */
+	ADD(METRIC_GAUGE, "ms", "longest run of a teardown on a CPU without a schedule point, waited behind or not",
+	    BETTER_LOWER, "teardown.max_run_ms");
+	m->value = v->worst_run ? v->worst_run->rec->max_run_ns / 1e6 : 0;
+	ADD(METRIC_GAUGE, "ms", "longest wait of a runnable task behind a teardown run",
 	    BETTER_LOWER, "teardown.max_wait_ms");
 	m->value = v->worst_wait ? v->worst_wait->rec->max_wait_ns / 1e6 : 0;
 	ADD(METRIC_COUNTER, "yields", "schedule points teardowns took while runnable",
@@ -526,7 +649,10 @@ int teardown_view_metrics(const struct teardown_view *v, struct metric_set *out)
 	ADD(METRIC_HISTOGRAM, "ns", "teardown durations",
 	    BETTER_LOWER, "teardown.duration_ns");
 	metric_set_hist(m, v->durations.slots, -1);
-	ADD(METRIC_HISTOGRAM, "ns", "teardown stretches without a schedule point",
+	ADD(METRIC_HISTOGRAM, "ns", "teardown runs on a CPU without a schedule point",
+	    BETTER_LOWER, "teardown.run_ns");
+	metric_set_hist(m, v->runs.slots, -1);
+	ADD(METRIC_HISTOGRAM, "ns", "teardown stretches: from a task wanting the CPU to the schedule point",
 	    BETTER_LOWER, "teardown.stretch_ns");
 	metric_set_hist(m, v->stretches.slots, -1);
 	for (i = 0; i < v->nitems; i++) {
@@ -534,9 +660,14 @@ int teardown_view_metrics(const struct teardown_view *v, struct metric_set *out)
 
 		if (!v->items[i].in_interval)
 			continue;
-		ADD(METRIC_GAUGE, "ms", "longest stretch of this VM's teardown",
+		ADD(METRIC_GAUGE, "ms", "longest stretch of this VM's teardown (0: nobody wanted its CPU)",
 		    BETTER_LOWER, "teardown.vm_max_stretch_ms");
 		m->value = r->max_stretch_ns / 1e6;
+		if (metric_label(m, "vm", "%u", r->pid))
+			return -E2BIG;
+		ADD(METRIC_GAUGE, "ms", "longest run of this VM's teardown without a schedule point",
+		    BETTER_LOWER, "teardown.vm_max_run_ms");
+		m->value = r->max_run_ns / 1e6;
 		if (metric_label(m, "vm", "%u", r->pid))
 			return -E2BIG;
 		ADD(METRIC_GAUGE, "ms", "duration of this VM's teardown",
@@ -563,7 +694,7 @@ static void evidence_of(const struct teardown_view *v,
 			const struct teardown_item *it, char *buf, size_t len)
 {
 	const struct td_record *r = it->rec;
-	char size[64], waiter[96];
+	char size[64], first[96], waiter[96];
 
 	if (v->kernel.walker)
 		snprintf(size, sizeof(size), "%.0f MiB mapped (%llu stage-2 entries)",
@@ -571,20 +702,35 @@ static void evidence_of(const struct teardown_view *v,
 			 (unsigned long long)r->walker_mapped);
 	else
 		snprintf(size, sizeof(size), "size not measured");
+	if (!it->has_stretch) {
+		snprintf(buf, len,
+			 "VM pid %u (%s, thread %u): teardown %.1f ms, %s; no task wanted its CPU (longest run %.1f ms on CPU %u)",
+			 r->pid, r->comm, r->tid, it->duration_ns / 1e6, size,
+			 r->max_run_ns / 1e6, r->max_run_cpu);
+		return;
+	}
+	if (r->max_stretch_first_comm[0])
+		snprintf(first, sizeof(first), "%s (pid %u, %s)",
+			 r->max_stretch_first_comm, r->max_stretch_first,
+			 teardown_wait_how_name(r->max_stretch_how));
+	else
+		snprintf(first, sizeof(first), "pid %u (%s)",
+			 r->max_stretch_first,
+			 teardown_wait_how_name(r->max_stretch_how));
 	if (r->max_stretch_waiter)
 		snprintf(waiter, sizeof(waiter), "%s (pid %u) waited %.1f ms (%s)",
 			 r->max_stretch_waiter_comm, r->max_stretch_waiter,
 			 r->max_stretch_wait_ns / 1e6,
 			 teardown_wait_how_name(r->max_stretch_wait_how));
 	else
-		snprintf(waiter, sizeof(waiter), "no task waited");
+		snprintf(waiter, sizeof(waiter), "the CPU then went idle");
 	snprintf(buf, len,
-		 "VM pid %u (%s, thread %u): teardown %.1f ms, %s; longest stretch without a schedule point %.1f ms on CPU %u in %s; %s",
+		 "VM pid %u (%s, thread %u): teardown %.1f ms, %s; kept CPU %u %.1f ms without a schedule point after %s wanted it, in %s (run %.1f ms); %s",
 		 r->pid, r->comm, r->tid, it->duration_ns / 1e6, size,
-		 r->max_stretch_ns / 1e6, r->max_stretch_cpu,
+		 r->max_stretch_cpu, r->max_stretch_ns / 1e6, first,
 		 it->holder ? it->holder : (v->kernel.boundaries ?
 			"code outside the probed functions" : "the VMM's exit"),
-		 waiter);
+		 r->max_stretch_run_ns / 1e6, waiter);
 }
 
 bool teardown_measure_stretch(const struct teardown_view *v, double *ms,
@@ -593,9 +739,13 @@ bool teardown_measure_stretch(const struct teardown_view *v, double *ms,
 {
 	if (!ran(v, why, why_len))
 		return false;
+	/* No task wanted any teardown's CPU: nothing was held (0 ms), and
+	 * the evidence says how long the teardowns ran anyway. */
 	*ms = v->worst_stretch ? v->worst_stretch->rec->max_stretch_ns / 1e6 : 0;
 	if (v->worst_stretch)
 		evidence_of(v, v->worst_stretch, evidence, evidence_len);
+	else if (v->worst_run)
+		evidence_of(v, v->worst_run, evidence, evidence_len);
 	return true;
 }
 

@@ -17,8 +17,8 @@
 #include "metrics.h"
 #include "teardown.h"
 
-/* A waiter kept off its CPU this long shows the teardown did not yield
- * to it: a few scheduler slices (3 ms each by default). */
+/* A task kept wanting the CPU this long inside the page-table walk shows
+ * the walk did not yield to it: a few scheduler slices and ticks. */
 #define TEARDOWN_CONTENDED_NS 10000000ull
 /* Teardowns listed in a view: those of the interval first, then recent. */
 #define TEARDOWN_VIEW_MAX 16
@@ -53,9 +53,9 @@ struct teardown_sample {
 };
 
 enum teardown_behaviour {
-	TB_UNCONTENDED,		/* nothing else wanted its CPU */
+	TB_UNCONTENDED,		/* nothing else wanted its CPU long */
 	TB_YIELDED,		/* schedule points inside the zap / walk */
-	TB_HELD,		/* ran the walk while a task waited */
+	TB_HELD,		/* ran the walk on while a task wanted the CPU */
 };
 
 struct teardown_item {
@@ -63,9 +63,14 @@ struct teardown_item {
 	bool in_interval;
 	bool open;		/* not ended yet */
 	uint64_t duration_ns;	/* to end, or to the sample while open */
+	/* A task wanted the CPU during one of its runs: there is a stretch. */
+	bool has_stretch;
 	/* The function the longest stretch was spent in, or NULL. */
 	const char *holder;
 	uint64_t holder_ns;
+	/* The same for the longest run. */
+	const char *run_holder;
+	uint64_t run_holder_ns;
 	enum teardown_behaviour behaviour;
 	uint64_t walk_ns;	/* stage-2 or TDP zap time */
 	uint32_t walk_switches;	/* schedule points inside it */
@@ -81,11 +86,13 @@ struct teardown_view {
 	uint64_t dropped;
 	uint64_t vmm_creates;
 	/* Over the interval's teardowns. */
-	const struct teardown_item *worst_stretch;
+	const struct teardown_item *worst_stretch;	/* NULL: nobody waited */
+	const struct teardown_item *worst_run;
 	const struct teardown_item *worst_wait;
 	uint64_t yields;
 	struct log2_hist durations;	/* ns */
-	struct log2_hist stretches;	/* ns */
+	struct log2_hist runs;		/* ns, every run */
+	struct log2_hist stretches;	/* ns, runs somebody waited behind */
 	/* The verdicts and why. */
 	const char *symbols;		/* "fixed", "unfixed", "n/a", "unknown" */
 	char symbols_why[160];
@@ -121,9 +128,11 @@ void teardown_view_text(FILE *out, const struct teardown_view *v,
 int teardown_view_metrics(const struct teardown_view *v,
 			  struct metric_set *out);
 
-/* The rules' figures (check --teardown): the longest stretch and the
- * longest wait behind one, in ms, with the worst teardown as evidence.
- * false with why when the run cannot measure them. */
+/* The rules' figures (check --teardown): the longest stretch (from a
+ * task's wanting the CPU to the teardown thread's schedule) and the
+ * longest wait of a task that got the CPU after a run, in ms, with the
+ * worst teardown as evidence. false with why when the run cannot
+ * measure them. */
 bool teardown_measure_stretch(const struct teardown_view *v, double *ms,
 			      char *evidence, size_t evidence_len, char *why,
 			      size_t why_len);

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The rules of `kvmwatch check --teardown`: a VM teardown must not hold a
- * CPU without a schedule point longer than the scheduler's own
- * resched_latency_warn_ms (100 ms), nor keep another runnable task waiting
- * that long. Defaults and their reasons are in docs/teardown.md.
+ * The rules of `kvmwatch check --teardown`: a VM teardown must not keep
+ * running on a CPU without a schedule point for longer than the
+ * scheduler's own resched_latency_warn_ms (100 ms) after another task
+ * came to want that CPU (what the need_resched warning reports; a long
+ * run that nobody waits behind is harmless and only shown), nor keep a
+ * runnable task waiting that long. Defaults and their reasons are in
+ * docs/teardown.md.
  */
 #include <stdio.h>
 
@@ -42,10 +45,10 @@ static bool measure_wait(const struct check_data *d, double *value,
 
 static const struct check_rule teardown_rules[] = {
 	{ "teardown.max_stretch_ms", "teardown",
-	  "longest run of a VM teardown on a CPU without a schedule point",
+	  "longest time a VM teardown kept its CPU without a schedule point after another task wanted it (need_resched-style)",
 	  "ms", RULE_AT_MOST, 100, measure_stretch },
 	{ "teardown.max_wait_ms", "teardown",
-	  "longest wait of a runnable task behind a teardown's stretch",
+	  "longest wait of the task that got the CPU after a teardown's run",
 	  "ms", RULE_AT_MOST, 100, measure_wait },
 };
 

@@ -8,6 +8,8 @@
 # kvmwatch.json/.err/.rc, times (guest uptime at start and end). On x86_64,
 # timer-check-<P>/ and timer-stall/ also hold check-<mode>.json/.err/.rc/.xml:
 # "kvmwatch check --lockup" in fentry and in tracepoint mode on the same run.
+# On both arches mmio-check/ holds the same for "check --mmio", plus
+# check-expect.* with --expect-fast-mmio.
 set -u
 
 # Slow steps under TCG take seconds; these bound a hang, not a normal run.
@@ -134,20 +136,88 @@ timer_check() {
 
 # teardown_check NAME KVMLOAD_TEARDOWN_ARGS...: check --teardown in fentry
 # mode around one kvmload teardown run, and in tracepoint mode beside it.
+# Both attach at once (seconds each under TCG); kvmload starts when both
+# are attached.
 teardown_check() {
 	d=/out/$1
 	shift
 	mkdir -p "$d"
 	echo "teardown $*" >"$d/cmd"
 	echo "suite: $(basename "$d"): check --teardown, fentry and tracepoint, kvmload $(cat "$d/cmd") (uptime $(uptime_s) s)"
-	check_start "$d" tracepoint teardown
+	kvmwatch --mode tracepoint check --teardown -o json \
+		--junit "$d/check-tracepoint.xml" \
+		>"$d/check-tracepoint.json" 2>"$d/check-tracepoint.err" &
+	echo $! >"$d/check-tracepoint.pid"
+	cat >"$d/run.sh" <<EOF
+i=0
+while ! grep -q '^kvmwatch: attached' $d/check-tracepoint.err &&
+	[ -r /proc/$!/status ] && ! grep -q '^State:.*Z' /proc/$!/status &&
+	[ \$i -lt $ATTACH_WAIT ]; do
+	sleep 0.1
+	i=\$((i + 1))
+done
+cut -d' ' -f1 /proc/uptime >$d/attached-uptime
+timeout $KVMLOAD_TIMEOUT kvmload $(cat "$d/cmd") >$d/kvmload.json 2>$d/kvmload.err
+echo \$? >$d/kvmload.rc
+EOF
 	kvmwatch check --teardown -o json --junit "$d/check-fentry.xml" -- \
-		sh -c "timeout $KVMLOAD_TIMEOUT kvmload $(cat "$d/cmd") \
-			>$d/kvmload.json 2>$d/kvmload.err; echo \$? >$d/kvmload.rc" \
+		sh "$d/run.sh" \
 		>"$d/check-fentry.json" 2>"$d/check-fentry.err"
 	echo $? >"$d/check-fentry.rc"
 	check_stop "$d" tracepoint
-	echo "suite: $(basename "$d"): check exit fentry $(cat "$d/check-fentry.rc"), tracepoint $(cat "$d/check-tracepoint.rc")"
+	echo "suite: $(basename "$d"): both attached at uptime $(cat "$d/attached-uptime" 2>/dev/null) s; check exit fentry $(cat "$d/check-fentry.rc"), tracepoint $(cat "$d/check-tracepoint.rc") (uptime $(uptime_s) s)"
+}
+
+# mmio_check_start DIR NAME KVMWATCH_ARGS...: a "kvmwatch ... check"
+# in the background until check_stop DIR NAME; DIR/check-NAME.*. It does
+# not wait for the attach: see mmio_check_attached.
+mmio_check_start() {
+	d=$1 n=$2
+	shift 2
+	kvmwatch "$@" -o json --junit "$d/check-$n.xml" \
+		>"$d/check-$n.json" 2>"$d/check-$n.err" &
+	echo $! >"$d/check-$n.pid"
+}
+
+# mmio_check_attached DIR NAME...: wait until each has attached (or died).
+mmio_check_attached() {
+	d=$1
+	shift
+	for n in "$@"; do
+		i=0
+		while ! attached_to "$d/check-$n.err" &&
+			alive "$(cat "$d/check-$n.pid")" &&
+			[ $i -lt $ATTACH_WAIT ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+	done
+}
+
+# mmio_check: "kvmwatch check --mmio" on one kvmload mmio run in fentry
+# mode, in tracepoint mode and with --expect-fast-mmio: the same writes,
+# seen three ways. They attach at the same time (an attach takes 13-30 s
+# on arm64 under TCG) and stop on SIGINT after kvmload.
+mmio_check() {
+	d=/out/mmio-check
+	mkdir -p "$d"
+	echo "suite: mmio-check: check --mmio in fentry and tracepoint mode, and --expect-fast-mmio (uptime $(uptime_s) s)"
+	mmio_check_start "$d" fentry check --mmio
+	mmio_check_start "$d" tracepoint --mode tracepoint check --mmio
+	mmio_check_start "$d" expect check --mmio --expect-fast-mmio
+	mmio_check_attached "$d" fentry tracepoint expect
+	echo "mmio --vms 1 --vcpus 2 -n 500" >"$d/cmd"
+	timeout $KVMLOAD_TIMEOUT kvmload $(cat "$d/cmd") \
+		>"$d/kvmload.json" 2>"$d/kvmload.err"
+	echo $? >"$d/kvmload.rc"
+	# All three end at once: each builds its verdict as it exits.
+	for n in fentry tracepoint expect; do
+		kill -INT "$(cat "$d/check-$n.pid")"
+	done
+	for n in fentry tracepoint expect; do
+		check_stop "$d" $n
+	done
+	echo "suite: mmio-check: check exit fentry $(cat "$d/check-fentry.rc"), tracepoint $(cat "$d/check-tracepoint.rc"), expect $(cat "$d/check-expect.rc")"
 }
 
 # pmu_check_start DIR NAME MODE [CHECK_ARGS...]: "kvmwatch --mode MODE
@@ -207,6 +277,7 @@ kvmwatch probe -o json >/out/probe.json 2>/out/probe.err
 echo $? >/out/probe.rc
 
 scenario mmio no mmio --vms 2 --vcpus 2 -n 1000
+mmio_check
 scenario timer no timer --vms 2 --vcpus 2 --period-us 1000 --seconds 2
 if [ "$(uname -m)" = x86_64 ]; then
 	timer_check timer-check-200 200
@@ -273,9 +344,9 @@ ci_gate() {
 	mkdir -p $d
 	echo "$CI_WRITES $CI_MORE_WRITES $CI_SMALL_MIB $CI_BIG_MIB" >$d/params
 	# Host interrupts are no work of the workload's, and TCG makes
-	# teardown times vary up to 2x from run to run; arm64 PMU world
-	# switches come with vCPU preemptions, and a stalled QEMU thread
-	# lands milliseconds in one switch (docs/pmu.md).
+	# teardown times and MMIO write costs vary up to 2x from run to run;
+	# arm64 PMU world switches come with vCPU preemptions, and a stalled
+	# QEMU thread lands milliseconds in one switch (docs/pmu.md).
 	cat >$d/rules.yaml <<CIRULES
 version: 1
 baseline:
@@ -286,7 +357,10 @@ baseline:
     teardown.duration_ns: { tolerance: 100%, min_change: 50000000 }
     teardown.stretch_ns: { tolerance: 100%, min_change: 50000000 }
     teardown.max_stretch_ms: { tolerance: 100%, min_change: 50 }
+    teardown.run_ns: { tolerance: 100%, min_change: 50000000 }
+    teardown.max_run_ms: { tolerance: 100%, min_change: 50 }
     teardown.max_wait_ms: { tolerance: 100%, min_change: 50 }
+    mmio.write_cost_ns: { tolerance: 100%, min_change: 50000 }
     pmu.*: { tolerance: 300%, min_change: 100000 }
 CIRULES
 	echo "suite: ci: record (uptime $(uptime_s) s)"

@@ -38,6 +38,7 @@ struct kvmload_opts {
 	unsigned int mem_mib;      /* teardown --mem-mib */
 	enum teardown_order order; /* teardown --teardown-order */
 	int competitor_cpu;        /* teardown --competitor-cpu, or -1 */
+	int competitor_go_fd;      /* starts the competitor spinning, or -1 */
 	unsigned long iterations;  /* pmu -k */
 };
 

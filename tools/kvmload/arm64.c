@@ -170,6 +170,7 @@ struct arm64_vcpu {
 	struct guest_block *blk;	/* host view of the guest block */
 	uint64_t unbacked_gpa;
 	uint64_t unbacked_exits;	/* KVM_EXIT_MMIO at unbacked_gpa */
+	uint64_t hostcall_exits;	/* KVM_EXIT_MMIO at HOSTCALL_GPA */
 	int fast_efd, match_efd;
 	uint64_t start_ns, done_ns;	/* host time of the host calls */
 	bool done;
@@ -302,6 +303,7 @@ static enum kvm_vcpu_action handle_exit(struct kvm_vcpu *vcpu)
 			return KVM_VCPU_CONTINUE;
 		}
 		if (run->mmio.phys_addr == HOSTCALL_GPA && run->mmio.len == 4) {
+			av->hostcall_exits++;
 			memcpy(&data, run->mmio.data, sizeof(data));
 			return host_call(vcpu, data);
 		}
@@ -552,6 +554,9 @@ static void mmio_json(struct arm64_vcpu *av, json_t *v)
 	set_uint(v, "fast_mmio_eventfd", kvm_eventfd_take(av->fast_efd));
 	set_uint(v, "datamatch_eventfd", kvm_eventfd_take(av->match_efd));
 	set_uint(v, "user_mmio_exits", av->unbacked_exits);
+	/* The doorbell is the VM's, one address for all its vCPUs. */
+	set_uint(v, "hostcall_gpa", HOSTCALL_GPA);
+	set_uint(v, "hostcall_writes", av->hostcall_exits);
 	/* Phase times by the guest's virtual counter: no extra exits. */
 	set_uint(v, "fast_mmio_ns", phase_ns(blk, 0, 1));
 	set_uint(v, "datamatch_ns", phase_ns(blk, 1, 2));

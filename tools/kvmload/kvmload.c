@@ -157,6 +157,7 @@ static void parse_args(int argc, char **argv, struct kvmload_opts *o)
 		.vms = 1, .vcpus = 1, .writes = 1000, .period_us = 1000,
 		.seconds = 2.0, .mem_mib = 64, .iterations = 1000,
 		.order = ORDER_VM_FIRST, .competitor_cpu = -1,
+		.competitor_go_fd = -1,
 	};
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":hn:k:", longopts, NULL)) != -1) {
@@ -475,7 +476,7 @@ static json_t *totals_json(json_t *vms)
 
 /* What only the parent can know about a VM's teardown: how long its
  * process took to exit (ORDER_EXIT: the whole destruction, an upper
- * bound), and the competitor's longest wait around it. */
+ * bound), and the competitor's longest wait while KVM destroyed the VM. */
 static void teardown_parent_json(const struct kvmload_opts *o, json_t *vm,
 				 uint64_t reaped_ns, json_t *comp)
 {
@@ -492,8 +493,11 @@ static void teardown_parent_json(const struct kvmload_opts *o, json_t *vm,
 		json_set(vm, "vm_destroy_end_ns",
 			 json_integer((json_int_t)reaped_ns));
 	}
-	start = json_object_get(vm, "destroy_start_ns");
-	end = json_object_get(vm, "destroy_end_ns");
+	/* The step in which KVM destroyed it, not the munmap after: the
+	 * competitor's gaps there are the munmap's (or the host's, under
+	 * TCG), not the teardown's. */
+	start = json_object_get(vm, "vm_destroy_start_ns");
+	end = json_object_get(vm, "vm_destroy_end_ns");
 	if (comp && json_is_integer(start) && json_is_integer(end))
 		json_set(vm, "competitor_wait",
 			 competitor_wait_json(comp,
@@ -522,8 +526,10 @@ int main(int argc, char **argv)
 	reaped = calloc(o.vms, sizeof(*reaped));
 	if (!kids || !reaped)
 		die("out of memory");
-	if (o.scenario == SCENARIO_TEARDOWN && o.competitor_cpu >= 0)
+	if (o.scenario == SCENARIO_TEARDOWN && o.competitor_cpu >= 0) {
 		competitor_start(&comp, o.competitor_cpu);
+		o.competitor_go_fd = comp.go_fd;
+	}
 	if (o.scenario == SCENARIO_TIMER && pipe2(notify, O_CLOEXEC))
 		die("pipe failed: %s", strerror(errno));
 	start = now_ns();

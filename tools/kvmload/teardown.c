@@ -21,9 +21,12 @@
 #include "teardown.h"
 
 /* A gap in the competitor's spinning shorter than this is noise (a tick,
- * an interrupt); longer ones are kept, the newest COMPETITOR_MAX_GAPS. */
+ * an interrupt); longer ones are all kept, up to COMPETITOR_MAX_GAPS (at
+ * most one per GAP_MIN_NS: over 17 minutes of spinning). Keeping only the
+ * newest would lose the teardown's gap behind the many short ones of the
+ * munmap that follows it. */
 #define GAP_MIN_NS		1000000ull
-#define COMPETITOR_MAX_GAPS	256
+#define COMPETITOR_MAX_GAPS	(1u << 20)
 
 static const char *const order_names[] = {
 	[ORDER_VM_FIRST] = "vm-first",
@@ -84,8 +87,16 @@ void kvm_teardown(const struct kvmload_opts *o, struct vm_parts *p,
 {
 	bool report = o->scenario == SCENARIO_TEARDOWN;
 	uint64_t t0, t1, t2, t3;
+	cpu_set_t elsewhere;
 
+	if (sched_getaffinity(0, sizeof(elsewhere), &elsewhere))
+		die("sched_getaffinity failed: %s", strerror(errno));
 	if (report && o->competitor_cpu >= 0) {
+		/* Only now: spinning while the guest touched its memory
+		 * would have taken a CPU from the vCPUs. */
+		if (o->competitor_go_fd >= 0 &&
+		    write(o->competitor_go_fd, "g", 1) != 1)
+			die("cannot start the competitor: %s", strerror(errno));
 		pin_to_cpu(o->competitor_cpu);
 		/* Let the competitor run once, so the teardown starts from
 		 * an ordinary switch on that CPU. */
@@ -121,6 +132,15 @@ void kvm_teardown(const struct kvmload_opts *o, struct vm_parts *p,
 	}
 	if (!report)
 		return;
+	/* Done with the competitor's CPU: this process's own exit is not
+	 * the teardown, and must not keep the competitor waiting. */
+	if (o->competitor_cpu >= 0) {
+		CPU_CLR(o->competitor_cpu, &elsewhere);
+		if (CPU_COUNT(&elsewhere) &&
+		    sched_setaffinity(0, sizeof(elsewhere), &elsewhere))
+			die("cannot leave CPU %d: %s", o->competitor_cpu,
+			    strerror(errno));
+	}
 	set_u64(vmj, "vcpu_close_ns", t1 - t0);
 	if (o->order == ORDER_MUNMAP_FIRST) {
 		set_u64(vmj, "munmap_ns", t2 - t1);
@@ -151,24 +171,40 @@ struct gap {
 	uint64_t start, end;
 };
 
-static void __attribute__((noreturn)) competitor_main(int cpu, int fd)
+static void __attribute__((noreturn)) competitor_main(int cpu, int fd,
+						     int go_fd)
 {
-	static struct gap gaps[COMPETITOR_MAX_GAPS];
-	uint64_t start, last, spins = 0, ngaps = 0, max_gap = 0;
+	struct gap *gaps = NULL;
+	uint64_t start, last, spins = 0, ngaps = 0, max_gap = 0, cap = 0;
 	struct sigaction sa = { .sa_handler = on_term };
 	json_t *doc = json_object(), *arr = json_array();
+	char go;
 
 	if (!doc || !arr)
 		die("out of memory");
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	pin_to_cpu(cpu);
+	/* Asleep until the first VM is about to be destroyed (or every VM
+	 * process is gone: end of file). SIGTERM before that ends it with no
+	 * spins. */
+	while (!competitor_stop_flag && read(go_fd, &go, 1) < 0 &&
+	       errno == EINTR)
+		;
+	close(go_fd);
 	start = last = now_ns();
 	while (!competitor_stop_flag) {
 		uint64_t t = now_ns();
 
 		if (t - last >= GAP_MIN_NS) {
-			gaps[ngaps % COMPETITOR_MAX_GAPS] = (struct gap){ last, t };
+			if (ngaps == cap && cap < COMPETITOR_MAX_GAPS) {
+				cap = cap ? cap * 2 : 4096;
+				gaps = realloc(gaps, cap * sizeof(*gaps));
+				if (!gaps)
+					die("competitor: out of memory");
+			}
+			if (ngaps < cap)
+				gaps[ngaps] = (struct gap){ last, t };
 			ngaps++;
 			if (t - last > max_gap)
 				max_gap = t - last;
@@ -183,13 +219,13 @@ static void __attribute__((noreturn)) competitor_main(int cpu, int fd)
 	set_u64(doc, "spins", spins);
 	set_u64(doc, "gap_min_ns", GAP_MIN_NS);
 	set_u64(doc, "gaps", ngaps);
+	set_u64(doc, "gaps_dropped", ngaps > cap ? ngaps - cap : 0);
 	set_u64(doc, "max_gap_ns", max_gap);
-	for (uint64_t i = ngaps > COMPETITOR_MAX_GAPS ? ngaps - COMPETITOR_MAX_GAPS : 0;
-	     i < ngaps; i++) {
+	for (uint64_t i = 0; i < ngaps && i < cap; i++) {
 		json_t *g = json_array();
 
-		json_array_append_new(g, json_integer((json_int_t)gaps[i % COMPETITOR_MAX_GAPS].start));
-		json_array_append_new(g, json_integer((json_int_t)gaps[i % COMPETITOR_MAX_GAPS].end));
+		json_array_append_new(g, json_integer((json_int_t)gaps[i].start));
+		json_array_append_new(g, json_integer((json_int_t)gaps[i].end));
 		json_array_append_new(arr, g);
 	}
 	json_set(doc, "gap_list", arr);
@@ -201,7 +237,7 @@ static void __attribute__((noreturn)) competitor_main(int cpu, int fd)
 void competitor_start(struct competitor *c, int cpu)
 {
 	cpu_set_t set;
-	int fds[2];
+	int fds[2], go[2];
 
 	/* Say which CPUs exist before anything forks. */
 	if (sched_getaffinity(0, sizeof(set), &set))
@@ -209,7 +245,7 @@ void competitor_start(struct competitor *c, int cpu)
 	if (cpu >= CPU_SETSIZE || !CPU_ISSET(cpu, &set))
 		die("--competitor-cpu %d: no such CPU available to this process (%d usable)",
 		    cpu, CPU_COUNT(&set));
-	if (pipe2(fds, O_CLOEXEC))
+	if (pipe2(fds, O_CLOEXEC) || pipe2(go, O_CLOEXEC))
 		die("pipe failed: %s", strerror(errno));
 	fflush(stdout);
 	fflush(stderr);
@@ -218,11 +254,16 @@ void competitor_start(struct competitor *c, int cpu)
 		die("fork failed: %s", strerror(errno));
 	if (c->pid == 0) {
 		close(fds[0]);
-		competitor_main(cpu, fds[1]);
+		close(go[1]);
+		competitor_main(cpu, fds[1], go[0]);
 	}
 	close(fds[1]);
+	close(go[0]);
 	c->fd = fds[0];
 	c->cpu = cpu;
+	/* The VM processes inherit it; the parent keeps it open so that
+	 * only a byte (not an early exit) starts the spinning. */
+	c->go_fd = go[1];
 }
 
 json_t *competitor_stop(struct competitor *c)
@@ -233,6 +274,7 @@ json_t *competitor_stop(struct competitor *c)
 	json_t *doc;
 	int status;
 
+	close(c->go_fd);
 	kill(c->pid, SIGTERM);
 	for (;;) {
 		ssize_t n;

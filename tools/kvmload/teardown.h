@@ -17,9 +17,11 @@ struct competitor {
 	pid_t pid;
 	int fd;
 	int cpu;
+	int go_fd;	/* a byte written here starts it spinning */
 };
 
-/* Fork a process that spins on cpu until competitor_stop(). */
+/* Fork a process for cpu that waits, sleeping, until a byte arrives on
+ * c->go_fd, then spins there until competitor_stop(). */
 void competitor_start(struct competitor *c, int cpu);
 /* Stop it and return what it saw: gaps in its running (docs/kvmload.md). */
 json_t *competitor_stop(struct competitor *c);

@@ -1,0 +1,418 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * MMIO writes of guests, per VM, vCPU thread and guest-physical address:
+ * which took KVM_FAST_MMIO_BUS (no decode), which were decoded and handled
+ * in the kernel on KVM_MMIO_BUS, which went to the VMM; the exit that led
+ * there and, where the vendor exit handler can be probed, what each write
+ * cost from the handler's entry to its return.
+ *
+ * kvm:kvm_mmio, the guest entry/exit and KVM_RUN-return tracepoints
+ * classify writes in every mode (bpf/mmio.h). With fentry/fexit or
+ * kprobes, kvm_io_bus_write adds the fast-bus tries and hits and the
+ * fast-MMIO candidates, read from the VM's KVM_FAST_MMIO_BUS itself;
+ * without, fast hits come from kvm:kvm_fast_mmio (x86).
+ */
+#include "kvmwatch.bpf.h"
+#include "exits.h"
+#include "mmio.h"
+
+/* Tracepoint records as the kernel has them (kvm_fast_mmio and
+ * kvm_emulate_insn exist on x86 only; arm64's vmlinux.h lacks them). */
+struct trace_event_raw_kvm_fast_mmio___kw {
+	u64 gpa;
+} __attribute__((preserve_access_index));
+
+/* 0: every process; otherwise only this VMM. */
+const volatile __u32 filter_pid = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, MMIO_MAX_ADDRS);
+	__type(key, struct mmio_key);
+	__type(value, struct mmio_stats);
+} mmio_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MMIO_MAX_THREADS);
+	__type(key, __u32);
+	__type(value, struct mmio_thread);
+} mmio_threads SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MMIO_MAX_VMS);
+	__type(key, __u32);
+	__type(value, struct mmio_vm);
+} mmio_vms SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, MMIO_MAX_CANDIDATES);
+	__type(key, struct mmio_key);	/* tid 0 */
+	__type(value, struct mmio_candidate);
+} mmio_candidates SEC(".maps");
+
+static const struct mmio_stats zero_stats;
+static const struct mmio_thread zero_thread;
+static const struct mmio_vm zero_vm;
+
+static __always_inline struct mmio_thread *this_thread(void)
+{
+	__u32 pid = current_pid(), tid = current_tid();
+	struct mmio_thread *t;
+
+	if (filter_pid && filter_pid != pid)
+		return NULL;
+	t = lookup_or_init(&mmio_threads, &tid, &zero_thread);
+	if (t)
+		t->pid = pid;
+	return t;
+}
+
+static __always_inline void account(const struct mmio_thread *t,
+				    const struct mmio_done *d)
+{
+	struct mmio_key key = { .pid = t->pid, .tid = current_tid(),
+				.gpa = d->gpa };
+	struct mmio_stats *s = lookup_or_init(&mmio_stats, &key, &zero_stats);
+
+	if (s)
+		mmio_account(s, d);
+}
+
+static __always_inline struct mmio_stats *addr_stats(__u32 pid, __u64 gpa)
+{
+	struct mmio_key key = { .pid = pid, .tid = current_tid(), .gpa = gpa };
+
+	return lookup_or_init(&mmio_stats, &key, &zero_stats);
+}
+
+/* ---- the tracepoints every mode uses ---- */
+
+SEC("tracepoint/kvm/kvm_mmio")
+int tp_kvm_mmio(struct trace_event_raw_kvm_mmio *ctx)
+{
+	struct mmio_thread *t;
+	struct mmio_done d;
+
+	if (BPF_CORE_READ(ctx, type) != MMIO_TRACE_WRITE)
+		return 0;
+	t = this_thread();
+	if (t && mmio_on_decoded(t, BPF_CORE_READ(ctx, gpa),
+				 BPF_CORE_READ(ctx, len), &d))
+		account(t, &d);
+	return 0;
+}
+
+SEC("tracepoint/kvm/kvm_exit")
+int tp_exit_reason(struct trace_event_raw_kvm_exit *ctx)
+{
+	struct mmio_thread *t = this_thread();
+	struct mmio_done d;
+	__u32 reason;
+
+	if (!t)
+		return 0;
+#if defined(__TARGET_ARCH_x86)
+	/* As bpf/exits.bpf.c: VMX keeps flags above the basic reason. */
+	reason = BPF_CORE_READ(ctx, exit_reason);
+	if (BPF_CORE_READ(ctx, isa) == 1)
+		reason &= 0xffff;
+#elif defined(__TARGET_ARCH_arm64)
+	{
+		__u32 type = (__u32)BPF_CORE_READ(ctx, ret) & ~(1u << 31);
+
+		reason = type == 2 /* ARM_EXCEPTION_TRAP */ ?
+			BPF_CORE_READ(ctx, esr_ec) : ARM64_EXIT_NON_TRAP + type;
+	}
+#else
+#error "kvmwatch: unsupported target architecture"
+#endif
+	if (mmio_on_exit(t, reason, &d))
+		account(t, &d);
+	return 0;
+}
+
+SEC("tracepoint/kvm/kvm_entry")
+int tp_guest_entry(void *ctx)
+{
+	struct mmio_thread *t = this_thread();
+	struct mmio_done d;
+
+	if (t && mmio_on_entry(t, &d))
+		account(t, &d);
+	return 0;
+}
+
+SEC("tracepoint/kvm/kvm_userspace_exit")
+int tp_vmm_exit(struct trace_event_raw_kvm_userspace_exit *ctx)
+{
+	struct mmio_thread *t = this_thread();
+	struct mmio_done d;
+
+	if (t && mmio_on_vmm_exit(t, BPF_CORE_READ(ctx, reason),
+				  BPF_CORE_READ(ctx, errno), &d))
+		account(t, &d);
+	return 0;
+}
+
+SEC("tracepoint/kvm/kvm_emulate_insn")
+int tp_emulate_insn(void *ctx)
+{
+	struct mmio_thread *t = this_thread();
+
+	if (t)
+		mmio_on_emulate(t);
+	return 0;
+}
+
+/* ---- kvm_io_bus_write: fast-bus tries and hits, candidates ---- */
+
+/* vcpu->kvm->buses[KVM_FAST_MMIO_BUS]: every len-0 MMIO ioeventfd is on
+ * it. The kernel replaces the bus on each change (copy and RCU), so a
+ * different instance or device count means read it again. */
+static __always_inline void scan_fast_bus(struct kvm_vcpu *vcpu, __u32 pid)
+{
+	__u64 fast = bpf_core_enum_value(enum kvm_bus, KVM_FAST_MMIO_BUS);
+	__u64 range_off = bpf_core_field_offset(struct kvm_io_bus, range);
+	__u64 range_size = bpf_core_type_size(struct kvm_io_range);
+	__u64 addr_off = bpf_core_field_offset(struct kvm_io_range, addr);
+	__u64 len_off = bpf_core_field_offset(struct kvm_io_range, len);
+	struct kvm *kvm = BPF_CORE_READ(vcpu, kvm);
+	struct mmio_candidate cand = {};
+	struct mmio_key key = { .pid = pid };
+	struct kvm_io_bus *bus = NULL;
+	struct mmio_vm *vm;
+	int count = 0, i;
+
+	if (!kvm)
+		return;
+	bpf_probe_read_kernel(&bus, sizeof(bus), (void *)kvm +
+			      bpf_core_field_offset(struct kvm, buses) +
+			      fast * sizeof(void *));
+	if (bus)
+		count = BPF_CORE_READ(bus, dev_count);
+	vm = lookup_or_init(&mmio_vms, &pid, &zero_vm);
+	if (!vm || (vm->bus == (__u64)bus && vm->bus_count == (__u32)count &&
+		    vm->scans))
+		return;
+	cand.bus = (__u64)bus;
+	cand.bus_count = count;
+	for (i = 0; i < MMIO_SCAN_MAX && i < count; i++) {
+		void *range = (void *)bus + range_off + i * range_size;
+		int len = 0;
+
+		bpf_probe_read_kernel(&key.gpa, sizeof(key.gpa), range + addr_off);
+		bpf_probe_read_kernel(&len, sizeof(len), range + len_off);
+		cand.len = len;
+		bpf_map_update_elem(&mmio_candidates, &key, &cand, BPF_ANY);
+	}
+	vm->bus = (__u64)bus;
+	vm->bus_count = count;
+	vm->candidates = count < MMIO_SCAN_MAX ? count : MMIO_SCAN_MAX;
+	vm->truncated = count > MMIO_SCAN_MAX;
+	vm->scans++;
+}
+
+static __always_inline int is_candidate(__u32 pid, __u64 gpa)
+{
+	struct mmio_key key = { .pid = pid, .gpa = gpa };
+	struct mmio_candidate *c = bpf_map_lookup_elem(&mmio_candidates, &key);
+	struct mmio_vm *vm = bpf_map_lookup_elem(&mmio_vms, &pid);
+
+	return c && vm && c->bus == vm->bus && c->bus_count == vm->bus_count;
+}
+
+static __always_inline void bus_write_done(struct mmio_thread *t, __u32 bus,
+					   __u64 addr, int ret)
+{
+	int fast = bus == bpf_core_enum_value(enum kvm_bus, KVM_FAST_MMIO_BUS);
+	int mmio = bus == bpf_core_enum_value(enum kvm_bus, KVM_MMIO_BUS);
+	struct mmio_stats *s;
+	struct mmio_done d;
+	int missed;
+
+	if (!fast && !mmio)
+		return;
+	if (mmio_on_bus_write(t, fast, mmio, addr, ret,
+			      mmio && is_candidate(t->pid, addr), &missed, &d))
+		account(t, &d);
+	if (missed) {
+		s = addr_stats(t->pid, addr);
+		if (s)
+			s->fast_misses++;
+	}
+}
+
+SEC("fexit/kvm_io_bus_write")
+int BPF_PROG(fexit_io_bus_write, struct kvm_vcpu *vcpu, enum kvm_bus bus_idx,
+	     gpa_t addr, int len, const void *val, int ret)
+{
+	struct mmio_thread *t = this_thread();
+
+	if (!t)
+		return 0;
+	scan_fast_bus(vcpu, t->pid);
+	bus_write_done(t, bus_idx, addr, ret);
+	return 0;
+}
+
+SEC("kprobe/kvm_io_bus_write")
+int BPF_KPROBE(kprobe_io_bus_write, struct kvm_vcpu *vcpu,
+	       enum kvm_bus bus_idx, gpa_t addr)
+{
+	struct mmio_thread *t = this_thread();
+
+	if (!t)
+		return 0;
+	scan_fast_bus(vcpu, t->pid);
+	t->arg_bus = bus_idx;
+	t->arg_addr = addr;
+	return 0;
+}
+
+SEC("kretprobe/kvm_io_bus_write")
+int BPF_KRETPROBE(kretprobe_io_bus_write, int ret)
+{
+	struct mmio_thread *t = this_thread();
+
+	if (t)
+		bus_write_done(t, t->arg_bus, t->arg_addr, ret);
+	return 0;
+}
+
+/* Tracepoint mode, x86: the vendor fast paths report each hit. */
+SEC("tracepoint/kvm/kvm_fast_mmio")
+int tp_io_bus_write(struct trace_event_raw_kvm_fast_mmio___kw *ctx)
+{
+	struct mmio_thread *t = this_thread();
+	struct mmio_done d;
+
+	if (!t)
+		return 0;
+	t->fast_events++;
+	if (mmio_on_fast(t, BPF_CORE_READ(ctx, gpa), &d))
+		account(t, &d);
+	return 0;
+}
+
+/* ---- ioeventfd_write: which writes signalled an eventfd ---- */
+
+static __always_inline void ioeventfd_done(__u64 addr, int ret)
+{
+	struct mmio_thread *t;
+	struct mmio_stats *s;
+
+	if (ret)
+		return;
+	t = this_thread();
+	s = t ? addr_stats(t->pid, addr) : NULL;
+	if (s)
+		s->ioeventfd_signals++;
+}
+
+SEC("fexit/ioeventfd_write")
+int BPF_PROG(fexit_ioeventfd_write, struct kvm_vcpu *vcpu, void *this,
+	     gpa_t addr, int len, const void *val, int ret)
+{
+	ioeventfd_done(addr, ret);
+	return 0;
+}
+
+SEC("kprobe/ioeventfd_write")
+int BPF_KPROBE(kprobe_ioeventfd_write, struct kvm_vcpu *vcpu, void *this,
+	       gpa_t addr)
+{
+	struct mmio_thread *t = this_thread();
+
+	if (t)
+		t->arg_ioeventfd_addr = addr;
+	return 0;
+}
+
+SEC("kretprobe/ioeventfd_write")
+int BPF_KRETPROBE(kretprobe_ioeventfd_write, int ret)
+{
+	struct mmio_thread *t = this_thread();
+
+	if (t)
+		ioeventfd_done(t->arg_ioeventfd_addr, ret);
+	return 0;
+}
+
+/* ---- the vendor exit handlers: per-write cost, fast-path evidence ---- */
+
+/* x86 is_guest_mode(): the vCPU runs a nested guest, for which neither
+ * vendor tries the fast bus. */
+static __always_inline int nested_guest(struct kvm_vcpu *vcpu)
+{
+#if defined(__TARGET_ARCH_x86)
+	return BPF_CORE_READ(vcpu, arch.hflags) & 1;	/* HF_GUEST_MASK */
+#else
+	return 0;
+#endif
+}
+
+/* Context switches of the current thread so far: a handler run that
+ * waited for a CPU is not a measure of the path. */
+static __always_inline __u64 switches(void)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	return BPF_CORE_READ(task, nvcsw) + BPF_CORE_READ(task, nivcsw);
+}
+
+static __always_inline void handler_entry(struct kvm_vcpu *vcpu)
+{
+	struct mmio_thread *t = this_thread();
+
+	if (t)
+		mmio_on_handler_entry(t, bpf_ktime_get_ns(), nested_guest(vcpu),
+				      switches());
+}
+
+static __always_inline void handler_exit(void)
+{
+	struct mmio_thread *t = this_thread();
+
+	if (t)
+		mmio_on_handler_exit(t, bpf_ktime_get_ns(), switches());
+}
+
+#define HANDLER_PROGRAMS(point, func)					\
+SEC("fentry/" #func)							\
+int BPF_PROG(fentry_##point, struct kvm_vcpu *vcpu)			\
+{									\
+	handler_entry(vcpu);						\
+	return 0;							\
+}									\
+SEC("fexit/" #func)							\
+int BPF_PROG(fexit_##point, struct kvm_vcpu *vcpu, int ret)		\
+{									\
+	handler_exit();							\
+	return 0;							\
+}									\
+SEC("kprobe/" #func)							\
+int BPF_KPROBE(kprobe_##point, struct kvm_vcpu *vcpu)			\
+{									\
+	handler_entry(vcpu);						\
+	return 0;							\
+}									\
+SEC("kretprobe/" #func)							\
+int BPF_KRETPROBE(kretprobe_##point)					\
+{									\
+	handler_exit();							\
+	return 0;							\
+}
+
+/* VMX: EPT misconfigurations are MMIO; the fast bus is tried first. */
+HANDLER_PROGRAMS(ept_misconfig, handle_ept_misconfig)
+/* SVM: every nested page fault, MMIO among them. */
+HANDLER_PROGRAMS(npf_interception, npf_interception)
+/* arm64: stage-2 aborts; MMIO is decoded from the syndrome. */
+HANDLER_PROGRAMS(guest_abort, kvm_handle_guest_abort)
+
+char LICENSE[] SEC("license") = "GPL";
