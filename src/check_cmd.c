@@ -288,7 +288,7 @@ static void text_verdict(FILE *out, const struct check_data *d,
 {
 	size_t i, failed = 0, skipped = 0;
 
-	fprintf(out, "%-20s %-12s %12s  %s\n", "RULE", "THRESHOLD", "MEASURED",
+	fprintf(out, "%-24s %-12s %12s  %s\n", "RULE", "THRESHOLD", "MEASURED",
 		"VERDICT");
 	for (i = 0; i < n; i++) {
 		const struct rule_result *r = &results[i];
@@ -300,11 +300,11 @@ static void text_verdict(FILE *out, const struct check_data *d,
 			snprintf(measured, sizeof(measured), "-");
 		else
 			snprintf(measured, sizeof(measured), "%g", r->value);
-		fprintf(out, "%-20s %-12s %12s  %s  %s (%s)\n", r->rule->name,
+		fprintf(out, "%-24s %-12s %12s  %s  %s (%s)\n", r->rule->name,
 			threshold, measured, rule_verdict_name(r->verdict),
 			r->rule->description, r->rule->unit);
 		if (r->verdict != VERDICT_PASS && r->evidence[0])
-			fprintf(out, "%20s %s: %s\n", "",
+			fprintf(out, "%24s %s: %s\n", "",
 				r->verdict == VERDICT_FAIL ? "evidence" : "why",
 				r->evidence);
 		failed += r->verdict == VERDICT_FAIL;
