@@ -86,27 +86,10 @@ void exits_stop(struct exits_detector *det)
 size_t exits_find_exited(const struct exit_sample *sample, uint32_t *tids,
 			 size_t max)
 {
-	char path[32];
-	size_t i, n = 0;
-
-	for (i = 0; i < sample->nthreads && n < max; i++) {
-		snprintf(path, sizeof(path), "/proc/%u", sample->threads[i].tid);
-		if (!path_exists(path))
-			tids[n++] = sample->threads[i].tid;
-	}
-	return n;
+	return ids_gone(sample->threads, sample->nthreads,
+			sizeof(*sample->threads),
+			offsetof(struct thread_record, tid), tids, max);
 }
-
-static bool tid_listed(uint32_t tid, const uint32_t *tids, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (tids[i] == tid)
-			return true;
-	return false;
-}
-
 void exits_forget(struct exits_detector *det, const uint32_t *tids, size_t n)
 {
 	int stats_fd = bpf_map__fd(det->skel->maps.exit_stats);
@@ -128,7 +111,7 @@ void exits_forget(struct exits_detector *det, const uint32_t *tids, size_t n)
 			 &nrecs))
 		return;
 	for (i = 0; i < nrecs; i++)
-		if (tid_listed(recs[i].key.tid, tids, n))
+		if (id_listed(recs[i].key.tid, tids, n))
 			bpf_map_delete_elem(stats_fd, &recs[i].key);
 	free(recs);
 }

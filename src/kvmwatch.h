@@ -36,6 +36,12 @@ bool parse_seconds(const char *arg, double *out);
  * Returns 0 or -errno. */
 int read_text_file(const char *path, char *buf, size_t size);
 bool path_exists(const char *path);
+/* The ids (pids or tids) of n records of stride bytes, read at id_offset,
+ * that have no /proc entry now: up to max into gone, returning how many.
+ * Runs of one id (records sorted by it) are looked at once. */
+size_t ids_gone(const void *records, size_t n, size_t stride,
+		size_t id_offset, uint32_t *gone, size_t max);
+bool id_listed(uint32_t id, const uint32_t *ids, size_t n);
 uint64_t monotonic_ns(void);
 
 #endif

@@ -686,31 +686,10 @@ static uint64_t ops_missed_runs(const void *state)
 static size_t ops_find_gone(const void *base, uint32_t *pids, size_t max)
 {
 	const struct mmio_sample *sample = base;
-	uint32_t last = 0;
-	char path[32];
-	size_t i, n = 0;
 
-	for (i = 0; i < sample->nthreads && n < max; i++) {
-		uint32_t pid = sample->threads[i].t.pid;
-
-		if (pid == last)
-			continue;
-		last = pid;
-		snprintf(path, sizeof(path), "/proc/%u", pid);
-		if (!path_exists(path))
-			pids[n++] = pid;
-	}
-	return n;
-}
-
-static bool pid_listed(uint32_t pid, const uint32_t *pids, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (pids[i] == pid)
-			return true;
-	return false;
+	return ids_gone(sample->threads, sample->nthreads,
+			sizeof(*sample->threads),
+			offsetof(struct mmio_thread_record, t.pid), pids, max);
 }
 
 /* Keys first, deletions after: deleting while walking a hash map can
@@ -724,19 +703,19 @@ static void ops_forget(void *state, const uint32_t *pids, size_t n)
 	if (!n || mmio_sample(det, &now))
 		return;
 	for (i = 0; i < now.nrecs; i++)
-		if (pid_listed(now.recs[i].key.pid, pids, n))
+		if (id_listed(now.recs[i].key.pid, pids, n))
 			bpf_map_delete_elem(bpf_map__fd(det->skel->maps.mmio_stats),
 					    &now.recs[i].key);
 	for (i = 0; i < now.nthreads; i++)
-		if (pid_listed(now.threads[i].t.pid, pids, n))
+		if (id_listed(now.threads[i].t.pid, pids, n))
 			bpf_map_delete_elem(bpf_map__fd(det->skel->maps.mmio_threads),
 					    &now.threads[i].tid);
 	for (i = 0; i < now.nvms; i++)
-		if (pid_listed(now.vms[i].pid, pids, n))
+		if (id_listed(now.vms[i].pid, pids, n))
 			bpf_map_delete_elem(bpf_map__fd(det->skel->maps.mmio_vms),
 					    &now.vms[i].pid);
 	for (i = 0; i < now.ncands; i++)
-		if (pid_listed(now.cands[i].key.pid, pids, n))
+		if (id_listed(now.cands[i].key.pid, pids, n))
 			bpf_map_delete_elem(bpf_map__fd(det->skel->maps.mmio_candidates),
 					    &now.cands[i].key);
 	mmio_sample_free(&now);

@@ -379,31 +379,9 @@ static uint64_t ops_missed_runs(const void *state)
 static size_t ops_find_gone(const void *base, uint32_t *pids, size_t max)
 {
 	const struct pmu_sample *sample = base;
-	uint32_t last = 0;
-	char path[32];
-	size_t i, n = 0;
 
-	for (i = 0; i < sample->nvcpus && n < max; i++) {
-		uint32_t pid = sample->vcpus[i].key.pid;
-
-		if (pid == last)
-			continue;
-		last = pid;
-		snprintf(path, sizeof(path), "/proc/%u", pid);
-		if (!path_exists(path))
-			pids[n++] = pid;
-	}
-	return n;
-}
-
-static bool pid_listed(uint32_t pid, const uint32_t *pids, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (pids[i] == pid)
-			return true;
-	return false;
+	return ids_gone(sample->vcpus, sample->nvcpus, sizeof(*sample->vcpus),
+			offsetof(struct pmu_vcpu_record, key.pid), pids, max);
 }
 
 /* Keys first, deletions after: deleting while walking a hash map can
@@ -420,13 +398,13 @@ static void ops_forget(void *state, const uint32_t *pids, size_t n)
 	if (!n || pmu_sample(det, &now))
 		return;
 	for (i = 0; i < now.nvcpus; i++) {
-		if (!pid_listed(now.vcpus[i].key.pid, pids, n))
+		if (!id_listed(now.vcpus[i].key.pid, pids, n))
 			continue;
 		bpf_map_delete_elem(vcpus, &now.vcpus[i].key);
 		bpf_map_delete_elem(opens, &now.vcpus[i].key.tid);
 	}
 	for (i = 0; i < now.nregs; i++)
-		if (pid_listed(now.regs[i].key.pid, pids, n))
+		if (id_listed(now.regs[i].key.pid, pids, n))
 			bpf_map_delete_elem(regs, &now.regs[i].key);
 	pmu_sample_free(&now);
 }

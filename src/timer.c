@@ -146,32 +146,9 @@ static uint64_t ops_missed_runs(const void *state)
 static size_t ops_find_gone(const void *base, uint32_t *pids, size_t max)
 {
 	const struct timer_sample *sample = base;
-	uint32_t last = 0;
-	char path[32];
-	size_t i, n = 0;
 
-	/* Sorted by pid: each VMM is looked at once. */
-	for (i = 0; i < sample->nrecs && n < max; i++) {
-		uint32_t pid = sample->recs[i].key.pid;
-
-		if (pid == last)
-			continue;
-		last = pid;
-		snprintf(path, sizeof(path), "/proc/%u", pid);
-		if (!path_exists(path))
-			pids[n++] = pid;
-	}
-	return n;
-}
-
-static bool pid_listed(uint32_t pid, const uint32_t *pids, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (pids[i] == pid)
-			return true;
-	return false;
+	return ids_gone(sample->recs, sample->nrecs, sizeof(*sample->recs),
+			offsetof(struct timer_record, key.pid), pids, max);
 }
 
 /* Keys first, deletions after: deleting while walking a hash map can
@@ -185,11 +162,11 @@ static void ops_forget(void *state, const uint32_t *pids, size_t n)
 	if (!n || timer_sample(det, &now))
 		return;
 	for (i = 0; i < now.nrecs; i++)
-		if (pid_listed(now.recs[i].key.pid, pids, n))
+		if (id_listed(now.recs[i].key.pid, pids, n))
 			bpf_map_delete_elem(bpf_map__fd(det->skel->maps.timer_stats),
 					    &now.recs[i].key);
 	for (i = 0; i < now.nthreads; i++)
-		if (pid_listed(now.threads[i].key.pid, pids, n))
+		if (id_listed(now.threads[i].key.pid, pids, n))
 			bpf_map_delete_elem(bpf_map__fd(det->skel->maps.timer_threads),
 					    &now.threads[i].key);
 	timer_sample_free(&now);

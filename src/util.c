@@ -112,3 +112,33 @@ uint64_t monotonic_ns(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
+
+size_t ids_gone(const void *records, size_t n, size_t stride,
+		size_t id_offset, uint32_t *gone, size_t max)
+{
+	const char *rec = records;
+	uint32_t id, last = 0;
+	char path[32];
+	size_t i, found = 0;
+
+	for (i = 0; i < n && found < max; i++, rec += stride) {
+		memcpy(&id, rec + id_offset, sizeof(id));
+		if (id == last)
+			continue;
+		last = id;
+		snprintf(path, sizeof(path), "/proc/%u", id);
+		if (!path_exists(path))
+			gone[found++] = id;
+	}
+	return found;
+}
+
+bool id_listed(uint32_t id, const uint32_t *ids, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (ids[i] == id)
+			return true;
+	return false;
+}

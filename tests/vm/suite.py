@@ -1419,15 +1419,17 @@ class ArchRun:
         rc = read_rc(os.path.join(d, "big-teardown.rc"))
         junit = read_text(os.path.join(d, "big-teardown.xml"))
         # On arm64 (6.12: the stage-2 walk has no schedule point) the
-        # teardown itself takes longer; x86's TDP zap yields (the
-        # control), so there a longer stretch is what shows.
+        # teardown itself takes longer: its longest run on a CPU or, when
+        # the big VM dominates the mean, its duration; x86's TDP zap
+        # yields (the control), so there a longer stretch is what shows.
         fail_lines = [ln for ln in text.splitlines()
                       if ln.startswith("teardown.") and
                       ln.rstrip().endswith("FAIL")]
         named = [ln.split()[0] for ln in fail_lines]
-        must = ["teardown.duration_ns"] if self.arch == "arm64" else []
-        good = rc == 1 and bool(named) and all(m in named for m in must) \
-            and all(f'<failure message="{m} (' in junit for m in named)
+        longer = {"teardown.duration_ns", "teardown.max_run_ms"}
+        good = rc == 1 and bool(named) and \
+            (self.arch != "arm64" or bool(longer & set(named))) and \
+            all(f'<failure message="{m} (' in junit for m in named)
         self.ok(good, f"ci: a {self.ci_param(3)} MiB VM's teardown instead of "
                 f"{self.ci_param(2)} MiB: exit 1, FAIL naming "
                 f"{', '.join(named) or 'no teardown metric'} (text and "
