@@ -58,11 +58,14 @@ TIMER_CB_EXTRA = 5
 # fentry and tracepoint mode watching the same run: the same callbacks
 # (both windows hold the whole run) but for the runs the kernel skipped
 # (check's missed_runs.timer: a tracepoint program is not run while another
-# BPF program runs on that CPU), the same longest time from an expiry to
-# its callback's return within 1 ms (each stamps with its own probes; the
-# maximum lateness alone differs when the QEMU pause lands between two
-# instances' entry probes).
-MODES_LATENESS_NS = 1000000
+# BPF program runs on that CPU), the same longest catch-up chain, the
+# median lateness in the same or a neighbouring log2 slot, and the longest
+# time from an expiry to its callback's return within 20 ms. Each mode
+# stamps with its own probes (hrtimer_expire_* vs apic_timer_fn's entry and
+# return): a host preemption of the testbed's vCPU thread between the two
+# points separates one sample by milliseconds (5 ms seen in CI), so the
+# maxima only say both saw the same 3 s pause, the median says the rest.
+MODES_RESPONSE_NS = 20000000
 TAIL_LINES = 40
 # arm64 re-syncs the guest's PMU event filters (kvm_vcpu_pmu_restore_guest
 # outside vCPU load) after each PMCR, PMEVTYPER and PMCNTENSET write, and
@@ -112,6 +115,21 @@ def read_text(path, default=""):
             return f.read()
     except OSError:
         return default
+
+
+def median_slot(hist):
+    """The log2 slot holding the median sample of kvmwatch's histogram
+    (a list of {ge_ns, lt_ns, count}): (slot index, "[ge, lt) ns"), or
+    None for an empty or missing one."""
+    slots = [h for h in hist or [] if h.get("count")]
+    total = sum(h["count"] for h in slots)
+    seen = 0
+    for h in slots:
+        seen += h["count"]
+        if 2 * seen >= total:
+            return (h["lt_ns"].bit_length() - 1,
+                    f"[{h['ge_ns']}, {h['lt_ns']})")
+    return None
 
 
 def read_rc(path):
@@ -507,17 +525,23 @@ class ArchRun:
             b = t[tid][2]
             if a is None or b is None:
                 continue
+            med_a = median_slot(a.get("lateness_hist"))
+            med_b = median_slot(b.get("lateness_hist"))
             good = (abs(a["callbacks"] - b["callbacks"]) <= missed and
                     a["longest_chain"] == b["longest_chain"] and
+                    med_a is not None and med_b is not None and
+                    abs(med_a[0] - med_b[0]) <= 1 and
                     abs(a["max_response_ns"] - b["max_response_ns"]) <=
-                    MODES_LATENESS_NS)
+                    MODES_RESPONSE_NS)
             self.ok(good, f"{name}: vm {vm['pid']} vcpu {v['vcpu_id']}: "
                     f"fentry and tracepoint agree: callbacks {a['callbacks']}"
                     f"/{b['callbacks']} (runs the kernel skipped: {missed}), "
                     "longest chain "
-                    f"{a['longest_chain']}/{b['longest_chain']}, longest "
-                    f"expiry-to-return {a['max_response_ns']}/"
-                    f"{b['max_response_ns']} ns (<= 1 ms apart)",
+                    f"{a['longest_chain']}/{b['longest_chain']}, median "
+                    f"lateness slot {med_a and med_a[1]}/{med_b and med_b[1]}"
+                    " (at most one slot apart), longest expiry-to-return "
+                    f"{a['max_response_ns']}/{b['max_response_ns']} ns "
+                    f"(<= {MODES_RESPONSE_NS // 1000000} ms apart)",
                     [f"max lateness {a['max_lateness_ns']}/"
                      f"{b['max_lateness_ns']} ns, "
                      f"late re-arms {a['late_rearms']}/{b['late_rearms']},"
