@@ -92,23 +92,24 @@ const char *check_counter_file(enum kernel_counter c)
 	return counter_files[c];
 }
 
-bool check_measure_counter(const struct check_data *d, enum kernel_counter c,
-			   double *value, char *evidence, size_t evidence_len,
-			   char *why, size_t why_len)
+enum measure_outcome
+check_measure_counter(const struct check_data *d, enum kernel_counter c,
+		      double *value, char *evidence, size_t evidence_len,
+		      char *why, size_t why_len)
 {
 	const struct counter_pair *p = &d->counters[c];
 
 	if (!p->present) {
 		snprintf(why, why_len, "%s does not exist on this kernel",
 			 counter_files[c]);
-		return false;
+		return NOT_MEASURED;
 	}
 	*value = p->after >= p->before ? p->after - p->before : 0;
 	snprintf(evidence, evidence_len,
 		 "%s went from %llu to %llu during the run (see dmesg)",
 		 counter_files[c], (unsigned long long)p->before,
 		 (unsigned long long)p->after);
-	return true;
+	return MEASURED;
 }
 
 const char *rule_verdict_name(enum rule_verdict v)
@@ -116,6 +117,7 @@ const char *rule_verdict_name(enum rule_verdict v)
 	switch (v) {
 	case VERDICT_PASS: return "PASS";
 	case VERDICT_FAIL: return "FAIL";
+	case VERDICT_INFO: return "INFO";
 	default: return "SKIP";
 	}
 }
@@ -161,15 +163,21 @@ void check_evaluate(const struct check_rule *rule, double threshold,
 		    const struct check_data *d, struct rule_result *out)
 {
 	char why[EVIDENCE_LEN] = "";
+	enum measure_outcome got;
 	bool ok;
 
 	memset(out, 0, sizeof(*out));
 	out->rule = rule;
 	out->threshold = threshold;
-	if (!rule->measure(d, &out->value, out->evidence, sizeof(out->evidence),
-			   why, sizeof(why))) {
+	got = rule->measure(d, &out->value, out->evidence,
+			    sizeof(out->evidence), why, sizeof(why));
+	if (got == NOT_MEASURED) {
 		out->verdict = VERDICT_SKIP;
 		snprintf(out->evidence, sizeof(out->evidence), "%s", why);
+		return;
+	}
+	if (got == FINDING) {
+		out->verdict = VERDICT_INFO;
 		return;
 	}
 	ok = rule->op == RULE_AT_MOST ? out->value <= threshold :
@@ -187,7 +195,7 @@ enum rule_verdict check_overall(const struct rule_result *results, size_t n)
 	for (i = 0; i < n; i++) {
 		if (results[i].verdict == VERDICT_FAIL)
 			return VERDICT_FAIL;
-		any_measured |= results[i].verdict == VERDICT_PASS;
+		any_measured |= results[i].verdict != VERDICT_SKIP;
 	}
 	return any_measured ? VERDICT_PASS : VERDICT_SKIP;
 }
@@ -223,13 +231,20 @@ int check_write_junit(FILE *out, const struct rule_result *results,
 		n, failures, skipped, duration_sec);
 	for (i = 0; i < n; i++) {
 		const struct rule_result *r = &results[i];
-		char line[160], classname[64];
+		char line[160 + EVIDENCE_LEN], classname[64];
+		int len;
 
 		snprintf(classname, sizeof(classname), "kvmwatch.%s",
 			 r->rule->group);
-		snprintf(line, sizeof(line), "%s: measured %g %s, threshold %s %g",
-			 r->rule->description, r->value, r->rule->unit,
-			 rule_op_symbol(r->rule->op), r->threshold);
+		len = snprintf(line, sizeof(line),
+			       "%s: measured %g %s, threshold %s %g",
+			       r->rule->description, r->value, r->rule->unit,
+			       rule_op_symbol(r->rule->op), r->threshold);
+		/* JUnit has no "noted": a passed case that says what. */
+		if (r->verdict == VERDICT_INFO && len > 0 &&
+		    (size_t)len < sizeof(line))
+			snprintf(line + len, sizeof(line) - len, "; INFO: %s",
+				 r->evidence);
 		junit_testcase(out, classname, r->rule->name, duration_sec,
 			       r->verdict == VERDICT_FAIL ? JUNIT_FAILURE :
 			       r->verdict == VERDICT_SKIP ? JUNIT_SKIPPED :

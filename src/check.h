@@ -47,7 +47,14 @@ struct check_data {
 };
 
 enum rule_op { RULE_AT_MOST, RULE_AT_LEAST };
-enum rule_verdict { VERDICT_PASS, VERDICT_FAIL, VERDICT_SKIP };
+/* INFO: a finding that is no regression (e.g. a kernel that never had
+ * the fast path); it counts as measured, never as a failure. */
+enum rule_verdict { VERDICT_PASS, VERDICT_FAIL, VERDICT_SKIP, VERDICT_INFO };
+
+/* What a rule's measure made of the run: NOT_MEASURED (a SKIP, with why),
+ * MEASURED (the value is held to the threshold), or FINDING (an INFO: the
+ * evidence says what was found, the value is not judged). */
+enum measure_outcome { NOT_MEASURED, MEASURED, FINDING };
 
 #define EVIDENCE_LEN 512
 
@@ -58,11 +65,12 @@ struct check_rule {
 	const char *unit;
 	enum rule_op op;
 	double default_threshold;
-	/* Set *value and, for the worst offender, evidence; return false
-	 * with why (then a SKIP) when the run cannot measure it. */
-	bool (*measure)(const struct check_data *d, double *value,
-			char *evidence, size_t evidence_len, char *why,
-			size_t why_len);
+	/* Set *value and, for the worst offender, evidence; NOT_MEASURED
+	 * with why when the run cannot measure it. */
+	enum measure_outcome (*measure)(const struct check_data *d,
+					double *value, char *evidence,
+					size_t evidence_len, char *why,
+					size_t why_len);
 };
 
 /* The rules of one --GROUP, defined by the detector they read (weakly
@@ -92,15 +100,16 @@ struct rule_result {
 	double threshold;
 	double value;
 	enum rule_verdict verdict;
-	char evidence[EVIDENCE_LEN];	/* for FAIL; the reason for SKIP */
+	char evidence[EVIDENCE_LEN];	/* for FAIL and INFO; why for SKIP */
 };
 
 const struct check_rule *check_rule_find(const char *name);
 
 /* A rule's measure for a kernel counter: how much it grew in the run. */
-bool check_measure_counter(const struct check_data *d, enum kernel_counter c,
-			   double *value, char *evidence, size_t evidence_len,
-			   char *why, size_t why_len);
+enum measure_outcome
+check_measure_counter(const struct check_data *d, enum kernel_counter c,
+		      double *value, char *evidence, size_t evidence_len,
+		      char *why, size_t why_len);
 const char *rule_verdict_name(enum rule_verdict v);
 const char *rule_op_symbol(enum rule_op op);
 
@@ -111,7 +120,8 @@ int check_parse_threshold(const char *arg, const struct check_rule **rule,
 void check_evaluate(const struct check_rule *rule, double threshold,
 		    const struct check_data *d, struct rule_result *out);
 
-/* FAIL if any rule failed; SKIP if every rule was skipped; else PASS. */
+/* FAIL if any rule failed; SKIP if every rule was skipped; else PASS
+ * (INFO findings do not change a verdict). */
 enum rule_verdict check_overall(const struct rule_result *results, size_t n);
 
 /* "when" of an event at a CLOCK_MONOTONIC instant: "+3.20 s (13:05:07Z)". */

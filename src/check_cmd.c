@@ -286,7 +286,7 @@ static void text_verdict(FILE *out, const struct check_data *d,
 			 const struct rule_result *results, size_t n,
 			 enum rule_verdict overall)
 {
-	size_t i, failed = 0, skipped = 0;
+	size_t i, failed = 0, skipped = 0, noted = 0;
 
 	fprintf(out, "%-24s %-12s %12s  %s\n", "RULE", "THRESHOLD", "MEASURED",
 		"VERDICT");
@@ -305,10 +305,12 @@ static void text_verdict(FILE *out, const struct check_data *d,
 			r->rule->description, r->rule->unit);
 		if (r->verdict != VERDICT_PASS && r->evidence[0])
 			fprintf(out, "%24s %s: %s\n", "",
-				r->verdict == VERDICT_FAIL ? "evidence" : "why",
+				r->verdict == VERDICT_FAIL ? "evidence" :
+				r->verdict == VERDICT_INFO ? "finding" : "why",
 				r->evidence);
 		failed += r->verdict == VERDICT_FAIL;
 		skipped += r->verdict == VERDICT_SKIP;
+		noted += r->verdict == VERDICT_INFO;
 	}
 	for (i = 0; i < DET_COUNT; i++)
 		if (d->missed_runs[i])
@@ -321,9 +323,9 @@ static void text_verdict(FILE *out, const struct check_data *d,
 				check_counter_file(i),
 				(unsigned long long)d->counters[i].before,
 				(unsigned long long)d->counters[i].after);
-	fprintf(out, "verdict: %s (%zu rules: %zu passed, %zu failed, %zu skipped) over %.2f s\n",
-		rule_verdict_name(overall), n, n - failed - skipped, failed,
-		skipped, d->duration_sec);
+	fprintf(out, "verdict: %s (%zu rules: %zu passed, %zu failed, %zu skipped, %zu noted) over %.2f s\n",
+		rule_verdict_name(overall), n, n - failed - skipped - noted,
+		failed, skipped, noted, d->duration_sec);
 }
 
 static json_t *json_results(const struct rule_result *results, size_t n)

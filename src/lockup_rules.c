@@ -52,32 +52,32 @@ static void chain_evidence(const struct check_data *d,
 		 when);
 }
 
-static bool measure_max_chain(const struct check_data *d, double *value,
-			      char *evidence, size_t evidence_len, char *why,
-			      size_t why_len)
+static enum measure_outcome
+measure_max_chain(const struct check_data *d, double *value, char *evidence,
+		  size_t evidence_len, char *why, size_t why_len)
 {
 	const struct timer_view *timer = timer_ran(d, why, why_len);
 	const struct timer_vcpu_view *worst;
 
 	if (!timer || !chains_seen(d, why, why_len))
-		return false;
+		return NOT_MEASURED;
 	worst = timer_view_worst_chain(timer);
 	*value = worst ? worst->longest_chain : 0;
 	if (worst && worst->longest_chain)
 		chain_evidence(d, worst, evidence, evidence_len);
-	return true;
+	return MEASURED;
 }
 
-static bool measure_chain_time(const struct check_data *d, double *value,
-			       char *evidence, size_t evidence_len, char *why,
-			       size_t why_len)
+static enum measure_outcome
+measure_chain_time(const struct check_data *d, double *value, char *evidence,
+		   size_t evidence_len, char *why, size_t why_len)
 {
 	const struct timer_view *timer = timer_ran(d, why, why_len);
 	const struct timer_vcpu_view *worst = NULL;
 	size_t i;
 
 	if (!timer || !chains_seen(d, why, why_len))
-		return false;
+		return NOT_MEASURED;
 	for (i = 0; i < timer->nvcpus; i++)
 		if (!worst || timer->vcpus[i].longest_chain_ns >
 			      worst->longest_chain_ns)
@@ -85,12 +85,12 @@ static bool measure_chain_time(const struct check_data *d, double *value,
 	*value = worst ? worst->longest_chain_ns / 1e3 : 0;
 	if (worst && worst->longest_chain)
 		chain_evidence(d, worst, evidence, evidence_len);
-	return true;
+	return MEASURED;
 }
 
-static bool measure_period0(const struct check_data *d, double *value,
-			    char *evidence, size_t evidence_len, char *why,
-			    size_t why_len)
+static enum measure_outcome
+measure_period0(const struct check_data *d, double *value, char *evidence,
+		size_t evidence_len, char *why, size_t why_len)
 {
 	const struct timer_view *timer = timer_ran(d, why, why_len);
 	const struct timer_vcpu_view *worst = NULL;
@@ -98,7 +98,7 @@ static bool measure_period0(const struct check_data *d, double *value,
 	size_t i;
 
 	if (!timer)
-		return false;
+		return NOT_MEASURED;
 	for (i = 0; i < timer->nvcpus; i++) {
 		const struct timer_vcpu_view *v = &timer->vcpus[i];
 
@@ -113,12 +113,13 @@ static bool measure_period0(const struct check_data *d, double *value,
 			 "VM pid %u vCPU %u (thread %u): %llu apic_timer_fn runs in periodic mode with period 0 (the kernel now WARNs on this)",
 			 worst->pid, worst->vcpu_id, worst->tid,
 			 (unsigned long long)worst->stats.period0);
-	return true;
+	return MEASURED;
 }
 
 #define COUNTER_RULE(fn, counter)					\
-static bool fn(const struct check_data *d, double *value, char *evidence, \
-	       size_t evidence_len, char *why, size_t why_len)		\
+static enum measure_outcome						\
+fn(const struct check_data *d, double *value, char *evidence,		\
+   size_t evidence_len, char *why, size_t why_len)			\
 {									\
 	return check_measure_counter(d, counter, value, evidence,	\
 				     evidence_len, why, why_len);				\

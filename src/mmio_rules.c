@@ -22,10 +22,10 @@ static const struct mmio_view *mmio_ran(const struct check_data *d,
 	return NULL;
 }
 
-static bool measure_emulated_candidates(const struct check_data *d,
-					double *value, char *evidence,
-					size_t evidence_len, char *why,
-					size_t why_len)
+static enum measure_outcome
+measure_emulated_candidates(const struct check_data *d, double *value,
+			    char *evidence, size_t evidence_len, char *why,
+			    size_t why_len)
 {
 	const struct mmio_view *v = mmio_ran(d, why, why_len);
 	const struct mmio_vm_view *vm = NULL;
@@ -33,23 +33,23 @@ static bool measure_emulated_candidates(const struct check_data *d,
 	const struct mmio_path_view *e;
 
 	if (!v)
-		return false;
+		return NOT_MEASURED;
 	if (!v->setup.bus_probed) {
 		snprintf(why, why_len, "fast-MMIO candidates are unknown: %.400s",
 			 v->setup.candidates_why);
-		return false;
+		return NOT_MEASURED;
 	}
 	if (v->fast_path.state != MMIO_FAST_PRESENT) {
 		snprintf(why, why_len,
 			 "applies only where the vendor code has a fast MMIO path, and here it is %s: %.400s",
 			 mmio_fast_state_name(v->fast_path.state),
 			 v->fast_path.why);
-		return false;
+		return NOT_MEASURED;
 	}
 	*value = v->emulated_candidate_writes;
 	a = mmio_view_worst_candidate(v, &vm);
 	if (!a)
-		return true;
+		return MEASURED;
 	e = &a->path[MMIO_PATH_EMULATED];
 	snprintf(evidence, evidence_len,
 		 "VM pid %u: GPA 0x%" PRIx64 " (a len-0 ioeventfd, on KVM_FAST_MMIO_BUS) was written %llu times after decoding (%llu after instruction emulation), %llu times on the fast bus, by %u vCPU thread%s; exit reason %s; the fast-bus try found no device %llu times",
@@ -60,52 +60,53 @@ static bool measure_emulated_candidates(const struct check_data *d,
 		 a->vcpu_threads, a->vcpu_threads == 1 ? "" : "s",
 		 e->reason_set ? e->reason_name : "unknown",
 		 (unsigned long long)a->fast_misses);
-	return true;
+	return MEASURED;
 }
 
-static bool measure_fast_path(const struct check_data *d, double *value,
-			      char *evidence, size_t evidence_len, char *why,
-			      size_t why_len)
+static enum measure_outcome
+measure_fast_path(const struct check_data *d, double *value, char *evidence,
+		  size_t evidence_len, char *why, size_t why_len)
 {
 	const struct mmio_view *v = mmio_ran(d, why, why_len);
 	const struct mmio_fast_path *fp;
 
 	if (!v)
-		return false;
+		return NOT_MEASURED;
 	fp = &v->fast_path;
 	switch (fp->state) {
 	case MMIO_FAST_PRESENT:
 		*value = 1;
-		return true;
+		return MEASURED;
 	case MMIO_FAST_ABSENT:
 		if (d->expect_fast_mmio) {
 			*value = 0;
 			snprintf(evidence, evidence_len,
 				 "--expect-fast-mmio, but %.460s", fp->why);
-			return true;
+			return MEASURED;
 		}
 		/* A finding, not a regression: the kernel never had it. */
-		snprintf(why, why_len,
-			 "note: %.420s (--expect-fast-mmio makes this a failure)",
+		*value = 0;
+		snprintf(evidence, evidence_len,
+			 "%.420s (--expect-fast-mmio makes this a failure)",
 			 fp->why);
-		return false;
+		return FINDING;
 	default:
 		snprintf(why, why_len, "cannot tell: %.470s", fp->why);
-		return false;
+		return NOT_MEASURED;
 	}
 }
 
-static bool measure_fast_share(const struct check_data *d, double *value,
-			       char *evidence, size_t evidence_len, char *why,
-			       size_t why_len)
+static enum measure_outcome
+measure_fast_share(const struct check_data *d, double *value, char *evidence,
+		   size_t evidence_len, char *why, size_t why_len)
 {
 	const struct mmio_view *v = mmio_ran(d, why, why_len);
 
 	if (!v)
-		return false;
+		return NOT_MEASURED;
 	if (!v->writes) {
 		snprintf(why, why_len, "no guest MMIO write was seen");
-		return false;
+		return NOT_MEASURED;
 	}
 	*value = v->fast_share;
 	snprintf(evidence, evidence_len,
@@ -114,7 +115,7 @@ static bool measure_fast_share(const struct check_data *d, double *value,
 		 (unsigned long long)v->writes,
 		 (unsigned long long)v->by_path[MMIO_PATH_EMULATED],
 		 (unsigned long long)v->by_path[MMIO_PATH_USER]);
-	return true;
+	return MEASURED;
 }
 
 static uint64_t kernel_max_cost(const struct mmio_addr_view *a)
@@ -125,9 +126,9 @@ static uint64_t kernel_max_cost(const struct mmio_addr_view *a)
 	return f > e ? f : e;
 }
 
-static bool measure_write_cost(const struct check_data *d, double *value,
-			       char *evidence, size_t evidence_len, char *why,
-			       size_t why_len)
+static enum measure_outcome
+measure_write_cost(const struct check_data *d, double *value, char *evidence,
+		   size_t evidence_len, char *why, size_t why_len)
 {
 	const struct mmio_view *v = mmio_ran(d, why, why_len);
 	const struct mmio_addr_view *worst = NULL;
@@ -138,11 +139,11 @@ static bool measure_write_cost(const struct check_data *d, double *value,
 	int p, k;
 
 	if (!v)
-		return false;
+		return NOT_MEASURED;
 	if (!v->setup.handler_probed) {
 		snprintf(why, why_len, "costs are not measured: %.440s",
 			 v->setup.costs_why);
-		return false;
+		return NOT_MEASURED;
 	}
 	/* Writes the kernel handled itself: the VMM's time is not KVM's. */
 	for (p = MMIO_PATH_FAST; p <= MMIO_PATH_EMULATED; p++) {
@@ -154,7 +155,7 @@ static bool measure_write_cost(const struct check_data *d, double *value,
 		snprintf(why, why_len,
 			 "no MMIO write handled in the kernel came through %s",
 			 v->setup.handler ? v->setup.handler : "a probed handler");
-		return false;
+		return NOT_MEASURED;
 	}
 	/* The median: a slower path moves it, a descheduled vCPU thread
 	 * (the handler runs preemptible) does not. */
@@ -176,7 +177,7 @@ static bool measure_write_cost(const struct check_data *d, double *value,
 			 worst->path[MMIO_PATH_FAST].max_cost_ns / 1e3,
 			 worst->path[MMIO_PATH_EMULATED].cost_avg_ns / 1e3,
 			 worst->path[MMIO_PATH_EMULATED].max_cost_ns / 1e3);
-	return true;
+	return MEASURED;
 }
 
 static const struct check_rule mmio_rules[] = {

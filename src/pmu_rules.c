@@ -83,9 +83,9 @@ static void vcpu_name(const struct pmu_vcpu_view *v, char *buf, size_t len)
 		snprintf(buf, len, "VM pid %u thread %u", v->pid, v->tid);
 }
 
-static bool measure_switch_cost(const struct check_data *d, double *value,
-				char *evidence, size_t evidence_len, char *why,
-				size_t why_len)
+static enum measure_outcome
+measure_switch_cost(const struct check_data *d, double *value, char *evidence,
+		    size_t evidence_len, char *why, size_t why_len)
 {
 	const struct pmu_view *view = vpmu_view(d, why, why_len);
 	const struct pmu_vcpu_view *v, *worst = NULL;
@@ -93,7 +93,7 @@ static bool measure_switch_cost(const struct check_data *d, double *value,
 	char who[80];
 
 	if (!view || !switch_watched(view, why, why_len))
-		return false;
+		return NOT_MEASURED;
 	for_each_vcpu(view, vm, v)
 		if (v->switch_avg_ns > 0 &&
 		    (!worst || v->switch_avg_ns > worst->switch_avg_ns))
@@ -102,7 +102,7 @@ static bool measure_switch_cost(const struct check_data *d, double *value,
 		snprintf(why, why_len,
 			 "no PMU world switch (%s) returned during the run",
 			 pmu_op_name(view->run.mech.load_op));
-		return false;
+		return NOT_MEASURED;
 	}
 	*value = worst->switch_avg_ns;
 	vcpu_name(worst, who, sizeof(who));
@@ -114,13 +114,13 @@ static bool measure_switch_cost(const struct check_data *d, double *value,
 		 (unsigned long long)hist_percentile(&worst->switch_hist, 0.5),
 		 (unsigned long long)hist_percentile(&worst->switch_hist, 0.99),
 		 pmu_mech_name(view->run.mech.mech));
-	return true;
+	return MEASURED;
 }
 
-static bool measure_switches_per_exit(const struct check_data *d,
-				      double *value, char *evidence,
-				      size_t evidence_len, char *why,
-				      size_t why_len)
+static enum measure_outcome
+measure_switches_per_exit(const struct check_data *d, double *value,
+			  char *evidence, size_t evidence_len, char *why,
+			  size_t why_len)
 {
 	const struct pmu_view *view = vpmu_view(d, why, why_len);
 	const struct pmu_vcpu_view *v, *worst = NULL;
@@ -129,7 +129,7 @@ static bool measure_switches_per_exit(const struct check_data *d,
 
 	if (!view || !switch_watched(view, why, why_len) ||
 	    !watched(&view->run.exits, "kvm:kvm_exit", why, why_len))
-		return false;
+		return NOT_MEASURED;
 	for_each_vcpu(view, vm, v)
 		if (v->exits >= PMU_MIN_EXITS &&
 		    (!worst || v->switches_per_exit > worst->switches_per_exit))
@@ -138,7 +138,7 @@ static bool measure_switches_per_exit(const struct check_data *d,
 		snprintf(why, why_len,
 			 "no vCPU exited %d times during the run: too few exits for a rate",
 			 PMU_MIN_EXITS);
-		return false;
+		return NOT_MEASURED;
 	}
 	*value = worst->switches_per_exit;
 	vcpu_name(worst, who, sizeof(who));
@@ -147,7 +147,7 @@ static bool measure_switches_per_exit(const struct check_data *d,
 		 who, (unsigned long long)worst->loads,
 		 pmu_op_name(view->run.mech.load_op),
 		 (unsigned long long)worst->exits);
-	return true;
+	return MEASURED;
 }
 
 /* The vCPU with the most PMU register exits per second, or NULL. */
@@ -184,21 +184,21 @@ static void reg_evidence(const struct pmu_view *view,
 		 pmu_mech_name(view->run.mech.mech));
 }
 
-static bool measure_reg_exits(const struct check_data *d, double *value,
-			      char *evidence, size_t evidence_len, char *why,
-			      size_t why_len)
+static enum measure_outcome
+measure_reg_exits(const struct check_data *d, double *value, char *evidence,
+		  size_t evidence_len, char *why, size_t why_len)
 {
 	const struct pmu_view *view = vpmu_view(d, why, why_len);
 	const struct pmu_vcpu_view *worst;
 
 	if (!view || !watched(&view->run.regs, "the PMU register exits", why,
 			      why_len))
-		return false;
+		return NOT_MEASURED;
 	worst = worst_reg_rate(view);
 	*value = worst ? worst->reg_exits_per_sec : 0;
 	if (worst && worst->reg_exits)
 		reg_evidence(view, worst, evidence, evidence_len);
-	return true;
+	return MEASURED;
 }
 
 /* The view when hardware PMU virtualization is active; else why not. */
@@ -218,10 +218,10 @@ static const struct pmu_view *hw_virt_view(const struct check_data *d,
 	return NULL;
 }
 
-static bool measure_hw_virt_sw_loads(const struct check_data *d,
-				     double *value, char *evidence,
-				     size_t evidence_len, char *why,
-				     size_t why_len)
+static enum measure_outcome
+measure_hw_virt_sw_loads(const struct check_data *d, double *value,
+			 char *evidence, size_t evidence_len, char *why,
+			 size_t why_len)
 {
 	const struct pmu_view *view = hw_virt_view(d, why, why_len);
 	const struct pmu_vcpu_view *v, *worst = NULL;
@@ -234,7 +234,7 @@ static bool measure_hw_virt_sw_loads(const struct check_data *d,
 		     why, why_len) ||
 	    !watched(&view->run.ops[PMU_OP_PUT_PMCS], "kvm_pmu_put_guest_pmcs",
 		     why, why_len))
-		return false;
+		return NOT_MEASURED;
 	for_each_vcpu(view, vm, v) {
 		double ratio;
 
@@ -250,7 +250,7 @@ static bool measure_hw_virt_sw_loads(const struct check_data *d,
 	}
 	if (!worst) {
 		snprintf(why, why_len, "no PMU world switch was seen during the run");
-		return false;
+		return NOT_MEASURED;
 	}
 	*value = worst_ratio;
 	vcpu_name(worst, who, sizeof(who));
@@ -260,25 +260,25 @@ static bool measure_hw_virt_sw_loads(const struct check_data *d,
 		 (unsigned long long)worst->ops[PMU_OP_PUT_PMCS].count,
 		 (unsigned long long)worst->loads,
 		 (unsigned long long)worst->puts);
-	return true;
+	return MEASURED;
 }
 
-static bool measure_hw_virt_reg_exits(const struct check_data *d,
-				      double *value, char *evidence,
-				      size_t evidence_len, char *why,
-				      size_t why_len)
+static enum measure_outcome
+measure_hw_virt_reg_exits(const struct check_data *d, double *value,
+			  char *evidence, size_t evidence_len, char *why,
+			  size_t why_len)
 {
 	const struct pmu_view *view = hw_virt_view(d, why, why_len);
 	const struct pmu_vcpu_view *worst;
 
 	if (!view || !watched(&view->run.regs, "the PMU MSR exits", why,
 			      why_len))
-		return false;
+		return NOT_MEASURED;
 	worst = worst_reg_rate(view);
 	*value = worst ? worst->reg_exits_per_sec : 0;
 	if (worst && worst->reg_exits)
 		reg_evidence(view, worst, evidence, evidence_len);
-	return true;
+	return MEASURED;
 }
 
 static const struct check_rule pmu_rules[] = {

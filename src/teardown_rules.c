@@ -23,9 +23,9 @@ static const struct teardown_view *teardown_ran(const struct check_data *d,
 	return NULL;
 }
 
-static bool measure_stretch(const struct check_data *d, double *value,
-			    char *evidence, size_t evidence_len, char *why,
-			    size_t why_len)
+static enum measure_outcome
+measure_stretch(const struct check_data *d, double *value, char *evidence,
+		size_t evidence_len, char *why, size_t why_len)
 {
 	const struct teardown_view *v = teardown_ran(d, why, why_len);
 
@@ -33,9 +33,9 @@ static bool measure_stretch(const struct check_data *d, double *value,
 					     why, why_len);
 }
 
-static bool measure_wait(const struct check_data *d, double *value,
-			 char *evidence, size_t evidence_len, char *why,
-			 size_t why_len)
+static enum measure_outcome
+measure_wait(const struct check_data *d, double *value, char *evidence,
+	     size_t evidence_len, char *why, size_t why_len)
 {
 	const struct teardown_view *v = teardown_ran(d, why, why_len);
 

@@ -158,6 +158,9 @@ static void overall_verdict(void **state)
 	assert_int_equal(check_overall(r, 3), VERDICT_PASS);
 	r[1].verdict = VERDICT_SKIP;
 	assert_int_equal(check_overall(r, 3), VERDICT_SKIP);
+	/* A finding was measured: not "nothing could run". */
+	r[0].verdict = VERDICT_INFO;
+	assert_int_equal(check_overall(r, 3), VERDICT_PASS);
 	r[2].verdict = VERDICT_FAIL;
 	assert_int_equal(check_overall(r, 3), VERDICT_FAIL);
 	assert_int_equal(check_overall(r, 0), VERDICT_SKIP);
@@ -165,21 +168,24 @@ static void overall_verdict(void **state)
 
 static void junit_lists_every_rule(void **state)
 {
-	struct rule_result r[2] = {
+	struct rule_result r[3] = {
 		{ .rule = check_rule_find("timer.max_chain"), .threshold = 2,
 		  .value = 3000, .verdict = VERDICT_FAIL,
 		  .evidence = "VM pid 1 <vCPU> & co" },
 		{ .rule = check_rule_find("kernel.rcu_stalls"),
 		  .verdict = VERDICT_SKIP, .evidence = "absent" },
+		{ .rule = check_rule_find("timer.period0"),
+		  .verdict = VERDICT_INFO, .evidence = "found this" },
 	};
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 
 	(void)state;
-	assert_int_equal(check_write_junit(f, r, 2, 1.5), 0);
+	assert_int_equal(check_write_junit(f, r, 3, 1.5), 0);
 	fclose(f);
-	assert_non_null(strstr(buf, "tests=\"2\" failures=\"1\" skipped=\"1\""));
+	assert_non_null(strstr(buf, "tests=\"3\" failures=\"1\" skipped=\"1\""));
+	assert_non_null(strstr(buf, "threshold &lt;= 0; INFO: found this</system-out>"));
 	assert_non_null(strstr(buf, "name=\"timer.max_chain\""));
 	assert_non_null(strstr(buf, "VM pid 1 &lt;vCPU&gt; &amp; co"));
 	assert_non_null(strstr(buf, "measured 3000 callbacks, threshold &lt;= 2"));
