@@ -157,7 +157,10 @@ int attach_plan_resolve(struct attach_plan *plan, struct kernel_caps *caps,
 				 queries[nq].module);
 			nq++;
 		}
-		if (s->applicable)
+		if (s->applicable && s->point->opt_in &&
+		    !point_opted_in(s->point))
+			s->opted_out = true;
+		else if (s->applicable)
 			choose_mode(caps, s);
 	}
 	attach_plan_drop_unneeded(plan);
@@ -176,9 +179,14 @@ struct point_state *attach_plan_point(const struct attach_plan *plan,
 	return NULL;
 }
 
+bool point_loses(const struct point_state *s)
+{
+	return s->point->lost && (point_is_degraded(s) || s->opted_out);
+}
+
 bool point_is_degraded(const struct point_state *s)
 {
-	if (!s->applicable || s->unneeded)
+	if (!s->applicable || s->unneeded || s->opted_out)
 		return false;
 	if (s->attach_failed || s->mode == ATTACH_NONE)
 		return true;

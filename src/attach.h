@@ -36,6 +36,7 @@ struct point_state {
 	char kprobe_why[WHY_LEN];
 	char tracepoint_why[WHY_LEN];
 	bool unneeded;		/* completes a point not in tracepoint mode */
+	bool opted_out;		/* opt-in and not named by --point */
 	bool attach_failed;	/* chosen mode failed at load/attach time */
 	char attach_error[WHY_LEN];
 };
@@ -68,8 +69,11 @@ void attach_plan_drop_unneeded(struct attach_plan *plan);
 struct point_state *attach_plan_point(const struct attach_plan *plan,
 				      enum detector_id det, const char *name);
 
-/* Is the point watched in a weaker form than its best one? */
+/* Is the point watched in a weaker form than its best one? (An opt-in
+ * point left off is not: that is the user's choice.) */
 bool point_is_degraded(const struct point_state *state);
+/* Are the point's figures lost, degraded or left off? */
+bool point_loses(const struct point_state *state);
 
 enum detector_status attach_plan_status(const struct attach_plan *plan,
 					enum detector_id det);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* kvmwatch: observe KVM host paths with eBPF and catch regressions. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,9 @@ static void usage(FILE *out)
 		"  -v, --verbose          also print libbpf's messages\n"
 		"  -m, --mode MODE        use at most MODE: fentry (default), kprobe or\n"
 		"                         tracepoint (also KVMWATCH_MODE=MODE)\n"
+		"  -P, --point NAME       also watch the opt-in probe point NAME (kvmwatch\n"
+		"                         probe lists them; they cost enough to change\n"
+		"                         what they measure)\n"
 		"  -V, --version          print the version\n"
 		"\n"
 		"'kvmwatch COMMAND -h' describes a command; see kvmwatch(8).\n");
@@ -53,7 +57,7 @@ int main(int argc, char **argv)
 	};
 	const char *mode = getenv("KVMWATCH_MODE");
 	size_t i;
-	int arg = 1;
+	int arg = 1, err;
 
 	for (; arg < argc && argv[arg][0] == '-'; arg++) {
 		if (!strcmp(argv[arg], "-v") || !strcmp(argv[arg], "--verbose")) {
@@ -66,6 +70,21 @@ int main(int argc, char **argv)
 				return KW_EXIT_USAGE;
 			}
 			mode = argv[arg];
+		} else if (!strcmp(argv[arg], "-P") ||
+			   !strcmp(argv[arg], "--point")) {
+			if (++arg == argc) {
+				kw_warn("%s needs a probe point name (kvmwatch probe lists them)",
+					argv[arg - 1]);
+				return KW_EXIT_USAGE;
+			}
+			err = points_opt_in(argv[arg]);
+			if (err) {
+				kw_warn(err == -ENOENT ?
+					"no probe point '%s' (kvmwatch probe lists them)" :
+					"probe point '%s' is always watched; --point names an opt-in one",
+					argv[arg]);
+				return KW_EXIT_USAGE;
+			}
 		} else if (!strcmp(argv[arg], "-V") ||
 			   !strcmp(argv[arg], "--version")) {
 			printf("kvmwatch %s\n", KVMWATCH_VERSION);

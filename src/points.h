@@ -45,7 +45,15 @@ struct probe_point {
 	/* Name of the point (same detector) whose tracepoint form this one
 	 * completes; it is watched only while that point is a tracepoint. */
 	const char *completes;
+	/* Why the point is off unless named by --point (it costs enough to
+	 * change what its detector measures); NULL: always watched. */
+	const char *opt_in;
 };
+
+/* Turn on the opt-in point called name (the global --point option);
+ * -ENOENT if no point is called that, -EINVAL if it is not opt-in. */
+int points_opt_in(const char *name);
+bool point_opted_in(const struct probe_point *point);
 
 extern const struct probe_point probe_points[];
 extern const size_t probe_point_count;

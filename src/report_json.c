@@ -54,8 +54,11 @@ static json_t *json_point(const struct point_state *s)
 				    json_string(s->tracepoint_why));
 	if (s->attach_failed)
 		json_object_set_new(why, "attach", json_string(s->attach_error));
+	if (s->opted_out)
+		json_object_set_new(why, "opt_in", json_string(p->opt_in));
 	json_object_set_new(point, "why_not", why);
-	json_object_set_new(point, "lost", point_is_degraded(s) && p->lost ?
+	json_object_set_new(point, "opt_in", json_boolean(p->opt_in));
+	json_object_set_new(point, "lost", point_loses(s) ?
 			    json_string(p->lost) : json_null());
 	return point;
 }
@@ -71,7 +74,7 @@ json_t *json_detector(const struct attach_plan *plan, enum detector_id det)
 		if (s->point->detector != det)
 			continue;
 		json_array_append_new(points, json_point(s));
-		if (point_is_degraded(s) && s->point->lost)
+		if (point_loses(s))
 			json_array_append_new(lost, json_string(s->point->lost));
 	}
 	return json_pack("{s:s, s:s, s:b, s:s, s:o, s:o}",

@@ -30,7 +30,10 @@ static void text_point(FILE *out, const struct point_state *s)
 		fprintf(out, "  %22s   tracepoint: %s\n", "", s->tracepoint_why);
 	if (s->attach_failed)
 		fprintf(out, "  %22s   attach: %s\n", "", s->attach_error);
-	if (point_is_degraded(s) && p->lost)
+	if (s->opted_out)
+		fprintf(out, "  %22s   off: %s (--point %s turns it on)\n", "",
+			p->opt_in, p->name);
+	if (point_loses(s))
 		fprintf(out, "  %22s   lost: %s\n", "", p->lost);
 }
 
@@ -76,8 +79,13 @@ void text_lost_figures(FILE *out, const struct attach_plan *plan,
 	for (i = 0; i < plan->count; i++) {
 		const struct point_state *s = &plan->points[i];
 
-		if (s->point->detector == det && point_is_degraded(s) &&
-		    s->point->lost)
+		if (s->point->detector != det || !point_loses(s))
+			continue;
+		if (s->opted_out)
+			fprintf(out, "kvmwatch: %s: %s off (--point %s turns it on): lost: %s\n",
+				detectors[det].name, s->point->name,
+				s->point->name, s->point->lost);
+		else
 			fprintf(out, "kvmwatch: %s: %s in %s mode: lost: %s\n",
 				detectors[det].name, s->point->name,
 				attach_mode_name(s->attach_failed ? ATTACH_NONE :

@@ -53,6 +53,7 @@ static void teardown_stop(void *state)
 static int teardown_start(void **state, struct attach_plan *plan, uint32_t pid)
 {
 	struct teardown_state *st = calloc(1, sizeof(*st));
+	const struct point_state *walker;
 	char error[WHY_LEN];
 	int err, ncpus;
 
@@ -86,6 +87,8 @@ static int teardown_start(void **state, struct attach_plan *plan, uint32_t pid)
 	st->kernel.tdp_fn = point_found(plan, "tdp_zap_all");
 	st->kernel.boundaries = point_watched(plan, "destroy_vm", true);
 	st->kernel.walker = point_watched(plan, "stage2_free_walker", true);
+	walker = attach_plan_point(plan, DET_TEARDOWN, "stage2_free_walker");
+	st->kernel.walker_opted_out = walker && walker->opted_out;
 	st->kernel.wakeups = point_watched(plan, "sched_wakeup", false);
 	*state = st;
 	return 0;

@@ -485,9 +485,11 @@ static json_t *item_json(const struct teardown_view *v,
 	} else {
 		json_object_set_new(o, "walk_leaf_entries", json_null());
 		json_object_set_new(o, "walk_why", json_string(
-			v->kernel.arch == ARCH_ARM64 ?
-			"stage2_free_walker is not watched in this mode" :
-			"x86 has no stage-2 walker to count; the TDP zap is timed instead"));
+			v->kernel.arch != ARCH_ARM64 ?
+			"x86 has no stage-2 walker to count; the TDP zap is timed instead" :
+			v->kernel.walker_opted_out ?
+			"stage2_free_walker is off: one probe per entry lengthens the walk (--point stage2_free_walker counts the entries)" :
+			"stage2_free_walker is not watched in this mode"));
 	}
 	json_object_set_new(o, "yields", json_u64(r->yields));
 	json_object_set_new(o, "blocks", json_u64(r->blocks));

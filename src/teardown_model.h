@@ -34,6 +34,7 @@ struct teardown_kernel {
 	 * tracepoint mode a VMM's exit stands in for them. */
 	bool boundaries;
 	bool walker;		/* stage2_free_walker is counted */
+	bool walker_opted_out;	/* ... is not, as nobody asked (--point) */
 	bool wakeups;		/* sched_wakeup is watched */
 };
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Detector status from the chosen modes, and how it is reported. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -157,6 +158,40 @@ static void companion_idles_with_a_stronger_partner(void **state)
 	assert_false(plan.points[1].unneeded);
 }
 
+static void opt_in_point_is_off_until_named(void **state)
+{
+	struct attach_plan plan = { 0 };
+	json_t *det, *walker;
+
+	(void)state;
+	assert_true(probe_point_count <= 64);	/* points.c's opted_in[] */
+	assert_non_null(find_point("stage2_free_walker")->opt_in);
+	assert_int_equal(points_opt_in("no_such_point"), -ENOENT);
+	assert_int_equal(points_opt_in("kvm_exit"), -EINVAL);
+
+	/* Left off: not degraded (the user's choice), but its figures are
+	 * said to be lost, with how to turn it on. */
+	add(&plan, "destroy_vm", ATTACH_FENTRY, true);
+	add(&plan, "stage2_free_walker", ATTACH_NONE, true);
+	plan.points[1].opted_out = true;
+	assert_false(point_is_degraded(&plan.points[1]));
+	assert_true(point_loses(&plan.points[1]));
+	assert_int_equal(attach_plan_status(&plan, DET_TEARDOWN),
+			 detector_implemented(DET_TEARDOWN) ?
+			 DETECTOR_AVAILABLE : DETECTOR_NOT_IMPLEMENTED);
+	det = json_detector(&plan, DET_TEARDOWN);
+	walker = json_array_get(json_object_get(det, "points"), 1);
+	assert_true(json_is_true(json_object_get(walker, "opt_in")));
+	assert_non_null(json_string_value(json_object_get(
+		json_object_get(walker, "why_not"), "opt_in")));
+	assert_int_equal(json_array_size(json_object_get(det, "lost")), 1);
+	json_decref(det);
+
+	assert_false(point_opted_in(find_point("stage2_free_walker")));
+	assert_int_equal(points_opt_in("stage2_free_walker"), 0);
+	assert_true(point_opted_in(find_point("stage2_free_walker")));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -167,6 +202,7 @@ int main(void)
 		cmocka_unit_test(inapplicable_points_do_not_count),
 		cmocka_unit_test(json_says_mode_and_what_is_lost),
 		cmocka_unit_test(companion_idles_with_a_stronger_partner),
+		cmocka_unit_test(opt_in_point_is_off_until_named),
 	};
 
 	return cmocka_run_group_tests_name("attach", tests, NULL, NULL);

@@ -767,12 +767,19 @@ class ArchRun:
             self.td_ok(kernel.get("symbols") == want_sym,
                     f"{name}: kernel symbols say {want_sym}",
                     [json.dumps(kernel)])
-            if self.arch == "arm64":
+            if self.arch == "arm64" and big:
                 good = (it.get("walk_mapped_entries") or 0) >= \
                     vm["mem_pages"]
                 self.td_ok(good, f"{name}: the stage-2 walk freed at least "
                         f"the {vm['mem_pages']} touched pages",
                         [f"mapped {it.get('walk_mapped_entries')}"])
+            elif self.arch == "arm64":
+                # Without --point the per-entry walker probe stays off.
+                good = it.get("walk_leaf_entries") is None and \
+                    "--point stage2_free_walker" in (it.get("walk_why") or "")
+                self.td_ok(good, f"{name}: the walk's entries are not "
+                        "counted without --point, saying so",
+                        [str(it.get("walk_why"))])
             if want_fail:
                 walk = it["phases"].get("kvm_pgtable_stage2_destroy", {})
                 good = (st.get("held_by") == "kvm_pgtable_stage2_destroy" and
