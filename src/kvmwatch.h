@@ -42,6 +42,18 @@ bool path_exists(const char *path);
 size_t ids_gone(const void *records, size_t n, size_t stride,
 		size_t id_offset, uint32_t *gone, size_t max);
 bool id_listed(uint32_t id, const uint32_t *ids, size_t n);
+/* Delete from the BPF map fd the key (at key_offset) of each of n records
+ * of stride bytes whose id (a u32 at id_offset) is one of ids. The records
+ * are a snapshot: deleting while walking a hash map can restart or skip
+ * the walk. */
+void map_delete_listed(int fd, const void *records, size_t n, size_t stride,
+		       size_t id_offset, size_t key_offset,
+		       const uint32_t *ids, size_t nids);
+/* The same for an array of records, naming their id and key fields. */
+#define MAP_DELETE_LISTED(fd, recs, n, id_field, key_field, ids, nids)	\
+	map_delete_listed(fd, recs, n, sizeof(*(recs)),			\
+			  offsetof(typeof(*(recs)), id_field),		\
+			  offsetof(typeof(*(recs)), key_field), ids, nids)
 uint64_t monotonic_ns(void);
 
 #endif

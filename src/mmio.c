@@ -692,32 +692,22 @@ static size_t ops_find_gone(const void *base, uint32_t *pids, size_t max)
 			offsetof(struct mmio_thread_record, t.pid), pids, max);
 }
 
-/* Keys first, deletions after: deleting while walking a hash map can
- * restart or skip the walk. */
 static void ops_forget(void *state, const uint32_t *pids, size_t n)
 {
 	struct mmio_detector *det = state;
+	typeof(det->skel->maps) *maps = &det->skel->maps;
 	struct mmio_sample now;
-	size_t i;
 
 	if (!n || mmio_sample(det, &now))
 		return;
-	for (i = 0; i < now.nrecs; i++)
-		if (id_listed(now.recs[i].key.pid, pids, n))
-			bpf_map_delete_elem(bpf_map__fd(det->skel->maps.mmio_stats),
-					    &now.recs[i].key);
-	for (i = 0; i < now.nthreads; i++)
-		if (id_listed(now.threads[i].t.pid, pids, n))
-			bpf_map_delete_elem(bpf_map__fd(det->skel->maps.mmio_threads),
-					    &now.threads[i].tid);
-	for (i = 0; i < now.nvms; i++)
-		if (id_listed(now.vms[i].pid, pids, n))
-			bpf_map_delete_elem(bpf_map__fd(det->skel->maps.mmio_vms),
-					    &now.vms[i].pid);
-	for (i = 0; i < now.ncands; i++)
-		if (id_listed(now.cands[i].key.pid, pids, n))
-			bpf_map_delete_elem(bpf_map__fd(det->skel->maps.mmio_candidates),
-					    &now.cands[i].key);
+	MAP_DELETE_LISTED(bpf_map__fd(maps->mmio_stats), now.recs, now.nrecs,
+			  key.pid, key, pids, n);
+	MAP_DELETE_LISTED(bpf_map__fd(maps->mmio_threads), now.threads,
+			  now.nthreads, t.pid, tid, pids, n);
+	MAP_DELETE_LISTED(bpf_map__fd(maps->mmio_vms), now.vms, now.nvms, pid,
+			  pid, pids, n);
+	MAP_DELETE_LISTED(bpf_map__fd(maps->mmio_candidates), now.cands,
+			  now.ncands, key.pid, key, pids, n);
 	mmio_sample_free(&now);
 }
 

@@ -384,28 +384,20 @@ static size_t ops_find_gone(const void *base, uint32_t *pids, size_t max)
 			offsetof(struct pmu_vcpu_record, key.pid), pids, max);
 }
 
-/* Keys first, deletions after: deleting while walking a hash map can
- * restart or skip the walk. */
 static void ops_forget(void *state, const uint32_t *pids, size_t n)
 {
 	struct pmu_detector *det = state;
-	int vcpus = bpf_map__fd(det->skel->maps.pmu_vcpus);
-	int regs = bpf_map__fd(det->skel->maps.pmu_regs);
-	int opens = bpf_map__fd(det->skel->maps.pmu_opens);
+	typeof(det->skel->maps) *maps = &det->skel->maps;
 	struct pmu_sample now;
-	size_t i;
 
 	if (!n || pmu_sample(det, &now))
 		return;
-	for (i = 0; i < now.nvcpus; i++) {
-		if (!id_listed(now.vcpus[i].key.pid, pids, n))
-			continue;
-		bpf_map_delete_elem(vcpus, &now.vcpus[i].key);
-		bpf_map_delete_elem(opens, &now.vcpus[i].key.tid);
-	}
-	for (i = 0; i < now.nregs; i++)
-		if (id_listed(now.regs[i].key.pid, pids, n))
-			bpf_map_delete_elem(regs, &now.regs[i].key);
+	MAP_DELETE_LISTED(bpf_map__fd(maps->pmu_vcpus), now.vcpus, now.nvcpus,
+			  key.pid, key, pids, n);
+	MAP_DELETE_LISTED(bpf_map__fd(maps->pmu_opens), now.vcpus, now.nvcpus,
+			  key.pid, key.tid, pids, n);
+	MAP_DELETE_LISTED(bpf_map__fd(maps->pmu_regs), now.regs, now.nregs,
+			  key.pid, key, pids, n);
 	pmu_sample_free(&now);
 }
 

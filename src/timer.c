@@ -151,24 +151,17 @@ static size_t ops_find_gone(const void *base, uint32_t *pids, size_t max)
 			offsetof(struct timer_record, key.pid), pids, max);
 }
 
-/* Keys first, deletions after: deleting while walking a hash map can
- * restart or skip the walk. */
 static void ops_forget(void *state, const uint32_t *pids, size_t n)
 {
 	struct timer_detector *det = state;
 	struct timer_sample now;
-	size_t i;
 
 	if (!n || timer_sample(det, &now))
 		return;
-	for (i = 0; i < now.nrecs; i++)
-		if (id_listed(now.recs[i].key.pid, pids, n))
-			bpf_map_delete_elem(bpf_map__fd(det->skel->maps.timer_stats),
-					    &now.recs[i].key);
-	for (i = 0; i < now.nthreads; i++)
-		if (id_listed(now.threads[i].key.pid, pids, n))
-			bpf_map_delete_elem(bpf_map__fd(det->skel->maps.timer_threads),
-					    &now.threads[i].key);
+	MAP_DELETE_LISTED(bpf_map__fd(det->skel->maps.timer_stats), now.recs,
+			  now.nrecs, key.pid, key, pids, n);
+	MAP_DELETE_LISTED(bpf_map__fd(det->skel->maps.timer_threads),
+			  now.threads, now.nthreads, key.pid, key, pids, n);
 	timer_sample_free(&now);
 }
 

@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+
 #include "kvmwatch.h"
 
 bool kw_verbose;
@@ -131,6 +133,21 @@ size_t ids_gone(const void *records, size_t n, size_t stride,
 			gone[found++] = id;
 	}
 	return found;
+}
+
+void map_delete_listed(int fd, const void *records, size_t n, size_t stride,
+		       size_t id_offset, size_t key_offset,
+		       const uint32_t *ids, size_t nids)
+{
+	const char *rec = records;
+	uint32_t id;
+	size_t i;
+
+	for (i = 0; i < n; i++, rec += stride) {
+		memcpy(&id, rec + id_offset, sizeof(id));
+		if (id_listed(id, ids, nids))
+			bpf_map_delete_elem(fd, rec + key_offset);
+	}
 }
 
 bool id_listed(uint32_t id, const uint32_t *ids, size_t n)
