@@ -125,7 +125,7 @@ const struct probe_point probe_points[] = {
 	{ DET_TEARDOWN, "stage2_free_walker", "stage2_free_walker", NULL, ARM64,
 	  VENDOR_ANY, false, "entries and tables the stage-2 walk visited",
 	  NULL,
-	  "one probe per stage-2 entry lengthens the walk it measures (under TCG a 4 MiB walk took 15 times as long)" },
+	  "one probe per stage-2 entry lengthens the walk it measures (5 to 18 times as long on the TCG testbed)" },
 	{ DET_TEARDOWN, "stage2_destroy_range",
 	  "kvm_pgtable_stage2_destroy_range", NULL, ARM64, VENDOR_ANY, false,
 	  "per-range walks (only kernels with the fix have the function)",
