@@ -13,6 +13,7 @@
 #include "map_read.h"
 #include "mmio_detector.h"
 #include "mmio.skel.h"
+#include "report.h"
 
 /* The vendor's exit handler for MMIO: its probe point and function. */
 static const char *handler_point(enum kvm_vendor vendor, const char **func)
@@ -206,19 +207,6 @@ static json_t *json_ratio(double v)
 	return v < 0 ? json_null() : json_real(v);
 }
 
-static json_t *json_hist(const struct log2_hist *h)
-{
-	json_t *a = json_array();
-	int i, last = -1;
-
-	for (i = 0; i < HIST_SLOTS; i++)
-		if (h->slots[i])
-			last = i;
-	for (i = 0; i <= last; i++)
-		json_array_append_new(a, json_integer(h->slots[i]));
-	return a;
-}
-
 static json_t *json_path(const struct mmio_view *view,
 			 const struct mmio_path_view *p)
 {
@@ -248,7 +236,7 @@ static json_t *json_path(const struct mmio_view *view,
 			    json_u64(p->cost_p99_ns_le) : json_null());
 	json_object_set_new(o, "cost_max_ns", costs && p->timed ?
 			    json_u64(p->max_cost_ns) : json_null());
-	json_object_set_new(o, "cost_hist", costs ? json_hist(&p->cost) :
+	json_object_set_new(o, "cost_hist", costs ? json_hist_counts(&p->cost) :
 			    json_null());
 	return o;
 }
@@ -383,7 +371,7 @@ json_t *json_mmio_view(const struct mmio_view *view)
 				      "cost_avg_ns", view->timed[p] ?
 				      json_u64(view->cost_ns[p] / view->timed[p]) :
 				      json_null(),
-				      "cost_hist", json_hist(&view->cost[p]));
+				      "cost_hist", json_hist_counts(&view->cost[p]));
 		json_object_set_new(costs, mmio_path_name(p), c);
 	}
 	for (i = 0; i < view->nvms; i++)

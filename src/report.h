@@ -18,6 +18,9 @@ json_t *json_detector(const struct attach_plan *plan, enum detector_id det);
 json_t *json_top_view(const struct top_view *view);
 /* The LAPIC timer figures: an array, one object per vCPU timer. */
 json_t *json_timer_view(const struct timer_view *view);
+/* A log2 histogram as its slot counts, from slot 0 to the last non-empty
+ * one (the mmio and teardown views). */
+json_t *json_hist_counts(const struct log2_hist *h);
 /* Print doc on one line and free it. Returns 0 or -EIO. */
 int json_emit(FILE *out, json_t *doc);
 

@@ -197,6 +197,19 @@ static json_t *json_hist(const struct log2_hist *hist)
 	return slots;
 }
 
+json_t *json_hist_counts(const struct log2_hist *h)
+{
+	json_t *a = json_array();
+	int i, last = -1;
+
+	for (i = 0; i < HIST_SLOTS; i++)
+		if (h->slots[i])
+			last = i;
+	for (i = 0; i <= last; i++)
+		json_array_append_new(a, json_integer(h->slots[i]));
+	return a;
+}
+
 static void set_int(json_t *obj, const char *key, uint64_t v)
 {
 	json_object_set_new(obj, key, json_integer((json_int_t)v));

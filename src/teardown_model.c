@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "report.h"
 #include "teardown_model.h"
 
 static const char *const phase_names[TD_PH_COUNT] = {
@@ -517,19 +518,6 @@ static json_t *item_json(const struct teardown_view *v,
 	return o;
 }
 
-static json_t *hist_json(const struct log2_hist *h)
-{
-	json_t *a = json_array();
-	int i, last = -1;
-
-	for (i = 0; i < HIST_SLOTS; i++)
-		if (h->slots[i])
-			last = i;
-	for (i = 0; i <= last; i++)
-		json_array_append_new(a, json_integer(h->slots[i]));
-	return a;
-}
-
 json_t *teardown_view_json(const struct teardown_view *v)
 {
 	json_t *o = json_object(), *items = json_array(), *k = json_object();
@@ -557,9 +545,9 @@ json_t *teardown_view_json(const struct teardown_view *v)
 			    json_ms(v->worst_run->rec->max_run_ns) : json_null());
 	json_object_set_new(o, "max_wait_ms", v->worst_wait ?
 			    json_ms(v->worst_wait->rec->max_wait_ns) : json_null());
-	json_object_set_new(o, "duration_hist_log2_ns", hist_json(&v->durations));
-	json_object_set_new(o, "run_hist_log2_ns", hist_json(&v->runs));
-	json_object_set_new(o, "stretch_hist_log2_ns", hist_json(&v->stretches));
+	json_object_set_new(o, "duration_hist_log2_ns", json_hist_counts(&v->durations));
+	json_object_set_new(o, "run_hist_log2_ns", json_hist_counts(&v->runs));
+	json_object_set_new(o, "stretch_hist_log2_ns", json_hist_counts(&v->stretches));
 	for (i = 0; i < v->nitems; i++)
 		json_array_append_new(items, item_json(v, &v->items[i]));
 	json_object_set_new(o, "recent", items);
