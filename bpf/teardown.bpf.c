@@ -24,6 +24,15 @@ struct kvm_pgtable_visit_ctx___kw {
 	__u64 old;
 } __attribute__((preserve_access_index));
 
+/* x86 only: the VM's count of leaf mappings by size (since 5.13). */
+struct kvm_vm_stat___x86 {
+	atomic64_t pages_4k, pages_2m, pages_1g;
+} __attribute__((preserve_access_index));
+
+struct kvm___x86 {
+	struct kvm_vm_stat___x86 stat;
+} __attribute__((preserve_access_index));
+
 #define KVM_CREATE_VM_IOCTL	0xae01	/* _IO(KVMIO, 0x01) */
 #define WALK_LEAF		1	/* KVM_PGTABLE_WALK_LEAF */
 #define WALK_TABLE_POST		4	/* KVM_PGTABLE_WALK_TABLE_POST */
@@ -105,6 +114,19 @@ static __always_inline struct td_record *record_of(__u64 id)
 	return bpf_map_lookup_elem(&td_records, &id);
 }
 
+/* What the teardown has to free: read before any of it is zapped. */
+static __always_inline void read_mapped(struct td_record *r, struct kvm *kvm)
+{
+	struct kvm___x86 *k = (void *)kvm;
+
+	if (!kvm || !bpf_core_field_exists(k->stat.pages_4k))
+		return;
+	r->mapped_pages[0] = BPF_CORE_READ(k, stat.pages_4k.counter);
+	r->mapped_pages[1] = BPF_CORE_READ(k, stat.pages_2m.counter);
+	r->mapped_pages[2] = BPF_CORE_READ(k, stat.pages_1g.counter);
+	r->mapped_known = 1;
+}
+
 static __always_inline void record_done(struct td_record *r)
 {
 	struct td_thread *t = bpf_map_lookup_elem(&td_threads, &r->tid);
@@ -166,6 +188,7 @@ static __always_inline void phase_enter(__u32 p, struct kvm *kvm)
 	r->pid = pid;
 	r->tid = tid;
 	r->kvm = (__u64)kvm;
+	read_mapped(r, kvm);
 	bpf_get_current_comm(r->comm, sizeof(r->comm));
 	r->start_ns = now;
 	r->begun_by = p;

@@ -32,6 +32,7 @@
 #define TD_MAX_CPUS 1024	/* resized to the possible CPUs at load */
 #define TD_MAX_WAKES 8		/* arrivals remembered per run */
 #define TD_COMM_LEN 16
+#define TD_PAGE_SIZES 3	/* x86 KVM_NR_PAGE_SIZES: 4K, 2M, 1G */
 
 /* The functions a teardown passes through. Their nesting (for "which
  * code held the CPU") is in src/teardown_model.c. */
@@ -104,6 +105,11 @@ struct td_record {
 	/* stage2_free_walker visits (arm64): leaf entries, those that were
 	 * mapped, and tables freed after their entries. */
 	__u64 walker_leaves, walker_mapped, walker_tables;
+	/* x86: leaf mappings of the VM as its teardown began, by size
+	 * (4K, 2M, 1G), from kvm->stat.pages; mapped_known 0: not read. */
+	__u64 mapped_pages[TD_PAGE_SIZES];
+	__u32 mapped_known;
+	__u32 mapped_pad;
 	/* Schedule points inside the teardown. */
 	__u32 yields;		/* switched out still runnable */
 	__u32 blocks;		/* switched out to sleep */

@@ -586,6 +586,11 @@ static int add_compared(struct baseline_result *out, size_t *cap,
 		row->verdict = BL_INCOMPARABLE;
 		note(row, "not measured in this run%s",
 		     cd ? "" : " (no such detector in this kvmwatch)");
+	} else if (bm->unavailable && cm->unavailable) {
+		/* The same blind spot twice: nothing to compare, nothing
+		 * that differs between the runs. */
+		row->verdict = BL_INFO;
+		note(row, "unavailable in both runs: %s", cm->unavailable);
 	} else if (bm->unavailable || cm->unavailable) {
 		row->verdict = BL_INCOMPARABLE;
 		note(row, "unavailable in the %s run: %s",

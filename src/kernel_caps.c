@@ -66,6 +66,40 @@ static bool btf_has_struct(struct btf *btf, const char *name)
 	return btf && btf__find_by_name_kind(btf, name, BTF_KIND_STRUCT) > 0;
 }
 
+/* A member by name, looking into anonymous structs and unions too. */
+static bool btf_type_has_member(const struct btf *btf, const struct btf_type *t,
+				const char *member, int depth)
+{
+	const struct btf_member *m = btf_members(t);
+	int i;
+
+	for (i = 0; i < btf_vlen(t); i++, m++) {
+		const struct btf_type *mt;
+
+		if (m->name_off) {
+			if (!strcmp(btf__name_by_offset(btf, m->name_off), member))
+				return true;
+			continue;
+		}
+		mt = btf__type_by_id(btf, m->type);
+		while (mt && (btf_is_mod(mt) || btf_is_typedef(mt)))
+			mt = btf__type_by_id(btf, mt->type);
+		if (mt && btf_is_composite(mt) && depth < 4 &&
+		    btf_type_has_member(btf, mt, member, depth + 1))
+			return true;
+	}
+	return false;
+}
+
+static bool btf_struct_has_member(const struct btf *btf, const char *name,
+				  const char *member)
+{
+	int id = btf ? btf__find_by_name_kind(btf, name, BTF_KIND_STRUCT) : -1;
+
+	return id > 0 && btf_type_has_member(btf, btf__type_by_id(btf, id),
+					     member, 0);
+}
+
 static void probe_btf(struct kernel_caps *caps)
 {
 	static const char *const kvm_modules[] = { "kvm", "kvm_amd", "kvm_intel" };
@@ -81,8 +115,11 @@ static void probe_btf(struct kernel_caps *caps)
 		caps->btf_vmlinux = false;
 		return;
 	}
-	if (btf_has_struct(vmlinux, "kvm_vcpu"))
+	if (btf_has_struct(vmlinux, "kvm_vcpu")) {
 		strcpy(caps->kvm_btf, "vmlinux");
+		caps->kvm_page_stats = btf_struct_has_member(vmlinux,
+				"kvm_vm_stat", "pages_4k");
+	}
 	for (i = 0; i < sizeof(kvm_modules) / sizeof(kvm_modules[0]); i++) {
 		snprintf(path, sizeof(path), "/sys/kernel/btf/%s", kvm_modules[i]);
 		if (!path_exists(path))
@@ -93,8 +130,11 @@ static void probe_btf(struct kernel_caps *caps)
 		if (!caps->kvm_btf[0] && !strcmp(kvm_modules[i], "kvm")) {
 			struct btf *mod = btf__load_module_btf("kvm", vmlinux);
 
-			if (btf_has_struct(mod, "kvm_vcpu"))
+			if (btf_has_struct(mod, "kvm_vcpu")) {
 				strcpy(caps->kvm_btf, "kvm");
+				caps->kvm_page_stats = btf_struct_has_member(mod,
+						"kvm_vm_stat", "pages_4k");
+			}
 			btf__free(mod);
 		}
 	}

@@ -33,6 +33,8 @@ struct kernel_caps {
 	/* Where struct kvm_vcpu is described: "vmlinux", "kvm" or "". */
 	char kvm_btf[16];
 	char kvm_module_btfs[64];	/* e.g. "kvm kvm_amd" */
+	/* x86 struct kvm_vm_stat counts leaf mappings by size (pages_4k). */
+	bool kvm_page_stats;
 
 	bool kvm_loaded;
 	bool dev_kvm;

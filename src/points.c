@@ -105,7 +105,7 @@ const struct probe_point probe_points[] = {
 	 * that made KVM_CREATE_VM) stands in for its teardown. */
 	{ DET_TEARDOWN, "destroy_vm", "kvm_destroy_vm",
 	  "syscalls/sys_enter_exit_group", ANY_ARCH, VENDOR_ANY, true,
-	  "teardown boundaries and phases: only the exit of VMM processes is watched (from exit_group to the exiting thread's last schedule), not a VM fd closed earlier, and not which code held the CPU",
+	  "teardown boundaries and phases: only the exit of VMM processes is watched (from exit_group to the exiting thread's last schedule), not a VM fd closed earlier, not which code held the CPU, and not what the teardown had to free (x86: the VM's page counts)",
 	  NULL, NULL },
 	/* Completes the tracepoint form of destroy_vm only. */
 	{ DET_TEARDOWN, "vmm_create", NULL, "syscalls/sys_enter_ioctl",

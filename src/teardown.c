@@ -87,6 +87,8 @@ static int teardown_start(void **state, struct attach_plan *plan, uint32_t pid)
 	st->kernel.tdp_fn = point_found(plan, "tdp_zap_all");
 	st->kernel.boundaries = point_watched(plan, "destroy_vm", true);
 	st->kernel.walker = point_watched(plan, "stage2_free_walker", true);
+	st->kernel.page_stats = st->kernel.arch == ARCH_X86_64 &&
+		st->kernel.boundaries && plan->caps && plan->caps->kvm_page_stats;
 	walker = attach_plan_point(plan, DET_TEARDOWN, "stage2_free_walker");
 	st->kernel.walker_opted_out = walker && walker->opted_out;
 	st->kernel.wakeups = point_watched(plan, "sched_wakeup", false);

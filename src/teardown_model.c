@@ -306,8 +306,10 @@ int teardown_view_build(const struct teardown_sample *s, double interval_sec,
 		else
 			v->teardowns++;
 		v->yields += it->rec->yields;
-		if (!it->open)
+		if (!it->open) {
 			v->durations.slots[log2_slot(it->duration_ns)]++;
+			v->duration_sum_ns += it->duration_ns;
+		}
 		for (j = 0; j < HIST_SLOTS; j++) {
 			v->runs.slots[j] += it->rec->run_hist.slots[j];
 			v->stretches.slots[j] += it->rec->stretch_hist.slots[j];
@@ -337,6 +339,40 @@ int teardown_view_build(const struct teardown_sample *s, double interval_sec,
 	symbols_verdict(v);
 	behaviour_verdict(v);
 	return 0;
+}
+
+bool teardown_mapped(const struct teardown_kernel *k, const struct td_record *r,
+		     uint64_t *entries, double *mib)
+{
+	static const double size_mib[TD_PAGE_SIZES] = { 4.0 / 1024, 2, 1024 };
+	int i;
+
+	*entries = 0;
+	*mib = 0;
+	if (k->page_stats && r->mapped_known) {
+		for (i = 0; i < TD_PAGE_SIZES; i++) {
+			*entries += r->mapped_pages[i];
+			*mib += r->mapped_pages[i] * size_mib[i];
+		}
+		return true;
+	}
+	if (k->walker) {
+		*entries = r->walker_mapped;
+		*mib = r->walker_mapped * size_mib[0];
+		return true;
+	}
+	return false;
+}
+
+const char *teardown_mapped_why(const struct teardown_kernel *k)
+{
+	if (k->arch == ARCH_ARM64)
+		return k->walker_opted_out ?
+			"stage2_free_walker is off: one probe per entry lengthens the walk (--point stage2_free_walker counts the entries)" :
+			"stage2_free_walker is not watched in this mode";
+	if (!k->boundaries)
+		return "tracepoint mode: kvm_destroy_vm is not probed, so the VM's page counts are not read";
+	return "this kernel's struct kvm_vm_stat has no pages_4k (before 5.13)";
 }
 
 void teardown_view_free(struct teardown_view *v)
@@ -453,7 +489,9 @@ static json_t *item_json(const struct teardown_view *v,
 {
 	const struct td_record *r = it->rec;
 	json_t *o = json_object(), *phases = json_object(), *w;
+	uint64_t mapped;
 	unsigned int p;
+	double mib;
 
 	json_object_set_new(o, "id", json_u64(r->id));
 	json_object_set_new(o, "pid", json_u64(r->pid));
@@ -478,19 +516,34 @@ static json_t *item_json(const struct teardown_view *v,
 		json_object_set_new(phases, phase_names[p], ph);
 	}
 	json_object_set_new(o, "phases", phases);
+	if (teardown_mapped(&v->kernel, r, &mapped, &mib)) {
+		json_object_set_new(o, "mapped_entries", json_u64(mapped));
+		json_object_set_new(o, "mapped_mib", json_real(mib));
+		json_object_set_new(o, "mapped_from", json_string(
+			v->kernel.page_stats ? "kvm_stat" : "walker"));
+	} else {
+		json_object_set_new(o, "mapped_entries", json_null());
+		json_object_set_new(o, "mapped_why", json_string(
+			teardown_mapped_why(&v->kernel)));
+	}
+	if (v->kernel.page_stats && r->mapped_known) {
+		json_t *sizes = json_object();
+
+		json_object_set_new(sizes, "4k", json_u64(r->mapped_pages[0]));
+		json_object_set_new(sizes, "2m", json_u64(r->mapped_pages[1]));
+		json_object_set_new(sizes, "1g", json_u64(r->mapped_pages[2]));
+		json_object_set_new(o, "mapped_by_size", sizes);
+	}
 	if (v->kernel.walker) {
 		json_object_set_new(o, "walk_leaf_entries", json_u64(r->walker_leaves));
 		json_object_set_new(o, "walk_mapped_entries", json_u64(r->walker_mapped));
 		json_object_set_new(o, "walk_tables", json_u64(r->walker_tables));
-		json_object_set_new(o, "mapped_mib", json_real(r->walker_mapped * 4096.0 / (1 << 20)));
 	} else {
 		json_object_set_new(o, "walk_leaf_entries", json_null());
 		json_object_set_new(o, "walk_why", json_string(
 			v->kernel.arch != ARCH_ARM64 ?
 			"x86 has no stage-2 walker to count; the TDP zap is timed instead" :
-			v->kernel.walker_opted_out ?
-			"stage2_free_walker is off: one probe per entry lengthens the walk (--point stage2_free_walker counts the entries)" :
-			"stage2_free_walker is not watched in this mode"));
+			teardown_mapped_why(&v->kernel)));
 	}
 	json_object_set_new(o, "yields", json_u64(r->yields));
 	json_object_set_new(o, "blocks", json_u64(r->blocks));
@@ -545,6 +598,12 @@ json_t *teardown_view_json(const struct teardown_view *v)
 			    json_ms(v->worst_run->rec->max_run_ns) : json_null());
 	json_object_set_new(o, "max_wait_ms", v->worst_wait ?
 			    json_ms(v->worst_wait->rec->max_wait_ns) : json_null());
+	if (v->kernel.page_stats || v->kernel.walker) {
+		json_object_set_new(o, "mapped_entries", json_u64(teardown_view_mapped(v)));
+	} else {
+		json_object_set_new(o, "mapped_entries", json_null());
+		json_object_set_new(o, "mapped_why", json_string(teardown_mapped_why(&v->kernel)));
+	}
 	json_object_set_new(o, "duration_hist_log2_ns", json_hist_counts(&v->durations));
 	json_object_set_new(o, "run_hist_log2_ns", json_hist_counts(&v->runs));
 	json_object_set_new(o, "stretch_hist_log2_ns", json_hist_counts(&v->stretches));
@@ -575,6 +634,8 @@ void teardown_view_text(FILE *out, const struct teardown_view *v,
 		const struct td_record *r = it->rec;
 		char waiter[40], mapped[24], stretch[16], wait[16];
 		const char *holder;
+		uint64_t entries;
+		double mib;
 
 		if (it->has_stretch && r->max_stretch_waiter)
 			snprintf(waiter, sizeof(waiter), "%.12s/%u",
@@ -593,9 +654,8 @@ void teardown_view_text(FILE *out, const struct teardown_view *v,
 			snprintf(wait, sizeof(wait), "-");
 			holder = NULL;
 		}
-		if (v->kernel.walker)
-			snprintf(mapped, sizeof(mapped), "%.0fMiB",
-				 r->walker_mapped * 4096.0 / (1 << 20));
+		if (teardown_mapped(&v->kernel, r, &entries, &mib))
+			snprintf(mapped, sizeof(mapped), "%.0fMiB", mib);
 		else
 			snprintf(mapped, sizeof(mapped), "n/a");
 		fprintf(out, "  %-7llu %-7u %-12.12s %9.1f %8.1f %10s %9s  %-34s %-20s %6u %9s%s\n",
@@ -609,9 +669,25 @@ void teardown_view_text(FILE *out, const struct teardown_view *v,
 
 /* ---- metrics ---- */
 
+/* Over the interval's ended teardowns. */
+uint64_t teardown_view_mapped(const struct teardown_view *v)
+{
+	uint64_t total = 0, entries;
+	double mib;
+	size_t i;
+
+	for (i = 0; i < v->nitems; i++)
+		if (v->items[i].in_interval && !v->items[i].open &&
+		    teardown_mapped(&v->kernel, v->items[i].rec, &entries, &mib))
+			total += entries;
+	return total;
+}
+
 int teardown_view_metrics(const struct teardown_view *v, struct metric_set *out)
 {
+	uint64_t entries;
 	struct metric *m;
+	double mib;
 	size_t i;
 
 #define ADD(type, unit, help, better, name)				\
@@ -639,9 +715,17 @@ int teardown_view_metrics(const struct teardown_view *v, struct metric_set *out)
 	ADD(METRIC_COUNTER, "yields", "schedule points teardowns took while runnable",
 	    BETTER_NEITHER, "teardown.yields");
 	m->value = v->yields;
+	/* The teardowns' work: more per run for the same workload means
+	 * smaller mappings (e.g. lost huge pages). */
+	ADD(METRIC_COUNTER, "entries", "leaf page-table entries the teardowns found mapped",
+	    BETTER_LOWER, "teardown.mapped_entries");
+	if (v->kernel.page_stats || v->kernel.walker)
+		m->value = teardown_view_mapped(v);
+	else
+		m->unavailable = teardown_mapped_why(&v->kernel);
 	ADD(METRIC_HISTOGRAM, "ns", "teardown durations",
 	    BETTER_LOWER, "teardown.duration_ns");
-	metric_set_hist(m, v->durations.slots, -1);
+	metric_set_hist(m, v->durations.slots, v->duration_sum_ns);
 	ADD(METRIC_HISTOGRAM, "ns", "teardown runs on a CPU without a schedule point",
 	    BETTER_LOWER, "teardown.run_ns");
 	metric_set_hist(m, v->runs.slots, -1);
@@ -668,6 +752,13 @@ int teardown_view_metrics(const struct teardown_view *v, struct metric_set *out)
 		m->value = v->items[i].duration_ns / 1e6;
 		if (metric_label(m, "vm", "%u", r->pid))
 			return -E2BIG;
+		if (!teardown_mapped(&v->kernel, r, &entries, &mib))
+			continue;
+		ADD(METRIC_GAUGE, "entries", "leaf page-table entries this VM's teardown found mapped",
+		    BETTER_LOWER, "teardown.vm_mapped_entries");
+		m->value = entries;
+		if (metric_label(m, "vm", "%u", r->pid))
+			return -E2BIG;
 	}
 #undef ADD
 	return 0;
@@ -687,12 +778,14 @@ static void evidence_of(const struct teardown_view *v,
 			const struct teardown_item *it, char *buf, size_t len)
 {
 	const struct td_record *r = it->rec;
-	char size[64], first[96], waiter[96];
+	char size[80], first[96], waiter[96];
+	uint64_t entries;
+	double mib;
 
-	if (v->kernel.walker)
-		snprintf(size, sizeof(size), "%.0f MiB mapped (%llu stage-2 entries)",
-			 r->walker_mapped * 4096.0 / (1 << 20),
-			 (unsigned long long)r->walker_mapped);
+	if (teardown_mapped(&v->kernel, r, &entries, &mib))
+		snprintf(size, sizeof(size), "%.0f MiB mapped (%llu %s entries)",
+			 mib, (unsigned long long)entries,
+			 v->kernel.page_stats ? "TDP/shadow" : "stage-2");
 	else
 		snprintf(size, sizeof(size), "size not measured");
 	if (!it->has_stretch) {

@@ -34,6 +34,8 @@ struct teardown_kernel {
 	 * tracepoint mode a VMM's exit stands in for them. */
 	bool boundaries;
 	bool walker;		/* stage2_free_walker is counted */
+	/* x86: kvm->stat.pages is read as each teardown begins. */
+	bool page_stats;
 	bool walker_opted_out;	/* ... is not, as nobody asked (--point) */
 	bool wakeups;		/* sched_wakeup is watched */
 };
@@ -92,6 +94,7 @@ struct teardown_view {
 	const struct teardown_item *worst_wait;
 	uint64_t yields;
 	struct log2_hist durations;	/* ns */
+	double duration_sum_ns;		/* exact, for the mean */
 	struct log2_hist runs;		/* ns, every run */
 	struct log2_hist stretches;	/* ns, runs somebody waited behind */
 	/* The verdicts and why. */
@@ -108,6 +111,15 @@ void teardown_sample_free(struct teardown_sample *s);
 int teardown_sample_delta(const struct teardown_sample *prev,
 			  const struct teardown_sample *cur,
 			  struct teardown_sample *out);
+
+/* The leaf entries a teardown found mapped and their size (x86: the VM's
+ * page counts at its start; arm64: the walk, with --point), or false. */
+bool teardown_mapped(const struct teardown_kernel *k, const struct td_record *r,
+		     uint64_t *entries, double *mib);
+/* Why teardown_mapped() has no figure on this kernel and in this mode. */
+const char *teardown_mapped_why(const struct teardown_kernel *k);
+/* Entries the view's ended teardowns found mapped (0 if none known). */
+uint64_t teardown_view_mapped(const struct teardown_view *v);
 
 const char *teardown_phase_name(unsigned int phase);
 const char *teardown_wait_how_name(uint32_t how);

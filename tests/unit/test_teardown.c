@@ -334,6 +334,73 @@ static void small_teardown_passes(void **state)
 	teardown_view_free(&v);
 }
 
+/* x86: what the teardown had to free, from the VM's page counts. */
+static void x86_mapped_entries_from_page_stats(void **state)
+{
+	struct metric_set set = { 0 };
+	const struct metric *total, *per_vm;
+	char evidence[EVIDENCE_LEN];
+	struct teardown_entry e;
+	struct teardown_sample s;
+	struct teardown_view v;
+	json_t *j, *it, *sizes;
+	struct sim m;
+	double value;
+	char label[32];
+
+	(void)state;
+	sim_begin(&m, true);
+	m.r.mapped_known = 1;
+	m.r.mapped_pages[0] = 131072;	/* 512 MiB of 4K */
+	m.r.mapped_pages[1] = 3;	/* 6 MiB of 2M */
+	sim_enter(&m, TD_PH_FLUSH, 100 * US);
+	sim_exit(&m, TD_PH_FLUSH, 140 * MS);	/* SPIN waits: FAIL */
+	assert_true(sim_exit(&m, TD_PH_DESTROY_VM, 1 * MS));
+	assert_true(sim_switch_out(&m, 50 * US, TD_STATE_PREEMPTED, SPIN, "spin"));
+	build(&m, &s, &e, &v, ARCH_X86_64, false);
+	v.kernel.page_stats = true;
+
+	j = teardown_view_json(&v);
+	it = json_array_get(json_object_get(j, "recent"), 0);
+	assert_int_equal(json_integer_value(json_object_get(it, "mapped_entries")), 131075);
+	assert_true(json_real_value(json_object_get(it, "mapped_mib")) == 518.0);
+	assert_string_equal(json_string_value(json_object_get(it, "mapped_from")), "kvm_stat");
+	sizes = json_object_get(it, "mapped_by_size");
+	assert_int_equal(json_integer_value(json_object_get(sizes, "2m")), 3);
+	assert_int_equal(json_integer_value(json_object_get(j, "mapped_entries")), 131075);
+	json_decref(j);
+	assert_int_equal(verdict(&v, "teardown.max_stretch_ms", &value, evidence),
+			 VERDICT_FAIL);
+	assert_non_null(strstr(evidence, "518 MiB mapped (131075 TDP/shadow entries)"));
+	assert_int_equal(teardown_view_metrics(&v, &set), 0);
+	total = metric_find(&set, "teardown.mapped_entries", "");
+	snprintf(label, sizeof(label), "vm=%u", m.r.pid);
+	per_vm = metric_find(&set, "teardown.vm_mapped_entries", label);
+	assert_non_null(total);
+	assert_non_null(per_vm);
+	assert_true(total->value == 131075 && per_vm->value == 131075);
+	metric_set_free(&set);
+
+	/* Tracepoint mode: no kvm pointer, no counts: null, saying why, and
+	 * an unavailable metric rather than a zero. */
+	v.kernel.page_stats = false;
+	v.kernel.boundaries = false;
+	j = teardown_view_json(&v);
+	it = json_array_get(json_object_get(j, "recent"), 0);
+	assert_true(json_is_null(json_object_get(it, "mapped_entries")));
+	assert_non_null(strstr(json_string_value(json_object_get(it, "mapped_why")),
+			       "tracepoint mode"));
+	assert_true(json_is_null(json_object_get(j, "mapped_entries")));
+	json_decref(j);
+	assert_int_equal(teardown_view_metrics(&v, &set), 0);
+	total = metric_find(&set, "teardown.mapped_entries", "");
+	assert_non_null(total);
+	assert_non_null(strstr(total->unavailable, "tracepoint mode"));
+	assert_null(metric_find(&set, "teardown.vm_mapped_entries", label));
+	metric_set_free(&set);
+	teardown_view_free(&v);
+}
+
 /* A task woken onto the CPU mid-walk waited from its wakeup. */
 static void woken_task_waits_from_its_wakeup(void **state)
 {
@@ -723,6 +790,7 @@ int main(void)
 		cmocka_unit_test(unfixed_walk_holds_the_cpu),
 		cmocka_unit_test(fixed_walk_yields_between_ranges),
 		cmocka_unit_test(small_teardown_passes),
+		cmocka_unit_test(x86_mapped_entries_from_page_stats),
 		cmocka_unit_test(woken_task_waits_from_its_wakeup),
 		cmocka_unit_test(long_run_without_waiter_passes),
 		cmocka_unit_test(waiter_arriving_mid_run_counts_from_arrival),

@@ -28,6 +28,9 @@ ARCHES = ["x86_64", "arm64"]
 # kvmwatch's teardown figures against kvmload's clock: both read
 # CLOCK_MONOTONIC around the same events, a few ms apart under TCG.
 TEARDOWN_TOL_MS = 10.0
+# x86: entries a teardown finds mapped beyond the pages the guest touched
+# (kvmload's code, stack and page-table pages).
+TEARDOWN_MAPPED_EXTRA = 64
 BOOT_TIMEOUT = 1200  # seconds per arch; a normal run takes 150-400 s (the CI
 # gate adds 60-200 s); with other TCG guests on the cores (load 4-5) the
 # x86_64 suite took 400 s and the arm64 one ran past 860 s
@@ -35,37 +38,46 @@ STALL_MARKER = "KVMLOAD-TIMER-START"
 STALL_SECONDS = 3
 # Guest-counted timer interrupts against whole periods of the host-measured
 # window. Above: the host sees the window's ends a little late (arm64: up
-# to 0.2% more interrupts than host elapsed/P), hence 1% and one period.
+# to 0.2% more interrupts than host elapsed/P), and nested TCG on x86_64
+# once delivered 207 in 201 periods (3%) with only 201 apic_timer_fn runs
+# behind them, hence 5% and one period: still far below a wrong period.
 # Below: KVM coalesces a periodic LAPIC timer that expires again before the
 # last interrupt was injected. Under nested TCG on x86_64 that loses 1% on
 # an idle host but 25-45% with another TCG guest on the same two cores
 # (docs/testbed.md), so the bound only catches a timer that does not tick
 # or runs 4 times too slow; the ratios are printed and kept in summary.json.
 TIMER_LOW = 0.25
-TIMER_HIGH = 1.01
+TIMER_HIGH = 1.05
 # kvmwatch's apic_timer_fn callbacks per vCPU against the ground truth.
 # Nearly every interrupt the guest counts comes from one callback, so
 # callbacks >= interrupts, less a few: KVM also expires a timer without the
 # callback when it restarts one whose target is already past
 # (start_sw_period); after a 3 s stall 2 of 2006 interrupts came that way,
-# with fentry and tracepoint modes agreeing on the callbacks. Every callback is one period's tick (at most elapsed/P of
-# them) or the one immediate re-fire the fixed kernel makes after a late
-# expiry (kvmwatch's late_rearms); kvmwatch also watches a little beyond
+# with fentry and tracepoint modes agreeing on the callbacks. Nested TCG
+# can also deliver more interrupts than the clock allows: in one CI run a
+# guest counted 207 in 201 periods of 10 ms while both modes saw 201
+# callbacks. So the lower bound is the guest's count or TIMER_CB_CLOCK of
+# elapsed/P, whichever is less: the guest's count where KVM coalesced
+# ticks (a loaded host, a stall), the clock's where the guest saw extra.
+# Every callback is one period's tick (at most elapsed/P of them) or the
+# one immediate re-fire the fixed kernel makes after a late expiry
+# (kvmwatch's late_rearms); kvmwatch also watches a little beyond
 # kvmload's counting window, hence 2% and 5 callbacks of slack above.
 TIMER_CB_SLACK = 1.02
 TIMER_CB_DIRECT = 3  # interrupts allowed without a callback
+TIMER_CB_CLOCK = 0.98  # of elapsed/P: a clock-based lower bound
 TIMER_CB_EXTRA = 5
 # fentry and tracepoint mode watching the same run: the same callbacks
 # (both windows hold the whole run) but for the runs the kernel skipped
 # (check's missed_runs.timer: a tracepoint program is not run while another
 # BPF program runs on that CPU), the same longest catch-up chain, the
 # median lateness in the same or a neighbouring log2 slot, and the longest
-# time from an expiry to its callback's return within 20 ms. Each mode
+# time from an expiry to its callback's return within 50 ms. Each mode
 # stamps with its own probes (hrtimer_expire_* vs apic_timer_fn's entry and
 # return): a host preemption of the testbed's vCPU thread between the two
 # points separates one sample by milliseconds (5 ms seen in CI), so the
 # maxima only say both saw the same 3 s pause, the median says the rest.
-MODES_RESPONSE_NS = 20000000
+MODES_RESPONSE_NS = 50000000
 TAIL_LINES = 40
 # arm64 re-syncs the guest's PMU event filters (kvm_vcpu_pmu_restore_guest
 # outside vCPU load) after each PMCR, PMEVTYPER and PMCNTENSET write, and
@@ -444,11 +456,16 @@ class ArchRun:
             cb, irqs = t.get("callbacks", 0), v.get("interrupts", 0)
             high = (expected + t.get("late_rearms", 0)) * TIMER_CB_SLACK + \
                 TIMER_CB_EXTRA
-            low = irqs - TIMER_CB_DIRECT
+            by_clock = int(TIMER_CB_CLOCK * expected) - TIMER_CB_DIRECT
+            by_guest = irqs - TIMER_CB_DIRECT
+            low = min(by_guest, by_clock)
+            why_low = (f"{irqs} guest interrupts" if low == by_guest else
+                       f"{TIMER_CB_CLOCK} x elapsed/P (the guest counted "
+                       f"{irqs})")
             good = low <= cb <= high
             self.ok(good, f"{label}: vm {vm['pid']} vcpu {v['vcpu_id']}: "
-                    f"{cb} callbacks within [{low} = {irqs} guest "
-                    f"interrupts - {TIMER_CB_DIRECT}, "
+                    f"{cb} callbacks within [{low} = {why_low} - "
+                    f"{TIMER_CB_DIRECT}, "
                     f"{high:.0f} = (elapsed/P {expected:.0f} + "
                     f"{t.get('late_rearms')} late re-arms) x "
                     f"{TIMER_CB_SLACK} + {TIMER_CB_EXTRA}]",
@@ -637,22 +654,46 @@ class ArchRun:
 
     def teardown_walk_counted(self, truth, watch):
         """top ran with --point stage2_free_walker: on arm64 each VM's walk
-        freed at least the pages its guest touched; x86 says why not."""
+        freed at least the pages its guest touched; x86 has no walker but
+        reads the VM's page counts as its teardown begins."""
         for vm in truth["vms"]:
             it = self.teardown_item(watch, vm["pid"])
             if self.arch == "arm64":
                 good = it is not None and \
-                    (it.get("walk_mapped_entries") or 0) >= vm["mem_pages"]
+                    (it.get("walk_mapped_entries") or 0) >= vm["mem_pages"] \
+                    and it.get("mapped_entries") == \
+                    it.get("walk_mapped_entries")
                 desc = (f"the stage-2 walk freed at least the "
                         f"{vm['mem_pages']} touched pages (--point "
                         "stage2_free_walker)")
+                self.ok(good, f"teardown: vm {vm['pid']}: {desc}",
+                        [json.dumps(it)[:900]])
             else:
                 good = it is not None and \
                     it.get("walk_leaf_entries") is None and \
                     "x86 has no stage-2 walker" in (it.get("walk_why") or "")
-                desc = "no stage-2 walker to count on x86, saying so"
-            self.ok(good, f"teardown: vm {vm['pid']}: {desc}",
-                    [json.dumps(it)[:900]])
+                self.ok(good, f"teardown: vm {vm['pid']}: no stage-2 walker "
+                        "to count on x86, saying so", [json.dumps(it)[:900]])
+                self.teardown_mapped("teardown", vm, it)
+
+    def teardown_mapped(self, label, vm, it):
+        """x86 (fentry or kprobe mode): the entries the teardown found
+        mapped are the guest's touched pages plus a few of kvmload's own
+        (code, stack, tables), read from kvm->stat.pages before the zap."""
+        touched = sum(v.get("pages_touched", 0) for v in vm["vcpus"])
+        got = (it or {}).get("mapped_entries")
+        sizes = (it or {}).get("mapped_by_size") or {}
+        good = got is not None and \
+            touched <= got <= touched + TEARDOWN_MAPPED_EXTRA and \
+            (it or {}).get("mapped_from") == "kvm_stat" and \
+            sizes.get("4k", 0) >= touched
+        self.ok(good, f"{label}: vm {vm['pid']}: its teardown found "
+                f"{got} entries mapped ({sizes}): the {touched} pages the "
+                f"guest touched + at most {TEARDOWN_MAPPED_EXTRA}",
+                [json.dumps(it)[:900]])
+        self.facts.setdefault("teardown_mapped", []).append(
+            {"where": label, "touched": touched, "mapped": got,
+             "by_size": sizes})
 
     # ------------------------------------------------------------ teardown
 
@@ -741,7 +782,7 @@ class ArchRun:
                 "walk_ms": it.get("walk_ms"),
                 "walk_schedule_points": it.get("walk_schedule_points"),
                 "yields": it.get("yields"),
-                "mapped_entries": it.get("walk_mapped_entries"),
+                "mapped_entries": it.get("mapped_entries"),
                 "kvmload_vm_close_ms": (vm.get("vm_close_ns") or 0) / 1e6,
                 "kvmload_destroy_ms": (vm.get("destroy_ns") or 0) / 1e6,
                 "competitor_gap_ms": gap_ms,
@@ -791,10 +832,19 @@ class ArchRun:
                 # Without --point the per-entry walker probe stays off
                 # (the top scenario "teardown" counts with it).
                 good = it.get("walk_leaf_entries") is None and \
+                    it.get("mapped_entries") is None and \
                     "--point stage2_free_walker" in (it.get("walk_why") or "")
                 self.td_ok(good, f"{name}: the walk's entries are not "
                         "counted without --point, saying so",
                         [str(it.get("walk_why"))])
+            elif mode == "fentry":
+                self.teardown_mapped(f"{name}: {mode}", vm, it)
+            else:
+                why = it.get("mapped_why") or ""
+                self.td_ok(it.get("mapped_entries") is None and
+                           "tracepoint mode" in why,
+                           f"{name}: {mode}: no mapped entries without "
+                           "kvm_destroy_vm's argument, saying so", [why])
             if want_fail:
                 walk = it["phases"].get("kvm_pgtable_stage2_destroy", {})
                 good = (st.get("held_by") == "kvm_pgtable_stage2_destroy" and
@@ -1475,18 +1525,48 @@ class ArchRun:
                       if ln.startswith("teardown.") and
                       ln.rstrip().endswith("FAIL")]
         named = [ln.split()[0] for ln in fail_lines]
-        longer = {"teardown.duration_ns", "teardown.max_run_ms"}
-        good = rc == 1 and bool(named) and \
-            (self.arch != "arm64" or bool(longer & set(named))) and \
+        # x86: the teardown's work, counted (times there are noise).
+        longer = {"teardown.duration_ns", "teardown.max_run_ms"} \
+            if self.arch == "arm64" else {"teardown.mapped_entries"}
+        good = rc == 1 and bool(longer & set(named)) and \
             all(f'<failure message="{m} (' in junit for m in named)
         self.ok(good, f"ci: a {self.ci_param(3)} MiB VM's teardown instead of "
                 f"{self.ci_param(2)} MiB: exit 1, FAIL naming "
                 f"{', '.join(named) or 'no teardown metric'} (text and "
                 "JUnit)", [f"exit {rc}"] + (fail_lines or [text[-2500:]]))
+        if self.arch == "x86_64":
+            self.ci_mapped(base, text)
         self.facts["ci_gate"] = {
             "big_teardown": text[-3000:],
             "more_mmio_failed": sorted(failed)}
         self.ci_export()
+
+    def ci_mapped(self, base, text):
+        """x86: teardown.mapped_entries per run is the pages the gate's
+        VMs touched (+ a few each), in the record and in the big run."""
+        d = os.path.join(self.out, "ci")
+        for prefix in ("base", "big-teardown"):
+            touched, vms = 0, 0
+            for part in ("mmio", "teardown"):
+                doc, _ = load_json(os.path.join(d, f"{prefix}-{part}.json"))
+                for vm in (doc or {}).get("vms", []):
+                    vms += 1
+                    touched += sum(v.get("pages_touched", 0)
+                                   for v in vm["vcpus"])
+            if prefix == "base":
+                got = [m["value"] for m in base["metrics"]
+                       if m["name"] == "teardown.mapped_entries"]
+                got = got[0] if got else None
+            else:
+                row = [ln.split() for ln in text.splitlines()
+                       if ln.startswith("teardown.mapped_entries ")]
+                got = float(row[0][3]) if row and len(row[0]) > 3 else None
+            good = got is not None and \
+                touched <= got <= touched + vms * TEARDOWN_MAPPED_EXTRA
+            self.ok(good, f"ci: {prefix}: teardown.mapped_entries {got} is "
+                    f"the {touched} pages its {vms} VMs touched + at most "
+                    f"{TEARDOWN_MAPPED_EXTRA} each", [str(row) if prefix !=
+                                                      "base" else ""])
 
     def ci_param(self, i):
         p = read_text(os.path.join(self.out, "ci", "params")).split()
