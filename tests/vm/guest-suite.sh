@@ -22,6 +22,9 @@ KVMLOAD_TIMEOUT=180	# seconds
 if [ "$(uname -m)" = aarch64 ]; then TEARDOWN_BIG_MIB=512; else TEARDOWN_BIG_MIB=256; fi
 # Global kvmwatch options for the next scenario's top (e.g. --point).
 SCENARIO_KVMWATCH_OPTS=
+# A process killed by a fault gets its pc and registers into the kernel
+# log (/out/dmesg.txt), for the suite to show.
+echo 1 >/proc/sys/debug/exception-trace 2>/dev/null
 
 uptime_s() { cut -d' ' -f1 /proc/uptime; }
 

@@ -168,6 +168,16 @@ class ArchRun:
         self.tap.diag(f"last {TAIL_LINES} lines of "
                       f"{os.path.relpath(self.console, REPO)}:")
         self.tap.diag(testbed.tail(self.console, TAIL_LINES))
+        # A process killed by a fault: the guest kernel logged where
+        # (guest-suite.sh turns on debug.exception-trace).
+        dmesg = os.path.join(self.out, "dmesg.txt")
+        faults = [ln for ln in read_text(dmesg).splitlines()
+                  if any(w in ln for w in ("unhandled", "segfault",
+                                           "Oops", "BUG", "WARNING",
+                                           "pc :", "lr :"))]
+        if faults:
+            self.tap.diag(f"faults in {os.path.relpath(dmesg, REPO)}:")
+            self.tap.diag("\n".join(faults[-TAIL_LINES:]))
 
     # ------------------------------------------------------------ boot
 
