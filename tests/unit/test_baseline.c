@@ -535,6 +535,30 @@ static void tolerance_for_no_metric_is_an_error(void **state)
 	assert_int_equal(compare(p, &b, &c), -EINVAL);
 	assert_non_null(strstr(p->error, "ci.yaml:7"));
 	assert_non_null(strstr(p->error, "exits.totl"));
+	record_free(&p->base);
+	record_free(&p->cur);
+	baseline_settings_free(&p->s);
+	baseline_settings_init(&p->s);
+
+	/* Its detector ran in neither run: a note, not an error, so one
+	 * rules file serves arches where a detector does not apply. */
+	b.mmio_ran = c.mmio_ran = false;
+	assert_int_equal(baseline_set_tolerance(&p->s, "mmio.fast_share", 0.5,
+						false, "ci.yaml:9"), 0);
+	assert_int_equal(compare(p, &b, &c), 0);
+	assert_int_equal(p->res.nnotes, 1);
+	assert_non_null(strstr(p->res.notes[0], "ci.yaml:9"));
+	assert_non_null(strstr(p->res.notes[0], "ran in neither run"));
+	assert_non_null(strstr(p->res.notes[0], "kvm_io_bus_write"));
+	baseline_result_free(&p->res);
+	record_free(&p->base);
+	record_free(&p->cur);
+	/* Ran in one of them: still a typo when no metric matches. */
+	c.mmio_ran = true;
+	assert_int_equal(baseline_set_tolerance(&p->s, "mmio.fast_shar", 0.5,
+						false, "ci.yaml:10"), 0);
+	assert_int_equal(compare(p, &b, &c), -EINVAL);
+	assert_non_null(strstr(p->error, "mmio.fast_shar'"));
 }
 
 static void tolerance_parsing(void **state)
