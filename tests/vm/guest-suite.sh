@@ -359,8 +359,11 @@ ci_gate() {
 	echo "$CI_WRITES $CI_MORE_WRITES $CI_SMALL_MIB $CI_BIG_MIB" >$d/params
 	# Host interrupts are no work of the workload's, and TCG makes
 	# teardown times and MMIO write costs vary up to 2x from run to run;
-	# arm64 PMU world switches come with vCPU preemptions, and a stalled
-	# QEMU thread lands milliseconds in one switch (docs/pmu.md).
+	# a longest run or stretch, one sample, by 50 ms (an 8 MiB teardown's
+	# longest run 9.6 ms, then 59.6 ms; the unfixed arm64 walk of the
+	# big VM alone holds 250 ms). arm64 PMU world switches come with
+	# vCPU preemptions, and a stalled QEMU thread lands milliseconds in
+	# one switch (docs/pmu.md).
 	cat >$d/rules.yaml <<CIRULES
 version: 1
 baseline:
@@ -370,10 +373,10 @@ baseline:
     teardown.*: 100%
     teardown.duration_ns: { tolerance: 100%, min_change: 50000000 }
     teardown.stretch_ns: { tolerance: 100%, min_change: 50000000 }
-    teardown.max_stretch_ms: { tolerance: 100%, min_change: 50 }
+    teardown.max_stretch_ms: { tolerance: 100%, min_change: 100 }
     teardown.run_ns: { tolerance: 100%, min_change: 50000000 }
-    teardown.max_run_ms: { tolerance: 100%, min_change: 50 }
-    teardown.max_wait_ms: { tolerance: 100%, min_change: 50 }
+    teardown.max_run_ms: { tolerance: 100%, min_change: 100 }
+    teardown.max_wait_ms: { tolerance: 100%, min_change: 100 }
     mmio.write_cost_ns: { tolerance: 100%, min_change: 50000 }
     pmu.*: { tolerance: 300%, min_change: 100000 }
 CIRULES
