@@ -364,6 +364,12 @@ bool teardown_mapped(const struct teardown_kernel *k, const struct td_record *r,
 	return false;
 }
 
+/* Whether this kernel and mode can say what any teardown had to free. */
+static bool mapped_measured(const struct teardown_kernel *k)
+{
+	return k->page_stats || k->walker;
+}
+
 const char *teardown_mapped_why(const struct teardown_kernel *k)
 {
 	if (k->arch == ARCH_ARM64)
@@ -598,7 +604,7 @@ json_t *teardown_view_json(const struct teardown_view *v)
 			    json_ms(v->worst_run->rec->max_run_ns) : json_null());
 	json_object_set_new(o, "max_wait_ms", v->worst_wait ?
 			    json_ms(v->worst_wait->rec->max_wait_ns) : json_null());
-	if (v->kernel.page_stats || v->kernel.walker) {
+	if (mapped_measured(&v->kernel)) {
 		json_object_set_new(o, "mapped_entries", json_u64(teardown_view_mapped(v)));
 	} else {
 		json_object_set_new(o, "mapped_entries", json_null());
@@ -719,7 +725,7 @@ int teardown_view_metrics(const struct teardown_view *v, struct metric_set *out)
 	 * smaller mappings (e.g. lost huge pages). */
 	ADD(METRIC_COUNTER, "entries", "leaf page-table entries the teardowns found mapped",
 	    BETTER_LOWER, "teardown.mapped_entries");
-	if (v->kernel.page_stats || v->kernel.walker)
+	if (mapped_measured(&v->kernel))
 		m->value = teardown_view_mapped(v);
 	else
 		m->unavailable = teardown_mapped_why(&v->kernel);
