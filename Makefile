@@ -39,7 +39,9 @@ CC := $(CROSS)gcc
 CLANG ?= clang
 BPFTOOL ?= bpftool
 
-CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -Werror -I$(BUILD) -Ibpf -Isrc
+# Includes name their folder from src/ ("core/attach.h") or the top
+# ("bpf/timer.h"); the skeletons come from $(BUILD).
+CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -Werror -MMD -MP -I$(BUILD) -I. -Isrc
 LDLIBS := -lbpf -lelf -lz -ljansson -lncurses -ltinfo -lyaml -levent_extra \
 	-levent_core
 LDFLAGS := $(if $(filter 1,$(STATIC)),-static)
@@ -61,11 +63,11 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) \
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
-SRCS := $(wildcard src/*.c)
+SRCS := $(sort $(shell find src -name '*.c'))
 OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))
-LIB_OBJS := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
-TEST_SRCS := $(wildcard tests/unit/test_*.c)
-TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
+LIB_OBJS := $(filter-out $(BUILD)/obj/cmd/main.o,$(OBJS))
+TEST_SRCS := $(sort $(shell find tests/unit -name 'test_*.c'))
+TESTS := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(TEST_SRCS)))
 
 .PHONY: all kvmload deps test unit-tests fuzz fuzz-build fuzz-merge demo clean
 .DELETE_ON_ERROR:
@@ -93,9 +95,14 @@ $(BUILD)/kvmwatch: $(OBJS)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) 2>$@.ld.log; rc=$$?; \
 		grep -v $(LD_KNOWN) $@.ld.log >&2; rm -f $@.ld.log; exit $$rc
 
-$(BUILD)/obj/%.o: src/%.c $(SKELS) $(wildcard src/*.h bpf/*.h) | $(BUILD)/obj $(SYSROOT_STAMP)
+# Every object waits for the skeletons; -MMD's .d files say which headers
+# each one really read.
+$(BUILD)/obj/%.o: src/%.c $(SKELS) | $(SYSROOT_STAMP)
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+-include $(OBJS:.o=.d)
 
 $(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) vmlinux/$(BPF_ARCH)/vmlinux.h | $(BUILD) $(SYSROOT_STAMP)
 	$(call msg,BPF,$@)
@@ -105,7 +112,7 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
 
-$(BUILD) $(BUILD)/obj $(BUILD)/tests:
+$(BUILD) $(BUILD)/tests:
 	$(Q)mkdir -p $@
 
 ifneq ($(CROSS),)
@@ -121,9 +128,14 @@ kvmload: | $(SYSROOT_STAMP)
 		EXTRA_CFLAGS="$(if $(SYSROOT),-I$(SYSROOT)/usr/include)" \
 		EXTRA_LDFLAGS="$(if $(SYSROOT),-L$(SYSROOT)/usr/lib/aarch64-linux-gnu)"
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/tests
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+# A unit test links every object but main, so each detector registers.
+define unit_test
+$(BUILD)/tests/$(basename $(notdir $(1))): $(1) $(LIB_OBJS) | $(BUILD)/tests
+	$$(call msg,CC,$$@)
+	$(Q)$$(CC) $$(CFLAGS) -MF $$@.d -o $$@ $$< $(LIB_OBJS) $$(LDLIBS) -lcmocka
+endef
+$(foreach t,$(TEST_SRCS),$(eval $(call unit_test,$(t))))
+-include $(TESTS:=.d)
 
 unit-tests: $(TESTS)
 
@@ -133,14 +145,14 @@ unit-tests: $(TESTS)
 # FUZZ_SECONDS over the kept corpus (tests/fuzz/rules_file/, read only);
 # `make fuzz-merge` adds what a longer run found to that corpus.
 FUZZ := build/fuzz
-FUZZ_SRCS := src/rules_file.c src/baseline.c
+FUZZ_SRCS := src/gate/rules_file.c $(wildcard src/gate/baseline*.c)
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -std=gnu11 -Wall -Wextra -Werror \
-	-Ibuild/$(HOST_ARCH) -Ibpf -Isrc
-FUZZ_LINK_OBJS := $(filter-out $(patsubst src/%.c,build/$(HOST_ARCH)/obj/%.o,$(FUZZ_SRCS) src/main.c),\
+	-Ibuild/$(HOST_ARCH) -I. -Isrc
+FUZZ_LINK_OBJS := $(filter-out $(patsubst src/%.c,build/$(HOST_ARCH)/obj/%.o,$(FUZZ_SRCS) src/cmd/main.c),\
 	$(patsubst src/%.c,build/$(HOST_ARCH)/obj/%.o,$(SRCS)))
 
-$(FUZZ)/fuzz_rules_file: tests/fuzz/fuzz_rules_file.c $(FUZZ_SRCS) $(FUZZ_LINK_OBJS) $(wildcard src/*.h)
+$(FUZZ)/fuzz_rules_file: tests/fuzz/fuzz_rules_file.c $(FUZZ_SRCS) $(FUZZ_LINK_OBJS) $(wildcard src/gate/*.h)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(FUZZ)
 	$(Q)$(CLANG) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_rules_file.c \

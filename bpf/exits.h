@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Map layouts shared by bpf/exits.bpf.c and src/exits.c. */
+/* Map layouts shared by bpf/exits.bpf.c and src/detectors/exits/. */
 #ifndef KVMWATCH_EXITS_H
 #define KVMWATCH_EXITS_H
 
+#include "exit_codes.h"
 #include "hist.h"
 
 #define EXITS_MAX_KEYS 65536
@@ -14,22 +15,11 @@ enum exit_kind {
 	EXIT_KIND_USER = 1,	/* kvm:kvm_userspace_exit, KVM_RUN returned */
 };
 
-/*
- * arm64 exits are keyed by exception class for traps; other exception
- * types (IRQ, SError, illegal exception return) get codes above the EC
- * range so one u32 keeps them apart.
- */
-#define ARM64_EXIT_NON_TRAP 0x100
-
-/* KVM_RUN returning an error (-EINTR mostly) is counted under this base
- * plus errno, beside the KVM_EXIT_* reasons. */
-#define USER_EXIT_ERRNO_BASE 0x10000
-
 struct exit_key {
 	__u32 pid;	/* VMM process (tgid) */
 	__u32 tid;	/* vCPU thread */
 	__u32 kind;	/* enum exit_kind */
-	__u32 reason;	/* vendor exit code, see src/exit_reasons.c */
+	__u32 reason;	/* vendor exit code, see src/core/exit_reasons.c */
 };
 
 struct exit_stats {

@@ -13,7 +13,7 @@
  * without, fast hits come from kvm:kvm_fast_mmio (x86).
  */
 #include "kvmwatch.bpf.h"
-#include "exits.h"
+#include "exit_codes.h"
 #include "mmio.h"
 
 /* Tracepoint records as the kernel has them (kvm_fast_mmio and

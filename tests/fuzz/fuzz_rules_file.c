@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rules_file.h"
+#include "gate/rules_file.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,0 +1,512 @@
+// SPDX-License-Identifier: GPL-2.0
+/* kvmwatch check: watch for a while, then a verdict per rule. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gate/check.h"
+#include "gate/check_baseline.h"
+#include "commands.h"
+#include "options.h"
+#include "core/json_figures.h"
+#include "views/probe_report.h"
+#include "core/session.h"
+#include "core/runner.h"
+#include "gate/workload.h"
+
+struct check_options {
+	bool groups[CHECK_MAX_GROUPS];	/* by index in check_groups */
+	double duration_sec;		/* 0: until COMMAND ends or SIGINT */
+	char **command;			/* after "--", or NULL */
+	enum output_format format;
+	const char *junit;
+	unsigned long pid;
+	double thresholds[CHECK_MAX_RULES];	/* by check_rule_at() index */
+	bool expect_fast_mmio;
+	bool all;	/* --all: a group whose detector cannot run is skipped */
+	bool threshold_set[CHECK_MAX_RULES];	/* by --threshold */
+	struct check_baseline baseline;	/* --baseline, --rules, --tolerance */
+};
+
+static void check_usage(FILE *out)
+{
+	const struct check_rule_group *const *g;
+	size_t i, n = check_rule_count();
+
+	fprintf(out, "usage: kvmwatch check --GROUP...|--all [--duration SEC | -- COMMAND ARGS...]\n"
+		"                      [-o text|json] [--junit FILE] [-p PID]\n"
+		"                      [--threshold RULE=VALUE]... [--expect-fast-mmio]\n"
+		"                      [--baseline FILE [--tolerance METRIC=V]... [--normalise N]]\n"
+		"                      [--rules FILE]\n"
+		"       kvmwatch check --list-rules\n");
+	for (g = check_groups(); *g; g++)
+		fprintf(out, "  --%-20s%s\n", (*g)->name, (*g)->summary);
+	fprintf(out,
+		"  --all                 every rule group\n"
+		"  -d, --duration SEC    watch SEC seconds (default: until COMMAND ends, or SIGINT)\n"
+		"  -- COMMAND ARGS...    run COMMAND once attached, watch until it ends\n"
+		"  -o, --output FMT      text (default) or json\n"
+		"  --junit FILE          also write the verdicts as JUnit XML\n"
+		"  -p, --pid PID         watch only the VMM process PID\n"
+		"  --threshold RULE=V    override one rule's threshold\n"
+		"  --expect-fast-mmio    fail, not note, a kernel without a fast MMIO path\n"
+		"  --baseline FILE       compare every metric with a record (kvmwatch record)\n"
+		"  --tolerance M=V       allowed change of metric M: 0.1, 10%% or off\n"
+		"  --normalise N         counters per workload run, per second (duration)\n"
+		"                        or auto (per run when both runs had a workload)\n"
+		"  --rules FILE          thresholds and tolerances from a YAML file (docs/ci.md)\n"
+		"  --list-rules          the rules, their groups and default thresholds\n"
+		"exit status: 0 every rule passed, 1 a rule failed or a metric regressed,\n"
+		"2 usage, 3 permission, 4 no rule could run on this kernel or the baseline\n"
+		"comparison was refused, 5 runtime error\n"
+		"rules:");
+	for (i = 0; i < n; i++)
+		fprintf(out, " %s", check_rule_at(i)->name);
+	fputc('\n', out);
+}
+
+static void list_rules(FILE *out)
+{
+	size_t i, n = check_rule_count();
+
+	fprintf(out, "%-24s %-9s %-12s %s\n", "RULE", "GROUP", "DEFAULT",
+		"MEASURES");
+	for (i = 0; i < n; i++) {
+		const struct check_rule *r = check_rule_at(i);
+		char def[32];
+
+		snprintf(def, sizeof(def), "%s %g", rule_op_symbol(r->op),
+			 r->default_threshold);
+		fprintf(out, "%-24s %-9s %-12s %s (%s)\n", r->name, r->group,
+			def, r->description, r->unit);
+	}
+}
+
+static int group_index(const char *name)
+{
+	const struct check_rule_group *const *g = check_groups();
+	int i;
+
+	for (i = 0; g[i]; i++)
+		if (!strcmp(g[i]->name, name))
+			return i;
+	return -1;
+}
+
+static bool group_selected(const struct check_options *o,
+			   const struct check_rule *rule)
+{
+	int g = group_index(rule->group);
+
+	return g >= 0 && o->groups[g];
+}
+
+static int parse_check_options(int argc, char **argv, struct check_options *o)
+{
+	enum { OPT_ALL = 256, OPT_JUNIT, OPT_THRESHOLD, OPT_LIST,
+	       OPT_EXPECT_FAST_MMIO, OPT_BASELINE, OPT_RULES, OPT_TOLERANCE,
+	       OPT_NORMALISE, OPT_GROUP };
+	static const struct option fixed[] = {
+		{ "all", no_argument, NULL, OPT_ALL },
+		{ "expect-fast-mmio", no_argument, NULL, OPT_EXPECT_FAST_MMIO },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "junit", required_argument, NULL, OPT_JUNIT },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "threshold", required_argument, NULL, OPT_THRESHOLD },
+		{ "list-rules", no_argument, NULL, OPT_LIST },
+		{ "baseline", required_argument, NULL, OPT_BASELINE },
+		{ "rules", required_argument, NULL, OPT_RULES },
+		{ "tolerance", required_argument, NULL, OPT_TOLERANCE },
+		{ "normalise", required_argument, NULL, OPT_NORMALISE },
+		{ "normalize", required_argument, NULL, OPT_NORMALISE },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct check_rule_group *const *groups = check_groups();
+	struct option longopts[sizeof(fixed) / sizeof(fixed[0]) +
+			       CHECK_MAX_GROUPS];
+	const struct check_rule *rule;
+	size_t i, ngroups;
+	bool any = false;
+	char error[160];
+	double value;
+	int opt;
+
+	/* --GROUP for each rule group of this build, then the rest. */
+	for (ngroups = 0; groups[ngroups]; ngroups++)
+		longopts[ngroups] = (struct option){ groups[ngroups]->name,
+			no_argument, NULL, OPT_GROUP + (int)ngroups };
+	memcpy(&longopts[ngroups], fixed, sizeof(fixed));
+	for (i = 0; i < check_rule_count(); i++)
+		o->thresholds[i] = check_rule_at(i)->default_threshold;
+	optind = 1;
+	/* '+': stop at the first non-option, COMMAND's own options are its. */
+	while ((opt = getopt_long(argc, argv, "+d:o:p:h", longopts, NULL)) != -1) {
+		if (opt >= OPT_GROUP && opt < OPT_GROUP + (int)ngroups) {
+			o->groups[opt - OPT_GROUP] = true;
+			any = true;
+			continue;
+		}
+		switch (opt) {
+		case OPT_ALL:
+			for (i = 0; i < ngroups; i++)
+				o->groups[i] = true;
+			o->all = true;
+			any = true;
+			break;
+		case OPT_EXPECT_FAST_MMIO:
+			o->expect_fast_mmio = true;
+			break;
+		case 'd':
+			if (opt_seconds("check", "--duration", optarg, &o->duration_sec))
+				return KW_EXIT_USAGE;
+			break;
+		case 'o':
+			if (opt_output("check", optarg, &o->format))
+				return KW_EXIT_USAGE;
+			break;
+		case OPT_JUNIT:
+			o->junit = optarg;
+			break;
+		case 'p':
+			if (opt_pid("check", optarg, &o->pid))
+				return KW_EXIT_USAGE;
+			break;
+		case OPT_THRESHOLD:
+			if (check_parse_threshold(optarg, &rule, &value, error,
+						  sizeof(error))) {
+				kw_warn("check: %s", error);
+				return KW_EXIT_USAGE;
+			}
+			for (i = 0; check_rule_at(i) != rule; i++)
+				;
+			o->thresholds[i] = value;
+			o->threshold_set[i] = true;
+			break;
+		case OPT_BASELINE:
+			o->baseline.path = optarg;
+			break;
+		case OPT_RULES:
+			o->baseline.rules_path = optarg;
+			break;
+		case OPT_TOLERANCE:
+			if (check_baseline_tolerance(&o->baseline, optarg))
+				return KW_EXIT_USAGE;
+			break;
+		case OPT_NORMALISE:
+			if (check_baseline_normalise(&o->baseline, optarg))
+				return KW_EXIT_USAGE;
+			break;
+		case OPT_LIST:
+			list_rules(stdout);
+			exit(KW_EXIT_OK);
+		case 'h':
+			check_usage(stdout);
+			exit(KW_EXIT_OK);
+		default:
+			check_usage(stderr);
+			return KW_EXIT_USAGE;
+		}
+	}
+	if (opt_command("check", argc, argv, optind, &o->command))
+		return KW_EXIT_USAGE;
+	if (check_baseline_prepare(&o->baseline, o->thresholds,
+				   o->threshold_set))
+		return KW_EXIT_USAGE;
+	if (!any && !o->baseline.path) {
+		kw_warn("check: say which rules: --GROUP (e.g. --lockup), --all or --baseline FILE");
+		check_usage(stderr);
+		return KW_EXIT_USAGE;
+	}
+	if (o->command && o->duration_sec > 0) {
+		kw_warn("check: --duration and -- COMMAND exclude each other");
+		return KW_EXIT_USAGE;
+	}
+	/* Find out now, not after a long watch, that it cannot be written. */
+	if (o->junit) {
+		FILE *f = fopen(o->junit, "w");
+
+		if (!f) {
+			kw_warn("check: cannot write %s: %s", o->junit,
+				strerror(errno));
+			return KW_EXIT_USAGE;
+		}
+		fclose(f);
+	}
+	return KW_EXIT_OK;
+}
+
+/* The detectors the selected groups read, as a mask of 1 << id. */
+static unsigned int needed_detectors(const struct check_options *o)
+{
+	const struct check_rule_group *const *g = check_groups();
+	unsigned int mask = 0;
+	int i;
+
+	for (i = 0; g[i]; i++)
+		if (o->groups[i])
+			mask |= 1u << g[i]->detector;
+	/* A comparison with a baseline covers every detector. */
+	for (i = 0; o->baseline.path && i < DET_COUNT; i++)
+		if (detector_implemented(i))
+			mask |= 1u << i;
+	return mask;
+}
+
+static int emit(const struct check_options *o, const struct runner *r,
+		const struct check_data *d, const struct workload_run *run,
+		const struct rule_result *results, size_t n,
+		enum rule_verdict overall)
+{
+	unsigned int mask = needed_detectors(o);
+	json_t *doc, *cmd, *dets, *missed;
+	enum detector_id det;
+	size_t i;
+
+	if (o->format == OUTPUT_TEXT) {
+		printf("kvmwatch check - %s %s %s -", r->caps->release,
+		       arch_name(r->caps->arch), vendor_name(r->caps->vendor));
+		for (det = 0; det < DET_COUNT; det++)
+			if (mask & 1u << det)
+				printf(" %s: %s -", detectors[det].name,
+				       r->runs[det].modes);
+		printf(" %.2f s%s\n", d->duration_sec,
+		       run->interrupted ? " (interrupted)" : "");
+		for (det = 0; det < DET_COUNT; det++) {
+			if (!d->views[det])
+				continue;
+			r->runs[det].ops->view_text(stdout, d->views[det],
+						    r->runs[det].modes);
+			fputc('\n', stdout);
+		}
+		if (n || !o->baseline.compared)
+			check_text_verdict(stdout, d, results, n, overall);
+		if (o->baseline.compared)
+			baseline_text(stdout, &o->baseline.result,
+				      &o->baseline.base);
+		return fflush(stdout) ? -EIO : 0;
+	}
+	doc = json_pack("{s:s, s:i, s:s, s:f, s:o, s:f, s:b, s:s, s:o, s:o}",
+			"kvmwatch", KVMWATCH_VERSION,
+			"schema", KVMWATCH_JSON_SCHEMA,
+			"type", "check",
+			"time", (double)time(NULL),
+			"host", json_host(r->caps),
+			"duration_s", d->duration_sec,
+			"interrupted", run->interrupted,
+			"verdict", rule_verdict_name(overall),
+			"rules", check_json_results(results, n),
+			"kernel_counters", check_json_counters(d));
+	dets = json_object();
+	missed = json_object();
+	for (det = 0; det < DET_COUNT; det++) {
+		const struct detector_ops *ops = r->runs[det].ops;
+
+		if (!(mask & 1u << det))
+			continue;
+		json_object_set_new(dets, detectors[det].name,
+				    json_detector(r->plan, det));
+		json_object_set_new(doc, ops->json_key ? ops->json_key :
+				    detectors[det].name, d->views[det] ?
+				    ops->view_json(d->views[det]) :
+				    json_null());
+		json_object_set_new(missed, detectors[det].name,
+				    d->views[det] ?
+				    json_integer(d->missed_runs[det]) :
+				    json_null());
+	}
+	json_object_set_new(doc, "detectors", dets);
+	json_object_set_new(doc, "missed_runs", missed);
+	if (o->baseline.compared)
+		json_object_set_new(doc, "baseline",
+				    baseline_json(&o->baseline.result,
+						  &o->baseline.base,
+						  o->baseline.path));
+	if (o->command) {
+		cmd = json_array();
+		for (i = 0; o->command[i]; i++)
+			json_array_append_new(cmd, json_string(o->command[i]));
+		json_object_set_new(doc, "command", cmd);
+		json_object_set_new(doc, "command_exit",
+				    workload_exit_status(run) >= 0 ?
+				    json_integer(workload_exit_status(run)) :
+				    json_null());
+	}
+	return json_emit(stdout, doc);
+}
+
+static int write_junit(const char *path, const struct rule_result *results,
+		       size_t n, double duration)
+{
+	FILE *f = fopen(path, "w");
+	int err;
+
+	if (!f) {
+		err = -errno;
+		kw_warn("check: cannot write %s: %s", path, strerror(-err));
+		return err;
+	}
+	err = check_write_junit(f, results, n, duration);
+	if (fclose(f) || err) {
+		kw_warn("check: writing %s failed", path);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* A group asked for by name whose detector cannot run here is an
+ * unsupported request; under --all it is only skipped, saying why. */
+static int refuse_unrunnable(const struct check_options *o,
+			     const struct runner *r)
+{
+	const struct check_rule_group *const *g = check_groups();
+	enum detector_status status;
+	int i;
+
+	if (o->all)
+		return KW_EXIT_OK;
+	for (i = 0; g[i]; i++) {
+		if (!o->groups[i] || runner_on(r, g[i]->detector))
+			continue;
+		status = attach_plan_status(r->plan, g[i]->detector);
+		if (status == DETECTOR_NOT_APPLICABLE)
+			continue;
+		kw_warn("check: --%s needs the %s detector, which cannot run here: %s",
+			g[i]->name, detectors[g[i]->detector].name,
+			r->runs[g[i]->detector].why);
+		return r->runs[g[i]->detector].error == -EOPNOTSUPP ?
+			KW_EXIT_UNSUPPORTED : KW_EXIT_RUNTIME;
+	}
+	return KW_EXIT_OK;
+}
+
+static int run_check(struct check_options *o, struct kernel_caps *caps,
+		     struct attach_plan *plan)
+{
+	struct rule_result results[CHECK_MAX_RULES];
+	struct check_data d = { 0 };
+	struct workload_run run = { 0 };
+	enum rule_verdict overall;
+	enum detector_id det;
+	struct runner r;
+	sigset_t signals;
+	size_t i, n = 0;
+	int rc, err;
+
+	workload_block_signals(&signals);
+
+	err = runner_start(&r, plan, needed_detectors(o), 0, o->pid);
+	if (err)
+		return KW_EXIT_RUNTIME;
+	rc = refuse_unrunnable(o, &r);
+	if (rc != KW_EXIT_OK)
+		goto out;
+	runner_announce(&r, stderr);
+
+	d.caps = caps;
+	d.plan = plan;
+	d.expect_fast_mmio = o->expect_fast_mmio;
+	check_read_counters(&d, false);
+	d.start_mono_ns = monotonic_ns();
+	d.start_epoch = time(NULL);
+	rc = workload_watch("check", o->command, o->duration_sec, &signals,
+			    &run);
+	check_read_counters(&d, true);
+	d.duration_sec = run.elapsed_sec;
+	if (rc != KW_EXIT_OK)
+		goto out;
+	err = runner_read(&r, false);
+	if (err) {
+		kw_warn("reading the BPF maps failed: %s", strerror(-err));
+		rc = KW_EXIT_RUNTIME;
+		goto out;
+	}
+	for (det = 0; det < DET_COUNT; det++) {
+		d.views[det] = runner_view(&r, det);
+		d.why[det] = r.runs[det].why[0] ? r.runs[det].why : NULL;
+		d.missed_runs[det] = runner_missed_runs(&r, det);
+	}
+	for (i = 0; i < check_rule_count(); i++)
+		if (group_selected(o, check_rule_at(i)))
+			check_evaluate(check_rule_at(i), o->thresholds[i], &d,
+				       &results[n++]);
+	overall = check_overall(results, n);
+	if (run.command_ran && workload_exit_status(&run))
+		kw_warn("check: %s did not exit 0 (status %d): the verdict covers what ran",
+			o->command[0], workload_exit_status(&run));
+	if (o->baseline.path) {
+		/* SIGINT ends a plain run; with a duration or a command it
+		 * cuts the run short, and a partial run is not compared. */
+		struct workload_run wr = {
+			.elapsed_sec = run.elapsed_sec,
+			.interrupted = run.interrupted &&
+				(o->command || o->duration_sec > 0),
+			.command_ran = run.command_ran,
+			.command_status = run.command_status,
+		};
+
+		rc = check_baseline_compare(&o->baseline, &r, o->command, &wr);
+		if (rc != KW_EXIT_OK)
+			goto out;
+	}
+	if (emit(o, &r, &d, &run, results, n, overall)) {
+		rc = KW_EXIT_RUNTIME;
+		goto out;
+	}
+	if (o->junit && o->baseline.compared) {
+		char *doc = NULL;
+		size_t len = 0;
+		FILE *f = n ? open_memstream(&doc, &len) : NULL;
+
+		if (f) {
+			check_write_junit(f, results, n, d.duration_sec);
+			fclose(f);
+		}
+		err = check_baseline_write_junit(&o->baseline, o->junit, doc,
+						 d.duration_sec);
+		free(doc);
+		if (err) {
+			rc = KW_EXIT_RUNTIME;
+			goto out;
+		}
+	} else if (o->junit && write_junit(o->junit, results, n,
+					   d.duration_sec)) {
+		rc = KW_EXIT_RUNTIME;
+		goto out;
+	}
+	rc = overall == VERDICT_FAIL ? KW_EXIT_CHECK_FAILED :
+		overall == VERDICT_SKIP ? KW_EXIT_UNSUPPORTED : KW_EXIT_OK;
+	if (o->baseline.compared)
+		rc = check_baseline_exit(&o->baseline, n ? rc : -1);
+out:
+	runner_stop(&r);
+	return rc;
+}
+
+int cmd_check(int argc, char **argv)
+{
+	struct check_options o = { 0 };
+	struct kernel_caps caps;
+	struct attach_plan plan;
+	unsigned int mask = 0;
+	int rc;
+
+	rc = parse_check_options(argc, argv, &o);
+	if (rc) {
+		check_baseline_free(&o.baseline);
+		return rc;
+	}
+	mask = needed_detectors(&o);
+	rc = session_prepare(&caps, &plan, mask);
+	if (rc == KW_EXIT_OK)
+		rc = run_check(&o, &caps, &plan);
+	caps_release(&caps);
+	check_baseline_free(&o.baseline);
+	return rc;
+}

@@ -1,0 +1,566 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kvmwatch export: every detector's metrics for Prometheus, served over
+ * HTTP (libevent's evhttp) or written to a node_exporter textfile.
+ *
+ * Counters must only grow, so the exporter keeps its own series: every
+ * read takes the detectors' figures since the previous read (the runner
+ * forgets exited threads from the maps) and adds them up. Series of a VM
+ * whose process has exited are dropped after a grace period, and the
+ * number of per-VM series is capped: label cardinality stays bounded
+ * however many VMs come and go.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "commands.h"
+#include "options.h"
+#include "views/export_store.h"
+#include "views/prom.h"
+#include "gate/record_file.h"
+#include "core/runner.h"
+#include "core/session.h"
+
+#define EXPORT_DEFAULT_INTERVAL 5.0
+#define EXPORT_DEFAULT_GRACE 60.0
+#define EXPORT_DEFAULT_MAX_SERIES 10000
+/* A scrape reads the maps again when the last read is older than this. */
+#define EXPORT_FRESH_SEC 1.0
+
+struct export_options {
+	const char *listen;
+	const char *textfile;
+	double interval_sec;
+	double grace_sec;
+	unsigned long max_series;
+	unsigned long count;	/* stop after COUNT reads; 0: never */
+	unsigned long pid;
+};
+
+struct exporter {
+	const struct export_options *o;
+	struct runner runner;
+	struct export_store store;
+	double last_read;	/* monotonic s */
+	struct event_base *base;
+	int error;		/* a read failed: stop */
+};
+
+static double now_sec(void)
+{
+	return monotonic_ns() / 1e9;
+}
+
+static void export_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: kvmwatch export --listen ADDR:PORT | --textfile PATH\n"
+		"                       [-i SEC] [--grace SEC] [--max-series N] [-n COUNT] [-p PID]\n"
+		"  --listen ADDR:PORT    serve GET /metrics over HTTP: 127.0.0.1:9477,\n"
+		"                        [::1]:9477, or :9477 for every address (port 0:\n"
+		"                        any free port; the address is printed on stderr)\n"
+		"  --textfile PATH       write the exposition to PATH every interval\n"
+		"                        (atomically; node_exporter's textfile collector\n"
+		"                        reads *.prom files)\n"
+		"  -i, --interval SEC    read the detectors every SEC (default %g); a\n"
+		"                        scrape also reads when the last read is older\n"
+		"                        than %g s\n"
+		"  --grace SEC           keep an exited VM's series SEC (default %g)\n"
+		"  --max-series N        at most N per-VM series (default %d); more are\n"
+		"                        counted in kvmwatch_export_dropped_series_total\n"
+		"  -n, --count N         stop after N reads (default: until SIGINT)\n"
+		"  -p, --pid PID         watch only the VMM process PID\n",
+		EXPORT_DEFAULT_INTERVAL, EXPORT_FRESH_SEC, EXPORT_DEFAULT_GRACE,
+		EXPORT_DEFAULT_MAX_SERIES);
+}
+
+static int parse_export_options(int argc, char **argv, struct export_options *o)
+{
+	enum { OPT_LISTEN = 256, OPT_TEXTFILE, OPT_GRACE, OPT_MAX_SERIES };
+	static const struct option longopts[] = {
+		{ "listen", required_argument, NULL, OPT_LISTEN },
+		{ "textfile", required_argument, NULL, OPT_TEXTFILE },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "grace", required_argument, NULL, OPT_GRACE },
+		{ "max-series", required_argument, NULL, OPT_MAX_SERIES },
+		{ "count", required_argument, NULL, 'n' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	o->interval_sec = EXPORT_DEFAULT_INTERVAL;
+	o->grace_sec = EXPORT_DEFAULT_GRACE;
+	o->max_series = EXPORT_DEFAULT_MAX_SERIES;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "i:n:p:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case OPT_LISTEN:
+			o->listen = optarg;
+			break;
+		case OPT_TEXTFILE:
+			o->textfile = optarg;
+			break;
+		case 'i':
+			if (opt_seconds("export", "--interval", optarg, &o->interval_sec))
+				return KW_EXIT_USAGE;
+			break;
+		case OPT_GRACE:
+			if (opt_seconds("export", "--grace", optarg, &o->grace_sec))
+				return KW_EXIT_USAGE;
+			break;
+		case OPT_MAX_SERIES:
+			if (opt_count("export", "--max-series", optarg, 100000000,
+				      &o->max_series))
+				return KW_EXIT_USAGE;
+			break;
+		case 'n':
+			if (opt_count("export", "-n", optarg, 1000000000,
+				      &o->count))
+				return KW_EXIT_USAGE;
+			break;
+		case 'p':
+			if (opt_pid("export", optarg, &o->pid))
+				return KW_EXIT_USAGE;
+			break;
+		case 'h':
+			export_usage(stdout);
+			exit(KW_EXIT_OK);
+		default:
+			export_usage(stderr);
+			return KW_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		kw_warn("export: unexpected argument '%s'", argv[optind]);
+		return KW_EXIT_USAGE;
+	}
+	if (!o->listen == !o->textfile) {
+		kw_warn("export: give one of --listen ADDR:PORT and --textfile PATH");
+		export_usage(stderr);
+		return KW_EXIT_USAGE;
+	}
+	return KW_EXIT_OK;
+}
+
+/* "127.0.0.1:9477", "[::1]:9477", ":9477", "localhost:9477". Numeric only
+ * (and localhost): a static binary cannot use the system's resolver. */
+static int parse_listen(const char *arg, struct sockaddr_storage *ss,
+			socklen_t *len)
+{
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+	struct sockaddr_in *in = (struct sockaddr_in *)ss;
+	const char *colon = strrchr(arg, ':');
+	char host[64];
+	unsigned long port;
+	size_t hlen;
+
+	if (!colon || !parse_uint(colon + 1, 65535, &port))
+		return -EINVAL;
+	hlen = colon - arg;
+	if (hlen >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, arg, hlen);
+	host[hlen] = '\0';
+	memset(ss, 0, sizeof(*ss));
+	if (hlen >= 2 && host[0] == '[' && host[hlen - 1] == ']') {
+		host[hlen - 1] = '\0';
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+		*len = sizeof(*in6);
+		return inet_pton(AF_INET6, host + 1, &in6->sin6_addr) == 1 ?
+			0 : -EINVAL;
+	}
+	in->sin_family = AF_INET;
+	in->sin_port = htons(port);
+	*len = sizeof(*in);
+	if (!host[0]) {
+		in->sin_addr.s_addr = htonl(INADDR_ANY);
+		return 0;
+	}
+	if (!strcmp(host, "localhost"))
+		snprintf(host, sizeof(host), "127.0.0.1");
+	return inet_pton(AF_INET, host, &in->sin_addr) == 1 ? 0 : -EINVAL;
+}
+
+/* A series' VM runs while its process exists. */
+static bool vm_alive(const struct metric *m)
+{
+	char path[48];
+	int i;
+
+	for (i = 0; i < m->nlabels; i++)
+		if (!strcmp(m->labels[i].key, "vm")) {
+			snprintf(path, sizeof(path), "/proc/%s",
+				 m->labels[i].value);
+			return path_exists(path);
+		}
+	return true;
+}
+
+static int export_read(struct exporter *x)
+{
+	struct metric_set fresh = { 0 };
+	size_t i;
+	int err;
+
+	err = runner_read(&x->runner, true);
+	if (!err)
+		err = runner_metrics(&x->runner, &fresh);
+	for (i = 0; !err && i < fresh.count; i++)
+		err = export_store_add(&x->store, &fresh.items[i],
+				       x->o->max_series);
+	metric_set_free(&fresh);
+	if (err) {
+		kw_warn("export: reading the detectors failed: %s",
+			strerror(-err));
+		x->error = err;
+		return err;
+	}
+	x->last_read = now_sec();
+	err = export_store_expire(&x->store, x->last_read, x->o->grace_sec,
+				  vm_alive);
+	if (err) {
+		x->error = err;
+		return err;
+	}
+	x->store.reads++;
+	return 0;
+}
+
+/* The exporter's own figures, built fresh for each exposition. */
+static int self_metrics(const struct exporter *x, struct metric_set *out)
+{
+	const struct kernel_caps *caps = x->runner.caps;
+	enum detector_id det;
+	struct metric *m;
+
+#define SELF(type, unit, help, name, v) do {				\
+		m = metric_add(out, type, unit, help, BETTER_NEITHER,	\
+			       "%s", name);				\
+		if (!m)							\
+			return -ENOMEM;					\
+		m->value = (v);						\
+	} while (0)
+
+	SELF(METRIC_GAUGE, NULL, "kvmwatch version and the host it watches",
+	     "build.info", 1);
+	metric_label(m, "version", "%s", KVMWATCH_VERSION);
+	metric_label(m, "kernel", "%s", caps->release);
+	metric_label(m, "arch", "%s", arch_name(caps->arch));
+	metric_label(m, "vendor", "%s", vendor_name(caps->vendor));
+	for (det = 0; det < DET_COUNT; det++) {
+		if (!detector_implemented(det))
+			continue;
+		SELF(METRIC_GAUGE, NULL,
+		     "1 when the detector runs, in these attach modes",
+		     "export.detector_up", runner_on(&x->runner, det));
+		metric_label(m, "detector", "%s", detectors[det].name);
+		metric_label(m, "modes", "%s", x->runner.runs[det].modes);
+	}
+	SELF(METRIC_GAUGE, "series", "series kept, per VM or vCPU",
+	     "export.series", x->store.per_entity);
+	SELF(METRIC_COUNTER, "series",
+	     "per-VM series not exported because of --max-series",
+	     "export.dropped_series", x->store.dropped);
+	SELF(METRIC_COUNTER, "series",
+	     "series of exited VMs dropped after the grace period",
+	     "export.expired_series", x->store.expired);
+	SELF(METRIC_COUNTER, "reads", "reads of the detectors' maps",
+	     "export.reads", x->store.reads);
+#undef SELF
+	return 0;
+}
+
+/* The whole exposition into a malloc'd buffer. */
+static int export_render(const struct exporter *x, char **text, size_t *len)
+{
+	struct metric_set self = { 0 };
+	FILE *f;
+	int err;
+
+	*text = NULL;
+	f = open_memstream(text, len);
+	if (!f)
+		return -ENOMEM;
+	err = prom_render(f, &x->store.set);
+	if (!err)
+		err = self_metrics(x, &self);
+	if (!err)
+		err = prom_render(f, &self);
+	metric_set_free(&self);
+	if (fclose(f) && !err)
+		err = -EIO;
+	if (err) {
+		free(*text);
+		*text = NULL;
+	}
+	return err;
+}
+
+/* ------------------------------------------------------------ textfile */
+
+static int write_textfile(const struct exporter *x)
+{
+	char error[512], *text;
+	size_t len;
+	int err;
+
+	err = export_render(x, &text, &len);
+	if (!err)
+		err = write_file_atomic(x->o->textfile, text, len, error,
+					sizeof(error));
+	else
+		snprintf(error, sizeof(error), "%s", strerror(-err));
+	free(text);
+	if (err)
+		kw_warn("export: %s", error);
+	return err;
+}
+
+static int run_textfile(struct exporter *x)
+{
+	sigset_t signals;
+	struct timespec ts;
+	uint64_t next = monotonic_ns(), now;
+	unsigned long n = 0;
+
+	sigemptyset(&signals);
+	sigaddset(&signals, SIGINT);
+	sigaddset(&signals, SIGTERM);
+	sigprocmask(SIG_BLOCK, &signals, NULL);
+	/* The first read was made at start: write it at once. */
+	for (;;) {
+		if (write_textfile(x))
+			return KW_EXIT_RUNTIME;
+		if (x->o->count && ++n >= x->o->count)
+			return KW_EXIT_OK;
+		next += (uint64_t)(x->o->interval_sec * 1e9);
+		while ((now = monotonic_ns()) < next) {
+			ts.tv_sec = (next - now) / 1000000000ull;
+			ts.tv_nsec = (next - now) % 1000000000ull;
+			if (sigtimedwait(&signals, NULL, &ts) > 0)
+				return KW_EXIT_OK;
+		}
+		if (export_read(x))
+			return KW_EXIT_RUNTIME;
+	}
+}
+
+/* ------------------------------------------------------------ HTTP */
+
+static void on_metrics(struct evhttp_request *req, void *arg)
+{
+	struct exporter *x = arg;
+	struct evbuffer *body;
+	char *text;
+	size_t len;
+
+	if (now_sec() - x->last_read >= EXPORT_FRESH_SEC && export_read(x)) {
+		evhttp_send_error(req, HTTP_INTERNAL, "reading the detectors failed");
+		event_base_loopbreak(x->base);
+		return;
+	}
+	if (export_render(x, &text, &len)) {
+		evhttp_send_error(req, HTTP_INTERNAL, "rendering failed");
+		return;
+	}
+	x->store.scrapes++;
+	body = evbuffer_new();
+	if (!body || evbuffer_add(body, text, len)) {
+		free(text);
+		if (body)
+			evbuffer_free(body);
+		evhttp_send_error(req, HTTP_INTERNAL, "out of memory");
+		return;
+	}
+	free(text);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+			  "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+	evhttp_send_reply(req, HTTP_OK, "OK", body);
+	evbuffer_free(body);
+}
+
+static void on_other(struct evhttp_request *req, void *arg)
+{
+	struct evbuffer *body = evbuffer_new();
+
+	(void)arg;
+	if (body)
+		evbuffer_add_printf(body, "kvmwatch exporter: the metrics are at /metrics\n");
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+			  "Content-Type", "text/plain; charset=utf-8");
+	evhttp_send_reply(req, HTTP_NOTFOUND, "Not Found", body);
+	if (body)
+		evbuffer_free(body);
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct exporter *x = arg;
+
+	(void)fd;
+	(void)what;
+	if (export_read(x) ||
+	    (x->o->count && x->store.reads >= x->o->count))
+		event_base_loopbreak(x->base);
+}
+
+static void on_signal(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	event_base_loopbreak(arg);
+}
+
+static int listen_socket(const char *arg, char *shown, size_t shown_len)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char host[INET6_ADDRSTRLEN];
+	int fd, one = 1;
+
+	if (parse_listen(arg, &ss, &len)) {
+		kw_warn("export: --listen takes ADDR:PORT with a numeric address (127.0.0.1:9477, [::1]:9477, :9477), not '%s'",
+			arg);
+		return -EINVAL;
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 64) ||
+	    getsockname(fd, (struct sockaddr *)&ss, &len)) {
+		int err = -errno;
+
+		kw_warn("export: cannot listen on %s: %s", arg, strerror(-err));
+		if (fd >= 0)
+			close(fd);
+		return err;
+	}
+	if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		snprintf(shown, shown_len, "[%s]:%u", host,
+			 ntohs(in6->sin6_port));
+	} else {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		snprintf(shown, shown_len, "%s:%u", host, ntohs(in->sin_port));
+	}
+	return fd;
+}
+
+static int run_http(struct exporter *x)
+{
+	struct event *tick = NULL, *sigint = NULL, *sigterm = NULL;
+	struct timeval tv;
+	struct evhttp *http = NULL;
+	char shown[96];
+	int fd, rc = KW_EXIT_RUNTIME;
+
+	fd = listen_socket(x->o->listen, shown, sizeof(shown));
+	if (fd < 0)
+		return fd == -EINVAL ? KW_EXIT_USAGE : KW_EXIT_RUNTIME;
+	x->base = event_base_new();
+	if (x->base)
+		http = evhttp_new(x->base);
+	if (!http || evhttp_accept_socket(http, fd)) {
+		kw_warn("export: cannot start the HTTP server");
+		close(fd);
+		goto out;
+	}
+	/* Scrapes are small GETs: bound what a client can make us hold. */
+	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
+	evhttp_set_timeout(http, 10);
+	evhttp_set_max_headers_size(http, 16384);
+	evhttp_set_max_body_size(http, 0);
+	evhttp_set_cb(http, "/metrics", on_metrics, x);
+	evhttp_set_gencb(http, on_other, x);
+	tick = event_new(x->base, -1, EV_PERSIST, on_tick, x);
+	sigint = evsignal_new(x->base, SIGINT, on_signal, x->base);
+	sigterm = evsignal_new(x->base, SIGTERM, on_signal, x->base);
+	if (!tick || !sigint || !sigterm) {
+		kw_warn("export: out of memory");
+		goto out;
+	}
+	tv.tv_sec = (time_t)x->o->interval_sec;
+	tv.tv_usec = (suseconds_t)((x->o->interval_sec - tv.tv_sec) * 1e6);
+	event_add(tick, &tv);
+	event_add(sigint, NULL);
+	event_add(sigterm, NULL);
+	fprintf(stderr, "kvmwatch: serving http://%s/metrics\n", shown);
+	fflush(stderr);
+	event_base_dispatch(x->base);
+	rc = x->error ? KW_EXIT_RUNTIME : KW_EXIT_OK;
+out:
+	if (tick)
+		event_free(tick);
+	if (sigint)
+		event_free(sigint);
+	if (sigterm)
+		event_free(sigterm);
+	if (http)
+		evhttp_free(http);
+	if (x->base)
+		event_base_free(x->base);
+	return rc;
+}
+
+int cmd_export(int argc, char **argv)
+{
+	struct export_options o = { 0 };
+	struct exporter x = { 0 };
+	struct kernel_caps caps;
+	struct attach_plan plan;
+	unsigned int mask = 0;
+	enum detector_id det;
+	int rc;
+
+	rc = parse_export_options(argc, argv, &o);
+	if (rc)
+		return rc;
+	for (det = 0; det < DET_COUNT; det++)
+		mask |= 1u << det;
+	rc = session_prepare(&caps, &plan, mask);
+	if (rc != KW_EXIT_OK)
+		goto out;
+	x.o = &o;
+	if (runner_start(&x.runner, &plan, mask, 0, o.pid)) {
+		rc = KW_EXIT_RUNTIME;
+		goto out;
+	}
+	for (det = 0; det < DET_COUNT && !runner_on(&x.runner, det); det++)
+		;
+	if (det == DET_COUNT) {
+		kw_warn("export: no detector can run here (kvmwatch probe says why)");
+		rc = KW_EXIT_UNSUPPORTED;
+	} else {
+		runner_announce(&x.runner, stderr);
+		/* A first read, so the first scrape has figures. */
+		rc = export_read(&x) ? KW_EXIT_RUNTIME :
+			o.textfile ? run_textfile(&x) : run_http(&x);
+	}
+	runner_stop(&x.runner);
+	export_store_free(&x.store);
+out:
+	caps_release(&caps);
+	return rc;
+}

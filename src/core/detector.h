@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The one interface every detector implements, so that top, check, record
+ * and export drive them all the same way (core/runner.c). A detector keeps
+ * its own types behind void pointers; the runner allocates them zeroed
+ * from the sizes given here and frees them:
+ *
+ *   state  - what start() set up besides the BPF object (start .. stop)
+ *   sample - one read of its maps, cumulative since attach
+ *   view   - figures over an interval, built from a sample (or a delta of
+ *            two samples); what rules, reports and metrics read
+ *
+ * The BPF object itself (skeleton and links) is a struct detector_bpf
+ * that the runner owns and closes: a detector opens it with
+ * DETECTOR_BPF_OPEN(), sets its read-only data, and loads it with
+ * detector_bpf_load().
+ */
+#ifndef KVMWATCH_DETECTOR_H
+#define KVMWATCH_DETECTOR_H
+
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "attach.h"
+#include "kvmwatch.h"
+#include "metrics.h"
+#include "rule.h"
+
+#define DETECTOR_MAX_LINKS 64
+/* A map whose entries are never dropped by pid or tid. */
+#define DETECTOR_MAP_KEPT ((size_t)-1)
+
+/*
+ * A BPF hash map of bpf/NAME.bpf.c whose entries a sample copies into an
+ * array of records (the key at offset 0, the value after it), and by
+ * which id its entries go once that process or thread has exited.
+ */
+struct detector_map {
+	const char *name;
+	size_t key_size;
+	size_t rec_size, value_off;
+	size_t recs_off, count_off;	/* in the sample: RECORD *, size_t */
+	/* The u32 VMM pid or vCPU tid in a record, or DETECTOR_MAP_KEPT. */
+	size_t id_off;
+	/* find_gone looks up the ids of this map's records. */
+	bool gone_ids;
+	/* Per-thread state in another map (not sampled), keyed by the u32
+	 * at sibling_key_off of each record: dropped with the record. */
+	const char *sibling;
+	size_t sibling_key_off;
+};
+
+/* Map MAP read into SAMPLE's members RECS (RECORD *) and COUNT (size_t):
+ * a key of KEY_SIZE bytes at offset 0 of RECORD, the value in its member
+ * VALUE; its entries dropped by the u32 at RECORD's member ID. */
+#define DETECTOR_MAP(SAMPLE, MAP, KEY_SIZE, RECORD, VALUE, RECS, COUNT, ID) \
+	DETECTOR_MAP_LAYOUT(SAMPLE, MAP, KEY_SIZE, RECORD, VALUE, RECS, COUNT), \
+	.id_off = offsetof(RECORD, ID)
+/* The same, kept until the detector drops entries itself (find_gone). */
+#define DETECTOR_KEPT_MAP(SAMPLE, MAP, KEY_SIZE, RECORD, VALUE, RECS, COUNT) \
+	DETECTOR_MAP_LAYOUT(SAMPLE, MAP, KEY_SIZE, RECORD, VALUE, RECS, COUNT), \
+	.id_off = DETECTOR_MAP_KEPT
+#define DETECTOR_MAP_LAYOUT(SAMPLE, MAP, KEY_SIZE, RECORD, VALUE, RECS, COUNT) \
+	.name = #MAP, .key_size = (KEY_SIZE), .rec_size = sizeof(RECORD),	\
+	.value_off = offsetof(RECORD, VALUE),				\
+	.recs_off = offsetof(SAMPLE, RECS),				\
+	.count_off = offsetof(SAMPLE, COUNT)
+
+struct detector_bpf {
+	void *skel;				/* bpftool's struct NAME_bpf */
+	struct bpf_object_skeleton *object;	/* its first member */
+	struct bpf_link *links[DETECTOR_MAX_LINKS];
+	int nlinks;
+};
+
+struct detector_ops {
+	enum detector_id id;
+	/* Key of the view in top/check/record JSON ("mmio"); NULL merges
+	 * the view's members into the document (exits, for compatibility). */
+	const char *json_key;
+	/* Its probe points (core/points.h), each with .detector = id. */
+	const struct probe_point *points;
+	size_t npoints;
+	/* Its rules for `kvmwatch check --GROUP`, or NULL. */
+	const struct check_rule_group *rules;
+	/* The maps a sample copies; the runner reads and prunes them. */
+	const struct detector_map *maps;
+	size_t nmaps;
+	size_t state_size, sample_size, view_size;
+
+	/* Optional: refuse to start with a one-line reason, e.g. a required
+	 * function missing from kallsyms because the module is not loaded.
+	 * Return false and fill why. */
+	bool (*can_start)(const struct attach_plan *plan, char *why,
+			  size_t why_len);
+	/* Open, load and attach what the plan chose into bpf; pid 0 watches
+	 * every VMM. 0, or -errno with the plan's points marked. */
+	int (*start)(void *state, struct detector_bpf *bpf,
+		     struct attach_plan *plan, uint32_t pid);
+	/* Optional: release what start() made besides bpf. */
+	void (*stop)(void *state);
+
+	/* Complete a sample once its maps are read: what else it holds (a
+	 * timestamp, the setup), sorted. */
+	int (*sample)(void *state, void *sample);
+	/* out = cur - base for counters (maxima are cur's); base is an
+	 * all-zero sample before the first read. */
+	int (*delta)(const void *base, const void *cur, void *out);
+	void (*sample_free)(void *sample);
+	/* Optional, for maps not pruned by pid or tid (DETECTOR_MAP_KEPT):
+	 * the ids of base whose entries may go, then dropping them after
+	 * the next sample was read. Otherwise the runner drops the entries
+	 * of exited processes or threads itself (detector_maps.c). */
+	size_t (*find_gone)(const void *base, uint32_t *ids, size_t max);
+	void (*forget)(void *state, const uint32_t *ids, size_t n);
+
+	int (*view_build)(const void *sample, double interval_sec,
+			  const struct kernel_caps *caps, void *view);
+	void (*view_free)(void *view);
+	json_t *(*view_json)(const void *view);
+	/* A table headed by one line naming the detector and its modes. */
+	void (*view_text)(FILE *out, const void *view, const char *modes);
+	/* Append the view's figures (totals, then per VM/vCPU). */
+	int (*view_metrics)(const void *view, struct metric_set *out);
+};
+
+/*
+ * Each detector registers its ops as the program starts, so that the core
+ * never names a detector.
+ */
+void detector_register(const struct detector_ops *ops);
+
+/*
+ * The ops of detector NAME (DET_ID), registered: its NAME_points and
+ * NAME_maps tables, struct NAME_detector, NAME_sample and NAME_view, its
+ * NAME_start() and NAME_sample(), and the model's and views' functions
+ * that DECLARE_DETECTOR_VIEWS(NAME) names. More members (json_key,
+ * rules, can_start...) follow as designated initializers.
+ */
+#define DEFINE_DETECTOR(NAME, DET_ID, ...)				\
+	static const struct detector_ops NAME##_ops = {			\
+		.id = DET_ID,						\
+		.points = NAME##_points,				\
+		.npoints = ARRAY_SIZE(NAME##_points),			\
+		.maps = NAME##_maps,					\
+		.nmaps = ARRAY_SIZE(NAME##_maps),			\
+		.state_size = sizeof(struct NAME##_detector),		\
+		.sample_size = sizeof(struct NAME##_sample),		\
+		.view_size = sizeof(struct NAME##_view),		\
+		.start = NAME##_start,					\
+		.sample = NAME##_sample,				\
+		.delta = NAME##_sample_delta,				\
+		.sample_free = NAME##_sample_free,			\
+		.view_build = NAME##_view_build,			\
+		.view_free = NAME##_view_free,				\
+		.view_json = NAME##_view_json,				\
+		.view_text = NAME##_view_text,				\
+		.view_metrics = NAME##_view_metrics,			\
+		__VA_ARGS__						\
+	};								\
+	static void __attribute__((constructor)) register_##NAME(void)	\
+	{								\
+		detector_register(&NAME##_ops);				\
+	}
+
+/* The detector_ops functions of NAME's model and views, on its struct
+ * NAME_sample and struct NAME_view (see detector_ops for each). */
+#define DECLARE_DETECTOR_VIEWS(NAME)					\
+	void NAME##_sample_free(void *sample);				\
+	int NAME##_sample_delta(const void *prev, const void *cur,	\
+				void *out);				\
+	int NAME##_view_build(const void *sample, double interval_sec,	\
+			      const struct kernel_caps *caps, void *view); \
+	void NAME##_view_free(void *view);				\
+	json_t *NAME##_view_json(const void *view);			\
+	void NAME##_view_text(FILE *out, const void *view,		\
+			      const char *modes);			\
+	int NAME##_view_metrics(const void *view, struct metric_set *out)
+
+/* NULL for a detector without a folder in this build. */
+const struct detector_ops *detector_ops(enum detector_id id);
+
+/* Open bpftool's skeleton of bpf/NAME.bpf.c into bpf: the typed
+ * struct NAME_bpf *, or NULL with the plan's points of det refused. */
+#define DETECTOR_BPF_OPEN(bpf, NAME, plan, det)				\
+({									\
+	struct NAME##_bpf *skel__ = NAME##_bpf__open();			\
+									\
+	detector_bpf_opened(bpf, skel__, skel__ ? skel__->skeleton : NULL, \
+			    plan, det);					\
+	skel__;								\
+})
+void detector_bpf_opened(struct detector_bpf *bpf, void *skel,
+			 struct bpf_object_skeleton *object,
+			 struct attach_plan *plan, enum detector_id det);
+/* Enable what the plan chose, load, attach. 0 or -errno. */
+int detector_bpf_load(struct detector_bpf *bpf, struct attach_plan *plan,
+		      enum detector_id det);
+/* Destroy the links and the object, as NAME_bpf__destroy() does. */
+void detector_bpf_close(struct detector_bpf *bpf);
+/* Runs of its programs the kernel skipped (bpf_object_missed_runs). */
+uint64_t detector_bpf_missed_runs(const struct detector_bpf *bpf);
+
+/* Read ops->maps into sample (none kept on an error). 0 or -errno. */
+int detector_read_maps(const struct detector_ops *ops,
+		       const struct detector_bpf *bpf, void *sample);
+/* The ids of sample's gone_ids map that have no /proc entry now. */
+size_t detector_find_gone(const struct detector_ops *ops, const void *sample,
+			  uint32_t *ids, size_t max);
+/* Drop every entry of ops->maps (and siblings) whose id is listed. */
+void detector_forget(const struct detector_ops *ops,
+		     const struct detector_bpf *bpf, const uint32_t *ids,
+		     size_t n);
+
+#endif

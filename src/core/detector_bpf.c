@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: GPL-2.0
+/* A detector's BPF object: open, load and attach as planned, close. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "detector.h"
+
+void detector_bpf_opened(struct detector_bpf *bpf, void *skel,
+			 struct bpf_object_skeleton *object,
+			 struct attach_plan *plan, enum detector_id det)
+{
+	char error[WHY_LEN];
+	int err = errno;
+
+	memset(bpf, 0, sizeof(*bpf));
+	bpf->skel = skel;
+	bpf->object = object;
+	if (skel)
+		return;
+	snprintf(error, sizeof(error), "opening the BPF object failed: %s",
+		 strerror(err));
+	attach_plan_refuse(plan, det, error);
+	errno = err;
+}
+
+int detector_bpf_load(struct detector_bpf *bpf, struct attach_plan *plan,
+		      enum detector_id det)
+{
+	return attach_plan_load(plan, det, bpf->object, bpf->links,
+				DETECTOR_MAX_LINKS, &bpf->nlinks);
+}
+
+void detector_bpf_close(struct detector_bpf *bpf)
+{
+	int i;
+
+	for (i = 0; i < bpf->nlinks; i++)
+		bpf_link__destroy(bpf->links[i]);
+	if (bpf->object)
+		bpf_object__destroy_skeleton(bpf->object);
+	free(bpf->skel);
+	memset(bpf, 0, sizeof(*bpf));
+}
+
+uint64_t detector_bpf_missed_runs(const struct detector_bpf *bpf)
+{
+	return bpf->object ? bpf_object_missed_runs(*bpf->object->obj) : 0;
+}

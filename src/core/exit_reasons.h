@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Names of exit reasons, per vendor. Unknown codes are named by number. */
+#ifndef KVMWATCH_EXIT_REASONS_H
+#define KVMWATCH_EXIT_REASONS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel_caps.h"
+
+enum exit_table {
+	EXIT_TABLE_NONE,	/* vendor without a table: numbers only */
+	EXIT_TABLE_VMX,
+	EXIT_TABLE_SVM,
+	EXIT_TABLE_ARM64,
+	EXIT_TABLE_KVM_RUN,	/* KVM_EXIT_* returned to the VMM */
+};
+
+/* Returns the reason's name, or writes "0x<code>" into buf and returns
+ * buf, so an unknown reason is always shown rather than dropped. */
+const char *exit_reason_name(enum exit_table table, uint32_t code,
+			     char *buf, size_t len);
+
+/* Whether the table names the code (for tests and "unknown" marking). */
+int exit_reason_known(enum exit_table table, uint32_t code);
+
+/* The table of in-kernel exit reasons for the running KVM vendor. */
+enum exit_table exit_table_for(const struct kernel_caps *caps);
+
+#endif

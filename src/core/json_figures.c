@@ -1,0 +1,18 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Writing the JSON documents of every command. */
+#include <errno.h>
+
+#include "json_figures.h"
+
+int json_emit(FILE *out, json_t *doc)
+{
+	int err = 0;
+
+	if (!doc)
+		return -ENOMEM;
+	if (json_dumpf(doc, out, JSON_COMPACT) || fputc('\n', out) == EOF ||
+	    fflush(out))
+		err = -EIO;
+	json_decref(doc);
+	return err;
+}

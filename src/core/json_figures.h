@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Figures as JSON the same way in every view: unknown is null, not 0. */
+#ifndef KVMWATCH_JSON_FIGURES_H
+#define KVMWATCH_JSON_FIGURES_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+/* Documented in docs/kvmwatch-json.md; bump on incompatible changes. */
+#define KVMWATCH_JSON_SCHEMA 1
+
+static inline json_t *json_u64(uint64_t v)
+{
+	return json_integer((json_int_t)v);
+}
+
+/* A ratio that is negative when it has no meaning: null then. */
+static inline json_t *json_ratio(double v)
+{
+	return v < 0 ? json_null() : json_real(v);
+}
+
+/* Print doc on one line and free it. Returns 0 or -EIO. */
+int json_emit(FILE *out, json_t *doc);
+
+#endif

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Exit codes, messages and small helpers shared by every kvmwatch file. */
+#ifndef KVMWATCH_H
+#define KVMWATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define KVMWATCH_VERSION "0.1.0"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Process exit codes; docs/kvmwatch.8 lists them for scripts. */
+enum kw_exit {
+	KW_EXIT_OK = 0,
+	KW_EXIT_CHECK_FAILED = 1,	/* a check found the unfixed behaviour */
+	KW_EXIT_USAGE = 2,		/* bad command line */
+	KW_EXIT_PERMISSION = 3,		/* not root, no CAP_BPF/CAP_PERFMON */
+	KW_EXIT_UNSUPPORTED = 4,	/* kernel lacks BTF, tracefs or KVM */
+	KW_EXIT_RUNTIME = 5,		/* load/attach/map/I-O failure */
+};
+
+enum output_format { OUTPUT_TEXT, OUTPUT_JSON };
+
+void kw_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void kw_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+extern bool kw_verbose;
+
+/* Parse "text" or "json" (the -o argument). */
+int parse_output_format(const char *arg, enum output_format *out);
+/* Parse a positive decimal (or, with allow_zero, non-negative) number;
+ * false on trailing junk or overflow. */
+bool parse_uint(const char *arg, unsigned long max, unsigned long *out);
+bool parse_seconds(const char *arg, double *out);
+
+/* Read a small text file (sysfs, procfs) into buf, newline stripped.
+ * Returns 0 or -errno. */
+int read_text_file(const char *path, char *buf, size_t size);
+bool path_exists(const char *path);
+/* The ids (pids or tids) of n records of stride bytes, read at id_offset,
+ * that have no /proc entry now: up to max into gone, returning how many.
+ * Runs of one id (records sorted by it) are looked at once. */
+size_t ids_gone(const void *records, size_t n, size_t stride,
+		size_t id_offset, uint32_t *gone, size_t max);
+bool id_listed(uint32_t id, const uint32_t *ids, size_t n);
+/* The index of s in a table of n names (NULLs allowed), or -1. */
+int string_index(const char *const *table, size_t n, const char *s);
+uint64_t monotonic_ns(void);
+
+#endif

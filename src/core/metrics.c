@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kvmwatch.h"
+#include "metrics.h"
+
+struct metric *metric_add(struct metric_set *set, enum metric_type type,
+			  const char *unit, const char *help,
+			  enum metric_better better, const char *name_fmt, ...)
+{
+	struct metric *m;
+	va_list ap;
+
+	if (set->count == set->capacity) {
+		size_t cap = set->capacity ? set->capacity * 2 : 64;
+		struct metric *items = realloc(set->items, cap * sizeof(*items));
+
+		if (!items)
+			return NULL;
+		set->items = items;
+		set->capacity = cap;
+	}
+	m = &set->items[set->count++];
+	memset(m, 0, sizeof(*m));
+	va_start(ap, name_fmt);
+	vsnprintf(m->name, sizeof(m->name), name_fmt, ap);
+	va_end(ap);
+	m->type = type;
+	m->unit = unit;
+	m->help = help;
+	m->better = better;
+	return m;
+}
+
+int metric_label(struct metric *m, const char *key, const char *value_fmt, ...)
+{
+	struct metric_label *l;
+	va_list ap;
+
+	if (m->nlabels == METRIC_MAX_LABELS)
+		return -E2BIG;
+	l = &m->labels[m->nlabels++];
+	snprintf(l->key, sizeof(l->key), "%s", key);
+	va_start(ap, value_fmt);
+	vsnprintf(l->value, sizeof(l->value), value_fmt, ap);
+	va_end(ap);
+	if (!strcmp(key, "vm") || !strcmp(key, "vcpu"))
+		m->per_entity = true;
+	return 0;
+}
+
+/* Slot i holds [2^(i-1), 2^i); slot 0 holds 0. */
+static double slot_upper(int slot)
+{
+	return slot ? (double)(1ull << slot) : 0;
+}
+
+static double slot_mid(int slot)
+{
+	return slot ? 0.75 * (double)(1ull << slot) : 0;
+}
+
+void metric_set_hist(struct metric *m, const uint32_t *slots, double sum)
+{
+	double estimate = 0;
+	uint64_t count = 0;
+	int i;
+
+	for (i = 0; i < HIST_SLOTS; i++) {
+		m->buckets[i] = slots[i];
+		count += slots[i];
+		estimate += slots[i] * slot_mid(i);
+	}
+	m->value = count;
+	m->sum = sum < 0 ? estimate : sum;
+}
+
+double metric_hist_quantile(const struct metric *m, double p)
+{
+	uint64_t count = 0, seen = 0, rank;
+	int i;
+
+	for (i = 0; i < HIST_SLOTS; i++)
+		count += m->buckets[i];
+	if (!count)
+		return 0;
+	rank = (uint64_t)(p * count + 0.5);
+	if (rank < 1)
+		rank = 1;
+	for (i = 0; i < HIST_SLOTS; i++) {
+		seen += m->buckets[i];
+		if (seen >= rank)
+			return slot_upper(i);
+	}
+	return slot_upper(HIST_SLOTS - 1);
+}
+
+void metric_labels_string(const struct metric *m, char *buf, size_t len)
+{
+	size_t used = 0;
+	int i;
+
+	if (len)
+		buf[0] = '\0';
+	for (i = 0; i < m->nlabels && used < len; i++)
+		used += snprintf(buf + used, len - used, "%s%s=%s",
+				 i ? "," : "", m->labels[i].key,
+				 m->labels[i].value);
+}
+
+const struct metric *metric_find(const struct metric_set *set,
+				 const char *name, const char *labels)
+{
+	char buf[METRIC_MAX_LABELS * (METRIC_LABEL_LEN + 18)];
+	size_t i;
+
+	for (i = 0; i < set->count; i++) {
+		if (strcmp(set->items[i].name, name))
+			continue;
+		metric_labels_string(&set->items[i], buf, sizeof(buf));
+		if (!strcmp(buf, labels ? labels : ""))
+			return &set->items[i];
+	}
+	return NULL;
+}
+
+void metric_set_free(struct metric_set *set)
+{
+	free(set->items);
+	memset(set, 0, sizeof(*set));
+}
+
+static const char *const type_names[] = {
+	[METRIC_COUNTER] = "counter",
+	[METRIC_GAUGE] = "gauge",
+	[METRIC_HISTOGRAM] = "histogram",
+};
+
+static const char *const better_names[] = {
+	[BETTER_LOWER] = "lower",
+	[BETTER_HIGHER] = "higher",
+	[BETTER_NEITHER] = "neither",
+};
+
+const char *metric_type_name(enum metric_type type)
+{
+	return type_names[type <= METRIC_HISTOGRAM ? type : METRIC_HISTOGRAM];
+}
+
+int metric_type_parse(const char *name, enum metric_type *out)
+{
+	int i = string_index(type_names, ARRAY_SIZE(type_names), name);
+
+	if (i < 0)
+		return -EINVAL;
+	*out = i;
+	return 0;
+}
+
+const char *metric_better_name(enum metric_better better)
+{
+	return better_names[better <= BETTER_NEITHER ? better : BETTER_NEITHER];
+}
+
+int metric_better_parse(const char *name, enum metric_better *out)
+{
+	int i = string_index(better_names, ARRAY_SIZE(better_names), name);
+
+	if (i < 0)
+		return -EINVAL;
+	*out = i;
+	return 0;
+}

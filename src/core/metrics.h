@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Flat metrics: what every detector's figures become for `record`, the
+ * baseline comparison and the Prometheus exporter. A detector turns its
+ * view into a metric_set; nothing downstream knows detector types.
+ *
+ * Naming: "detector.what" in snake case ("mmio.emulated_writes",
+ * "pmu.switch_cost_ns"); the exporter maps it to
+ * kvmwatch_<detector>_<what>[_<unit>][_total].
+ */
+#ifndef KVMWATCH_METRICS_H
+#define KVMWATCH_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bpf/hist.h"
+
+#define METRIC_NAME_LEN 48
+#define METRIC_MAX_LABELS 4
+#define METRIC_LABEL_LEN 48
+
+enum metric_type {
+	METRIC_COUNTER,		/* events during the run; only grows */
+	METRIC_GAUGE,		/* a level or a maximum */
+	METRIC_HISTOGRAM,	/* log2 slots as in bpf/hist.h */
+};
+
+/* Which way a change is a regression (for the baseline comparison). */
+enum metric_better {
+	BETTER_LOWER,		/* more exits, longer stretch: worse */
+	BETTER_HIGHER,		/* lower fast-path share: worse */
+	BETTER_NEITHER,		/* informational, never a verdict */
+};
+
+struct metric_label {
+	char key[16];		/* "vm", "vcpu", "addr", "reason" */
+	char value[METRIC_LABEL_LEN];
+};
+
+struct metric {
+	char name[METRIC_NAME_LEN];
+	enum metric_type type;
+	const char *unit;	/* "exits", "ns", "writes", "ratio"... */
+	const char *help;	/* one line, for HELP and the schema doc */
+	struct metric_label labels[METRIC_MAX_LABELS];
+	int nlabels;
+	/* Labelled by a VM or vCPU (pids differ between runs): recorded and
+	 * exported, not compared against a baseline. */
+	bool per_entity;
+	enum metric_better better;
+	/* How the baseline comparison normalises a counter: NULL compares
+	 * value / duration; "mmio.writes" compares value / that total of the
+	 * same run. Gauges and histograms are compared as they are. */
+	const char *per;
+	double value;		/* counter, gauge; histogram: the count */
+	/* Histograms only: buckets[i] as log2_hist slot i; sum in unit. */
+	uint64_t buckets[HIST_SLOTS];
+	double sum;
+	/* Not measurable in this run (the attach mode cannot see it): a
+	 * static one-line reason; value and buckets are then meaningless.
+	 * Recorded as null, never compared as a zero. */
+	const char *unavailable;
+};
+
+struct metric_set {
+	struct metric *items;
+	size_t count, capacity;
+};
+
+/* Append a zeroed metric named name (printf-style); NULL on ENOMEM. */
+struct metric *metric_add(struct metric_set *set, enum metric_type type,
+			  const char *unit, const char *help,
+			  enum metric_better better, const char *name_fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+/* Add a label; per_entity is set for "vm" and "vcpu". -E2BIG when full. */
+int metric_label(struct metric *m, const char *key, const char *value_fmt,
+		 ...) __attribute__((format(printf, 3, 4)));
+/* Copy a log2 histogram in; sum is estimated from slot midpoints when the
+ * detector does not keep one (pass sum < 0). */
+void metric_set_hist(struct metric *m, const uint32_t *slots, double sum);
+/* p in [0, 1]: the upper bound of the slot holding that quantile (0 when
+ * empty). */
+double metric_hist_quantile(const struct metric *m, double p);
+/* First metric with this name and exactly these labels ("k=v,k=v" or ""). */
+const struct metric *metric_find(const struct metric_set *set,
+				 const char *name, const char *labels);
+/* "vm=12,vcpu=0" into buf. */
+void metric_labels_string(const struct metric *m, char *buf, size_t len);
+void metric_set_free(struct metric_set *set);
+
+/* "counter", "gauge", "histogram" and back; -EINVAL for other names. */
+const char *metric_type_name(enum metric_type type);
+int metric_type_parse(const char *name, enum metric_type *out);
+/* "lower", "higher", "neither" and back. */
+const char *metric_better_name(enum metric_better better);
+int metric_better_parse(const char *name, enum metric_better *out);
+
+#endif

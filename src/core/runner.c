@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Running detectors side by side: start, read, build views, stop. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runner.h"
+#include "session.h"
+
+/* Bounds the threads forgotten per interval; more wait for the next. */
+#define GONE_MAX 256
+
+static void set_off(struct detector_run *run, const char *fmt, const char *a,
+		    const char *b)
+{
+	run->on = false;
+	snprintf(run->modes, sizeof(run->modes), "off");
+	snprintf(run->why, sizeof(run->why), fmt, a, b);
+}
+
+/* The first required point of det that has no mode. */
+static const char *unwatchable_point(const struct attach_plan *plan,
+				     enum detector_id det)
+{
+	size_t i;
+
+	for (i = 0; i < plan->count; i++) {
+		const struct point_state *s = &plan->points[i];
+
+		if (s->point->detector == det && s->applicable &&
+		    s->point->required && s->mode == ATTACH_NONE)
+			return s->point->func ? s->point->func :
+				s->point->tracepoint;
+	}
+	return "a point it needs";
+}
+
+/* Release what start_one() and the reads made; the run is off after. */
+static void stop_one(struct detector_run *run)
+{
+	const struct detector_ops *ops = run->ops;
+
+	if (run->view)
+		ops->view_free(run->view);
+	if (run->last)
+		ops->sample_free(run->last);
+	if (run->state && ops->stop)
+		ops->stop(run->state);
+	detector_bpf_close(&run->bpf);
+	free(run->view);
+	free(run->last);
+	free(run->state);
+	free(run->empty);
+	run->view = run->last = run->state = run->empty = NULL;
+	run->on = false;
+}
+
+static int start_one(struct runner *r, enum detector_id det, uint32_t pid,
+		     bool required)
+{
+	struct detector_run *run = &r->runs[det];
+	const char *name = detectors[det].name;
+	enum detector_status status;
+	char why[WHY_LEN];
+
+	run->ops = detector_ops(det);
+	status = attach_plan_status(r->plan, det);
+	if (status == DETECTOR_NOT_APPLICABLE) {
+		set_off(run, "%s does not apply on %s", detectors[det].title,
+			arch_name(r->caps->arch));
+		return required ? -EOPNOTSUPP : 0;
+	}
+	if (run->ops->can_start && !run->ops->can_start(r->plan, why,
+							 sizeof(why))) {
+		set_off(run, "%s%s", why, "");
+		kw_warn("%s: %s", name, why);
+		return -EOPNOTSUPP;
+	}
+	if (status == DETECTOR_UNAVAILABLE) {
+		set_off(run, "%s cannot be watched here (kvmwatch probe says why)%s",
+			unwatchable_point(r->plan, det), "");
+		kw_warn("%s: %s", name, run->why);
+		return -EOPNOTSUPP;
+	}
+	run->state = calloc(1, run->ops->state_size ? run->ops->state_size : 1);
+	run->empty = calloc(1, run->ops->sample_size);
+	if (!run->state || !run->empty ||
+	    run->ops->start(run->state, &run->bpf, r->plan, pid) ||
+	    attach_plan_status(r->plan, det) == DETECTOR_UNAVAILABLE) {
+		stop_one(run);
+		set_off(run, "%s could not be loaded or attached (see above)%s",
+			name, "");
+		return -EIO;
+	}
+	run->on = true;
+	session_modes(r->plan, det, run->modes, sizeof(run->modes));
+	session_lost_figures(stderr, r->plan, det);
+	return 0;
+}
+
+int runner_start(struct runner *r, struct attach_plan *plan,
+		 unsigned int mask, unsigned int required_mask, uint32_t pid)
+{
+	enum detector_id det;
+	int err;
+
+	memset(r, 0, sizeof(*r));
+	r->plan = plan;
+	r->caps = plan->caps;
+	for (det = 0; det < DET_COUNT; det++) {
+		r->runs[det].ops = detector_ops(det);
+		snprintf(r->runs[det].modes, sizeof(r->runs[det].modes), "off");
+		if (!(mask & 1u << det) || !detector_implemented(det))
+			continue;
+		err = start_one(r, det, pid, required_mask & 1u << det);
+		r->runs[det].error = err;
+		if (err && required_mask & 1u << det) {
+			runner_stop(r);
+			return err;
+		}
+	}
+	r->start_ns = monotonic_ns();
+	r->last_ns = r->start_ns;
+	return 0;
+}
+
+/* A zeroed sample, filled by the detector; NULL with *err set. */
+static void *new_sample(const struct detector_ops *ops, int *err)
+{
+	void *sample = calloc(1, ops->sample_size);
+
+	*err = sample ? 0 : -ENOMEM;
+	return sample;
+}
+
+static void free_sample(const struct detector_ops *ops, void *sample)
+{
+	if (!sample)
+		return;
+	ops->sample_free(sample);
+	free(sample);
+}
+
+static int read_one(struct runner *r, struct detector_run *run,
+		    bool interval, double elapsed_sec)
+{
+	const struct detector_ops *ops = run->ops;
+	uint32_t gone[GONE_MAX];
+	size_t ngone = 0;
+	void *cur, *delta = NULL;
+	int err;
+
+	/* Threads already gone before this read are forgotten after it, so
+	 * their last events are in it. */
+	if (interval && run->last)
+		ngone = ops->find_gone ?
+			ops->find_gone(run->last, gone, GONE_MAX) :
+			detector_find_gone(ops, run->last, gone, GONE_MAX);
+	cur = new_sample(ops, &err);
+	if (cur)
+		err = detector_read_maps(ops, &run->bpf, cur);
+	if (!err && ops->sample)
+		err = ops->sample(run->state, cur);
+	if (err) {
+		if (cur)
+			ops->sample_free(cur);
+		free(cur);
+		return err;
+	}
+	if (interval) {
+		delta = new_sample(ops, &err);
+		if (delta)
+			err = ops->delta(run->last ? run->last : run->empty,
+					 cur, delta);
+		if (err) {
+			free(delta);
+			free_sample(ops, cur);
+			return err;
+		}
+	}
+	if (run->view) {
+		ops->view_free(run->view);
+		memset(run->view, 0, ops->view_size);
+	} else {
+		run->view = calloc(1, ops->view_size);
+	}
+	err = run->view ? ops->view_build(delta ? delta : cur, elapsed_sec,
+					  r->caps, run->view) : -ENOMEM;
+	if (err) {
+		/* A builder that fails releases what it made. */
+		free(run->view);
+		run->view = NULL;
+	}
+	free_sample(ops, delta);
+	if (ngone && ops->forget)
+		ops->forget(run->state, gone, ngone);
+	else if (ngone)
+		detector_forget(ops, &run->bpf, gone, ngone);
+	free_sample(ops, run->last);
+	run->last = cur;
+	return err;
+}
+
+int runner_read(struct runner *r, bool interval)
+{
+	uint64_t now = monotonic_ns();
+	double elapsed = (now - (interval ? r->last_ns : r->start_ns)) / 1e9;
+	enum detector_id det;
+	int err;
+
+	for (det = 0; det < DET_COUNT; det++) {
+		if (!r->runs[det].on)
+			continue;
+		err = read_one(r, &r->runs[det], interval, elapsed);
+		if (err)
+			return err;
+	}
+	r->last_ns = now;
+	return 0;
+}
+
+const void *runner_view(const struct runner *r, enum detector_id det)
+{
+	return r->runs[det].on ? r->runs[det].view : NULL;
+}
+
+bool runner_on(const struct runner *r, enum detector_id det)
+{
+	return r->runs[det].on;
+}
+
+int runner_nlinks(const struct runner *r)
+{
+	enum detector_id det;
+	int n = 0;
+
+	for (det = 0; det < DET_COUNT; det++)
+		if (r->runs[det].on)
+			n += r->runs[det].bpf.nlinks;
+	return n;
+}
+
+void runner_announce(const struct runner *r, FILE *out)
+{
+	enum detector_id det;
+	const char *sep = "";
+
+	fprintf(out, "kvmwatch: attached %d programs (", runner_nlinks(r));
+	for (det = 0; det < DET_COUNT; det++) {
+		const struct detector_run *run = &r->runs[det];
+
+		if (!detector_implemented(det))
+			continue;
+		if (run->on)
+			fprintf(out, "%s%s: %d %s", sep, detectors[det].name,
+				run->bpf.nlinks, run->modes);
+		else
+			fprintf(out, "%s%s: off", sep, detectors[det].name);
+		sep = "; ";
+	}
+	fputs(")\n", out);
+}
+
+int runner_metrics(const struct runner *r, struct metric_set *out)
+{
+	enum detector_id det;
+	int err;
+
+	for (det = 0; det < DET_COUNT; det++) {
+		const struct detector_run *run = &r->runs[det];
+
+		if (!run->on || !run->view || !run->ops->view_metrics)
+			continue;
+		err = run->ops->view_metrics(run->view, out);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+uint64_t runner_missed_runs(const struct runner *r, enum detector_id det)
+{
+	return r->runs[det].on ? detector_bpf_missed_runs(&r->runs[det].bpf) : 0;
+}
+
+void runner_stop(struct runner *r)
+{
+	enum detector_id det;
+
+	for (det = 0; det < DET_COUNT; det++)
+		if (r->runs[det].ops)
+			stop_one(&r->runs[det]);
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Running a set of detectors side by side: start what the plan allows,
+ * read them all at once, build their views. Shared by top, check, record
+ * and export.
+ */
+#ifndef KVMWATCH_RUNNER_H
+#define KVMWATCH_RUNNER_H
+
+#include "detector.h"
+
+struct detector_run {
+	const struct detector_ops *ops;
+	bool on;
+	struct detector_bpf bpf;
+	void *state;
+	void *empty;		/* an all-zero sample: the base before attach */
+	void *last;		/* the previous sample, for intervals */
+	void *view;		/* built by the last runner_read() */
+	char modes[64];		/* "fentry+tracepoint", "off" */
+	char why[WHY_LEN];	/* why it is off */
+	int error;		/* -EOPNOTSUPP: cannot run here; else failed */
+};
+
+struct runner {
+	struct attach_plan *plan;
+	const struct kernel_caps *caps;
+	struct detector_run runs[DET_COUNT];
+	uint64_t start_ns;	/* CLOCK_MONOTONIC at attach */
+	uint64_t last_ns;	/* of the previous read */
+};
+
+/* Start the implemented detectors of mask the plan can run; pid 0 watches
+ * every VMM. A detector that cannot run is left off with why (warned on
+ * stderr unless it does not apply here). Returns 0, or -errno when one in
+ * required_mask is off. */
+int runner_start(struct runner *r, struct attach_plan *plan,
+		 unsigned int mask, unsigned int required_mask, uint32_t pid);
+/* Read every running detector and build its view: since the previous
+ * read when interval is set, else since attach. */
+int runner_read(struct runner *r, bool interval);
+/* The view of det from the last read, or NULL when det is off. */
+const void *runner_view(const struct runner *r, enum detector_id det);
+bool runner_on(const struct runner *r, enum detector_id det);
+int runner_nlinks(const struct runner *r);
+/* "kvmwatch: attached N programs (exits: tracepoint, timer: off)" */
+void runner_announce(const struct runner *r, FILE *out);
+/* The metrics of every view of the last read. */
+int runner_metrics(const struct runner *r, struct metric_set *out);
+/* Runs of det's programs the kernel skipped (0 when it is off). */
+uint64_t runner_missed_runs(const struct runner *r, enum detector_id det);
+void runner_stop(struct runner *r);
+
+#endif

@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kvmwatch.h"
+
+bool kw_verbose;
+
+void kw_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("kvmwatch: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void kw_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!kw_verbose)
+		return;
+	fputs("kvmwatch: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int parse_output_format(const char *arg, enum output_format *out)
+{
+	if (!strcmp(arg, "text"))
+		*out = OUTPUT_TEXT;
+	else if (!strcmp(arg, "json"))
+		*out = OUTPUT_JSON;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+bool parse_uint(const char *arg, unsigned long max, unsigned long *out)
+{
+	unsigned long val;
+	char *end;
+
+	if (!*arg || *arg == '-' || *arg == '+')
+		return false;
+	errno = 0;
+	val = strtoul(arg, &end, 10);
+	if (errno || *end || val > max)
+		return false;
+	*out = val;
+	return true;
+}
+
+bool parse_seconds(const char *arg, double *out)
+{
+	double val;
+	char *end;
+
+	if (!*arg || *arg == '-')
+		return false;
+	errno = 0;
+	val = strtod(arg, &end);
+	if (errno || *end || !isfinite(val) || val <= 0 || val > 86400 * 365)
+		return false;
+	*out = val;
+	return true;
+}
+
+int read_text_file(const char *path, char *buf, size_t size)
+{
+	ssize_t len;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	len = read(fd, buf, size - 1);
+	if (len < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	close(fd);
+	buf[len] = '\0';
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
+		buf[--len] = '\0';
+	return 0;
+}
+
+bool path_exists(const char *path)
+{
+	return access(path, F_OK) == 0;
+}
+
+uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+size_t ids_gone(const void *records, size_t n, size_t stride,
+		size_t id_offset, uint32_t *gone, size_t max)
+{
+	const char *rec = records;
+	uint32_t id, last = 0;
+	char path[32];
+	size_t i, found = 0;
+
+	for (i = 0; i < n && found < max; i++, rec += stride) {
+		memcpy(&id, rec + id_offset, sizeof(id));
+		if (id == last)
+			continue;
+		last = id;
+		snprintf(path, sizeof(path), "/proc/%u", id);
+		if (!path_exists(path))
+			gone[found++] = id;
+	}
+	return found;
+}
+
+bool id_listed(uint32_t id, const uint32_t *ids, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (ids[i] == id)
+			return true;
+	return false;
+}
+
+int string_index(const char *const *table, size_t n, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (table[i] && !strcmp(table[i], s))
+			return i;
+	return -1;
+}

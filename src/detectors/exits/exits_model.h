@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The data model `top` shows: per VM (VMM process) and per vCPU thread,
+ * exits by reason over an interval. Batch output, JSON and the TUI all draw
+ * this one model. Built from raw map samples by pure functions, so it can
+ * be tested without a kernel.
+ */
+#ifndef KVMWATCH_EXITS_MODEL_H
+#define KVMWATCH_EXITS_MODEL_H
+
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "bpf/exits.h"
+#include "core/detector.h"
+#include "core/exit_reasons.h"
+
+struct exit_record {
+	struct exit_key key;
+	struct exit_stats stats;
+};
+
+struct thread_record {
+	uint32_t tid;
+	struct vcpu_thread info;
+};
+
+/* One read of the maps; cumulative since the programs were attached.
+ * recs sorted by key, threads by tid. */
+struct exits_sample {
+	struct exit_record *recs;
+	size_t nrecs;
+	struct thread_record *threads;
+	size_t nthreads;
+	uint64_t ts_ns;
+	bool delta;	/* an interval's difference, not since attach */
+};
+
+struct reason_view {
+	enum exit_kind kind;
+	uint32_t code;
+	char name[40];
+	uint64_t count;
+	double per_sec;
+	uint64_t total_ns;
+	uint64_t timed;
+	struct log2_hist hist;
+};
+
+struct vcpu_view {
+	uint32_t tid;
+	int64_t vcpu_id;	/* -1 when the kernel did not say */
+	char comm[16];
+	uint64_t exits, user_exits;
+	double exits_per_sec, user_exits_per_sec;
+	struct reason_view *reasons;	/* kernel then user, by count */
+	size_t nreasons;
+};
+
+struct vm_view {
+	uint32_t pid;
+	char comm[16];
+	uint64_t exits, user_exits;
+	double exits_per_sec, user_exits_per_sec;
+	struct vcpu_view *vcpus;	/* by vCPU index, then tid */
+	size_t nvcpus;
+	struct reason_view *reasons;	/* summed over the vCPUs */
+	size_t nreasons;
+};
+
+struct top_view {
+	double interval_sec;
+	bool cumulative;
+	uint64_t exits, user_exits;
+	double exits_per_sec, user_exits_per_sec;
+	struct vm_view *vms;		/* busiest first */
+	size_t nvms;
+};
+
+/* What `top`, check and record read: the view and the caps it is for. */
+struct exits_view {
+	struct top_view top;
+	const struct kernel_caps *caps;
+};
+
+void exits_sample_sort(struct exits_sample *sample);
+
+/* The detector_ops functions of exits (DEFINE_DETECTOR); its delta
+ * leaves out keys with no new exits. */
+DECLARE_DETECTOR_VIEWS(exits);
+
+/* Build the view of a (delta or cumulative) sample over interval_sec. */
+int top_view_build(const struct exits_sample *sample, double interval_sec,
+		   bool cumulative, enum exit_table kernel_table,
+		   struct top_view *view);
+void top_view_free(struct top_view *view);
+
+#endif

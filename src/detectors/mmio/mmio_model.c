@@ -1,0 +1,495 @@
+// SPDX-License-Identifier: GPL-2.0
+/* MMIO writes per VM and address, from samples of the mmio maps. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mmio_model.h"
+#include "core/histogram.h"
+
+static int compare_key(const void *a, const void *b)
+{
+	const struct mmio_key *x = a, *y = b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	if (x->gpa != y->gpa)
+		return x->gpa < y->gpa ? -1 : 1;
+	return x->tid < y->tid ? -1 : x->tid > y->tid;
+}
+
+static int compare_thread(const void *a, const void *b)
+{
+	const struct mmio_thread_record *x = a, *y = b;
+
+	if (x->t.pid != y->t.pid)
+		return x->t.pid < y->t.pid ? -1 : 1;
+	return x->tid < y->tid ? -1 : x->tid > y->tid;
+}
+
+static int compare_vm(const void *a, const void *b)
+{
+	const struct mmio_vm_record *x = a, *y = b;
+
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+void mmio_sample_sort(struct mmio_sample *s)
+{
+	qsort(s->recs, s->nrecs, sizeof(*s->recs), compare_key);
+	qsort(s->threads, s->nthreads, sizeof(*s->threads), compare_thread);
+	qsort(s->vms, s->nvms, sizeof(*s->vms), compare_vm);
+	qsort(s->cands, s->ncands, sizeof(*s->cands), compare_key);
+}
+
+void mmio_sample_free(void *sample)
+{
+	struct mmio_sample *s = sample;
+
+	free(s->recs);
+	free(s->threads);
+	free(s->vms);
+	free(s->cands);
+	memset(s, 0, sizeof(*s));
+}
+
+#define SUB(field) (out->field = cur->field - prev->field)
+
+static void path_sub(struct mmio_path_stats *out,
+		     const struct mmio_path_stats *cur,
+		     const struct mmio_path_stats *prev)
+{
+	size_t i;
+
+	*out = *cur;
+	SUB(writes);
+	SUB(insn_emulated);
+	SUB(nested);
+	SUB(no_exit);
+	SUB(other_reason);
+	SUB(timed);
+	SUB(preempted);
+	SUB(cost_ns);
+	for (i = 0; i < HIST_SLOTS; i++)
+		SUB(cost.slots[i]);
+}
+
+static void thread_sub(struct mmio_thread *out, const struct mmio_thread *cur,
+		       const struct mmio_thread *prev)
+{
+	*out = *cur;
+	SUB(exits);
+	SUB(handler_writes);
+	SUB(fast_tries);
+	SUB(slow_candidate_runs);
+	SUB(fast_events);
+}
+
+#undef SUB
+
+static uint64_t stats_writes(const struct mmio_stats *s)
+{
+	return s->path[MMIO_PATH_FAST].writes +
+	       s->path[MMIO_PATH_EMULATED].writes +
+	       s->path[MMIO_PATH_USER].writes;
+}
+
+/* An entry deleted and re-created restarts its counts. */
+static bool went_back(const struct mmio_stats *prev,
+		      const struct mmio_stats *cur)
+{
+	int p;
+
+	for (p = 0; p < MMIO_PATH_COUNT; p++)
+		if (prev->path[p].writes > cur->path[p].writes)
+			return true;
+	return prev->fast_misses > cur->fast_misses ||
+	       prev->ioeventfd_signals > cur->ioeventfd_signals;
+}
+
+static void *copy_array(const void *src, size_t n, size_t size)
+{
+	void *dst = calloc(n ? n : 1, size);
+
+	if (dst && n)
+		memcpy(dst, src, n * size);
+	return dst;
+}
+
+int mmio_sample_delta(const void *prev_sample, const void *cur_sample,
+		      void *out_sample)
+{
+	const struct mmio_sample *prev = prev_sample, *cur = cur_sample;
+	struct mmio_sample *out = out_sample;
+	size_t i, j;
+	int p;
+
+	memset(out, 0, sizeof(*out));
+	out->ts_ns = cur->ts_ns;
+	out->setup = cur->setup;
+	out->recs = calloc(cur->nrecs ? cur->nrecs : 1, sizeof(*out->recs));
+	out->threads = calloc(cur->nthreads ? cur->nthreads : 1,
+			      sizeof(*out->threads));
+	out->vms = copy_array(cur->vms, cur->nvms, sizeof(*cur->vms));
+	out->cands = copy_array(cur->cands, cur->ncands, sizeof(*cur->cands));
+	if (!out->recs || !out->threads || !out->vms || !out->cands) {
+		mmio_sample_free(out);
+		return -ENOMEM;
+	}
+	out->nvms = cur->nvms;
+	out->ncands = cur->ncands;
+	for (i = 0, j = 0; j < cur->nrecs; j++) {
+		const struct mmio_record *c = &cur->recs[j], *pr = NULL;
+		struct mmio_record *o = &out->recs[out->nrecs++];
+
+		while (i < prev->nrecs && compare_key(&prev->recs[i].key,
+						      &c->key) < 0)
+			i++;
+		if (i < prev->nrecs && !compare_key(&prev->recs[i].key, &c->key))
+			pr = &prev->recs[i];
+		if (pr && went_back(&pr->stats, &c->stats))
+			pr = NULL;
+		*o = *c;
+		if (!pr)
+			continue;
+		for (p = 0; p < MMIO_PATH_COUNT; p++)
+			path_sub(&o->stats.path[p], &c->stats.path[p],
+				 &pr->stats.path[p]);
+		o->stats.fast_misses -= pr->stats.fast_misses;
+		o->stats.ioeventfd_signals -= pr->stats.ioeventfd_signals;
+	}
+	for (i = 0, j = 0; j < cur->nthreads; j++) {
+		const struct mmio_thread_record *c = &cur->threads[j], *pr = NULL;
+		struct mmio_thread_record *o = &out->threads[out->nthreads++];
+
+		while (i < prev->nthreads && compare_thread(&prev->threads[i],
+							    c) < 0)
+			i++;
+		if (i < prev->nthreads && !compare_thread(&prev->threads[i], c))
+			pr = &prev->threads[i];
+		*o = *c;
+		if (pr && pr->t.exits <= c->t.exits &&
+		    pr->t.handler_writes <= c->t.handler_writes)
+			thread_sub(&o->t, &c->t, &pr->t);
+	}
+	return 0;
+}
+
+const char *mmio_path_name(enum mmio_path path)
+{
+	switch (path) {
+	case MMIO_PATH_FAST: return "fast";
+	case MMIO_PATH_EMULATED: return "emulated";
+	case MMIO_PATH_USER: return "user";
+	default: return "unknown";
+	}
+}
+
+static void path_view(struct mmio_path_view *v, const struct mmio_path_stats *s)
+{
+	size_t i;
+
+	v->writes += s->writes;
+	v->insn_emulated += s->insn_emulated;
+	v->nested += s->nested;
+	v->no_exit += s->no_exit;
+	v->other_reason += s->other_reason;
+	if (s->reason_set && s->writes) {
+		if (!v->reason_set) {
+			v->reason = s->first_reason;
+			v->reason_set = true;
+		} else if (v->reason != s->first_reason) {
+			/* Another thread's writes came another way. */
+			v->other_reason += s->writes - s->other_reason -
+				s->no_exit;
+		}
+	}
+	v->timed += s->timed;
+	v->preempted += s->preempted;
+	v->cost_ns += s->cost_ns;
+	if (s->max_cost_ns > v->max_cost_ns)
+		v->max_cost_ns = s->max_cost_ns;
+	for (i = 0; i < HIST_SLOTS; i++)
+		v->cost.slots[i] += s->cost.slots[i];
+}
+
+static void path_finish(struct mmio_path_view *v, enum exit_table table)
+{
+	char buf[sizeof(v->reason_name)];
+
+	if (v->timed) {
+		v->cost_avg_ns = v->cost_ns / v->timed;
+		v->cost_p50_ns_le = hist_percentile(&v->cost, 0.5);
+		v->cost_p99_ns_le = hist_percentile(&v->cost, 0.99);
+	}
+	if (v->reason_set)
+		snprintf(v->reason_name, sizeof(v->reason_name), "%s",
+			 exit_reason_name(table, v->reason, buf, sizeof(buf)));
+}
+
+static bool candidate_current(const struct mmio_sample *s,
+			      const struct mmio_candidate_record *c)
+{
+	struct mmio_vm_record key = { .pid = c->key.pid };
+	const struct mmio_vm_record *vm = bsearch(&key, s->vms, s->nvms,
+						  sizeof(*s->vms), compare_vm);
+
+	return vm && vm->vm.scans && c->c.bus == vm->vm.bus &&
+	       c->c.bus_count == vm->vm.bus_count;
+}
+
+static int is_candidate(const struct mmio_vm_view *vm, uint64_t gpa)
+{
+	size_t i;
+
+	if (!vm->cands_known)
+		return -1;
+	for (i = 0; i < vm->ncands; i++)
+		if (vm->cands[i] == gpa)
+			return 1;
+	return 0;
+}
+
+/* The VM view of pid, appended if new (vms stay sorted: pids come in
+ * order from every sorted array, merged below). */
+static struct mmio_vm_view *vm_of(struct mmio_view *view, uint32_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < view->nvms; i++)
+		if (view->vms[i].pid == pid)
+			return &view->vms[i];
+	return NULL;
+}
+
+static int compare_vm_view(const void *a, const void *b)
+{
+	const struct mmio_vm_view *x = a, *y = b;
+
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+static int add_vm(struct mmio_view *view, size_t *cap, uint32_t pid)
+{
+	struct mmio_vm_view *grown;
+
+	if (vm_of(view, pid))
+		return 0;
+	if (view->nvms == *cap) {
+		*cap = *cap ? *cap * 2 : 8;
+		grown = realloc(view->vms, *cap * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		view->vms = grown;
+	}
+	memset(&view->vms[view->nvms], 0, sizeof(view->vms[0]));
+	view->vms[view->nvms++].pid = pid;
+	return 0;
+}
+
+static int collect_vms(const struct mmio_sample *s, struct mmio_view *view)
+{
+	size_t cap = 0, i;
+	int err = 0;
+
+	for (i = 0; i < s->nrecs && !err; i++)
+		if (stats_writes(&s->recs[i].stats))
+			err = add_vm(view, &cap, s->recs[i].key.pid);
+	for (i = 0; i < s->nthreads && !err; i++)
+		if (s->threads[i].t.handler_writes)
+			err = add_vm(view, &cap, s->threads[i].t.pid);
+	if (err)
+		return err;
+	qsort(view->vms, view->nvms, sizeof(*view->vms), compare_vm_view);
+	return 0;
+}
+
+static int fill_candidates(const struct mmio_sample *s, struct mmio_vm_view *vm)
+{
+	struct mmio_vm_record key = { .pid = vm->pid };
+	const struct mmio_vm_record *r;
+	size_t i;
+
+	if (!s->setup.bus_probed)
+		return 0;
+	r = bsearch(&key, s->vms, s->nvms, sizeof(*s->vms), compare_vm);
+	/* Scanned at its first bus write: a VM not seen there has none
+	 * known yet. */
+	if (!r || !r->vm.scans)
+		return 0;
+	vm->cands_known = true;
+	vm->cands_truncated = r->vm.truncated;
+	vm->cands = calloc(r->vm.candidates ? r->vm.candidates : 1,
+			   sizeof(*vm->cands));
+	if (!vm->cands)
+		return -ENOMEM;
+	for (i = 0; i < s->ncands; i++) {
+		const struct mmio_candidate_record *c = &s->cands[i];
+
+		if (c->key.pid == vm->pid && candidate_current(s, c) &&
+		    vm->ncands < r->vm.candidates)
+			vm->cands[vm->ncands++] = c->key.gpa;
+	}
+	return 0;
+}
+
+static int fill_addrs(const struct mmio_sample *s, struct mmio_view *view,
+		      struct mmio_vm_view *vm)
+{
+	struct mmio_addr_view *a = NULL;
+	size_t i, n = 0;
+	int p;
+
+	for (i = 0; i < s->nrecs; i++)
+		if (s->recs[i].key.pid == vm->pid)
+			n++;
+	vm->addrs = calloc(n ? n : 1, sizeof(*vm->addrs));
+	if (!vm->addrs)
+		return -ENOMEM;
+	for (i = 0; i < s->nrecs; i++) {
+		const struct mmio_record *r = &s->recs[i];
+		const struct mmio_stats *st = &r->stats;
+
+		if (r->key.pid != vm->pid)
+			continue;
+		if (!stats_writes(st) && !st->fast_misses &&
+		    !st->ioeventfd_signals)
+			continue;
+		if (!a || a->gpa != r->key.gpa) {
+			a = &vm->addrs[vm->naddrs++];
+			a->pid = vm->pid;
+			a->gpa = r->key.gpa;
+			a->candidate = is_candidate(vm, a->gpa);
+		}
+		for (p = 0; p < MMIO_PATH_COUNT; p++)
+			path_view(&a->path[p], &st->path[p]);
+		if (st->len)
+			a->len = st->len;
+		a->fast_misses += st->fast_misses;
+		a->ioeventfd_signals += st->ioeventfd_signals;
+		if (stats_writes(st))
+			a->vcpu_threads++;
+		a->writes += stats_writes(st);
+	}
+	for (i = 0; i < vm->naddrs; i++) {
+		a = &vm->addrs[i];
+		for (p = 0; p < MMIO_PATH_COUNT; p++) {
+			const struct mmio_path_view *pv = &a->path[p];
+			size_t k;
+
+			path_finish(&a->path[p], view->table);
+			vm->by_path[p] += pv->writes;
+			view->by_path[p] += pv->writes;
+			view->timed[p] += pv->timed;
+			view->cost_ns[p] += pv->cost_ns;
+			for (k = 0; k < HIST_SLOTS; k++)
+				view->cost[p].slots[k] += pv->cost.slots[k];
+		}
+		vm->writes += a->writes;
+		view->fast_misses += a->fast_misses;
+		if (a->candidate == 1)
+			view->emulated_candidate_writes +=
+				a->path[MMIO_PATH_EMULATED].writes -
+				a->path[MMIO_PATH_EMULATED].nested;
+	}
+	return 0;
+}
+
+int mmio_view_from(const struct mmio_sample *s, double interval_sec,
+		   enum exit_table table, struct mmio_view *view)
+{
+	struct mmio_fast_path *fp = &view->fast_path;
+	size_t i;
+	int err;
+
+	memset(view, 0, sizeof(*view));
+	view->interval_sec = interval_sec;
+	view->setup = s->setup;
+	view->table = table;
+	err = collect_vms(s, view);
+	for (i = 0; i < view->nvms && !err; i++) {
+		struct mmio_vm_view *vm = &view->vms[i];
+
+		err = fill_candidates(s, vm);
+		if (!err)
+			err = fill_addrs(s, view, vm);
+	}
+	if (err) {
+		mmio_view_free(view);
+		return err;
+	}
+	for (i = 0; i < s->nthreads; i++) {
+		const struct mmio_thread *t = &s->threads[i].t;
+		struct mmio_vm_view *vm = vm_of(view, t->pid);
+
+		fp->handler_writes += t->handler_writes;
+		fp->fast_tries += t->fast_tries;
+		fp->slow_candidate_runs += t->slow_candidate_runs;
+		fp->fast_events += t->fast_events;
+		/* Exits of VMs that wrote MMIO: per write of theirs. */
+		if (vm) {
+			vm->exits += t->exits;
+			view->exits += t->exits;
+		}
+	}
+	for (i = 0; i < view->nvms; i++) {
+		struct mmio_vm_view *vm = &view->vms[i];
+
+		/* Every MMIO write follows an exit: none seen means the
+		 * kernel does not report them, not zero per write. */
+		vm->exits_per_write = vm->writes && vm->exits ?
+			(double)vm->exits / vm->writes : -1;
+		view->writes += vm->writes;
+	}
+	view->fast_share = view->writes ?
+		(double)view->by_path[MMIO_PATH_FAST] / view->writes : -1;
+	view->exits_per_write = view->writes && view->exits ?
+		(double)view->exits / view->writes : -1;
+	mmio_decide_fast_path(&s->setup, view->by_path[MMIO_PATH_FAST],
+			      view->emulated_candidate_writes, fp);
+	return 0;
+}
+
+int mmio_view_build(const void *sample, double interval_sec,
+		    const struct kernel_caps *caps, void *view)
+{
+	return mmio_view_from(sample, interval_sec, exit_table_for(caps), view);
+}
+
+void mmio_view_free(void *mmio_view)
+{
+	struct mmio_view *view = mmio_view;
+	size_t i;
+
+	for (i = 0; i < view->nvms; i++) {
+		free(view->vms[i].cands);
+		free(view->vms[i].addrs);
+	}
+	free(view->vms);
+	memset(view, 0, sizeof(*view));
+}
+
+const struct mmio_addr_view *
+mmio_view_worst_candidate(const struct mmio_view *view,
+			  const struct mmio_vm_view **vm)
+{
+	const struct mmio_addr_view *worst = NULL;
+	uint64_t most = 0;
+	size_t i, j;
+
+	for (i = 0; i < view->nvms; i++)
+		for (j = 0; j < view->vms[i].naddrs; j++) {
+			const struct mmio_addr_view *a = &view->vms[i].addrs[j];
+			uint64_t n = a->path[MMIO_PATH_EMULATED].writes -
+				a->path[MMIO_PATH_EMULATED].nested;
+
+			if (a->candidate == 1 && n > most) {
+				most = n;
+				worst = a;
+				if (vm)
+					*vm = &view->vms[i];
+			}
+		}
+	return worst;
+}

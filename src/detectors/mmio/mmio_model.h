@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The MMIO figures per VM and guest-physical address, built from raw
+ * samples of the mmio maps by pure functions (tested without a kernel):
+ * writes per path, their exit reasons and costs, the fast-MMIO candidates,
+ * and whether this kernel's vendor code has a fast MMIO path at all.
+ */
+#ifndef KVMWATCH_MMIO_MODEL_H
+#define KVMWATCH_MMIO_MODEL_H
+
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "bpf/mmio.h"
+#include "core/detector.h"
+#include "core/exit_reasons.h"
+
+struct mmio_record {
+	struct mmio_key key;
+	struct mmio_stats stats;
+};
+
+struct mmio_thread_record {
+	uint32_t tid;
+	uint32_t pad;
+	struct mmio_thread t;
+};
+
+struct mmio_vm_record {
+	uint32_t pid;
+	uint32_t pad;
+	struct mmio_vm vm;
+};
+
+struct mmio_candidate_record {
+	struct mmio_key key;	/* tid 0 */
+	struct mmio_candidate c;
+};
+
+#define MMIO_WHY_LEN 512
+
+/* How the detector runs on this kernel: what the view can say. */
+struct mmio_setup {
+	enum kvm_vendor vendor;
+	/* The vendor's MMIO exit handler and whether kallsyms has it. */
+	const char *handler;
+	bool handler_found;
+	/* kvm_io_bus_write in fentry/kprobe mode: candidates, fast-bus
+	 * tries and misses. */
+	bool bus_probed;
+	/* The handler in fentry/kprobe mode: per-write costs. */
+	bool handler_probed;
+	bool ioeventfd_probed;
+	bool emulate_watched;		/* kvm:kvm_emulate_insn */
+	bool exit_watched;		/* kvm:kvm_exit */
+	/* The kernel has kvm:kvm_fast_mmio (x86's fast paths report to it). */
+	bool fast_tracepoint_exists;
+	/* kvm_amd's nrips parameter: 1, 0, or -1 when unreadable/not SVM. */
+	int nrips;
+	char candidates_why[MMIO_WHY_LEN];	/* when !bus_probed */
+	char costs_why[MMIO_WHY_LEN];		/* when !handler_probed */
+};
+
+/* One read of the maps, cumulative since attach. recs sorted by (pid,
+ * gpa, tid), threads by (pid, tid), vms by pid, candidates by (pid, gpa). */
+struct mmio_sample {
+	struct mmio_record *recs;
+	size_t nrecs;
+	struct mmio_thread_record *threads;
+	size_t nthreads;
+	struct mmio_vm_record *vms;
+	size_t nvms;
+	struct mmio_candidate_record *cands;
+	size_t ncands;
+	struct mmio_setup setup;
+	uint64_t ts_ns;
+};
+
+struct mmio_path_view {
+	uint64_t writes;
+	uint64_t insn_emulated;
+	uint64_t nested;
+	uint64_t no_exit;
+	uint64_t other_reason;
+	bool reason_set;
+	uint32_t reason;		/* of the first write */
+	char reason_name[40];
+	uint64_t timed;
+	uint64_t preempted;		/* switched out: not timed */
+	uint64_t cost_ns;
+	uint64_t max_cost_ns;		/* since attach */
+	uint64_t cost_avg_ns;
+	uint64_t cost_p50_ns_le, cost_p99_ns_le;
+	struct log2_hist cost;
+};
+
+struct mmio_addr_view {
+	uint32_t pid;
+	uint64_t gpa;
+	uint32_t len;			/* of the last write */
+	int candidate;			/* 1, 0, -1: not known in this mode */
+	uint64_t writes;
+	struct mmio_path_view path[MMIO_PATH_COUNT];
+	uint64_t fast_misses;
+	uint64_t ioeventfd_signals;
+	uint32_t vcpu_threads;		/* threads that wrote it */
+};
+
+struct mmio_vm_view {
+	uint32_t pid;
+	uint64_t exits;
+	uint64_t writes;
+	uint64_t by_path[MMIO_PATH_COUNT];
+	double exits_per_write;		/* < 0 without writes */
+	/* Current len-0 ioeventfds; NULL with ncands 0 when unknown. */
+	uint64_t *cands;
+	size_t ncands;
+	bool cands_known;
+	bool cands_truncated;
+	struct mmio_addr_view *addrs;	/* by gpa */
+	size_t naddrs;
+};
+
+enum mmio_fast_state {
+	MMIO_FAST_UNKNOWN = -1,
+	MMIO_FAST_ABSENT = 0,
+	MMIO_FAST_PRESENT = 1,
+};
+
+/* Whether the vendor code has a fast MMIO path, and why kvmwatch says so. */
+struct mmio_fast_path {
+	enum mmio_fast_state state;
+	/* "observed": from what the handler did in this run; "kernel":
+	 * from what the kernel has (kallsyms, tracefs); NULL when unknown. */
+	const char *basis;
+	char why[800];
+	uint64_t handler_writes;
+	uint64_t fast_tries;
+	uint64_t slow_candidate_runs;
+	uint64_t fast_events;
+};
+
+struct mmio_view {
+	double interval_sec;
+	struct mmio_setup setup;
+	enum exit_table table;
+	struct mmio_fast_path fast_path;
+	uint64_t writes;
+	uint64_t by_path[MMIO_PATH_COUNT];
+	uint64_t exits;
+	uint64_t fast_misses;
+	/* Writes to fast-MMIO candidates decoded and handled on KVM_MMIO_BUS
+	 * (not by nested guests): what a fast path would have taken. */
+	uint64_t emulated_candidate_writes;
+	double fast_share;		/* < 0 without writes */
+	double exits_per_write;		/* < 0 without writes */
+	/* All in-kernel writes (fast and emulated) with a cost. */
+	struct log2_hist cost[MMIO_PATH_COUNT];
+	uint64_t cost_ns[MMIO_PATH_COUNT];
+	uint64_t timed[MMIO_PATH_COUNT];
+	struct mmio_vm_view *vms;	/* by pid */
+	size_t nvms;
+};
+
+void mmio_sample_sort(struct mmio_sample *sample);
+/* The view of a sample whose in-kernel exits are named by table. */
+int mmio_view_from(const struct mmio_sample *sample, double interval_sec,
+		   enum exit_table table, struct mmio_view *view);
+
+/* The detector_ops functions of mmio (DEFINE_DETECTOR); its delta
+ * keeps cur's maxima, candidates and setup. */
+DECLARE_DETECTOR_VIEWS(mmio);
+
+/* What the plan lets the detector see (part of its start; separate for
+ * tests). */
+void mmio_setup_from_plan(const struct attach_plan *plan,
+			  struct mmio_setup *setup);
+
+/* The rules of check --mmio (mmio_rules.c). */
+extern const struct check_rule_group mmio_rule_group;
+
+/* Decide the fast path from the setup and the evidence (part of
+ * mmio_view_build; separate for tests; mmio_fast_path.c). */
+void mmio_decide_fast_path(const struct mmio_setup *setup,
+			   uint64_t fast_writes,
+			   uint64_t emulated_candidate_writes,
+			   struct mmio_fast_path *fp);
+
+const char *mmio_path_name(enum mmio_path path);
+const char *mmio_fast_state_name(enum mmio_fast_state state);
+
+/* The address with the most writes to a candidate through emulation. */
+const struct mmio_addr_view *
+mmio_view_worst_candidate(const struct mmio_view *view,
+			  const struct mmio_vm_view **vm);
+
+#endif

@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The teardown detector: how long a VM's teardown kept a CPU without a
+ * schedule point once another task wanted it, and which function held
+ * it (bpf/teardown.bpf.c; docs/teardown.md).
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "teardown_model.h"
+#include "teardown.skel.h"
+
+/* Without fentry or kprobes the exit of a VMM process (exit_group of one
+ * that made KVM_CREATE_VM) stands in for its teardown. */
+static const struct probe_point teardown_points[] = {
+	/* Stage-2 / TDP teardown rescheduling (docs/teardown.md). Without
+	 * fentry or kprobes the exit of a VMM process (exit_group of one
+	 * that made KVM_CREATE_VM) stands in for its teardown. */
+	{ DET_TEARDOWN, "destroy_vm", "kvm_destroy_vm",
+	  "syscalls/sys_enter_exit_group", ANY_ARCH, VENDOR_ANY, true,
+	  "teardown boundaries and phases: only the exit of VMM processes is watched (from exit_group to the exiting thread's last schedule), not a VM fd closed earlier, not which code held the CPU, and not what the teardown had to free (x86: the VM's page counts)",
+	  NULL, NULL },
+	/* Completes the tracepoint form of destroy_vm only. */
+	{ DET_TEARDOWN, "vmm_create", NULL, "syscalls/sys_enter_ioctl",
+	  ANY_ARCH, VENDOR_ANY, false,
+	  "which processes are VMMs (KVM_CREATE_VM): no exit is watched",
+	  "destroy_vm", NULL },
+	{ DET_TEARDOWN, "flush_shadow_all", "kvm_arch_flush_shadow_all", NULL,
+	  ANY_ARCH, VENDOR_ANY, false,
+	  "the flush phase (MMU notifier release at exit_mmap, or at destroy), where the stage-2 / TDP zap runs",
+	  NULL, NULL },
+	{ DET_TEARDOWN, "arch_destroy_vm", "kvm_arch_destroy_vm", NULL,
+	  ANY_ARCH, VENDOR_ANY, false, "the arch destroy phase", NULL, NULL },
+	{ DET_TEARDOWN, "stage2_destroy", "kvm_pgtable_stage2_destroy", NULL,
+	  ARCH_ARM64, VENDOR_ANY, false,
+	  "stage-2 walk duration, and which stretch the walk held", NULL,
+	  NULL },
+	{ DET_TEARDOWN, "stage2_free_walker", "stage2_free_walker", NULL, ARCH_ARM64,
+	  VENDOR_ANY, false, "entries and tables the stage-2 walk visited",
+	  NULL,
+	  "one probe per stage-2 entry lengthens the walk it measures (5 to 18 times as long on the TCG testbed)" },
+	{ DET_TEARDOWN, "stage2_destroy_range",
+	  "kvm_pgtable_stage2_destroy_range", NULL, ARCH_ARM64, VENDOR_ANY, false,
+	  "per-range walks (only kernels with the fix have the function)",
+	  NULL, NULL },
+	{ DET_TEARDOWN, "stage2_destroy_pgd", "kvm_pgtable_stage2_destroy_pgd",
+	  NULL, ARCH_ARM64, VENDOR_ANY, false,
+	  "the final pgd free (only kernels with the fix have the function)",
+	  NULL, NULL },
+	{ DET_TEARDOWN, "mmu_uninit_vm", "kvm_mmu_uninit_vm", NULL, ARCH_X86_64,
+	  VENDOR_ANY, false, "x86 MMU teardown phase", NULL, NULL },
+	{ DET_TEARDOWN, "tdp_zap_all", "kvm_tdp_mmu_zap_all", NULL, ARCH_X86_64,
+	  VENDOR_ANY, false, "TDP MMU zap of every root (at the flush)", NULL,
+	  NULL },
+	{ DET_TEARDOWN, "tdp_zap_roots", "kvm_tdp_mmu_zap_invalidated_roots",
+	  NULL, ARCH_X86_64, VENDOR_ANY, false,
+	  "TDP MMU zap of invalidated roots (at MMU uninit)", NULL, NULL },
+	{ DET_TEARDOWN, "sched_switch", NULL, "sched/sched_switch", ANY_ARCH,
+	  VENDOR_ANY, true, NULL, NULL, NULL },
+	/* When another task comes to want the teardown thread's CPU: the
+	 * start of the stretch that counts. */
+	{ DET_TEARDOWN, "sched_wakeup", NULL, "sched/sched_wakeup", ANY_ARCH,
+	  VENDOR_ANY, false,
+	  "when a task woken onto the CPU during a run began to wait (it counts from the run's start)",
+	  NULL, NULL },
+	{ DET_TEARDOWN, "sched_wakeup_new", NULL, "sched/sched_wakeup_new",
+	  ANY_ARCH, VENDOR_ANY, false,
+	  "when a new task placed on the CPU during a run began to wait (it counts from the run's start)",
+	  NULL, NULL },
+	{ DET_TEARDOWN, "sched_migrate", NULL, "sched/sched_migrate_task",
+	  ANY_ARCH, VENDOR_ANY, false,
+	  "when a task moved onto the CPU during a run began to wait (it counts from the run's start)",
+	  NULL, NULL },
+};
+
+struct teardown_detector {
+	struct teardown_bpf *skel;
+	struct teardown_kernel kernel;
+};
+
+static bool point_found(const struct attach_plan *plan, const char *name)
+{
+	const struct point_state *s = attach_plan_point(plan, DET_TEARDOWN, name);
+
+	return s && s->applicable && s->func_found;
+}
+
+static bool point_watched(const struct attach_plan *plan, const char *name,
+			  bool function)
+{
+	const struct point_state *s = attach_plan_point(plan, DET_TEARDOWN, name);
+
+	if (!s || !s->applicable || s->attach_failed || s->mode == ATTACH_NONE)
+		return false;
+	return !function || s->mode != ATTACH_TRACEPOINT;
+}
+
+/* What the kernel has and what this run watches of it. */
+static void kernel_from_plan(const struct attach_plan *plan,
+			     struct teardown_kernel *k)
+{
+	const struct point_state *walker =
+		attach_plan_point(plan, DET_TEARDOWN, "stage2_free_walker");
+
+	k->arch = plan->caps ? plan->caps->arch : ARCH_OTHER;
+	k->stage2_fn = point_found(plan, "stage2_destroy");
+	k->range_fn = point_found(plan, "stage2_destroy_range");
+	k->pgd_fn = point_found(plan, "stage2_destroy_pgd");
+	k->tdp_fn = point_found(plan, "tdp_zap_all");
+	k->boundaries = point_watched(plan, "destroy_vm", true);
+	k->walker = point_watched(plan, "stage2_free_walker", true);
+	k->page_stats = k->arch == ARCH_X86_64 && k->boundaries &&
+		plan->caps && plan->caps->kvm_page_stats;
+	k->walker_opted_out = walker && walker->opted_out;
+	k->wakeups = point_watched(plan, "sched_wakeup", false);
+}
+
+static int teardown_start(void *state, struct detector_bpf *bpf,
+			  struct attach_plan *plan, uint32_t pid)
+{
+	struct teardown_detector *st = state;
+	int err, ncpus;
+
+	st->skel = DETECTOR_BPF_OPEN(bpf, teardown, plan, DET_TEARDOWN);
+	if (!st->skel)
+		return -errno;
+	ncpus = libbpf_num_possible_cpus();
+	if (ncpus > 0)
+		bpf_map__set_max_entries(st->skel->maps.td_cpus, ncpus);
+	st->skel->rodata->filter_pid = pid;
+	err = detector_bpf_load(bpf, plan, DET_TEARDOWN);
+	if (!err)
+		kernel_from_plan(plan, &st->kernel);
+	return err;
+}
+
+static const struct detector_map teardown_maps[] = {
+	{ DETECTOR_KEPT_MAP(struct teardown_sample, td_records, sizeof(__u64),
+			    struct teardown_entry, rec, entries, n) },
+};
+
+static int teardown_sample(void *state, void *sample)
+{
+	struct teardown_detector *st = state;
+	struct teardown_sample *s = sample;
+	size_t i;
+
+	s->ts_ns = monotonic_ns();
+	/* The key (the id) also sits in the record; earlier starts false. */
+	for (i = 0; i < s->n; i++)
+		s->entries[i].earlier = false;
+	s->globals = st->skel->bss->globals;
+	s->kernel = st->kernel;
+	teardown_sample_sort(s);
+	return 0;
+}
+
+/* Done records of base, but the newest few that top lists as recent:
+ * they were shown; dropping them keeps a long run from filling the map. */
+static size_t teardown_find_gone(const void *base, uint32_t *ids, size_t max)
+{
+	const struct teardown_sample *b = base;
+	size_t i, n = 0;
+
+	for (i = 0; i + TEARDOWN_VIEW_MAX < b->n && n < max; i++)
+		if (b->entries[i].rec.done)
+			ids[n++] = (uint32_t)b->entries[i].rec.id;
+	return n;
+}
+
+static void teardown_forget(void *state, const uint32_t *ids, size_t n)
+{
+	struct teardown_detector *st = state;
+	int fd = bpf_map__fd(st->skel->maps.td_records);
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		__u64 id = ids[i];
+
+		bpf_map_delete_elem(fd, &id);
+	}
+}
+
+DEFINE_DETECTOR(teardown, DET_TEARDOWN,
+		.json_key = "teardown",
+		.rules = &teardown_rule_group,
+		.find_gone = teardown_find_gone,
+		.forget = teardown_forget)

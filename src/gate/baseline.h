@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * `check --baseline`: the current run against a recorded one, metric by
+ * metric. Counters are compared as rates: per second, per workload run,
+ * or per unit of the workload's own work (a metric's `per`); gauges as
+ * they are; histograms by their mean. Each metric has a tolerance; a run
+ * that cannot be compared fairly is refused, never passed.
+ */
+#ifndef KVMWATCH_BASELINE_H
+#define KVMWATCH_BASELINE_H
+
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "record_file.h"
+
+/* Defaults, documented in docs/ci.md. */
+#define BASELINE_DEFAULT_TOLERANCE 0.25	/* 25% worse is allowed */
+#define BASELINE_DEFAULT_MIN_EVENTS 10	/* fewer extra events: noise */
+#define BASELINE_DEFAULT_MIN_CHANGE 0	/* gauges, means: any change counts */
+#define BASELINE_MAX_TOLERANCE 100.0	/* 10000%: beyond, say "off" */
+
+/* How counters without a `per` metric are turned into rates. */
+enum baseline_norm {
+	NORM_AUTO,	/* per run when both runs ran a workload, else per s */
+	NORM_DURATION,	/* per second of the run */
+	NORM_RUN,	/* per run: the workload is the unit of work */
+};
+
+/* "exits.exits", "exits.exits_by_reason{reason=npf}" (one label set),
+ * or "exits.*" (every metric of a detector). */
+#define TOLERANCE_KEY_LEN 160
+
+struct tolerance {
+	char metric[TOLERANCE_KEY_LEN];
+	double value;		/* relative: 0.1 allows 10% worse */
+	bool off;		/* not compared at all */
+	double min_events;	/* < 0: the default */
+	double min_change;	/* < 0: the default */
+	/* Where it was set, for messages: "rules.yaml:12" or "--tolerance". */
+	char origin[128];
+};
+
+struct baseline_settings {
+	double tolerance;		/* for metrics without their own */
+	/* Counters: a change of fewer events than this is noise. */
+	double min_events;
+	/* Gauges and histogram means: a change smaller than this, in the
+	 * metric's unit, is noise (0 ms -> 2 ms of waiting). */
+	double min_change;
+	enum baseline_norm norm;
+	struct tolerance *items;
+	size_t count, capacity;
+};
+
+void baseline_settings_init(struct baseline_settings *s);
+void baseline_settings_free(struct baseline_settings *s);
+/* Add or replace (a later setting wins: the command line after the
+ * rules file). */
+int baseline_set_tolerance(struct baseline_settings *s, const char *metric,
+			   double value, bool off, const char *origin);
+/* The entry for metric (as set above), to set min_events on; NULL if
+ * none. */
+struct tolerance *baseline_tolerance(struct baseline_settings *s,
+				     const char *metric);
+/* Parse a tolerance: "0.1", "10%" or "off". -EINVAL otherwise (negative,
+ * beyond BASELINE_MAX_TOLERANCE, not a number). */
+int baseline_parse_tolerance(const char *text, double *value, bool *off);
+/* "--tolerance METRIC=VALUE" on the command line. */
+int baseline_parse_tolerance_arg(struct baseline_settings *s,
+				 const char *arg, char *error,
+				 size_t error_len);
+/* Is name a well-formed metric name, one with "{labels}", or a
+ * "detector.*" pattern? */
+bool baseline_metric_pattern_ok(const char *name);
+/* The tolerance of this label set, of the metric, of its detector, or
+ * NULL for the default. */
+const struct tolerance *baseline_tolerance_for(const struct baseline_settings *s,
+					       const char *metric,
+					       const char *labels);
+/* Does the tolerance key name m? */
+bool baseline_key_matches(const char *key, const struct metric *m);
+
+enum baseline_verdict {
+	BL_PASS,
+	BL_FAIL,
+	BL_INCOMPARABLE,	/* cannot be compared fairly: not a pass */
+	BL_INFO,		/* recorded, not judged (better: neither, off) */
+	BL_NEW,			/* only in the current run */
+};
+
+#define BASELINE_NOTE_LEN 320
+
+struct baseline_row {
+	char metric[TOLERANCE_KEY_LEN];	/* name{labels} */
+	enum metric_type type;
+	enum metric_better better;
+	const char *unit;
+	char basis[METRIC_NAME_LEN + 8];	/* "/s", "/run", "/mmio.writes", "mean" */
+	bool have_values;
+	double base, cur;		/* normalised */
+	double ratio;			/* cur / base; INFINITY from 0 */
+	double tolerance;
+	double min_events;
+	double min_change;
+	double allowed;			/* bound on the ratio */
+	enum baseline_verdict verdict;
+	char note[BASELINE_NOTE_LEN];	/* evidence for FAIL, why otherwise */
+};
+
+struct baseline_result {
+	/* The runs cannot be compared at all (arch or vendor differ). */
+	bool refused;
+	char refusal[512];
+	enum baseline_norm norm;	/* resolved: NORM_DURATION or NORM_RUN */
+	struct baseline_row *rows;
+	size_t count;
+	size_t passed, failed, incomparable;
+	/* Things a reader should know: modes differ, a workload failed... */
+	char notes[4][256];
+	size_t nnotes;
+};
+
+/* Compare cur against base. Returns 0 (see result for the verdicts) or
+ * -EINVAL with error set when a tolerance names no metric of either run
+ * (a misspelt name is never ignored silently), -ENOMEM. */
+int baseline_compare(const struct record *base, const struct record *cur,
+		     const struct baseline_settings *s,
+		     struct baseline_result *out, char *error,
+		     size_t error_len);
+void baseline_result_free(struct baseline_result *r);
+
+/* FAIL if a metric regressed; else INCOMPARABLE if the runs were refused
+ * or a metric could not be compared, or nothing was compared; else PASS. */
+enum baseline_verdict baseline_overall(const struct baseline_result *r);
+const char *baseline_verdict_name(enum baseline_verdict v);
+/* The process exit code for the overall verdict (enum kw_exit). */
+int baseline_exit_code(const struct baseline_result *r);
+
+/* The table: metric, baseline, current, ratio, allowed, verdict. */
+void baseline_text(FILE *out, const struct baseline_result *r,
+		   const struct record *base);
+json_t *baseline_json(const struct baseline_result *r,
+		      const struct record *base, const char *path);
+/* One <testsuite name="kvmwatch.baseline">, a testcase per compared
+ * metric; for a file of its own wrap it with baseline_write_junit(). */
+int baseline_junit_suite(FILE *out, const struct baseline_result *r,
+			 double duration_sec);
+int baseline_write_junit(FILE *out, const struct baseline_result *r,
+			 double duration_sec);
+
+#endif

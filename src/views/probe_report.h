@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* What `kvmwatch probe` reports, as text and JSON: the host and, per
+ * detector, the mode each probe point got and what is lost. */
+#ifndef KVMWATCH_PROBE_REPORT_H
+#define KVMWATCH_PROBE_REPORT_H
+
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "core/attach.h"
+
+json_t *json_host(const struct kernel_caps *caps);
+json_t *json_detector(const struct attach_plan *plan, enum detector_id det);
+void text_probe(FILE *out, const struct kernel_caps *caps,
+		const struct attach_plan *plan);
+
+#endif

@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <curses.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/kvmwatch.h"
+#include "tui.h"
+
+static struct {
+	char *text;		/* the report, owned */
+	size_t len;
+	char status[160];
+	int scroll;		/* first report line shown */
+	bool active;
+} screen;
+
+int tui_start(void)
+{
+	SCREEN *term;
+
+	/* newterm, unlike initscr, returns NULL instead of exiting when the
+	 * terminal is unknown. */
+	term = newterm(NULL, stdout, stdin);
+	if (!term)
+		return -ENOTTY;
+	set_term(term);
+	cbreak();
+	noecho();
+	keypad(stdscr, TRUE);
+	curs_set(0);
+	screen.active = true;
+	return 0;
+}
+
+static int count_lines(const char *text, size_t len)
+{
+	int lines = 0;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		lines += text[i] == '\n';
+	return lines + (len && text[len - 1] != '\n');
+}
+
+static void draw(void)
+{
+	int rows = LINES - 1, total, row = 0, line = 0;
+	const char *p = screen.text, *end = screen.text + screen.len;
+
+	total = count_lines(screen.text, screen.len);
+	if (screen.scroll > total - rows)
+		screen.scroll = total - rows;
+	if (screen.scroll < 0)
+		screen.scroll = 0;
+	erase();
+	while (p && p < end && row < rows) {
+		const char *nl = memchr(p, '\n', end - p);
+		int n = nl ? nl - p : end - p;
+
+		if (line++ >= screen.scroll)
+			mvaddnstr(row++, 0, p, n < COLS ? n : COLS);
+		p = nl ? nl + 1 : end;
+	}
+	attron(A_REVERSE);
+	mvhline(LINES - 1, 0, ' ', COLS);
+	mvaddnstr(LINES - 1, 0, screen.status, COLS);
+	attroff(A_REVERSE);
+	refresh();
+}
+
+void tui_show(const char *text, size_t len, const char *status)
+{
+	char *copy = malloc(len + 1);
+
+	if (copy) {
+		memcpy(copy, text, len);
+		copy[len] = '\0';
+		free(screen.text);
+		screen.text = copy;
+		screen.len = len;
+	}
+	snprintf(screen.status, sizeof(screen.status), "%s", status);
+	draw();
+}
+
+static bool stop_pending(const sigset_t *stop)
+{
+	struct timespec zero = { 0, 0 };
+
+	return sigtimedwait(stop, NULL, &zero) > 0;
+}
+
+enum tui_event tui_wait(uint64_t deadline_ns, const sigset_t *stop)
+{
+	uint64_t now;
+	int key, page = LINES > 2 ? LINES - 2 : 1;
+
+	while ((now = monotonic_ns()) < deadline_ns) {
+		if (stop_pending(stop))
+			return TUI_QUIT;
+		/* Short waits keep signals and the deadline prompt. */
+		timeout((deadline_ns - now) / 1000000 < 200 ?
+			(int)((deadline_ns - now) / 1000000) : 200);
+		key = getch();
+		switch (key) {
+		case ERR:
+			break;
+		case 'q':
+		case 'Q':
+			return TUI_QUIT;
+		case ' ':
+			return TUI_REFRESH;
+		case '+':
+			return TUI_SLOWER;
+		case '-':
+			return TUI_FASTER;
+		case 'c':
+			return TUI_TOGGLE_CUMULATIVE;
+		case KEY_UP:
+		case 'k':
+			screen.scroll--;
+			draw();
+			break;
+		case KEY_DOWN:
+		case 'j':
+			screen.scroll++;
+			draw();
+			break;
+		case KEY_PPAGE:
+			screen.scroll -= page;
+			draw();
+			break;
+		case KEY_NPAGE:
+			screen.scroll += page;
+			draw();
+			break;
+		case KEY_HOME:
+			screen.scroll = 0;
+			draw();
+			break;
+		case KEY_RESIZE:
+			draw();
+			break;
+		}
+	}
+	return TUI_TICK;
+}
+
+void tui_end(void)
+{
+	if (!screen.active)
+		return;
+	endwin();
+	free(screen.text);
+	memset(&screen, 0, sizeof(screen));
+}

@@ -1,0 +1,806 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The run and stretch bookkeeping of bpf/teardown.h (the code the BPF
+ * programs run) driven by synthetic CPU timelines: a teardown walking its
+ * stage-2 table in one go or range by range, with and without another
+ * task wanting its CPU (there from the start, or arriving mid-run), and
+ * the verdicts `kvmwatch check --teardown` gives. The glue below mirrors
+ * what bpf/teardown.bpf.c does around the helpers.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "gate/check.h"
+#include "bpf/teardown.h"
+#include "detectors/teardown/teardown_model.h"
+
+#define US 1000ull
+#define MS 1000000ull
+#define SEC 1000000000ull
+
+#define VMM 500		/* the VMM process and its thread */
+#define SPIN 600	/* a CPU-bound task on the same CPU */
+#define WOKEN 700
+#define MOVED 800
+
+/* A task name as the tracepoints give it: TD_COMM_LEN bytes. */
+static const char *comm16(const char *name)
+{
+	static char buf[4][TD_COMM_LEN];
+	static unsigned int next;
+	char *b = buf[next++ % 4];
+
+	memset(b, 0, TD_COMM_LEN);
+	strncpy(b, name, TD_COMM_LEN - 1);
+	return b;
+}
+
+struct sim {
+	struct td_record r;
+	struct td_cpu c;
+	uint64_t now;
+};
+
+/* The thread, on the CPU since the last switch (that preempted SPIN when
+ * spin_waits), enters kvm_destroy_vm. */
+static void sim_begin(struct sim *m, bool spin_waits)
+{
+	memset(m, 0, sizeof(*m));
+	m->now = 100 * SEC;
+	m->c.last_switch_ns = m->now - 1 * MS;
+	m->c.last_prev = SPIN;
+	m->c.last_prev_runnable = spin_waits;
+	if (spin_waits)
+		strcpy(m->c.last_prev_comm, "spinner");
+	m->r.id = 1;
+	m->r.pid = VMM;
+	m->r.tid = VMM;
+	strcpy(m->r.comm, "kvmload");
+	m->r.start_ns = m->now;
+	td_stretch_open(&m->r, 1, m->c.last_switch_ns, true);
+	m->c.preempted = m->c.last_prev_runnable ? m->c.last_prev : 0;
+	if (m->c.preempted)
+		m->c.wanted = td_want(&m->r, m->c.last_switch_ns,
+				      m->c.preempted, m->c.last_prev_comm,
+				      TD_WAIT_PREEMPTED);
+	m->c.td_tid = VMM;
+	td_phase_enter(&m->r, TD_PH_DESTROY_VM, m->now);
+}
+
+/* Phase p's time in the longest stretch, as the model reads it. */
+static uint64_t stretch_phase(const struct td_record *r, unsigned int p)
+{
+	return td_phase_time(r->max_stretch_phase_ns, r->max_stretch_phase_open,
+			     p, r->max_stretch_start, r->max_stretch_end);
+}
+
+static void sim_enter(struct sim *m, unsigned int p, uint64_t after)
+{
+	m->now += after;
+	td_phase_enter(&m->r, p, m->now);
+}
+
+static bool sim_exit(struct sim *m, unsigned int p, uint64_t after)
+{
+	m->now += after;
+	return td_phase_exit(&m->r, p, m->now);
+}
+
+/* sched_switch: the thread goes off the CPU in state, next comes on. */
+static bool sim_switch_out(struct sim *m, uint64_t after, long state,
+			   uint32_t next, const char *comm)
+{
+	char c[TD_COMM_LEN] = { 0 };
+	__u64 from;
+	uint32_t how;
+
+	m->now += after;
+	how = td_waiter(&m->c, next, m->r.cur_start, &from);
+	strncpy(c, comm, sizeof(c) - 1);
+	m->c.td_tid = 0;
+	m->c.last_switch_ns = m->now;
+	m->c.last_prev = VMM;
+	m->c.last_prev_runnable = td_state_runnable(state);
+	return td_stretch_close(&m->r, m->now, state, next, c, from, how);
+}
+
+/* ... and comes back after the other task ran for ran ns. */
+static void sim_switch_in(struct sim *m, uint64_t ran, uint32_t prev,
+			  bool prev_runnable)
+{
+	m->now += ran;
+	td_stretch_open(&m->r, 1, m->now, true);
+	m->c.td_tid = VMM;
+	m->c.preempted = prev_runnable ? prev : 0;
+	m->c.nwakes = 0;
+	m->c.wanted = 0;
+	if (m->c.preempted)
+		m->c.wanted = td_want(&m->r, m->now, prev, comm16("spin"),
+				      TD_WAIT_PREEMPTED);
+	m->c.last_switch_ns = m->now;
+}
+
+/* sched_wakeup / sched_migrate_task onto the thread's CPU (arrival()). */
+static void sim_arrive(struct sim *m, uint64_t after, uint32_t pid,
+		       const char *comm, uint32_t how)
+{
+	m->now += after;
+	if (!m->c.td_tid || pid == m->c.td_tid)
+		return;
+	td_cpu_arrival(&m->c, pid, m->now, how);
+	if (m->c.wanted && how != TD_WAIT_WOKEN)
+		return;
+	if (td_want(&m->r, m->now, pid, comm ? comm16(comm) : NULL, how))
+		m->c.wanted = 1;
+}
+
+static void sim_wakeup(struct sim *m, uint64_t after, uint32_t pid)
+{
+	sim_arrive(m, after, pid, "worker", TD_WAIT_WOKEN);
+}
+
+static void build(struct sim *m, struct teardown_sample *s,
+		  struct teardown_entry *e, struct teardown_view *v,
+		  enum kw_arch arch, bool fixed)
+{
+	memset(s, 0, sizeof(*s));
+	memset(e, 0, sizeof(*e));
+	e->rec = m->r;
+	s->entries = e;
+	s->n = 1;
+	s->ts_ns = m->now + 1 * MS;
+	s->kernel.arch = arch;
+	s->kernel.stage2_fn = arch == ARCH_ARM64;
+	s->kernel.range_fn = fixed;
+	s->kernel.pgd_fn = fixed;
+	s->kernel.tdp_fn = arch == ARCH_X86_64;
+	s->kernel.boundaries = true;
+	s->kernel.walker = arch == ARCH_ARM64;
+	s->kernel.wakeups = true;
+	assert_int_equal(teardown_view_build(s, 1.0, NULL, v), 0);
+}
+
+static enum rule_verdict verdict(const struct teardown_view *v,
+				 const char *rule, double *value,
+				 char *evidence)
+{
+	const struct check_rule *r = check_rule_find(rule);
+	struct check_data d = { 0 };
+	struct rule_result res;
+
+	assert_non_null(r);
+	d.views[DET_TEARDOWN] = v;
+	check_evaluate(r, r->default_threshold, &d, &res);
+	*value = res.value;
+	if (evidence)
+		strcpy(evidence, res.evidence);
+	return res.verdict;
+}
+
+/* Unfixed arm64: the whole walk in one go while SPIN waits for the CPU. */
+static void unfixed_walk_holds_the_cpu(void **state)
+{
+	struct teardown_entry e;
+	struct teardown_sample s;
+	struct teardown_view v;
+	char evidence[EVIDENCE_LEN];
+	struct sim m;
+	double value;
+
+	(void)state;
+	sim_begin(&m, true);
+	sim_enter(&m, TD_PH_FLUSH, 1 * MS);
+	sim_enter(&m, TD_PH_STAGE2, 10 * US);
+	m.r.walker_leaves = m.r.walker_mapped = 65536;
+	assert_false(sim_exit(&m, TD_PH_STAGE2, 280 * MS));
+	assert_false(sim_exit(&m, TD_PH_FLUSH, 10 * US));
+	sim_enter(&m, TD_PH_ARCH_DESTROY, 10 * US);
+	assert_false(sim_exit(&m, TD_PH_ARCH_DESTROY, 1 * MS));
+	assert_true(sim_exit(&m, TD_PH_DESTROY_VM, 10 * US));
+	/* Back to user space: need_resched is set, schedule at last. */
+	assert_true(sim_switch_out(&m, 100 * US, TD_STATE_PREEMPTED, SPIN, "spin"));
+
+	assert_int_equal(m.r.runs, 1);
+	assert_int_equal(m.r.stretches, 1);
+	assert_int_equal(m.r.yields, 0);	/* after the end: not inside */
+	assert_int_equal(m.r.end_how, TD_END_DESTROY);
+	/* One run from the switch before the teardown to the one after;
+	 * SPIN wanted the CPU all along: the stretch is the whole run. */
+	assert_int_equal(m.r.max_run_ns, 1 * MS + 1 * MS + 280 * MS + 1 * MS +
+			 4 * 10 * US + 100 * US);
+	assert_int_equal(m.r.max_stretch_ns, m.r.max_run_ns);
+	assert_int_equal(m.r.max_stretch_how, TD_WAIT_PREEMPTED);
+	assert_int_equal(m.r.max_stretch_first, SPIN);
+	assert_string_equal(m.r.max_stretch_first_comm, "spinner");
+	assert_int_equal(m.r.max_stretch_waiter, SPIN);
+	assert_int_equal(m.r.max_stretch_wait_how, TD_WAIT_PREEMPTED);
+	assert_int_equal(m.r.max_stretch_wait_ns, m.r.max_stretch_ns);
+	assert_int_equal(stretch_phase(&m.r, TD_PH_STAGE2), 280 * MS);
+	/* kvm_destroy_vm ended inside the stretch: counted whole. */
+	assert_int_equal(m.r.max_stretch_phase_open[TD_PH_DESTROY_VM], 0);
+	assert_int_equal(stretch_phase(&m.r, TD_PH_DESTROY_VM),
+			 m.r.end_ns - m.r.start_ns);
+
+	build(&m, &s, &e, &v, ARCH_ARM64, false);
+	assert_string_equal(v.items[0].holder, "kvm_pgtable_stage2_destroy");
+	assert_int_equal(v.items[0].behaviour, TB_HELD);
+	assert_string_equal(v.symbols, "unfixed");
+	assert_string_equal(v.behaviour, "does-not-yield");
+	assert_int_equal(verdict(&v, "teardown.max_stretch_ms", &value, evidence),
+			 VERDICT_FAIL);
+	assert_true(value > 280 && value < 290);
+	assert_non_null(strstr(evidence, "kvm_pgtable_stage2_destroy"));
+	assert_non_null(strstr(evidence, "256 MiB mapped"));
+	assert_non_null(strstr(evidence, "spin (pid 600) waited"));
+	assert_non_null(strstr(evidence, "after spinner (pid 600, preempted) wanted it"));
+	assert_int_equal(verdict(&v, "teardown.max_wait_ms", &value, NULL),
+			 VERDICT_FAIL);
+	teardown_view_free(&v);
+}
+
+/* Fixed arm64: 1 GiB ranges with cond_resched() between, SPIN waiting. */
+static void fixed_walk_yields_between_ranges(void **state)
+{
+	struct teardown_entry e;
+	struct teardown_sample s;
+	struct teardown_view v;
+	struct sim m;
+	double value;
+	int i;
+
+	(void)state;
+	sim_begin(&m, true);
+	sim_enter(&m, TD_PH_FLUSH, 1 * MS);
+	sim_enter(&m, TD_PH_STAGE2, 10 * US);
+	for (i = 0; i < 8; i++) {
+		sim_enter(&m, TD_PH_STAGE2_RANGE, 1 * US);
+		sim_exit(&m, TD_PH_STAGE2_RANGE, 30 * MS);
+		/* cond_resched(): preempted, SPIN runs a slice. */
+		assert_false(sim_switch_out(&m, 1 * US, TD_STATE_PREEMPTED,
+					    SPIN, "spin"));
+		sim_switch_in(&m, 3 * MS, SPIN, true);
+	}
+	sim_exit(&m, TD_PH_STAGE2, 10 * US);
+	sim_exit(&m, TD_PH_FLUSH, 10 * US);
+	assert_true(sim_exit(&m, TD_PH_DESTROY_VM, 10 * US));
+	assert_true(sim_switch_out(&m, 10 * US, 1 /* S */, SPIN, "spin"));
+
+	assert_int_equal(m.r.yields, 8);
+	assert_int_equal(m.r.phase_switches[TD_PH_STAGE2], 8);
+	assert_int_equal(m.r.runs, 9);
+	assert_int_equal(m.r.stretches, 9);	/* SPIN waited behind each */
+	assert_true(m.r.max_stretch_ns < 33 * MS);
+	/* run time excludes the 8 slices SPIN had */
+	assert_int_equal(m.r.run_ns, m.r.end_ns - m.r.start_ns - 8 * 3 * MS);
+
+	build(&m, &s, &e, &v, ARCH_ARM64, true);
+	assert_string_equal(v.symbols, "fixed");
+	assert_string_equal(v.behaviour, "yields");
+	assert_int_equal(v.items[0].behaviour, TB_YIELDED);
+	assert_int_equal(verdict(&v, "teardown.max_stretch_ms", &value, NULL),
+			 VERDICT_PASS);
+	assert_true(value > 30 && value < 33);
+	assert_int_equal(verdict(&v, "teardown.max_wait_ms", &value, NULL),
+			 VERDICT_PASS);
+	teardown_view_free(&v);
+}
+
+/* A small VM with nothing else runnable: short, no waiter, PASS. */
+static void small_teardown_passes(void **state)
+{
+	struct teardown_entry e;
+	struct teardown_sample s;
+	struct teardown_view v;
+	struct sim m;
+	double value;
+	json_t *j, *it, *st;
+
+	(void)state;
+	sim_begin(&m, false);
+	sim_enter(&m, TD_PH_FLUSH, 100 * US);
+	sim_enter(&m, TD_PH_TDP_ZAP_ALL, 10 * US);
+	sim_exit(&m, TD_PH_TDP_ZAP_ALL, 2 * MS);
+	sim_exit(&m, TD_PH_FLUSH, 10 * US);
+	assert_true(sim_exit(&m, TD_PH_DESTROY_VM, 1 * MS));
+	assert_true(sim_switch_out(&m, 50 * US, 1, 0, ""));
+	assert_int_equal(m.r.stretches, 0);
+	assert_int_equal(m.r.max_run_next, 0);
+	assert_int_equal(m.r.max_wait_ns, 0);
+
+	build(&m, &s, &e, &v, ARCH_X86_64, false);
+	assert_string_equal(v.symbols, "n/a");
+	assert_string_equal(v.behaviour, "unknown");
+	assert_null(v.worst_stretch);
+	assert_int_equal(verdict(&v, "teardown.max_stretch_ms", &value, NULL),
+			 VERDICT_PASS);
+	assert_true(value == 0);
+	/* No silent zeros: no stretch, no next task: null with a reason. */
+	j = teardown_view_json(&v);
+	it = json_array_get(json_object_get(j, "recent"), 0);
+	assert_true(json_is_null(json_object_get(it, "longest_stretch")));
+	assert_non_null(json_string_value(json_object_get(it, "longest_stretch_why")));
+	st = json_object_get(it, "longest_run");
+	assert_true(json_real_value(json_object_get(st, "ms")) > 3.0);
+	assert_true(json_is_null(json_object_get(st, "next")));
+	assert_non_null(json_string_value(json_object_get(st, "next_why")));
+	assert_true(json_is_null(json_object_get(j, "max_stretch_ms")));
+	assert_non_null(json_string_value(json_object_get(j, "max_stretch_why")));
+	json_decref(j);
+	teardown_view_free(&v);
+}
+
+/* x86: what the teardown had to free, from the VM's page counts. */
+static void x86_mapped_entries_from_page_stats(void **state)
+{
+	struct metric_set set = { 0 };
+	const struct metric *total, *per_vm;
+	char evidence[EVIDENCE_LEN];
+	struct teardown_entry e;
+	struct teardown_sample s;
+	struct teardown_view v;
+	json_t *j, *it, *sizes;
+	struct sim m;
+	double value;
+	char label[32];
+
+	(void)state;
+	sim_begin(&m, true);
+	m.r.mapped_known = 1;
+	m.r.mapped_pages[0] = 131072;	/* 512 MiB of 4K */
+	m.r.mapped_pages[1] = 3;	/* 6 MiB of 2M */
+	sim_enter(&m, TD_PH_FLUSH, 100 * US);
+	sim_exit(&m, TD_PH_FLUSH, 140 * MS);	/* SPIN waits: FAIL */
+	assert_true(sim_exit(&m, TD_PH_DESTROY_VM, 1 * MS));
+	assert_true(sim_switch_out(&m, 50 * US, TD_STATE_PREEMPTED, SPIN, "spin"));
+	build(&m, &s, &e, &v, ARCH_X86_64, false);
+	v.kernel.page_stats = true;
+
+	j = teardown_view_json(&v);
+	it = json_array_get(json_object_get(j, "recent"), 0);
+	assert_int_equal(json_integer_value(json_object_get(it, "mapped_entries")), 131075);
+	assert_true(json_real_value(json_object_get(it, "mapped_mib")) == 518.0);
+	assert_string_equal(json_string_value(json_object_get(it, "mapped_from")), "kvm_stat");
+	sizes = json_object_get(it, "mapped_by_size");
+	assert_int_equal(json_integer_value(json_object_get(sizes, "2m")), 3);
+	assert_int_equal(json_integer_value(json_object_get(j, "mapped_entries")), 131075);
+	json_decref(j);
+	assert_int_equal(verdict(&v, "teardown.max_stretch_ms", &value, evidence),
+			 VERDICT_FAIL);
+	assert_non_null(strstr(evidence, "518 MiB mapped (131075 TDP/shadow entries)"));
+	assert_int_equal(teardown_view_metrics(&v, &set), 0);
+	total = metric_find(&set, "teardown.mapped_entries", "");
+	snprintf(label, sizeof(label), "vm=%u", m.r.pid);
+	per_vm = metric_find(&set, "teardown.vm_mapped_entries", label);
+	assert_non_null(total);
+	assert_non_null(per_vm);
+	assert_true(total->value == 131075 && per_vm->value == 131075);
+	metric_set_free(&set);
+
+	/* Tracepoint mode: no kvm pointer, no counts: null, saying why, and
+	 * an unavailable metric rather than a zero. */
+	v.kernel.page_stats = false;
+	v.kernel.boundaries = false;
+	j = teardown_view_json(&v);
+	it = json_array_get(json_object_get(j, "recent"), 0);
+	assert_true(json_is_null(json_object_get(it, "mapped_entries")));
+	assert_non_null(strstr(json_string_value(json_object_get(it, "mapped_why")),
+			       "tracepoint mode"));
+	assert_true(json_is_null(json_object_get(j, "mapped_entries")));
+	json_decref(j);
+	assert_int_equal(teardown_view_metrics(&v, &set), 0);
+	total = metric_find(&set, "teardown.mapped_entries", "");
+	assert_non_null(total);
+	assert_non_null(strstr(total->unavailable, "tracepoint mode"));
+	assert_null(metric_find(&set, "teardown.vm_mapped_entries", label));
+	metric_set_free(&set);
+	teardown_view_free(&v);
+}
+
+/* A task woken onto the CPU mid-walk waited from its wakeup. */
+static void woken_task_waits_from_its_wakeup(void **state)
+{
+	struct sim m;
+
+	(void)state;
+	sim_begin(&m, false);
+	sim_enter(&m, TD_PH_STAGE2, 10 * US);
+	sim_wakeup(&m, 100 * MS, WOKEN);
+	sim_exit(&m, TD_PH_STAGE2, 200 * MS);
+	assert_true(sim_exit(&m, TD_PH_DESTROY_VM, 10 * US));
+	assert_true(sim_switch_out(&m, 10 * US, TD_STATE_PREEMPTED, WOKEN,
+				   "worker"));
+	assert_int_equal(m.r.max_stretch_waiter, WOKEN);
+	assert_int_equal(m.r.max_stretch_wait_how, TD_WAIT_WOKEN);
+	assert_int_equal(m.r.max_stretch_wait_ns, 200 * MS + 20 * US);
+	assert_int_equal(m.r.max_stretch_ns, 200 * MS + 20 * US);
+	assert_int_equal(m.r.max_stretch_how, TD_WAIT_WOKEN);
+	assert_string_equal(m.r.max_waiter_comm, "worker");
+	/* Someone else gets the CPU, neither preempted nor woken here: at
+	 * least since the stretch began. */
+	sim_begin(&m, false);
+	assert_true(sim_exit(&m, TD_PH_DESTROY_VM, 50 * MS));
+	assert_true(sim_switch_out(&m, 0, TD_STATE_PREEMPTED, 42, "other"));
+	assert_int_equal(m.r.max_stretch_wait_how, TD_WAIT_BEFORE);
+	assert_int_equal(m.r.max_stretch_wait_ns, 51 * MS);
+	assert_int_equal(m.r.max_stretch_ns, 51 * MS);
+	assert_int_equal(m.r.max_stretch_how, TD_WAIT_BEFORE);
+	assert_string_equal(m.r.max_stretch_first_comm, "other");
+}
+
+/* Tracepoint mode: the exit window ends at the thread's last switch. */
+static void thread_death_ends_the_exit_window(void **state)
+{
+	struct sim m;
+
+	(void)state;
+	sim_begin(&m, true);
+	/* sim_begin opened kvm_destroy_vm; tracepoint mode has only exit. */
+	m.r.phase_start[TD_PH_DESTROY_VM] = 0;
+	m.r.phase_calls[TD_PH_DESTROY_VM] = 0;
+	m.r.open_mask = 0;
+	td_phase_enter(&m.r, TD_PH_EXIT, m.now);
+	/* Blocks once in exit_mm (not the end), then runs 150 ms. */
+	assert_false(sim_switch_out(&m, 2 * MS, 2 /* D */, 0, ""));
+	assert_int_equal(m.r.blocks, 1);
+	sim_switch_in(&m, 1 * MS, 0, false);
+	assert_true(sim_switch_out(&m, 150 * MS, 0x20 /* Z */, SPIN, "spin"));
+	assert_int_equal(m.r.end_how, TD_END_EXIT);
+	assert_int_equal(m.r.end_ns, m.now);
+	assert_int_equal(m.r.max_run_ns, 150 * MS);
+	/* The exit phase is still open at the last switch: the reader adds
+	 * its share from the stretch's start. */
+	assert_int_equal(m.r.max_stretch_phase_ns[TD_PH_EXIT], 0);
+	assert_true(m.r.max_stretch_phase_open[TD_PH_EXIT] != 0);
+	assert_int_equal(stretch_phase(&m.r, TD_PH_EXIT), 150 * MS);
+	/* SPIN was runnable since before the run began. */
+	assert_int_equal(m.r.max_stretch_wait_how, TD_WAIT_BEFORE);
+	assert_int_equal(m.r.max_stretch_ns, 150 * MS);
+	assert_true(td_state_dead(0x10) && td_state_dead(0x20));
+	assert_false(td_state_dead(TD_STATE_PREEMPTED) || td_state_dead(0) ||
+		     td_state_dead(1) || td_state_dead(2));
+}
+
+/*
+ * The x86 exit run: the TDP zap yields, then the thread runs 101 ms
+ * outside the probed functions (exit_mmap freeing the guest's pages) with
+ * nothing else runnable, until a kworker is woken onto the CPU just
+ * before the switch. A long run nobody waited behind: PASS.
+ */
+static void long_run_without_waiter_passes(void **state)
+{
+	struct teardown_entry e;
+	struct teardown_sample s;
+	struct teardown_view v;
+	struct metric_set ms = { 0 };
+	const struct metric *mt;
+	struct sim m;
+	double value;
+	json_t *j, *it;
+
+	(void)state;
+	sim_begin(&m, false);
+	m.r.phase_start[TD_PH_DESTROY_VM] = 0;	/* begun by the flush */
+	m.r.phase_calls[TD_PH_DESTROY_VM] = 0;
+	m.r.open_mask = 0;
+	sim_enter(&m, TD_PH_FLUSH, 0);
+	sim_enter(&m, TD_PH_TDP_ZAP_ALL, 10 * US);
+	assert_false(sim_exit(&m, TD_PH_TDP_ZAP_ALL, 46 * MS));
+	assert_false(sim_exit(&m, TD_PH_FLUSH, 10 * US));
+	sim_wakeup(&m, 101 * MS, 64);
+	assert_false(sim_switch_out(&m, 36 * US, TD_STATE_PREEMPTED, 64,
+				    "kworker/0:2"));
+	assert_int_equal(m.r.runs, 1);
+	assert_true(m.r.max_run_ns > 147 * MS);
+	assert_int_equal(m.r.max_stretch_ns, 36 * US);
+	assert_int_equal(m.r.max_run_wanted_ns, 36 * US);
+	assert_int_equal(m.r.max_stretch_how, TD_WAIT_WOKEN);
+	assert_string_equal(m.r.max_stretch_first_comm, "worker");
+
+	build(&m, &s, &e, &v, ARCH_X86_64, false);
+	assert_int_equal(v.items[0].behaviour, TB_UNCONTENDED);
+	assert_int_equal(verdict(&v, "teardown.max_stretch_ms", &value, NULL),
+			 VERDICT_PASS);
+	assert_true(value < 0.1);
+	assert_int_equal(verdict(&v, "teardown.max_wait_ms", &value, NULL),
+			 VERDICT_PASS);
+	/* The run is still shown, and exported, as information. */
+	j = teardown_view_json(&v);
+	it = json_array_get(json_object_get(j, "recent"), 0);
+	assert_true(json_real_value(json_object_get(json_object_get(it,
+			"longest_run"), "ms")) > 147.0);
+	assert_true(json_real_value(json_object_get(j, "max_run_ms")) > 147.0);
+	assert_true(json_real_value(json_object_get(j, "max_stretch_ms")) < 0.1);
+	json_decref(j);
+	assert_int_equal(teardown_view_metrics(&v, &ms), 0);
+	mt = metric_find(&ms, "teardown.max_run_ms", "");
+	assert_true(mt && mt->value > 147.0);
+	mt = metric_find(&ms, "teardown.max_stretch_ms", "");
+	assert_true(mt && mt->value < 0.1);
+	metric_set_free(&ms);
+	teardown_view_free(&v);
+}
+
+/* Nobody on the CPU as the unfixed walk begins; a task is woken onto it
+ * 150 ms into the 280 ms walk: the stretch counts from its wakeup. */
+static void waiter_arriving_mid_run_counts_from_arrival(void **state)
+{
+	struct teardown_entry e;
+	struct teardown_sample s;
+	struct teardown_view v;
+	char evidence[EVIDENCE_LEN];
+	struct sim m;
+	double value;
+	uint64_t woken_at;
+
+	(void)state;
+	sim_begin(&m, false);
+	sim_enter(&m, TD_PH_FLUSH, 1 * MS);
+	sim_enter(&m, TD_PH_STAGE2, 10 * US);
+	sim_wakeup(&m, 150 * MS, WOKEN);
+	woken_at = m.now;
+	/* Later arrivals do not move the start. */
+	sim_arrive(&m, 20 * MS, MOVED, NULL, TD_WAIT_MIGRATED);
+	sim_wakeup(&m, 10 * MS, 900);
+	assert_false(sim_exit(&m, TD_PH_STAGE2, 100 * MS));
+	assert_false(sim_exit(&m, TD_PH_FLUSH, 10 * US));
+	assert_true(sim_exit(&m, TD_PH_DESTROY_VM, 10 * US));
+	assert_true(sim_switch_out(&m, 100 * US, TD_STATE_PREEMPTED, MOVED,
+				   "mover"));
+	assert_int_equal(m.r.max_stretch_start, woken_at);
+	assert_int_equal(m.r.max_stretch_ns, m.now - woken_at);
+	assert_int_equal(m.r.max_stretch_how, TD_WAIT_WOKEN);
+	assert_int_equal(m.r.max_stretch_first, WOKEN);
+	assert_true(m.r.max_run_ns > m.r.max_stretch_ns + 150 * MS);
+	/* The task that got the CPU came by migration, 20 ms later. */
+	assert_int_equal(m.r.max_stretch_waiter, MOVED);
+	assert_int_equal(m.r.max_stretch_wait_how, TD_WAIT_MIGRATED);
+	assert_int_equal(m.r.max_stretch_wait_ns, m.now - woken_at - 20 * MS);
+	/* Held by the walk: 130 ms of the stretch were in it. */
+	assert_int_equal(stretch_phase(&m.r, TD_PH_STAGE2), 130 * MS);
+
+	build(&m, &s, &e, &v, ARCH_ARM64, false);
+	assert_string_equal(v.items[0].holder, "kvm_pgtable_stage2_destroy");
+	assert_int_equal(v.items[0].behaviour, TB_HELD);
+	assert_int_equal(verdict(&v, "teardown.max_stretch_ms", &value, evidence),
+			 VERDICT_FAIL);
+	assert_true(value > 130 && value < 131);
+	assert_non_null(strstr(evidence, "after worker (pid 700, woken) wanted it"));
+	assert_non_null(strstr(evidence, "mover (pid 800) waited"));
+	teardown_view_free(&v);
+
+	/* The same walk with the wakeup 200 ms in: 80 ms, PASS. */
+	sim_begin(&m, false);
+	sim_enter(&m, TD_PH_STAGE2, 10 * US);
+	sim_wakeup(&m, 200 * MS, WOKEN);
+	sim_exit(&m, TD_PH_STAGE2, 80 * MS);
+	assert_true(sim_exit(&m, TD_PH_DESTROY_VM, 10 * US));
+	assert_true(sim_switch_out(&m, 10 * US, TD_STATE_PREEMPTED, WOKEN,
+				   "worker"));
+	build(&m, &s, &e, &v, ARCH_ARM64, false);
+	assert_int_equal(verdict(&v, "teardown.max_stretch_ms", &value, NULL),
+			 VERDICT_PASS);
+	assert_true(value > 80 && value < 81);
+	teardown_view_free(&v);
+}
+
+/* A task that wanted the CPU when the run began counts from the start:
+ * preempted by the switch that began it, or runnable there before. */
+static void waiter_at_start_counts_from_start(void **state)
+{
+	struct sim m;
+
+	(void)state;
+	sim_begin(&m, true);
+	sim_enter(&m, TD_PH_STAGE2, 10 * US);
+	sim_wakeup(&m, 50 * MS, WOKEN);	/* second: changes nothing */
+	sim_exit(&m, TD_PH_STAGE2, 70 * MS);
+	assert_true(sim_exit(&m, TD_PH_DESTROY_VM, 10 * US));
+	assert_true(sim_switch_out(&m, 10 * US, TD_STATE_PREEMPTED, WOKEN,
+				   "worker"));
+	assert_int_equal(m.r.max_stretch_start, m.r.max_run_start);
+	assert_int_equal(m.r.max_stretch_ns, m.r.max_run_ns);
+	assert_int_equal(m.r.max_stretch_how, TD_WAIT_PREEMPTED);
+	assert_int_equal(m.r.max_stretch_first, SPIN);
+	/* Named by the switch that preempted it, not by the one that ends
+	 * the run (WOKEN ran next). */
+	assert_string_equal(m.r.max_stretch_first_comm, "spinner");
+	/* WOKEN ran next: its own wait is from its wakeup. */
+	assert_int_equal(m.r.max_stretch_wait_ns, 70 * MS + 20 * US);
+
+	/* Runnable there before the run began, seen only as it runs; a
+	 * task woken later does not move the start. */
+	sim_begin(&m, false);
+	sim_enter(&m, TD_PH_STAGE2, 10 * US);
+	sim_wakeup(&m, 100 * MS, WOKEN);
+	sim_exit(&m, TD_PH_STAGE2, 20 * MS);
+	assert_true(sim_exit(&m, TD_PH_DESTROY_VM, 10 * US));
+	assert_true(sim_switch_out(&m, 10 * US, TD_STATE_PREEMPTED, 42, "other"));
+	assert_int_equal(m.r.max_stretch_ns, m.r.max_run_ns);
+	assert_int_equal(m.r.max_stretch_how, TD_WAIT_BEFORE);
+	assert_int_equal(m.r.max_stretch_first, 42);
+	assert_int_equal(stretch_phase(&m.r, TD_PH_STAGE2), 120 * MS);
+}
+
+/* Nothing preempted, but the run queue held another task as the run
+ * began (the exit run: the competitor, preempted by a stopper before the
+ * run, got the CPU only after a kworker woken mid-walk): from the start,
+ * unnamed, whoever gets the CPU at the end. */
+static void queued_waiter_counts_from_start(void **state)
+{
+	struct teardown_entry e;
+	struct teardown_sample s;
+	struct teardown_view v;
+	char evidence[EVIDENCE_LEN];
+	struct sim m;
+	double value;
+	json_t *j, *first;
+
+	(void)state;
+	sim_begin(&m, false);
+	/* phase_enter found one more task on the run queue. */
+	m.c.wanted = td_want(&m.r, m.c.last_switch_ns, 0, NULL,
+			     TD_WAIT_QUEUED);
+	assert_true(m.c.wanted);
+	/* An unnamed arrival is only ever a queued one. */
+	assert_false(td_want(&m.r, m.now, 0, NULL, TD_WAIT_WOKEN));
+	sim_enter(&m, TD_PH_STAGE2, 10 * US);
+	sim_wakeup(&m, 150 * MS, WOKEN);
+	sim_exit(&m, TD_PH_STAGE2, 130 * MS);
+	assert_true(sim_exit(&m, TD_PH_DESTROY_VM, 10 * US));
+	assert_true(sim_switch_out(&m, 10 * US, TD_STATE_PREEMPTED, WOKEN,
+				   "worker"));
+	assert_int_equal(m.r.max_stretch_ns, m.r.max_run_ns);
+	assert_int_equal(m.r.max_stretch_how, TD_WAIT_QUEUED);
+	assert_int_equal(m.r.max_stretch_first, 0);
+	assert_int_equal(m.r.max_stretch_waiter, WOKEN);
+	assert_int_equal(m.r.max_stretch_wait_ns, 130 * MS + 20 * US);
+
+	build(&m, &s, &e, &v, ARCH_ARM64, false);
+	assert_int_equal(verdict(&v, "teardown.max_stretch_ms", &value, evidence),
+			 VERDICT_FAIL);
+	assert_true(value > 281 && value < 282);
+	assert_non_null(strstr(evidence, "after a task already queued on it as the run began wanted it"));
+	j = teardown_view_json(&v);
+	first = json_object_get(json_object_get(json_array_get(
+		json_object_get(j, "recent"), 0), "longest_stretch"), "first_waiter");
+	assert_true(json_is_null(json_object_get(first, "pid")));
+	assert_string_equal(json_string_value(json_object_get(first, "since")),
+			    "queued");
+	json_decref(j);
+	teardown_view_free(&v);
+}
+
+/* Not waiters: the thread's own wakeup, a task that came after the
+ * teardown ended; a migration then the wakeup it was part of is woken. */
+static void arrivals_that_are_not_waiters(void **state)
+{
+	struct sim m;
+
+	(void)state;
+	sim_begin(&m, false);
+	assert_false(td_want(&m.r, m.now, VMM, comm16("kvmload"), TD_WAIT_WOKEN));
+	sim_arrive(&m, 1 * MS, VMM, "kvmload", TD_WAIT_WOKEN);
+	assert_int_equal(m.c.nwakes, 0);
+	assert_int_equal(m.r.cur_want_ns, 0);
+	sim_arrive(&m, 1 * MS, WOKEN, NULL, TD_WAIT_MIGRATED);
+	sim_arrive(&m, 0, WOKEN, "worker", TD_WAIT_WOKEN);
+	assert_int_equal(m.r.cur_want_how, TD_WAIT_WOKEN);
+	assert_string_equal(m.r.cur_want_comm, "worker");
+	assert_int_equal(m.c.nwakes, 1);
+	assert_int_equal(m.c.wake_how[0], TD_WAIT_WOKEN);
+
+	sim_begin(&m, false);
+	assert_true(sim_exit(&m, TD_PH_DESTROY_VM, 5 * MS));
+	/* Back in the VMM's own code: a wakeup now is not the teardown's. */
+	sim_wakeup(&m, 200 * MS, WOKEN);
+	assert_int_equal(m.r.cur_want_ns, 0);
+	assert_true(sim_switch_out(&m, 1 * MS, TD_STATE_PREEMPTED, WOKEN,
+				   "worker"));
+	assert_int_equal(m.r.stretches, 0);
+	assert_int_equal(m.r.max_stretch_ns, 0);
+	assert_true(m.r.max_run_ns > 200 * MS);
+	/* ... but it did wait behind the run. */
+	assert_int_equal(m.r.max_wait_ns, 1 * MS);
+}
+
+static void holder_is_the_innermost_half(void **state)
+{
+	__u64 ph[TD_PH_COUNT] = { 0 };
+	uint64_t held;
+
+	(void)state;
+	ph[TD_PH_DESTROY_VM] = 100;
+	ph[TD_PH_FLUSH] = 90;
+	ph[TD_PH_STAGE2] = 80;
+	assert_string_equal(teardown_holder(ph, 100, &held),
+			    "kvm_pgtable_stage2_destroy");
+	assert_int_equal(held, 80);
+	ph[TD_PH_STAGE2] = 40;
+	assert_string_equal(teardown_holder(ph, 100, &held),
+			    "kvm_arch_flush_shadow_all");
+	memset(ph, 0, sizeof(ph));
+	ph[TD_PH_FLUSH] = 10;
+	assert_string_equal(teardown_holder(ph, 100, &held),
+			    "kvm_arch_flush_shadow_all");
+	memset(ph, 0, sizeof(ph));
+	assert_null(teardown_holder(ph, 100, &held));
+}
+
+/* Interval mode: a record done before the interval is listed as recent,
+ * not counted again. */
+static void delta_marks_earlier_teardowns(void **state)
+{
+	struct teardown_entry prev_e[2], cur_e[3];
+	struct teardown_sample prev = { 0 }, cur = { 0 }, out;
+	struct teardown_view v;
+	struct metric_set ms = { 0 };
+	const struct metric *m;
+
+	(void)state;
+	memset(prev_e, 0, sizeof(prev_e));
+	memset(cur_e, 0, sizeof(cur_e));
+	prev_e[0].rec.id = 1;
+	prev_e[0].rec.done = 1;
+	prev_e[0].rec.end_ns = 2;
+	prev_e[1].rec.id = 2;		/* open then, done now */
+	cur_e[0] = prev_e[0];
+	cur_e[1].rec.id = 2;
+	cur_e[1].rec.done = 1;
+	cur_e[1].rec.end_ns = 5;
+	cur_e[1].rec.max_stretch_ns = 150 * MS;
+	cur_e[1].rec.stretches = 1;
+	cur_e[1].rec.max_run_ns = 160 * MS;
+	cur_e[2].rec.id = 3;		/* still open */
+	prev.entries = prev_e;
+	prev.n = 2;
+	cur.entries = cur_e;
+	cur.n = 3;
+	assert_int_equal(teardown_sample_delta(&prev, &cur, &out), 0);
+	assert_true(out.entries[0].earlier);
+	assert_false(out.entries[1].earlier);
+	assert_false(out.entries[2].earlier);
+	assert_int_equal(teardown_view_build(&out, 1.0, NULL, &v), 0);
+	assert_int_equal(v.teardowns, 1);
+	assert_int_equal(v.open, 1);
+	assert_int_equal(v.nitems, 3);
+	assert_int_equal(v.items[0].rec->id, 3);	/* newest first */
+	assert_int_equal(v.items[2].rec->id, 1);	/* earlier last */
+	assert_int_equal(teardown_view_metrics(&v, &ms), 0);
+	m = metric_find(&ms, "teardown.max_stretch_ms", "");
+	assert_non_null(m);
+	assert_true(m->value == 150.0);
+	m = metric_find(&ms, "teardown.max_run_ms", "");
+	assert_true(m && m->value == 160.0);
+	m = metric_find(&ms, "teardown.teardowns", "");
+	assert_true(m && m->value == 1);
+	assert_non_null(metric_find(&ms, "teardown.duration_ns", ""));
+	metric_set_free(&ms);
+	teardown_view_free(&v);
+	teardown_sample_free(&out);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(unfixed_walk_holds_the_cpu),
+		cmocka_unit_test(fixed_walk_yields_between_ranges),
+		cmocka_unit_test(small_teardown_passes),
+		cmocka_unit_test(x86_mapped_entries_from_page_stats),
+		cmocka_unit_test(woken_task_waits_from_its_wakeup),
+		cmocka_unit_test(long_run_without_waiter_passes),
+		cmocka_unit_test(waiter_arriving_mid_run_counts_from_arrival),
+		cmocka_unit_test(waiter_at_start_counts_from_start),
+		cmocka_unit_test(queued_waiter_counts_from_start),
+		cmocka_unit_test(arrivals_that_are_not_waiters),
+		cmocka_unit_test(thread_death_ends_the_exit_window),
+		cmocka_unit_test(holder_is_the_innermost_half),
+		cmocka_unit_test(delta_marks_earlier_teardowns),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
