@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Map layouts shared by bpf/mmio.bpf.c and src/mmio.c, and the per-thread
+ * Map layouts shared by bpf/mmio.bpf.c and src/detectors/mmio/, and the per-thread
  * state machine that classifies every guest MMIO write: plain functions on
  * these structs, compiled into the BPF programs and into the unit tests,
  * so the tests drive the code that runs in the kernel.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Map layouts shared by bpf/pmu.bpf.c and src/pmu.c, and which MSRs and
+ * Map layouts shared by bpf/pmu.bpf.c and src/detectors/pmu/, and which MSRs and
  * system registers belong to the PMU: the classification is compiled into
  * both the BPF programs and the unit tests, so the tests check the very
  * ranges the kernel side filters on.
@@ -16,7 +16,7 @@
 
 /*
  * Timed PMU work, one slot per kernel function: which of them is "the"
- * world switch depends on the mechanism the kernel uses (src/pmu_model.c
+ * world switch depends on the mechanism the kernel uses (src/detectors/pmu/pmu_mechanism.c
  * decides; docs/pmu.md explains).
  */
 enum pmu_op {

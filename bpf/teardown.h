@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Map layouts shared by bpf/teardown.bpf.c and src/teardown.c, and the
+ * Map layouts shared by bpf/teardown.bpf.c and src/detectors/teardown/, and the
  * stretch bookkeeping itself: plain arithmetic on these structs, compiled
  * into the BPF programs and into the unit tests alike.
  *
@@ -35,7 +35,7 @@
 #define TD_PAGE_SIZES 3	/* x86 KVM_NR_PAGE_SIZES: 4K, 2M, 1G */
 
 /* The functions a teardown passes through. Their nesting (for "which
- * code held the CPU") is in src/teardown_model.c. */
+ * code held the CPU") is in src/detectors/teardown/teardown_model.c. */
 enum td_phase {
 	TD_PH_DESTROY_VM,	/* kvm_destroy_vm */
 	TD_PH_FLUSH,		/* kvm_arch_flush_shadow_all */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Map layouts shared by bpf/timer.bpf.c and src/timer.c, and the catch-up
+ * Map layouts shared by bpf/timer.bpf.c and src/detectors/timer/, and the catch-up
  * chain logic itself: it is plain arithmetic on these structs, compiled
  * both into the BPF programs and into the unit tests, so the tests drive
  * the very code that runs in the kernel.
