@@ -16,7 +16,10 @@ V ?= 0
 DEMO_SECONDS ?= 30
 FUZZ_SECONDS ?= 20
 export FUZZ_SECONDS
-KVMWATCH_CACHE ?= $(CURDIR)/.cache
+# Downloads and built artefacts outlive the clone, so a second clone's
+# `make test` fetches and builds nothing again.
+XDG_CACHE_HOME ?= $(HOME)/.cache
+KVMWATCH_CACHE ?= $(XDG_CACHE_HOME)/kvmwatch
 export KVMWATCH_CACHE
 
 ifeq ($(V),0)

@@ -4,7 +4,7 @@
 # usage: tools/deps.sh GROUP...
 #   build  compile kvmwatch and run its unit tests on this host
 #   cross  cross-build the static arm64 binaries (arm64 libraries are
-#          fetched separately into .cache/ by tools/apt-fetch.sh)
+#          fetched separately into the cache by tools/apt-fetch.sh)
 #   vm     boot the nested-KVM testbed under QEMU
 set -eu
 

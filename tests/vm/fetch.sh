@@ -29,7 +29,7 @@ arm64) debarch=arm64 ;;
 esac
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-cache=${KVMWATCH_CACHE:-$repo/.cache}
+cache=${KVMWATCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kvmwatch}
 dest=$cache/$debarch
 root=$dest/root
 record=$dest/testbed-kernel

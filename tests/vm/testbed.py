@@ -27,7 +27,10 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-CACHE = os.environ.get("KVMWATCH_CACHE") or os.path.join(REPO, ".cache")
+# Outside the clone, so a fresh clone reuses what an earlier one fetched.
+CACHE = os.environ.get("KVMWATCH_CACHE") or os.path.join(
+    os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
+    "kvmwatch")
 
 ARCHES = {
     "x86_64": {

@@ -8,7 +8,8 @@ import os
 import shutil
 import subprocess
 
-from vmlib import REPO, load_json, read_rc, read_text
+import testbed
+from vmlib import load_json, read_rc, read_text
 
 
 class MmioChecks:
@@ -70,9 +71,7 @@ class MmioChecks:
         module or objdump is not at hand."""
         boot, _ = load_json(os.path.join(self.out, "boot.json"))
         kernel = (boot or {}).get("kernel")
-        cache = os.environ.get("KVMWATCH_CACHE") or os.path.join(REPO,
-                                                                  ".cache")
-        ko = os.path.join(cache, "amd64", "root", "lib", "modules",
+        ko = os.path.join(testbed.CACHE, "amd64", "root", "lib", "modules",
                           str(kernel), "kernel", "arch", "x86", "kvm",
                           "kvm-amd.ko.xz")
         if not kernel or not os.path.isfile(ko) or not shutil.which(
