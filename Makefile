@@ -45,15 +45,15 @@ BPFTOOL ?= bpftool
 # Includes name their folder from src/ ("core/attach.h") or the top
 # ("bpf/timer.h"); the skeletons come from $(BUILD).
 CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -Werror -MMD -MP -I$(BUILD) -I. -Isrc
-LDLIBS := -lbpf -lelf -lz -ljansson -lncurses -ltinfo -lyaml -levent_extra \
-	-levent_core
+LDLIBS := -lbpf -lelf -llzma -lzstd -lz -ljansson -lncurses -ltinfo -lyaml \
+	-levent_extra -levent_core
 LDFLAGS := $(if $(filter 1,$(STATIC)),-static)
 
 # Cross builds link the arm64 -dev packages unpacked into the cache.
 ifneq ($(CROSS),)
 SYSROOT := $(KVMWATCH_CACHE)/arm64/root
-SYSROOT_PKGS := libbpf-dev libelf-dev zlib1g-dev libzstd-dev libjansson-dev \
-	libncurses-dev libyaml-dev libevent-dev
+SYSROOT_PKGS := libbpf-dev libelf-dev zlib1g-dev libzstd-dev liblzma-dev \
+	libjansson-dev libncurses-dev libyaml-dev libevent-dev
 # Named after the package list, so adding a package fetches again.
 SYSROOT_STAMP := $(KVMWATCH_CACHE)/arm64/sysroot-$(shell echo $(SYSROOT_PKGS) | cksum | cut -d' ' -f1).stamp
 CFLAGS += -I$(SYSROOT)/usr/include

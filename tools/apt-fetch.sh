@@ -3,12 +3,23 @@
 # them into DEST/root, without changing the machine's dpkg configuration:
 # a private APT state directory holds the package lists for that arch.
 #
-# usage: tools/apt-fetch.sh ARCH DEST PACKAGE...
+# usage: tools/apt-fetch.sh [--suite "SUITE..."] ARCH DEST PACKAGE...
+#   --suite  take the packages from these Debian suites (e.g.
+#            "trixie-backports", "bullseye bullseye-security") through a
+#            private sources list, instead of the machine's own sources
 # A package given as NAME=GLOB (e.g. linux-image=linux-image-6.12.*+deb12-arm64-unsigned)
-# resolves GLOB to the newest matching package name first.
+# resolves GLOB to the newest matching package name first; NAME~REGEX does
+# the same with an extended regular expression matched whole, and
+# NAME@VERSION takes that version of NAME (linux-source-6.12@6.12.118-1~deb12u1).
 set -eu
 
-usage() { echo "usage: $0 amd64|arm64 DEST PACKAGE..." >&2; exit 2; }
+usage() { echo "usage: $0 [--suite \"SUITE...\"] amd64|arm64 DEST PACKAGE..." >&2; exit 2; }
+suites=
+if [ "${1:-}" = --suite ]; then
+	[ $# -ge 2 ] || usage
+	suites=$2
+	shift 2
+fi
 [ $# -ge 3 ] || usage
 arch=$1 dest=$2
 shift 2
@@ -18,39 +29,67 @@ mkdir -p "$dest/lists/partial" "$dest/debs" "$dest/root"
 dest=$(cd "$dest" && pwd)
 apt_opts="-o APT::Architecture=$arch -o APT::Architectures=$arch \
 	-o Dir::State::Lists=$dest/lists -o Dir::Cache::Archives=$dest/debs"
+if [ -n "$suites" ]; then
+	keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+	: >"$dest/sources.list"
+	for s in $suites; do
+		case $s in
+		*-security) uri=http://deb.debian.org/debian-security ;;
+		*) uri=http://deb.debian.org/debian ;;
+		esac
+		echo "deb [signed-by=$keyring] $uri $s main" >>"$dest/sources.list"
+	done
+	apt_opts="$apt_opts -o Dir::Etc::SourceList=$dest/sources.list \
+		-o Dir::Etc::SourceParts=/nonexistent"
+fi
 
 if [ -z "$(ls "$dest/lists" 2>/dev/null | grep -v partial)" ] ||
    [ -n "$(find "$dest/lists" -maxdepth 0 -mmin +1440)" ]; then
 	# shellcheck disable=SC2086
 	apt-get -q $apt_opts update >"$dest/update.log" 2>&1 || {
-		echo "apt-fetch: 'apt-get update' for $arch failed (is the Debian mirror reachable?); log: $dest/update.log" >&2
+		echo "apt-fetch: 'apt-get update' for $arch${suites:+ ($suites)} failed (is the Debian mirror reachable?); log: $dest/update.log" >&2
 		tail -n 5 "$dest/update.log" >&2
 		exit 1
 	}
 	touch "$dest/lists"
 fi
 
+# newest PATTERN: the newest package name matching the whole ERE.
+newest() {
+	# shellcheck disable=SC2086
+	apt-cache $apt_opts pkgnames 2>/dev/null | grep -Ex "$1" | sort -V |
+		tail -n 1
+}
+
 cd "$dest/debs"
 for spec in "$@"; do
+	version='*'
 	case $spec in
+	*@*)
+		pkg=${spec%@*}
+		version=$(echo "${spec#*@}" | sed 's/:/%3a/')
+		;;
 	*=*)
-		glob=${spec#*=}
-		# shellcheck disable=SC2086
-		pkg=$(apt-cache $apt_opts pkgnames 2>/dev/null | grep -x "$(echo "$glob" | sed 's/\./\\./g; s/\*/.*/g; s/+/\\+/g')" |
-			sort -V | tail -n 1)
-		[ -n "$pkg" ] || { echo "apt-fetch: no $arch package matches '$glob'" >&2; exit 1; }
+		pkg=$(newest "$(echo "${spec#*=}" | sed 's/\./\\./g; s/\*/.*/g; s/+/\\+/g')")
+		[ -n "$pkg" ] || { echo "apt-fetch: no $arch package matches '${spec#*=}'" >&2; exit 1; }
+		;;
+	*~*)
+		pkg=$(newest "${spec#*~}")
+		[ -n "$pkg" ] || { echo "apt-fetch: no $arch package matches /${spec#*~}/" >&2; exit 1; }
 		;;
 	*) pkg=$spec ;;
 	esac
-	if ! ls "${pkg}"_*_"$arch".deb "${pkg}"_*_all.deb >/dev/null 2>&1; then
+	if ! ls "${pkg}"_${version}_"$arch".deb "${pkg}"_${version}_all.deb >/dev/null 2>&1; then
+		want=$pkg
+		[ "$version" = '*' ] || want="$pkg=${spec#*@}"
 		# shellcheck disable=SC2086
-		apt-get -q $apt_opts download "$pkg" >>"$dest/download.log" 2>&1 || {
+		apt-get -q $apt_opts download "$want" >>"$dest/download.log" 2>&1 || {
 			echo "apt-fetch: downloading $arch package '$pkg' failed; log: $dest/download.log" >&2
 			tail -n 3 "$dest/download.log" >&2
 			exit 1
 		}
 	fi
-	for deb in "${pkg}"_*.deb; do
+	for deb in "${pkg}"_${version}_*.deb; do
 		stamp="$dest/root/.unpacked-$deb"
 		[ -e "$stamp" ] && continue
 		dpkg-deb -x "$deb" "$dest/root"

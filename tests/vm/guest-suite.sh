@@ -4,6 +4,9 @@
 # with its own "kvmwatch top" session attached; everything lands in
 # /out/<scenario>/ and the host compares the two sides (tests/vm/suite.py).
 #
+# SUITE_GROUPS (set by the host in front of this script) names the
+# scenario groups this kernel runs (tests/vm/kernels/*.conf).
+#
 # Per scenario directory: cmd (kvmload arguments), kvmload.json/.err/.rc,
 # kvmwatch.json/.err/.rc, times (guest uptime at start and end). On x86_64,
 # timer-check-<P>/ and timer-stall/ also hold check-<mode>.json/.err/.rc/.xml:
@@ -27,6 +30,12 @@ SCENARIO_KVMWATCH_OPTS=
 echo 1 >/proc/sys/debug/exception-trace 2>/dev/null
 
 uptime_s() { cut -d' ' -f1 /proc/uptime; }
+
+# want GROUP: is GROUP one of this kernel's scenario groups?
+want() {
+	case " ${SUITE_GROUPS:-} " in *" $1 "*) return 0 ;; esac
+	return 1
+}
 
 # A zombie still answers "kill -0": look at its state instead.
 alive() {
@@ -279,16 +288,21 @@ done
 cat /sys/module/kvm/parameters/min_timer_period_us \
 	>/out/min_timer_period_us 2>/dev/null
 
-echo "suite: probe (uptime $(uptime_s) s)"
-kvmwatch probe -o json >/out/probe.json 2>/out/probe.err
-echo $? >/out/probe.rc
+if want probe; then
+	echo "suite: probe (uptime $(uptime_s) s)"
+	kvmwatch probe -o json >/out/probe.json 2>/out/probe.err
+	echo $? >/out/probe.rc
+fi
 
-scenario mmio no mmio --vms 2 --vcpus 2 -n 1000
-mmio_check
-scenario timer no timer --vms 2 --vcpus 2 --period-us 1000 --seconds 2
-if [ "$(uname -m)" = x86_64 ]; then
+want mmio && scenario mmio no mmio --vms 2 --vcpus 2 -n 1000
+want mmio-check && mmio_check
+want timer && scenario timer no timer --vms 2 --vcpus 2 --period-us 1000 \
+	--seconds 2
+if want timer-check; then
 	timer_check timer-check-200 200
 	timer_check timer-check-10000 10000
+fi
+if want timer-stall; then
 	# The host pauses QEMU for 3 s when KVMLOAD-TIMER-START reaches the
 	# console: a model of host suspend while a periodic timer runs.
 	# check --lockup watches it in both attach modes beside top.
@@ -298,28 +312,34 @@ if [ "$(uname -m)" = x86_64 ]; then
 		--seconds 5
 	check_stop /out/timer-stall fentry
 	check_stop /out/timer-stall tracepoint
-else
+fi
+if want no-lapic; then
 	# No LAPIC: the timer rules are skipped, saying why.
 	kvmwatch check --lockup -d 1 -o json >/out/check-lockup.json \
 		2>/out/check-lockup.err
 	echo $? >/out/check-lockup.rc
 fi
-# top counts the stage-2 walk's entries here (the opt-in per-entry probe,
-# which lengthens the walk: the checks below run without it).
-SCENARIO_KVMWATCH_OPTS="--point stage2_free_walker"
-scenario teardown no teardown --vms 2 --vcpus 2 --mem-mib 64
-SCENARIO_KVMWATCH_OPTS=
-# A VM big enough that the unfixed arm64 stage-2 walk runs well over
-# 100 ms under TCG, destroyed on CPU 1 beside a CPU-bound competitor: once
-# with the VM fd closed while its memory is mapped, once by process exit
-# (which tracepoint mode sees); a small one that must pass.
-teardown_check teardown-big --vcpus 2 --mem-mib $TEARDOWN_BIG_MIB \
-	--competitor-cpu 1
-teardown_check teardown-exit --vcpus 2 --mem-mib $TEARDOWN_BIG_MIB \
-	--teardown-order exit --competitor-cpu 1
-teardown_check teardown-small --vcpus 2 --mem-mib 4 --competitor-cpu 1
-scenario pmu no pmu --vms 2 --vcpus 2 -k 1000
-pmu_check
+if want teardown; then
+	# top counts the stage-2 walk's entries here (the opt-in per-entry
+	# probe, which lengthens the walk: the checks below run without it).
+	SCENARIO_KVMWATCH_OPTS="--point stage2_free_walker"
+	scenario teardown no teardown --vms 2 --vcpus 2 --mem-mib 64
+	SCENARIO_KVMWATCH_OPTS=
+fi
+if want teardown-checks; then
+	# A VM big enough that the unfixed arm64 stage-2 walk runs well over
+	# 100 ms under TCG, destroyed on CPU 1 beside a CPU-bound competitor:
+	# once with the VM fd closed while its memory is mapped, once by
+	# process exit (which tracepoint mode sees); a small one that must
+	# pass.
+	teardown_check teardown-big --vcpus 2 --mem-mib $TEARDOWN_BIG_MIB \
+		--competitor-cpu 1
+	teardown_check teardown-exit --vcpus 2 --mem-mib $TEARDOWN_BIG_MIB \
+		--teardown-order exit --competitor-cpu 1
+	teardown_check teardown-small --vcpus 2 --mem-mib 4 --competitor-cpu 1
+fi
+want pmu && scenario pmu no pmu --vms 2 --vcpus 2 -k 1000
+want pmu-check && pmu_check
 # ---- CI gating (issue 8, docs/ci.md): /out/ci/. Record a baseline of a
 # fixed workload (kvmload mmio, then a small VM's teardown), rerun it
 # (PASS), rerun it with 3x the slow-path MMIO and with a big VM teardown
@@ -430,5 +450,5 @@ CIRULES
 	echo $? >$d/export.rc
 	echo "suite: ci: export exit $(cat $d/export.rc)"
 }
-ci_gate
+want ci && ci_gate
 echo "suite: done (uptime $(uptime_s) s)"

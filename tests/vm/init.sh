@@ -50,7 +50,7 @@ fi
 if [ -f /lib/modules/order ]; then
 	# shellcheck disable=SC2013
 	for mod in $(cat /lib/modules/order); do
-		insmod "/lib/modules/$mod.ko" ||
+		insmod "/lib/modules/$mod" ||
 			echo "testbed: insmod $mod failed" >&2
 	done
 fi

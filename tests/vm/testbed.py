@@ -28,9 +28,10 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 # Outside the clone, so a fresh clone reuses what an earlier one fetched.
-CACHE = os.environ.get("KVMWATCH_CACHE") or os.path.join(
-    os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
-    "kvmwatch")
+sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+import kernels  # noqa: E402
+from kernels import CACHE  # noqa: E402
 
 ARCHES = {
     "x86_64": {
@@ -191,24 +192,31 @@ def module_depends(ko):
 
 # ---------------------------------------------------------------- initramfs
 
-def fetch_kernel(arch):
-    """Run fetch.sh (cheap when cached); returns the kernel version."""
-    res = subprocess.run([os.path.join(HERE, "fetch.sh"), arch],
-                         stdout=subprocess.PIPE, text=True)
-    if res.returncode != 0:
-        raise TestbedError(f"could not fetch the {arch} testbed kernel "
-                           "(tests/vm/fetch.sh failed, see above)")
-    return res.stdout.strip().splitlines()[-1]
+def fetch_kernel(variant):
+    """The variant's kernel, from the cache or Debian's registry (and its
+    rebuilt modules): kernels.fetch()'s dict."""
+    try:
+        return kernels.fetch(variant)
+    except kernels.KernelError as e:
+        raise TestbedError(f"could not get the {variant['name']} testbed "
+                           f"kernel: {e}")
 
 
-def kvm_modules(arch, moddir):
-    """[(name, decompressed .ko)] in load order, dependencies first."""
-    paths = {}
+def kvm_modules(arch, moddir, rebuilt):
+    """[(path under the module tree, decompressed .ko, dependencies)] in
+    load order, dependencies first; a module of rebuilt ({name: path})
+    replaces the kernel's own."""
+    paths, rel = {}, {}
     for top, _, files in os.walk(os.path.join(moddir, "kernel")):
         for fn in files:
             m = re.fullmatch(r"(.+)\.ko(\.xz)?", fn)
             if m:
-                paths[m.group(1).replace("-", "_")] = os.path.join(top, fn)
+                key = m.group(1).replace("-", "_")
+                paths[key] = os.path.join(top, fn)
+                rel[key] = os.path.join(os.path.relpath(top, moddir),
+                                        m.group(1) + ".ko")
+    for name, path in rebuilt.items():
+        paths[name.replace("-", "_")] = path
     order, seen = [], set()
 
     def add(name, chain):
@@ -224,24 +232,26 @@ def kvm_modules(arch, moddir):
             data = f.read()
         if path.endswith(".xz"):
             data = lzma.decompress(data)  # busybox insmod cannot read .xz
-        for dep in module_depends(data):
+        deps = module_depends(data)
+        for dep in deps:
             add(dep, [name] + chain)
         seen.add(key)
-        order.append((os.path.basename(path).split(".ko")[0], data))
+        order.append((rel[key], data,
+                      [rel[d.replace("-", "_")] for d in deps]))
 
     for name in ARCHES[arch]["modules"]:
         add(name, [])
     return order
 
 
-def base_initramfs(arch, kver):
+def base_initramfs(arch, kernel):
     """The cached part of the initramfs: /init, busybox, KVM modules."""
-    root = os.path.join(CACHE, ARCHES[arch]["debarch"], "root")
-    with open(os.path.join(root, "bin", "busybox"), "rb") as f:
+    kver = kernel["kver"]
+    with open(kernel["busybox"], "rb") as f:
         busybox = f.read()
     with open(os.path.join(HERE, "init.sh"), "rb") as f:
         init = f.read()
-    modules = kvm_modules(arch, os.path.join(root, "lib", "modules", kver))
+    modules = kvm_modules(arch, kernel["moddir"], kernel["modules"])
     terminfo = []
     for t in TERMINFO:
         for d in ("/lib/terminfo", "/usr/share/terminfo"):
@@ -253,10 +263,12 @@ def base_initramfs(arch, kver):
 
     h = hashlib.sha256(b"testbed-base-1\0" + arch.encode() + b"\0" +
                        kver.encode())
-    for blob in [busybox, init] + [d for _, d in modules + terminfo]:
+    for blob in [busybox, init] + [m[1] for m in modules] + \
+            [d for _, d in terminfo]:
         h.update(hashlib.sha256(blob).digest())
     cdir = os.path.join(CACHE, "testbed")
-    path = os.path.join(cdir, f"{arch}-{kver}-{h.hexdigest()[:16]}.cpio")
+    name = kernel["name"]
+    path = os.path.join(cdir, f"{name}-{kver}-{h.hexdigest()[:16]}.cpio")
     try:
         with open(path, "rb") as f:
             return f.read()
@@ -264,8 +276,9 @@ def base_initramfs(arch, kver):
         pass
 
     c = Cpio()
-    for d in ["bin", "dev", "etc", "lib", "lib/modules", "lib/terminfo",
-              "out", "proc", "root", "sys", "tmp"]:
+    for d in ["bin", "dev", "etc", "lib", "lib/modules",
+              f"lib/modules/{kver}", "lib/terminfo", "out", "proc", "root",
+              "sys", "tmp"]:
         c.dir(d)
     c.chardev("dev/console", 5, 1)
     c.file("init", init, 0o755)
@@ -274,18 +287,28 @@ def base_initramfs(arch, kver):
         if "lib/terminfo/" + t[0] not in c.names:
             c.dir("lib/terminfo/" + t[0])
         c.file("lib/terminfo/" + t, data)
-    for name, data in modules:
-        c.file(f"lib/modules/{name}.ko", data)
+    # Where the kernel keeps them, with a modules.dep, so that kvmwatch
+    # finds and reads a vendor module's file as on any host.
+    top = f"lib/modules/{kver}"
+    for rel, data, _ in modules:
+        parts = os.path.dirname(rel).split("/")
+        for i in range(len(parts)):
+            d = f"{top}/{'/'.join(parts[:i + 1])}"
+            if d not in c.names:
+                c.dir(d)
+        c.file(f"{top}/{rel}", data)
     if modules:
+        c.file(f"{top}/modules.dep", "".join(
+            f"{p}: {' '.join(deps)}\n" for p, _, deps in modules).encode())
         c.file("lib/modules/order",
-               "".join(n + "\n" for n, _ in modules).encode())
+               "".join(f"{kver}/{p}\n" for p, _, _ in modules).encode())
 
     data = c.finish()
-    # Keep one archive per arch; a concurrent boot may race us here, which
-    # costs it a rebuild at worst.
+    # Keep one archive per kernel variant; a concurrent boot may race us
+    # here, which costs it a rebuild at worst.
     os.makedirs(cdir, exist_ok=True)
     for old in os.listdir(cdir):
-        if old.startswith(arch + "-") and old.endswith(".cpio"):
+        if old.startswith(name + "-") and old.endswith(".cpio"):
             try:
                 os.unlink(os.path.join(cdir, old))
             except FileNotFoundError:
@@ -437,7 +460,8 @@ def run_script(args, cmd, prefix):
     stall_marker = args.stall_on.encode() if args.stall_on else None
     stall = {"marker": args.stall_on, "requested_s": args.stall_for,
              "triggered": False}
-    boot = {"arch": args.arch, "kernel": args.kver, "qemu": cmd,
+    boot = {"arch": args.arch, "variant": args.variant,
+            "kernel": args.kver, "qemu": cmd,
             "timeout_s": args.timeout, "timed_out": False,
             "finished": False}
 
@@ -591,9 +615,13 @@ def run_interactive(args, cmd):
 def parse_args(argv):
     p = argparse.ArgumentParser(
         prog="tests/vm/boot.sh",
-        description="Boot the nested-KVM testbed (Debian 6.12 kernel, "
-        "QEMU TCG, real KVM inside) and run a script in it.")
+        description="Boot the nested-KVM testbed (a Debian kernel of "
+        "tests/vm/kernels/, QEMU TCG, real KVM inside) and run a script "
+        "in it.")
     p.add_argument("arch", choices=sorted(ARCHES))
+    p.add_argument("--kernel", metavar="VARIANT",
+                   help="the kernel variant of tests/vm/kernels/ to boot "
+                   "(default: the arch's Debian 12 6.12)")
     p.add_argument("--file", action="append", default=[], metavar="PATH",
                    help="copy PATH into the guest's /bin (repeatable)")
     p.add_argument("--script", metavar="GUEST_SCRIPT",
@@ -649,10 +677,19 @@ def main(argv):
     if not shutil.which(qemu):
         raise TestbedError(f"{qemu} not found: install the Debian package "
                            f"{ARCHES[args.arch]['qemu_pkg']}")
-    args.kver = fetch_kernel(args.arch)
-    kernel = os.path.join(CACHE, ARCHES[args.arch]["debarch"], "root",
-                          "boot", "vmlinuz-" + args.kver)
-    base = base_initramfs(args.arch, args.kver)
+    try:
+        variant = kernels.load(args.kernel or kernels.DEFAULT[args.arch])
+    except kernels.KernelError as e:
+        raise TestbedError(str(e), EXIT_USAGE)
+    if variant["arch"] != args.arch:
+        raise TestbedError(f"--kernel {variant['name']} is an "
+                           f"{variant['arch']} kernel, not {args.arch}",
+                           EXIT_USAGE)
+    fetched = fetch_kernel(variant)
+    args.variant = variant["name"]
+    args.kver = fetched["kver"]
+    kernel = fetched["image"]
+    base = base_initramfs(args.arch, fetched)
     overlay = overlay_initramfs(args.arch, args.file, args.script)
     if args.out:
         prepare_out(args.out)

@@ -124,6 +124,7 @@ void mmio_setup_from_plan(const struct attach_plan *plan,
 	memset(s, 0, sizeof(*s));
 	s->vendor = plan->caps ? plan->caps->vendor : VENDOR_NONE;
 	s->nrips = s->vendor == VENDOR_SVM ? read_nrips() : -1;
+	s->code_fast_path = -1;
 	name = handler_point(s->vendor, &func);
 	if (name)
 		handler = attach_plan_point(plan, DET_MMIO, name);
@@ -165,9 +166,15 @@ static int mmio_start(void *state, struct detector_bpf *bpf,
 		return -errno;
 	st->skel->rodata->filter_pid = pid;
 	err = detector_bpf_load(bpf, plan, DET_MMIO);
-	if (!err)
-		mmio_setup_from_plan(plan, &st->setup);
-	return err;
+	if (err)
+		return err;
+	mmio_setup_from_plan(plan, &st->setup);
+	/* x86's fast paths live in the vendor module: read its code. */
+	if (st->setup.vendor == VENDOR_SVM || st->setup.vendor == VENDOR_VMX)
+		st->setup.code_fast_path = mmio_module_fast_path(
+			st->setup.vendor == VENDOR_SVM ? "kvm_amd" : "kvm_intel",
+			st->setup.code_why, sizeof(st->setup.code_why));
+	return 0;
 }
 
 static const struct detector_map mmio_maps[] = {

@@ -8,10 +8,31 @@
 const char *mmio_fast_state_name(enum mmio_fast_state state)
 {
 	switch (state) {
-	case MMIO_FAST_PRESENT: return "present";
 	case MMIO_FAST_ABSENT: return "absent";
+	case MMIO_FAST_UNUSABLE: return "unusable";
+	case MMIO_FAST_PRESENT: return "present";
+	case MMIO_FAST_IN_USE: return "in-use";
 	default: return "unknown";
 	}
+}
+
+/* The vendor module's code has the path: can this host take it? */
+static void from_code(const struct mmio_setup *s, const char *code,
+		      struct mmio_fast_path *fp)
+{
+	fp->basis = "module";
+	if (s->vendor == VENDOR_SVM && s->nrips == 0) {
+		fp->state = MMIO_FAST_UNUSABLE;
+		snprintf(fp->why, sizeof(fp->why),
+			 "%s; but kvm_amd.nrips=0 (no NRIP save on this CPU): %s takes the fast path only with the next RIP from hardware, so every write here is decoded",
+			 s->code_why, code);
+		return;
+	}
+	fp->state = MMIO_FAST_PRESENT;
+	snprintf(fp->why, sizeof(fp->why),
+		 "%s%s; no write took it in this run", s->code_why,
+		 s->vendor == VENDOR_SVM && s->nrips == 1 ?
+		 " (kvm_amd.nrips=1: usable here)" : "");
 }
 
 static const char *vendor_code(enum kvm_vendor vendor)
@@ -42,7 +63,7 @@ void mmio_decide_fast_path(const struct mmio_setup *s, uint64_t fast_writes,
 			 " (kvm_amd.nrips=1: a fast path that needs the next RIP would have had it)");
 
 	if (fp->fast_tries) {
-		fp->state = MMIO_FAST_PRESENT;
+		fp->state = MMIO_FAST_IN_USE;
 		fp->basis = "observed";
 		snprintf(fp->why, sizeof(fp->why),
 			 "%s tried KVM_FAST_MMIO_BUS in %llu runs (%llu writes took the fast bus): this kernel's %s code has the fast MMIO path",
@@ -51,12 +72,33 @@ void mmio_decide_fast_path(const struct mmio_setup *s, uint64_t fast_writes,
 		return;
 	}
 	if (fast_writes) {
-		fp->state = MMIO_FAST_PRESENT;
+		fp->state = MMIO_FAST_IN_USE;
 		fp->basis = "observed";
 		snprintf(fp->why, sizeof(fp->why),
 			 "%llu writes took KVM_FAST_MMIO_BUS%s: this kernel's %s code has the fast MMIO path",
 			 (unsigned long long)fast_writes, fp->fast_events ?
 			 " (kvm:kvm_fast_mmio)" : "", code);
+		return;
+	}
+	/* What the module's code has decides, where it could be read. */
+	if (s->code_fast_path == 1) {
+		from_code(s, code, fp);
+		return;
+	}
+	if (s->code_fast_path == 0) {
+		fp->state = MMIO_FAST_ABSENT;
+		fp->basis = "module";
+		snprintf(fp->why, sizeof(fp->why), "%s%s", s->code_why, nrips);
+		return;
+	}
+	/* Decoded candidate writes say nothing where the path, if the code
+	 * had one, would be closed anyway. */
+	if (fp->slow_candidate_runs && s->vendor == VENDOR_SVM &&
+	    s->nrips == 0) {
+		snprintf(fp->why, sizeof(fp->why),
+			 "%llu runs of %s decoded a fast-MMIO candidate write, but with kvm_amd.nrips=0 an SVM fast path would not be tried either; the module's code could not be read (%s)",
+			 (unsigned long long)fp->slow_candidate_runs, h,
+			 s->code_why[0] ? s->code_why : "not read");
 		return;
 	}
 	if (fp->slow_candidate_runs) {

@@ -121,10 +121,17 @@ json_t *mmio_view_json(const void *mmio_view)
 
 	fast = json_pack("{s:o, s:o, s:s}",
 			 "present", fp->state == MMIO_FAST_UNKNOWN ? json_null() :
-			 json_boolean(fp->state == MMIO_FAST_PRESENT),
+			 json_boolean(MMIO_FAST_IN_CODE(fp->state)),
 			 "basis", fp->basis ? json_string(fp->basis) :
 			 json_null(),
 			 "why", fp->why);
+	json_object_set_new(fast, "state",
+			    json_string(mmio_fast_state_name(fp->state)));
+	json_object_set_new(fast, "usable", fp->state == MMIO_FAST_UNKNOWN ?
+			    json_null() :
+			    json_boolean(MMIO_FAST_USABLE(fp->state)));
+	json_object_set_new(fast, "in_module", s->code_fast_path < 0 ?
+			    json_null() : json_boolean(s->code_fast_path));
 	json_object_set_new(fast, "handler", s->handler ?
 			    json_string(s->handler) : json_null());
 	json_object_set_new(fast, "handler_found", json_boolean(s->handler_found));

@@ -75,7 +75,13 @@ int mmio_view_metrics(const void *mmio_view, struct metric_set *out)
 	    !add(out, METRIC_GAUGE, "bool", BETTER_HIGHER, NULL,
 		 "mmio.fast_path_present",
 		 "1 when this kernel's vendor code has a fast MMIO path",
-		 view->fast_path.state == MMIO_FAST_PRESENT))
+		 MMIO_FAST_IN_CODE(view->fast_path.state)))
+		return -ENOMEM;
+	if (view->fast_path.state != MMIO_FAST_UNKNOWN &&
+	    !add(out, METRIC_GAUGE, "bool", BETTER_HIGHER, NULL,
+		 "mmio.fast_path_usable",
+		 "1 when writes can take the fast MMIO path on this host",
+		 MMIO_FAST_USABLE(view->fast_path.state)))
 		return -ENOMEM;
 	/* Costs exist only where the handler is probed: absent otherwise,
 	 * so a baseline from another mode does not compare them. */

@@ -58,6 +58,10 @@ struct mmio_setup {
 	bool fast_tracepoint_exists;
 	/* kvm_amd's nrips parameter: 1, 0, or -1 when unreadable/not SVM. */
 	int nrips;
+	/* The vendor module's code has a fast path (its undefined symbols):
+	 * 1, 0, or -1 unknown (not x86, built in, no file); why says how. */
+	int code_fast_path;
+	char code_why[MMIO_WHY_LEN];
 	char candidates_why[MMIO_WHY_LEN];	/* when !bus_probed */
 	char costs_why[MMIO_WHY_LEN];		/* when !handler_probed */
 };
@@ -124,15 +128,23 @@ struct mmio_vm_view {
 
 enum mmio_fast_state {
 	MMIO_FAST_UNKNOWN = -1,
-	MMIO_FAST_ABSENT = 0,
-	MMIO_FAST_PRESENT = 1,
+	MMIO_FAST_ABSENT,	/* the vendor code has no fast MMIO path */
+	MMIO_FAST_UNUSABLE,	/* it has one this host cannot take (nrips=0) */
+	MMIO_FAST_PRESENT,	/* it has one this host can take; none seen */
+	MMIO_FAST_IN_USE,	/* writes took it in this run */
 };
+
+/* The vendor code has a fast path, whether or not it can be taken. */
+#define MMIO_FAST_IN_CODE(s)	((s) >= MMIO_FAST_UNUSABLE)
+/* It can be taken here. */
+#define MMIO_FAST_USABLE(s)	((s) >= MMIO_FAST_PRESENT)
 
 /* Whether the vendor code has a fast MMIO path, and why kvmwatch says so. */
 struct mmio_fast_path {
 	enum mmio_fast_state state;
-	/* "observed": from what the handler did in this run; "kernel":
-	 * from what the kernel has (kallsyms, tracefs); NULL when unknown. */
+	/* "observed": from what the handler did in this run; "module": from
+	 * the vendor module's code; "kernel": from what the kernel has
+	 * (kallsyms, tracefs); NULL when unknown. */
 	const char *basis;
 	char why[800];
 	uint64_t handler_writes;
@@ -176,6 +188,10 @@ DECLARE_DETECTOR_VIEWS(mmio);
  * tests). */
 void mmio_setup_from_plan(const struct attach_plan *plan,
 			  struct mmio_setup *setup);
+
+/* Whether the vendor module's code has a fast path: 1, 0 or -1, with
+ * why (mmio_module.c). */
+int mmio_module_fast_path(const char *module, char *why, size_t len);
 
 /* The rules of check --mmio (mmio_rules.c). */
 extern const struct check_rule_group mmio_rule_group;

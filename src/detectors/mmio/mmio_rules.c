@@ -28,9 +28,9 @@ measure_emulated_candidates(const struct check_data *d, double *value,
 			 v->setup.candidates_why);
 		return NOT_MEASURED;
 	}
-	if (v->fast_path.state != MMIO_FAST_PRESENT) {
+	if (!MMIO_FAST_USABLE(v->fast_path.state)) {
 		snprintf(why, why_len,
-			 "applies only where the vendor code has a fast MMIO path, and here it is %s: %.400s",
+			 "applies only where writes can take a fast MMIO path, and here it is %s: %.400s",
 			 mmio_fast_state_name(v->fast_path.state),
 			 v->fast_path.why);
 		return NOT_MEASURED;
@@ -64,16 +64,19 @@ measure_fast_path(const struct check_data *d, double *value, char *evidence,
 	fp = &v->fast_path;
 	switch (fp->state) {
 	case MMIO_FAST_PRESENT:
+	case MMIO_FAST_IN_USE:
 		*value = 1;
 		return MEASURED;
 	case MMIO_FAST_ABSENT:
+	case MMIO_FAST_UNUSABLE:
 		if (d->expect_fast_mmio) {
 			*value = 0;
 			snprintf(evidence, evidence_len,
 				 "--expect-fast-mmio, but %.460s", fp->why);
 			return MEASURED;
 		}
-		/* A finding, not a regression: the kernel never had it. */
+		/* A finding, not a regression: the kernel never had it, or
+		 * this host cannot take it. */
 		*value = 0;
 		snprintf(evidence, evidence_len,
 			 "%.420s (--expect-fast-mmio makes this a failure)",
@@ -174,7 +177,7 @@ static const struct check_rule mmio_rules[] = {
 	  "writes to fast-MMIO candidates (len-0 ioeventfds) decoded instead of taking the fast bus, on a kernel whose vendor code has the fast path",
 	  "writes", RULE_AT_MOST, 0, measure_emulated_candidates },
 	{ "mmio.fast_path", "mmio",
-	  "the vendor code has a fast MMIO path (a finding unless --expect-fast-mmio)",
+	  "writes can take a fast MMIO path: the vendor code has one and the host allows it (a finding unless --expect-fast-mmio)",
 	  "bool", RULE_AT_LEAST, 1, measure_fast_path },
 	{ "mmio.fast_share", "mmio",
 	  "share of MMIO writes that took KVM_FAST_MMIO_BUS",

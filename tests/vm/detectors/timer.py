@@ -147,9 +147,11 @@ class TimerChecks:
                 "longest_chain": t.get("longest_chain")})
 
     def stall_figures(self, label, truth, timers):
-        """The fixed kernel: the stall's late expiry shows, no catch-up."""
+        """The stall's late expiry shows; a fixed kernel re-arms at now (no
+        catch-up), an unfixed one plays every missed period back."""
         stall, _ = load_json(os.path.join(self.out, "stall.json"))
         paused = (stall or {}).get("stopped_for_s", STALL_SECONDS)
+        fixed = "timer" in self.kernel["fixed"]
         for tid, (vm, v, t) in self.timer_by_tid(label, truth, timers,
                                                   False).items():
             if t is None:
@@ -167,22 +169,37 @@ class TimerChecks:
                     f"callback {t.get('max_callback_ns', 0) / 1e6:.1f} ms)",
                     [json.dumps(t)[:600]])
             chain = t.get("longest_chain")
-            good = chain is not None and chain <= 2
+            if fixed:
+                good = chain is not None and chain <= 2
+                want = "<= 2 (the kernel has the fix)"
+            else:
+                # One callback per period missed in the pause, and more:
+                # under TCG the playback itself takes a few hundred ms (3
+                # kvmwatch sessions attached), whose periods it plays too
+                # (3319 for a 3.002 s pause at 1 ms seen).
+                missed = paused * 1e9 / (t.get("period_ns") or 1)
+                good = chain is not None and \
+                    0.9 * missed <= chain <= 1.3 * missed + 5
+                want = (f"close to the {missed:.0f} periods of the pause "
+                        "(the kernel plays them back)")
             self.ok(good, f"{label}: vm {vm['pid']} vcpu {v['vcpu_id']}: "
-                    f"catch-up chain {chain} <= 2 (the kernel has the fix); "
+                    f"catch-up chain {chain} {want}; "
                     f"{t.get('late_rearms')} late re-arms, "
                     f"{t.get('catchup_rearms')} catch-up re-arms",
                     [] if good else [json.dumps(t)[:600]])
 
-    def check_doc(self, d, mode):
-        """check --lockup's document in mode: exit 0, PASS, in that mode."""
+    def check_doc(self, d, mode, verdict="PASS"):
+        """check --lockup's document in mode: exit 0 and PASS, or exit 1
+        and FAIL as verdict says, in that mode."""
         rc = read_rc(os.path.join(d, f"check-{mode}.rc"))
         doc, err = load_json(os.path.join(d, f"check-{mode}.json"))
         name = os.path.basename(d)
         rules = {r.get("name"): r for r in (doc or {}).get("rules", [])}
-        good = rc == 0 and doc is not None and doc.get("verdict") == "PASS"
-        self.ok(good, f"{name}: check --lockup ({mode}) exits 0 with "
-                "verdict PASS", [f"exit {rc}", err or "",
+        want_rc = 0 if verdict == "PASS" else 1
+        good = rc == want_rc and doc is not None and \
+            doc.get("verdict") == verdict
+        self.ok(good, f"{name}: check --lockup ({mode}) exits {want_rc} "
+                f"with verdict {verdict}", [f"exit {rc}", err or "",
                                  json.dumps(list(rules.values()))[:800],
                                  read_text(os.path.join(
                                      d, f"check-{mode}.err"))[-800:]])
@@ -193,9 +210,11 @@ class TimerChecks:
         self.ok(got == mode, f"{name}: apic_timer_fn watched in {mode} mode",
                 [f"mode {got}"])
         junit = read_text(os.path.join(d, f"check-{mode}.xml"))
-        good = f'tests="{len(rules)}" failures="0"' in junit
+        failed = sum(r.get("verdict") == "FAIL" for r in rules.values())
+        good = f'tests="{len(rules)}" failures="{failed}"' in junit and \
+            (failed > 0) == (verdict == "FAIL")
         self.ok(good, f"{name}: check --junit ({mode}) lists "
-                f"{len(rules)} rules, none failed", [junit[:400]])
+                f"{len(rules)} rules, {failed} failed", [junit[:400]])
         return doc
 
     def compare_modes(self, name, truth, fentry, tracepoint):
@@ -209,8 +228,9 @@ class TimerChecks:
                 continue
             med_a = median_slot(a.get("lateness_hist"))
             med_b = median_slot(b.get("lateness_hist"))
+            # A run the kernel skipped also cuts a chain short.
             good = (abs(a["callbacks"] - b["callbacks"]) <= missed and
-                    a["longest_chain"] == b["longest_chain"] and
+                    abs(a["longest_chain"] - b["longest_chain"]) <= missed and
                     med_a is not None and med_b is not None and
                     abs(med_a[0] - med_b[0]) <= 1 and
                     abs(a["max_response_ns"] - b["max_response_ns"]) <=
@@ -241,6 +261,7 @@ class TimerChecks:
                 "exits 0 with its ground truth",
                 [] if good else [err or "", read_text(
                     os.path.join(d, "kvmload.err"))])
+        # No stall: every kernel passes.
         docs = {m: self.check_doc(d, m) for m in ("fentry", "tracepoint")}
         if not good:
             return
@@ -265,7 +286,9 @@ class TimerChecks:
             self.tap.diag("timer-stall ground truth (interrupts vs "
                           "elapsed/P): " + json.dumps(
                               self.facts.get("timer-stall")))
-        docs = {m: self.check_doc(d, m) for m in ("fentry", "tracepoint")}
+        verdict = self.expect("lockup", "PASS")
+        docs = {m: self.check_doc(d, m, verdict)
+                for m in ("fentry", "tracepoint")}
         if not truth:
             return
         for m, doc in docs.items():

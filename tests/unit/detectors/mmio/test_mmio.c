@@ -230,6 +230,8 @@ static struct mmio_setup setup_for(enum kernel k, bool fentry)
 	setup.exit_watched = true;
 	setup.fast_tracepoint_exists = k != ARM64;
 	setup.nrips = k == SVM_612 ? 1 : -1;
+	/* The vendor module's file is not read here (module_code_decides). */
+	setup.code_fast_path = -1;
 	if (!fentry) {
 		snprintf(setup.candidates_why, sizeof(setup.candidates_why),
 			 "kvm_io_bus_write is watched in tracepoint mode");
@@ -407,7 +409,7 @@ static void vmx_fast_path_takes_the_doorbell(void **state)
 				 500);
 		assert_int_equal(v.by_path[MMIO_PATH_FAST], 500);
 		assert_true(v.fast_share > 0.333 && v.fast_share < 0.334);
-		assert_int_equal(v.fast_path.state, MMIO_FAST_PRESENT);
+		assert_int_equal(v.fast_path.state, MMIO_FAST_IN_USE);
 		assert_string_equal(v.fast_path.basis, "observed");
 		if (fentry)
 			assert_int_equal(v.fast_path.fast_tries, 1500);
@@ -545,14 +547,15 @@ static void fast_path_decision(void **state)
 	/* kvm:kvm_fast_mmio from the patched SVM code settles it. */
 	fp.fast_events = 3;
 	mmio_decide_fast_path(&setup, 3, 0, &fp);
-	assert_int_equal(fp.state, MMIO_FAST_PRESENT);
-	/* nrips off: said, as the reason the fast path could not work. */
+	assert_int_equal(fp.state, MMIO_FAST_IN_USE);
+	/* nrips off and the module not read: decoded candidates do not
+	 * tell a missing path from one that cannot be taken. */
 	setup = setup_for(SVM_612, true);
 	setup.nrips = 0;
 	memset(&fp, 0, sizeof(fp));
 	fp.slow_candidate_runs = 7;
 	mmio_decide_fast_path(&setup, 0, 7, &fp);
-	assert_int_equal(fp.state, MMIO_FAST_ABSENT);
+	assert_int_equal(fp.state, MMIO_FAST_UNKNOWN);
 	assert_non_null(strstr(fp.why, "nrips=0"));
 	/* Probed, but no candidate was written: cannot tell. */
 	memset(&fp, 0, sizeof(fp));
@@ -570,6 +573,50 @@ static void fast_path_decision(void **state)
 	memset(&fp, 0, sizeof(fp));
 	mmio_decide_fast_path(&setup, 0, 0, &fp);
 	assert_int_equal(fp.state, MMIO_FAST_UNKNOWN);
+}
+
+/* The vendor module's code settles it, seen taken or not: SVM 6.12 has
+ * no fast path, 7.3 has one that needs NRIP save. */
+static void module_code_decides(void **state)
+{
+	struct mmio_setup setup = setup_for(SVM_612, true);
+	struct mmio_fast_path fp;
+
+	(void)state;
+	setup.code_fast_path = 0;
+	snprintf(setup.code_why, sizeof(setup.code_why),
+		 "kvm-amd.ko calls neither");
+	memset(&fp, 0, sizeof(fp));
+	fp.slow_candidate_runs = 7;
+	mmio_decide_fast_path(&setup, 0, 7, &fp);
+	assert_int_equal(fp.state, MMIO_FAST_ABSENT);
+	assert_string_equal(fp.basis, "module");
+	assert_false(MMIO_FAST_IN_CODE(fp.state));
+
+	setup.code_fast_path = 1;
+	snprintf(setup.code_why, sizeof(setup.code_why),
+		 "kvm-amd.ko calls kvm_io_bus_write");
+	setup.nrips = 0;
+	memset(&fp, 0, sizeof(fp));
+	fp.slow_candidate_runs = 7;
+	mmio_decide_fast_path(&setup, 0, 7, &fp);
+	assert_int_equal(fp.state, MMIO_FAST_UNUSABLE);
+	assert_string_equal(fp.basis, "module");
+	assert_non_null(strstr(fp.why, "nrips=0"));
+	assert_true(MMIO_FAST_IN_CODE(fp.state));
+	assert_false(MMIO_FAST_USABLE(fp.state));
+	assert_string_equal(mmio_fast_state_name(fp.state), "unusable");
+
+	setup.nrips = 1;
+	memset(&fp, 0, sizeof(fp));
+	mmio_decide_fast_path(&setup, 0, 0, &fp);
+	assert_int_equal(fp.state, MMIO_FAST_PRESENT);
+	assert_true(MMIO_FAST_USABLE(fp.state));
+	/* Seen taken: in use, whatever else is known. */
+	fp.fast_tries = 2;
+	mmio_decide_fast_path(&setup, 2, 0, &fp);
+	assert_int_equal(fp.state, MMIO_FAST_IN_USE);
+	assert_string_equal(fp.basis, "observed");
 }
 
 /* ---- check --mmio ---- */
@@ -812,6 +859,7 @@ int main(void)
 		cmocka_unit_test(waiting_for_a_cpu_is_not_a_cost),
 		cmocka_unit_test(nested_guests_are_no_evidence),
 		cmocka_unit_test(fast_path_decision),
+		cmocka_unit_test(module_code_decides),
 		cmocka_unit_test(verdicts_per_kernel),
 		cmocka_unit_test(interval_delta),
 		cmocka_unit_test(json_says_what_is_unknown),
