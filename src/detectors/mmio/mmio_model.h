@@ -192,6 +192,9 @@ void mmio_setup_from_plan(const struct attach_plan *plan,
 /* Whether the vendor module's code has a fast path: 1, 0 or -1, with
  * why (mmio_module.c). */
 int mmio_module_fast_path(const char *module, char *why, size_t len);
+/* The same with the modules under moddir (for tests). */
+int mmio_module_fast_path_in(const char *moddir, const char *module,
+			     char *why, size_t len);
 
 /* The rules of check --mmio (mmio_rules.c). */
 extern const struct check_rule_group mmio_rule_group;

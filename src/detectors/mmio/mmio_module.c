@@ -42,17 +42,15 @@ static bool module_file(const char *base, const char *module)
 	return !strncmp(base + i, ".ko", 3);
 }
 
-/* The module's file under /lib/modules/RELEASE, from modules.dep. */
-static int find_module(const char *module, char *path, size_t len)
+/* The module's file under moddir, from its modules.dep. */
+static int find_module(const char *moddir, const char *module, char *path,
+		       size_t len)
 {
-	struct utsname u;
 	char dep[512], line[1024];
 	FILE *f;
 	int err = -ENOENT;
 
-	if (uname(&u))
-		return -errno;
-	snprintf(dep, sizeof(dep), "/lib/modules/%s/modules.dep", u.release);
+	snprintf(dep, sizeof(dep), "%s/modules.dep", moddir);
 	f = fopen(dep, "r");
 	if (!f)
 		return -errno;
@@ -65,9 +63,8 @@ static int find_module(const char *module, char *path, size_t len)
 		base = strrchr(line, '/');
 		base = base ? base + 1 : line;
 		if (module_file(base, module)) {
-			err = snprintf(path, len, "/lib/modules/%.64s/%.400s",
-				       u.release, line) < (int)len ? 0 :
-				-ENAMETOOLONG;
+			err = snprintf(path, len, "%.100s/%.400s", moddir,
+				       line) < (int)len ? 0 : -ENAMETOOLONG;
 			break;
 		}
 	}
@@ -271,17 +268,31 @@ static int undefined_symbols(unsigned char *image, size_t len,
 
 int mmio_module_fast_path(const char *module, char *why, size_t len)
 {
+	char moddir[128];
+	struct utsname u;
+
+	if (uname(&u)) {
+		snprintf(why, len, "uname: %s", strerror(errno));
+		return -1;
+	}
+	snprintf(moddir, sizeof(moddir), "/lib/modules/%.64s", u.release);
+	return mmio_module_fast_path_in(moddir, module, why, len);
+}
+
+int mmio_module_fast_path_in(const char *moddir, const char *module,
+			     char *why, size_t len)
+{
 	unsigned char *image = NULL;
 	size_t size = 0, n = ARRAY_SIZE(fast_path_imports);
 	unsigned int found;
 	char path[512];
 	int err;
 
-	err = find_module(module, path, sizeof(path));
+	err = find_module(moddir, module, path, sizeof(path));
 	if (err) {
 		snprintf(why, len,
-			 "%s's module file is not listed in /lib/modules/<release>/modules.dep (%s): its code cannot be read",
-			 module, strerror(-err));
+			 "%s's module file is not listed in %.100s/modules.dep (%s; built in?): its code cannot be read",
+			 module, moddir, strerror(-err));
 		return -1;
 	}
 	err = read_all(path, &image, &size);
