@@ -120,7 +120,7 @@ static int emit_report(const struct top_options *o, const struct runner *r,
 {
 	const void *exits = runner_view(r, DET_EXITS);
 	enum detector_id det;
-	json_t *doc, *dets;
+	json_t *doc, *dets, *missed;
 
 	if (o->format == OUTPUT_JSON) {
 		doc = json_pack("{s:s, s:i, s:s, s:f, s:o}",
@@ -130,7 +130,10 @@ static int emit_report(const struct top_options *o, const struct runner *r,
 				"time", (double)time(NULL),
 				"host", json_host(r->caps));
 		dets = json_object();
+		missed = json_object();
 		json_object_set_new(doc, "detectors", dets);
+		/* Runs the kernel skipped: figures may be short by this. */
+		json_object_set_new(doc, "missed_runs", missed);
 		json_object_update_new(doc, r->runs[DET_EXITS].ops->view_json(exits));
 		for (det = 0; det < DET_COUNT; det++) {
 			const struct detector_ops *ops = r->runs[det].ops;
@@ -139,6 +142,10 @@ static int emit_report(const struct top_options *o, const struct runner *r,
 				continue;
 			json_object_set_new(dets, detectors[det].name,
 					    json_detector(r->plan, det));
+			json_object_set_new(missed, detectors[det].name,
+					    runner_on(r, det) ? json_integer(
+						runner_missed_runs(r, det)) :
+					    json_null());
 			if (det == DET_EXITS)
 				continue;
 			json_object_set_new(doc, ops->json_key ? ops->json_key :

@@ -131,12 +131,17 @@ class MmioChecks:
                     p: a[p]["writes"] for p in ("fast", "emulated", "user")}
         return got
 
-    def mmio_view_checks(self, label, truth, view, fentry):
+    def mmio_view_checks(self, label, truth, view, fentry, doc_missed):
         """Ground truth against one mmio view, one assertion per address:
         writes per path exactly, exit reason, instruction emulation,
         costs, ioeventfd signals; then the candidates per VM."""
         fp = view.get("fast_path", {})
-        want = self.mmio_expected(truth, fp.get("present") is True)
+        want = self.mmio_expected(truth, fp.get("usable") is True)
+        # fentry programs a preemptible kernel (7.3's lazy preemption)
+        # switched out mid-run are skipped when the next one starts on
+        # that CPU; the kernel counts each: the function figures may be
+        # short by that much, never the tracepoint ones.
+        missed = (doc_missed or {}).get("mmio") or 0
         pids = {vm["pid"] for vm in truth["vms"]}
         got = self.mmio_seen(view, pids)
         reason = "npf" if self.arch == "x86_64" else "DABT_LOW"
@@ -171,7 +176,8 @@ class MmioChecks:
                 # Each write is timed, or its handler run was switched
                 # out (then its time is a wait for a CPU, not a cost).
                 if fentry and not (
-                        c["timed"] + c["preempted"] == c["writes"] and
+                        c["writes"] - missed <= c["timed"] + c["preempted"]
+                        <= c["writes"] and
                         c["timed"] > c["preempted"] and c["cost_avg_ns"]):
                     bad.append(f"{p}: {c['timed']} timed + "
                                f"{c['preempted']} switched out of "
@@ -184,9 +190,12 @@ class MmioChecks:
                                f"{c['preempted']}/{c['cost_avg_ns']}, "
                                "want null")
             signals = a.get("ioeventfd_signals")
-            if fentry and key in eventfds and signals != eventfds[key]:
+            if fentry and key in eventfds and not (
+                    signals is not None and
+                    eventfds[key] - missed <= signals <= eventfds[key]):
                 bad.append(f"ioeventfd signals {signals}, eventfd read "
-                           f"back {eventfds[key]}")
+                           f"back {eventfds[key]} ({missed} runs "
+                           "skipped by the kernel)")
             if not fentry and signals is not None:
                 bad.append(f"ioeventfd signals {signals}, want null")
             costs = ", ".join(
@@ -261,7 +270,8 @@ class MmioChecks:
         if not good:
             return
         self.mmio_fast_path("mmio: top", view, True)
-        self.mmio_view_checks("mmio: top", truth, view, True)
+        self.mmio_view_checks("mmio: top", truth, view, True,
+                              watch.get("missed_runs"))
         t = view.get("totals", {})
         self.facts["mmio_detector"] = {
             "totals": t, "fast_path": view.get("fast_path"),
@@ -308,7 +318,9 @@ class MmioChecks:
                     f"mmio-check: --junit ({name}) lists {len(rules)} "
                     f"rules, {fails} failed", [junit[:400]])
             fp = rules.get("mmio.fast_path", {})
-            absent = doc["mmio"]["fast_path"].get("present") is False
+            # Absent from the code, or there but not usable here: a
+            # finding either way.
+            absent = doc["mmio"]["fast_path"].get("usable") is False
             if name == "expect":
                 good = fp.get("verdict") == "FAIL" and \
                     "--expect-fast-mmio" in (fp.get("evidence") or "")
@@ -341,12 +353,14 @@ class MmioChecks:
             self.mmio_fast_path("mmio-check: fentry",
                                 docs["fentry"]["mmio"], True)
             self.mmio_view_checks("mmio-check: fentry", truth,
-                                  docs["fentry"]["mmio"], True)
+                                  docs["fentry"]["mmio"], True,
+                                  docs["fentry"].get("missed_runs"))
         if "tracepoint" in docs:
             self.mmio_fast_path("mmio-check: tracepoint",
                                 docs["tracepoint"]["mmio"], False)
             self.mmio_view_checks("mmio-check: tracepoint", truth,
-                                  docs["tracepoint"]["mmio"], False)
+                                  docs["tracepoint"]["mmio"], False,
+                                  docs["tracepoint"].get("missed_runs"))
         if "fentry" in docs and "tracepoint" in docs:
             pids = {vm["pid"] for vm in truth["vms"]}
             a = self.mmio_seen(docs["fentry"]["mmio"], pids)
