@@ -34,6 +34,7 @@ struct kvm___x86 {
 } __attribute__((preserve_access_index));
 
 #define KVM_CREATE_VM_IOCTL	0xae01	/* _IO(KVMIO, 0x01) */
+#define SIGKILL_NR		9
 #define WALK_LEAF		1	/* KVM_PGTABLE_WALK_LEAF */
 #define WALK_TABLE_POST		4	/* KVM_PGTABLE_WALK_TABLE_POST */
 #define PTE_VALID		1ull
@@ -157,6 +158,8 @@ static __always_inline void phase_enter(__u32 p, struct kvm *kvm)
 		td_phase_enter(r, p, now);
 		return;
 	}
+	if (!td_phase_opens(p))
+		return;
 	pid = kvm ? BPF_CORE_READ(kvm, userspace_pid) : current_pid();
 	if (filter_pid && pid != filter_pid)
 		return;
@@ -342,6 +345,24 @@ int tp_destroy_vm(struct trace_event_raw_sys_enter *ctx)
 {
 	__u32 pid = current_pid();
 
+	if (!bpf_map_lookup_elem(&td_vmms, &pid))
+		return 0;
+	bpf_map_delete_elem(&td_vmms, &pid);
+	phase_enter(TD_PH_EXIT, NULL);
+	return 0;
+}
+
+/* The same for a VMM that a signal kills, which never calls exit_group:
+ * every thread of a dying process passes here (SIGKILL), the first one
+ * opens the record. */
+SEC("tracepoint/signal/signal_deliver")
+int tp_vmm_killed(struct trace_event_raw_signal_deliver *ctx)
+{
+	__u32 pid;
+
+	if (ctx->sig != SIGKILL_NR)
+		return 0;
+	pid = current_pid();
 	if (!bpf_map_lookup_elem(&td_vmms, &pid))
 		return 0;
 	bpf_map_delete_elem(&td_vmms, &pid);

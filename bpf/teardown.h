@@ -50,6 +50,19 @@ enum td_phase {
 	TD_PH_COUNT,
 };
 
+/*
+ * Only the VM's destruction opens a teardown: kvm_destroy_vm, the release
+ * of the VMM's memory (kvm_arch_flush_shadow_all, which only a dying mm
+ * and kvm_destroy_vm call), or the VMM's exit. The other functions also
+ * zap a live VM's tables (a memslot deleted: x86 zaps every root) and
+ * count only inside an open teardown.
+ */
+static __always_inline bool td_phase_opens(__u32 phase)
+{
+	return phase == TD_PH_DESTROY_VM || phase == TD_PH_FLUSH ||
+		phase == TD_PH_EXIT;
+}
+
 /* How a task came to wait for the teardown thread's CPU: how much of its
  * wait is known. */
 enum td_wait_how {

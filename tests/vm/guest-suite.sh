@@ -330,14 +330,21 @@ if want teardown-checks; then
 	# A VM big enough that the unfixed arm64 stage-2 walk runs well over
 	# 100 ms under TCG, destroyed on CPU 1 beside a CPU-bound competitor:
 	# once with the VM fd closed while its memory is mapped, once by
-	# process exit (which tracepoint mode sees); a small one that must
-	# pass.
+	# process exit and once by SIGKILL (which tracepoint mode sees); a
+	# small one that must pass.
 	teardown_check teardown-big --vcpus 2 --mem-mib $TEARDOWN_BIG_MIB \
 		--competitor-cpu 1
 	teardown_check teardown-exit --vcpus 2 --mem-mib $TEARDOWN_BIG_MIB \
 		--teardown-order exit --competitor-cpu 1
+	# The same VMM killed by SIGKILL: no exit_group to see.
+	teardown_check teardown-kill --vcpus 2 --mem-mib $TEARDOWN_BIG_MIB \
+		--teardown-order kill --competitor-cpu 1
 	teardown_check teardown-small --vcpus 2 --mem-mib 4 --competitor-cpu 1
 fi
+# Memory slots deleted and added back on live VMs (x86 zaps every TDP
+# root then): each VM has one teardown, its destruction, not one per slot.
+want memslots && scenario memslots no teardown --vms 2 --vcpus 2 \
+	--mem-mib 16 --memslot-cycles 3
 want pmu && scenario pmu no pmu --vms 2 --vcpus 2 -k 1000
 want pmu-check && pmu_check
 # ---- CI gating (issue 8, docs/ci.md): /out/ci/. Record a baseline of a

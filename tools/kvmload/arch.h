@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct kvm_vm;
 struct kvm_vcpu;
@@ -26,6 +27,8 @@ enum teardown_order {
 	/* Leave it all to the kernel: exit with fds and memory in place
 	 * (exit_mmap releases the MMU notifier, then the fds close). */
 	ORDER_EXIT,
+	/* The same, killed by SIGKILL: a VMM that dies without exit_group. */
+	ORDER_KILL,
 };
 
 /* Parsed and range-checked command line; arch code may trust it. */
@@ -38,6 +41,7 @@ struct kvmload_opts {
 	unsigned int mem_mib;      /* teardown --mem-mib */
 	enum teardown_order order; /* teardown --teardown-order */
 	int competitor_cpu;        /* teardown --competitor-cpu, or -1 */
+	unsigned int memslot_cycles; /* teardown --memslot-cycles */
 	int competitor_go_fd;      /* starts the competitor spinning, or -1 */
 	volatile int *competitor_spinning; /* set once it spins */
 	unsigned long iterations;  /* pmu -k */
@@ -68,6 +72,8 @@ struct vm_parts {
 	struct {
 		void *mem;
 		size_t size;
+		uint32_t slot;		/* its memory slot */
+		uint64_t gpa;
 	} maps[2];
 	unsigned int nmaps;
 };

@@ -688,7 +688,8 @@ static void destroy_vm(struct arm64_vm *vm, json_t *vmj)
 	struct vm_parts p = {
 		.vm = &vm->kvm, .vcpus = vm->vcpus, .nvcpus = vm->o->vcpus,
 		.extra_fd = vm->vgic_fd,
-		.maps = { { vm->ram, RAM_SIZE }, { vm->mem, vm->mem_size } },
+		.maps = { { vm->ram, RAM_SIZE, RAM_SLOT, RAM_GPA },
+			  { vm->mem, vm->mem_size, TEARDOWN_SLOT, TEARDOWN_GPA } },
 		.nmaps = 2,
 	};
 

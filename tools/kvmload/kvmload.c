@@ -32,6 +32,7 @@
 /* Keeps an x86 teardown slot below the MMIO hole at 3.25 GiB. */
 #define MAX_MEM_MIB	3072u
 #define MAX_ITERATIONS	1000000000ul
+#define MAX_MEMSLOT_CYCLES	1000u
 
 static const char *const scenario_names[] = {
 	[SCENARIO_MMIO] = "mmio",
@@ -56,12 +57,16 @@ static void usage(FILE *out)
 "                              periodic guest timer every P us for S s\n"
 "                              (defaults P=1000, S=2)\n"
 "  teardown [--mem-mib M] [--teardown-order O] [--competitor-cpu N]\n"
+"           [--memslot-cycles N]\n"
 "                              touch every 4 KiB page of an M MiB slot,\n"
 "                              then time the VM's destruction (M=64);\n"
 "                              O: vm-first (default: the VM goes with its\n"
 "                              memory mapped, as when a VMM exits),\n"
-"                              munmap-first or exit; N: destroy on CPU N\n"
-"                              beside a CPU-bound process pinned there\n"
+"                              munmap-first, exit or kill (SIGKILL);\n"
+"                              N: destroy on CPU N\n"
+"                              beside a CPU-bound process pinned there;\n"
+"                              --memslot-cycles N: first delete and re-add\n"
+"                              each memory slot N times (no teardown)\n"
 "  pmu      [-k K]             program and read PMU counters K times\n"
 "                              (default K=1000)\n"
 "\n"
@@ -132,7 +137,7 @@ static double parse_seconds(const char *opt, const char *arg)
 
 enum {
 	OPT_VMS = 256, OPT_VCPUS, OPT_PERIOD_US, OPT_SECONDS, OPT_MEM_MIB,
-	OPT_TEARDOWN_ORDER, OPT_COMPETITOR_CPU,
+	OPT_TEARDOWN_ORDER, OPT_COMPETITOR_CPU, OPT_MEMSLOT_CYCLES,
 };
 
 static void parse_args(int argc, char **argv, struct kvmload_opts *o)
@@ -145,6 +150,7 @@ static void parse_args(int argc, char **argv, struct kvmload_opts *o)
 		{ "mem-mib", required_argument, NULL, OPT_MEM_MIB },
 		{ "teardown-order", required_argument, NULL, OPT_TEARDOWN_ORDER },
 		{ "competitor-cpu", required_argument, NULL, OPT_COMPETITOR_CPU },
+		{ "memslot-cycles", required_argument, NULL, OPT_MEMSLOT_CYCLES },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -198,7 +204,7 @@ static void parse_args(int argc, char **argv, struct kvmload_opts *o)
 			break;
 		case OPT_TEARDOWN_ORDER:
 			if (teardown_order_parse(optarg, &o->order))
-				usage_error("--teardown-order wants vm-first, munmap-first or exit, not '%s'",
+				usage_error("--teardown-order wants vm-first, munmap-first, exit or kill, not '%s'",
 					    optarg);
 			owner = SCENARIO_TEARDOWN;
 			name = "--teardown-order";
@@ -207,6 +213,12 @@ static void parse_args(int argc, char **argv, struct kvmload_opts *o)
 			o->competitor_cpu = parse_cpu("--competitor-cpu", optarg);
 			owner = SCENARIO_TEARDOWN;
 			name = "--competitor-cpu";
+			break;
+		case OPT_MEMSLOT_CYCLES:
+			o->memslot_cycles = parse_count("--memslot-cycles", optarg,
+							MAX_MEMSLOT_CYCLES);
+			owner = SCENARIO_TEARDOWN;
+			name = "--memslot-cycles";
 			break;
 		case 'k':
 			o->iterations = parse_count("-k", optarg,
@@ -267,6 +279,7 @@ static json_t *params_json(const struct kvmload_opts *o)
 			 json_string(teardown_order_name(o->order)));
 		json_set(p, "competitor_cpu", o->competitor_cpu >= 0 ?
 			 json_integer(o->competitor_cpu) : json_null());
+		json_set(p, "memslot_cycles", json_integer(o->memslot_cycles));
 		break;
 	case SCENARIO_PMU:
 		json_set(p, "iterations",
@@ -310,6 +323,10 @@ run_child(const struct kvmload_opts *o, int result_fd, int notify_fd)
 	if (json_dumpfd(vm, result_fd, JSON_COMPACT))
 		die("cannot send the VM's results to the parent: %s",
 		    strerror(errno));
+	/* --teardown-order kill: the VM goes with a process that never
+	 * calls exit_group. */
+	if (o->scenario == SCENARIO_TEARDOWN && o->order == ORDER_KILL)
+		kill(getpid(), SIGKILL);
 	exit(0);
 }
 
@@ -483,7 +500,8 @@ static void teardown_parent_json(const struct kvmload_opts *o, json_t *vm,
 	json_t *start = json_object_get(vm, "destroy_start_ns");
 	json_t *end;
 
-	if (o->order == ORDER_EXIT && json_is_integer(start)) {
+	if ((o->order == ORDER_EXIT || o->order == ORDER_KILL) &&
+	    json_is_integer(start)) {
 		uint64_t s = (uint64_t)json_integer_value(start);
 
 		json_set(vm, "destroy_end_ns", json_integer((json_int_t)reaped_ns));
@@ -545,7 +563,10 @@ int main(int argc, char **argv)
 				die("waitpid failed: %s", strerror(errno));
 		}
 		reaped[i] = now_ns();
-		if (WIFSIGNALED(status)) {
+		if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL &&
+		    o.scenario == SCENARIO_TEARDOWN && o.order == ORDER_KILL) {
+			/* As asked. */
+		} else if (WIFSIGNALED(status)) {
 			fprintf(stderr, "kvmload: VM %u (pid %d) was killed by signal %d\n",
 				i, kids[i].pid, WTERMSIG(status));
 			failed = true;

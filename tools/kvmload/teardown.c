@@ -34,6 +34,7 @@ static const char *const order_names[] = {
 	[ORDER_VM_FIRST] = "vm-first",
 	[ORDER_MUNMAP_FIRST] = "munmap-first",
 	[ORDER_EXIT] = "exit",
+	[ORDER_KILL] = "kill",
 };
 
 const char *teardown_order_name(enum teardown_order order)
@@ -86,6 +87,31 @@ static void unmap_all(struct vm_parts *p)
 			kvm_free_guest_memory(p->maps[i].mem, p->maps[i].size);
 }
 
+/*
+ * --memslot-cycles: delete each memory slot of the live VM and add it
+ * back, o->memslot_cycles times, before the teardown. KVM zaps what the
+ * slot mapped (x86: all roots, with the default SLOT_ZAP_ALL quirk), but
+ * the VM lives on: an observer must not count it as a teardown.
+ */
+static void cycle_memslots(const struct kvmload_opts *o, struct vm_parts *p,
+			   json_t *vmj)
+{
+	unsigned int c, i, deleted = 0;
+
+	for (c = 0; c < o->memslot_cycles; c++)
+		for (i = 0; i < p->nmaps; i++) {
+			if (!p->maps[i].mem)
+				continue;
+			kvm_set_memory_slot(p->vm, p->maps[i].slot,
+					    p->maps[i].gpa, NULL, 0);
+			kvm_set_memory_slot(p->vm, p->maps[i].slot,
+					    p->maps[i].gpa, p->maps[i].mem,
+					    p->maps[i].size);
+			deleted++;
+		}
+	set_u64(vmj, "memslot_deletes", deleted);
+}
+
 void kvm_teardown(const struct kvmload_opts *o, struct vm_parts *p,
 		  json_t *vmj)
 {
@@ -108,13 +134,15 @@ void kvm_teardown(const struct kvmload_opts *o, struct vm_parts *p,
 		 * an ordinary switch on that CPU. */
 		sched_yield();
 	}
+	if (report && o->memslot_cycles)
+		cycle_memslots(o, p, vmj);
 	if (report) {
 		set_u64(vmj, "destroy_cpu", (uint64_t)sched_getcpu());
 		set_u64(vmj, "destroy_tid", (uint64_t)kvm_gettid());
 		json_set(vmj, "teardown_order",
 			 json_string(teardown_order_name(o->order)));
 	}
-	if (report && o->order == ORDER_EXIT) {
+	if (report && (o->order == ORDER_EXIT || o->order == ORDER_KILL)) {
 		/* The parent times the exit from here to waitpid(). */
 		set_u64(vmj, "destroy_start_ns", now_ns());
 		return;

@@ -646,8 +646,8 @@ static void destroy_vm(struct x86_vm *x, json_t *vm)
 	struct vm_parts p = {
 		.vm = &x->vm, .vcpus = x->vcpus, .nvcpus = x->o->vcpus,
 		.extra_fd = -1,
-		.maps = { { x->mem, GUEST_SLOT0_SIZE },
-			  { x->touch_mem, x->touch_size } },
+		.maps = { { x->mem, GUEST_SLOT0_SIZE, 0, 0 },
+			  { x->touch_mem, x->touch_size, 1, GUEST_TOUCH_GPA } },
 		.nmaps = 2,
 	};
 

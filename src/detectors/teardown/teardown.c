@@ -28,6 +28,11 @@ static const struct probe_point teardown_points[] = {
 	  ANY_ARCH, VENDOR_ANY, false,
 	  "which processes are VMMs (KVM_CREATE_VM): no exit is watched",
 	  "destroy_vm", NULL },
+	/* A VMM killed by a signal dies without exit_group. */
+	{ DET_TEARDOWN, "vmm_killed", NULL, "signal/signal_deliver",
+	  ANY_ARCH, VENDOR_ANY, false,
+	  "the exit of a VMM killed by a signal (SIGKILL): not seen",
+	  "destroy_vm", NULL },
 	{ DET_TEARDOWN, "flush_shadow_all", "kvm_arch_flush_shadow_all", NULL,
 	  ANY_ARCH, VENDOR_ANY, false,
 	  "the flush phase (MMU notifier release at exit_mmap, or at destroy), where the stage-2 / TDP zap runs",

@@ -169,8 +169,13 @@ class PmuChecks:
         regs = t.get("pmu_registers", {})
         # access_pmcr, access_pmu_evtyper and access_pmcnten (SET) call
         # kvm_vcpu_pmu_restore_guest after a write.
-        resync_want = sum(regs.get(n, {}).get("writes", 0) for n in
-                          ("PMCR_EL0", "PMEVTYPER0_EL0", "PMCNTENSET_EL0"))
+        # The writes after which this kernel re-syncs (its file says, from
+        # its sys_regs.c and pmu-emul.c).
+        resync_regs = self.expect(
+            "pmu-resync-regs",
+            "PMCR_EL0 PMEVTYPER0_EL0 PMCNTENSET_EL0").split()
+        resync_want = sum(regs.get(n, {}).get("writes", 0)
+                          for n in resync_regs)
         loads, puts = sw.get("loads", 0), sw.get("puts")
         restore = ops.get("restore_guest") or {}
         resync = (ops.get("resync_guest") or {}).get("count", 0)
@@ -185,8 +190,9 @@ class PmuChecks:
                 [json.dumps(sw)[:500]])
         good = resync_want <= resync <= resync_want + PMU_RESYNC_EXTRA
         self.ok(good, f"{label}: {who}: {resync} re-syncs outside vCPU "
-                f"load for the guest's {resync_want} PMCR/PMEVTYPER/"
-                f"PMCNTENSET writes (+ at most {PMU_RESYNC_EXTRA})",
+                f"load for the guest's {resync_want} writes to "
+                f"{'/'.join(r.split('_')[0] for r in resync_regs)} "
+                f"(+ at most {PMU_RESYNC_EXTRA})",
                 [json.dumps(ops.get("resync_guest"))])
         self.facts.setdefault("pmu_detector", []).append({
             "where": label, "tid": t["tid"], "loads": loads, "puts": puts,
