@@ -91,7 +91,7 @@ static __always_inline void finish_pending(__u32 pid, __u32 tid)
 		return;
 	stats->total_ns += delta;
 	stats->timed++;
-	stats->hist.slots[log2_slot(delta)]++;
+	hist_add(&stats->hist, delta);
 }
 
 static __always_inline void count_exit(__u32 kind, __u32 reason,
@@ -144,7 +144,7 @@ int tp_kvm_exit(struct trace_event_raw_kvm_exit *ctx)
 #else
 #error "kvmwatch: unsupported target architecture"
 #endif
-	return 0;
+	return KEEP_EVENT;
 }
 
 SEC("tracepoint/kvm/kvm_userspace_exit")
@@ -155,14 +155,14 @@ int tp_kvm_userspace_exit(struct trace_event_raw_kvm_userspace_exit *ctx)
 		BPF_CORE_READ(ctx, reason);
 
 	count_exit(EXIT_KIND_USER, reason, VCPU_ID_UNKNOWN);
-	return 0;
+	return KEEP_EVENT;
 }
 
 SEC("tracepoint/kvm/kvm_entry")
 int tp_kvm_entry(void *ctx)
 {
 	count_entry();
-	return 0;
+	return KEEP_EVENT;
 }
 
 static __always_inline void note_vcpu_index(__u32 vcpu_id)
@@ -189,7 +189,7 @@ SEC("kprobe/kvm_arch_vcpu_ioctl_run")
 int BPF_KPROBE(kprobe_vcpu_run, struct kvm_vcpu *vcpu)
 {
 	note_vcpu_index(BPF_CORE_READ(vcpu, vcpu_id));
-	return 0;
+	return KEEP_EVENT;
 }
 
 SEC("fentry/kvm_arch_vcpu_load")
@@ -203,7 +203,7 @@ SEC("kprobe/kvm_arch_vcpu_load")
 int BPF_KPROBE(kprobe_vcpu_load, struct kvm_vcpu *vcpu)
 {
 	note_vcpu_index(BPF_CORE_READ(vcpu, vcpu_id));
-	return 0;
+	return KEEP_EVENT;
 }
 
 char LICENSE[] SEC("license") = "GPL";

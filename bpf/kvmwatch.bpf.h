@@ -8,6 +8,14 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 
+/*
+ * What a tracepoint or kprobe program returns: 1 lets the event go on to
+ * perf and every other tool watching it, 0 would drop it for all of them
+ * (perf_trace_run_bpf_submit()). fentry and raw tracepoint programs'
+ * return values mean nothing.
+ */
+#define KEEP_EVENT 1
+
 static __always_inline __u32 current_pid(void)
 {
 	return bpf_get_current_pid_tgid() >> 32;

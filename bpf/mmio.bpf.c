@@ -99,12 +99,12 @@ int tp_kvm_mmio(struct trace_event_raw_kvm_mmio *ctx)
 	struct mmio_done d;
 
 	if (BPF_CORE_READ(ctx, type) != MMIO_TRACE_WRITE)
-		return 0;
+		return KEEP_EVENT;
 	t = this_thread();
 	if (t && mmio_on_decoded(t, BPF_CORE_READ(ctx, gpa),
 				 BPF_CORE_READ(ctx, len), &d))
 		account(t, &d);
-	return 0;
+	return KEEP_EVENT;
 }
 
 SEC("tracepoint/kvm/kvm_exit")
@@ -115,7 +115,7 @@ int tp_exit_reason(struct trace_event_raw_kvm_exit *ctx)
 	__u32 reason;
 
 	if (!t)
-		return 0;
+		return KEEP_EVENT;
 #if defined(__TARGET_ARCH_x86)
 	/* As bpf/exits.bpf.c: VMX keeps flags above the basic reason. */
 	reason = BPF_CORE_READ(ctx, exit_reason);
@@ -133,7 +133,7 @@ int tp_exit_reason(struct trace_event_raw_kvm_exit *ctx)
 #endif
 	if (mmio_on_exit(t, reason, &d))
 		account(t, &d);
-	return 0;
+	return KEEP_EVENT;
 }
 
 SEC("tracepoint/kvm/kvm_entry")
@@ -144,7 +144,7 @@ int tp_guest_entry(void *ctx)
 
 	if (t && mmio_on_entry(t, &d))
 		account(t, &d);
-	return 0;
+	return KEEP_EVENT;
 }
 
 SEC("tracepoint/kvm/kvm_userspace_exit")
@@ -156,7 +156,7 @@ int tp_vmm_exit(struct trace_event_raw_kvm_userspace_exit *ctx)
 	if (t && mmio_on_vmm_exit(t, BPF_CORE_READ(ctx, reason),
 				  BPF_CORE_READ(ctx, errno), &d))
 		account(t, &d);
-	return 0;
+	return KEEP_EVENT;
 }
 
 SEC("tracepoint/kvm/kvm_emulate_insn")
@@ -166,7 +166,7 @@ int tp_emulate_insn(void *ctx)
 
 	if (t)
 		mmio_on_emulate(t);
-	return 0;
+	return KEEP_EVENT;
 }
 
 /* ---- kvm_io_bus_write: fast-bus tries and hits, candidates ---- */
@@ -267,11 +267,11 @@ int BPF_KPROBE(kprobe_io_bus_write, struct kvm_vcpu *vcpu,
 	struct mmio_thread *t = this_thread();
 
 	if (!t)
-		return 0;
+		return KEEP_EVENT;
 	scan_fast_bus(vcpu, t->pid);
 	t->arg_bus = bus_idx;
 	t->arg_addr = addr;
-	return 0;
+	return KEEP_EVENT;
 }
 
 SEC("kretprobe/kvm_io_bus_write")
@@ -281,7 +281,7 @@ int BPF_KRETPROBE(kretprobe_io_bus_write, int ret)
 
 	if (t)
 		bus_write_done(t, t->arg_bus, t->arg_addr, ret);
-	return 0;
+	return KEEP_EVENT;
 }
 
 /* Tracepoint mode, x86: the vendor fast paths report each hit. */
@@ -292,11 +292,11 @@ int tp_io_bus_write(struct trace_event_raw_kvm_fast_mmio___kw *ctx)
 	struct mmio_done d;
 
 	if (!t)
-		return 0;
+		return KEEP_EVENT;
 	t->fast_events++;
 	if (mmio_on_fast(t, BPF_CORE_READ(ctx, gpa), &d))
 		account(t, &d);
-	return 0;
+	return KEEP_EVENT;
 }
 
 /* ---- ioeventfd_write: which writes signalled an eventfd ---- */
@@ -330,7 +330,7 @@ int BPF_KPROBE(kprobe_ioeventfd_write, struct kvm_vcpu *vcpu, void *this,
 
 	if (t)
 		t->arg_ioeventfd_addr = addr;
-	return 0;
+	return KEEP_EVENT;
 }
 
 SEC("kretprobe/ioeventfd_write")
@@ -340,7 +340,7 @@ int BPF_KRETPROBE(kretprobe_ioeventfd_write, int ret)
 
 	if (t)
 		ioeventfd_done(t->arg_ioeventfd_addr, ret);
-	return 0;
+	return KEEP_EVENT;
 }
 
 /* ---- the vendor exit handlers: per-write cost, fast-path evidence ---- */
@@ -399,13 +399,13 @@ SEC("kprobe/" #func)							\
 int BPF_KPROBE(kprobe_##point, struct kvm_vcpu *vcpu)			\
 {									\
 	handler_entry(vcpu);						\
-	return 0;							\
+	return KEEP_EVENT;							\
 }									\
 SEC("kretprobe/" #func)							\
 int BPF_KRETPROBE(kretprobe_##point)					\
 {									\
 	handler_exit();							\
-	return 0;							\
+	return KEEP_EVENT;							\
 }
 
 /* VMX: EPT misconfigurations are MMIO; the fast bus is tried first. */

@@ -343,7 +343,7 @@ static __always_inline void mmio_account(struct mmio_stats *s,
 		p->cost_ns += d->cost_ns;
 		if (d->cost_ns > p->max_cost_ns)
 			p->max_cost_ns = d->cost_ns;
-		p->cost.slots[log2_slot(d->cost_ns)]++;
+		hist_add(&p->cost, d->cost_ns);
 	}
 	if (d->len)
 		s->len = d->len;

@@ -125,7 +125,7 @@ static __always_inline void op_end(enum pmu_op op)
 	o->total_ns += took;
 	if (took > o->max_ns)
 		o->max_ns = took;
-	o->hist.slots[log2_slot(took)]++;
+	hist_add(&o->hist, took);
 }
 
 /*
@@ -149,13 +149,13 @@ SEC("kprobe/" #func)							\
 int BPF_KPROBE(kprobe_##name, struct kvm_vcpu *vcpu)			\
 {									\
 	op_begin(op, vcpu);						\
-	return 0;							\
+	return KEEP_EVENT;							\
 }									\
 SEC("kretprobe/" #func)							\
 int BPF_KRETPROBE(kretprobe_##name)					\
 {									\
 	op_end(op);							\
-	return 0;							\
+	return KEEP_EVENT;							\
 }
 
 /*
@@ -214,14 +214,14 @@ SEC("kprobe/kvm_vcpu_pmu_restore_guest")
 int BPF_KPROBE(kprobe_pmu_restore_guest, struct kvm_vcpu *vcpu)
 {
 	restore_guest_begin(vcpu);
-	return 0;
+	return KEEP_EVENT;
 }
 
 SEC("kretprobe/kvm_vcpu_pmu_restore_guest")
 int BPF_KRETPROBE(kretprobe_pmu_restore_guest)
 {
 	restore_guest_end();
-	return 0;
+	return KEEP_EVENT;
 }
 
 VCPU_OP_PROGS(pmu_restore_host, kvm_vcpu_pmu_restore_host,
@@ -252,14 +252,14 @@ SEC("kprobe/perf_guest_get_msrs")
 int BPF_KPROBE(kprobe_guest_get_msrs)
 {
 	op_begin(PMU_OP_GUEST_MSRS, NULL);
-	return 0;
+	return KEEP_EVENT;
 }
 
 SEC("kretprobe/perf_guest_get_msrs")
 int BPF_KRETPROBE(kretprobe_guest_get_msrs)
 {
 	op_end(PMU_OP_GUEST_MSRS);
-	return 0;
+	return KEEP_EVENT;
 }
 
 static __always_inline void count_reg(__u32 reg, bool write, bool fault)
@@ -296,10 +296,10 @@ int tp_kvm_msr(struct trace_event_raw_kvm_msr___kw *ctx)
 	__u32 msr = BPF_CORE_READ(ctx, ecx);
 
 	if (pmu_msr_kind(msr) == PMU_REG_NONE)
-		return 0;
+		return KEEP_EVENT;
 	count_reg(msr, BPF_CORE_READ(ctx, write),
 		  BPF_CORE_READ(ctx, exception));
-	return 0;
+	return KEEP_EVENT;
 }
 
 /* Every trapped system register access arm64 KVM emulates. It fires
@@ -313,10 +313,10 @@ int tp_sys_access(struct trace_event_raw_kvm_sys_access___kw *ctx)
 	__u32 op2 = BPF_CORE_READ(ctx, Op2);
 
 	if (pmu_sysreg_kind(op0, op1, crn, crm, op2) == PMU_REG_NONE)
-		return 0;
+		return KEEP_EVENT;
 	count_reg(PMU_SYSREG(op0, op1, crn, crm, op2),
 		  BPF_CORE_READ(ctx, is_write), false);
-	return 0;
+	return KEEP_EVENT;
 }
 
 /* The denominator of switches per exit and PMU exits per exit. */
@@ -327,7 +327,7 @@ int tp_pmu_exit(void *ctx)
 
 	if (s)
 		s->exits++;
-	return 0;
+	return KEEP_EVENT;
 }
 
 /* Which vCPU a thread runs and whether it has a vPMU: the tracepoints
@@ -370,7 +370,7 @@ SEC("kprobe/kvm_arch_vcpu_load")
 int BPF_KPROBE(kprobe_pmu_vcpu_load, struct kvm_vcpu *vcpu)
 {
 	vcpu_load_begin(vcpu);
-	return 0;
+	return KEEP_EVENT;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -251,13 +251,13 @@ SEC("kprobe/" #func)							\
 int BPF_KPROBE(kprobe_##point)						\
 {									\
 	phase_enter(phase, NULL);					\
-	return 0;							\
+	return KEEP_EVENT;							\
 }									\
 SEC("kretprobe/" #func)							\
 int BPF_KRETPROBE(kretprobe_##point)					\
 {									\
 	phase_exit(phase);						\
-	return 0;							\
+	return KEEP_EVENT;							\
 }
 
 /* The same for functions taking the struct kvm first: the VMM's pid. */
@@ -278,13 +278,13 @@ SEC("kprobe/" #func)							\
 int BPF_KPROBE(kprobe_##point, struct kvm *kvm)				\
 {									\
 	phase_enter(phase, kvm);					\
-	return 0;							\
+	return KEEP_EVENT;							\
 }									\
 SEC("kretprobe/" #func)							\
 int BPF_KRETPROBE(kretprobe_##point)					\
 {									\
 	phase_exit(phase);						\
-	return 0;							\
+	return KEEP_EVENT;							\
 }
 
 KVM_PHASE_PROGS(destroy_vm, kvm_destroy_vm, TD_PH_DESTROY_VM)
@@ -336,7 +336,7 @@ int BPF_KPROBE(kprobe_stage2_free_walker,
 	       struct kvm_pgtable_visit_ctx___kw *vctx, __u32 visit)
 {
 	count_walk(vctx, visit);
-	return 0;
+	return KEEP_EVENT;
 }
 
 /* Tracepoint mode: the exit of a VMM process stands in for its teardown. */
@@ -346,10 +346,10 @@ int tp_destroy_vm(struct trace_event_raw_sys_enter *ctx)
 	__u32 pid = current_pid();
 
 	if (!bpf_map_lookup_elem(&td_vmms, &pid))
-		return 0;
+		return KEEP_EVENT;
 	bpf_map_delete_elem(&td_vmms, &pid);
 	phase_enter(TD_PH_EXIT, NULL);
-	return 0;
+	return KEEP_EVENT;
 }
 
 /* The same for a VMM that a signal kills, which never calls exit_group:
@@ -361,13 +361,13 @@ int tp_vmm_killed(struct trace_event_raw_signal_deliver *ctx)
 	__u32 pid;
 
 	if (ctx->sig != SIGKILL_NR)
-		return 0;
+		return KEEP_EVENT;
 	pid = current_pid();
 	if (!bpf_map_lookup_elem(&td_vmms, &pid))
-		return 0;
+		return KEEP_EVENT;
 	bpf_map_delete_elem(&td_vmms, &pid);
 	phase_enter(TD_PH_EXIT, NULL);
-	return 0;
+	return KEEP_EVENT;
 }
 
 SEC("tracepoint/syscalls/sys_enter_ioctl")
@@ -377,14 +377,14 @@ int tp_vmm_create(struct trace_event_raw_sys_enter *ctx)
 	__u64 now;
 
 	if ((__u32)ctx->args[1] != KVM_CREATE_VM_IOCTL)
-		return 0;
+		return KEEP_EVENT;
 	pid = current_pid();
 	if (filter_pid && pid != filter_pid)
-		return 0;
+		return KEEP_EVENT;
 	now = bpf_ktime_get_ns();
 	bpf_map_update_elem(&td_vmms, &pid, &now, BPF_ANY);
 	__sync_fetch_and_add(&globals.vmm_creates, 1);
-	return 0;
+	return KEEP_EVENT;
 }
 
 SEC("tracepoint/sched/sched_switch")
@@ -399,7 +399,7 @@ int tp_sched_switch(struct trace_event_raw_sched_switch *ctx)
 	struct td_record *r;
 
 	if (!c)
-		return 0;
+		return KEEP_EVENT;
 	/* The common case: no teardown anywhere, nothing on this CPU. */
 	if (!c->td_tid && !globals.active)
 		goto out;
@@ -451,7 +451,7 @@ out:
 		bpf_probe_read_kernel(c->last_prev_comm,
 				      sizeof(c->last_prev_comm),
 				      ctx->prev_comm);
-	return 0;
+	return KEEP_EVENT;
 }
 
 /*
@@ -494,14 +494,14 @@ SEC("tracepoint/sched/sched_wakeup")
 int tp_sched_wakeup(struct trace_event_raw_sched_wakeup_template *ctx)
 {
 	arrival(ctx->target_cpu, ctx->pid, ctx->comm, true, TD_WAIT_WOKEN);
-	return 0;
+	return KEEP_EVENT;
 }
 
 SEC("tracepoint/sched/sched_wakeup_new")
 int tp_sched_wakeup_new(struct trace_event_raw_sched_wakeup_template *ctx)
 {
 	arrival(ctx->target_cpu, ctx->pid, ctx->comm, true, TD_WAIT_WOKEN);
-	return 0;
+	return KEEP_EVENT;
 }
 
 /* Every move of a runnable or waking task (set_task_cpu). The name's
@@ -510,7 +510,7 @@ SEC("tracepoint/sched/sched_migrate_task")
 int tp_sched_migrate(struct trace_event_raw_sched_migrate_task *ctx)
 {
 	arrival(ctx->dest_cpu, ctx->pid, NULL, false, TD_WAIT_MIGRATED);
-	return 0;
+	return KEEP_EVENT;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -358,7 +358,7 @@ static __always_inline bool td_stretch_close(struct td_record *r, __u64 now,
 	len = now > r->cur_start ? now - r->cur_start : 0;
 	from = td_max(r->cur_start, r->start_ns);
 	r->runs++;
-	r->run_hist.slots[log2_slot(len)]++;
+	hist_add(&r->run_hist, len);
 	to = r->end_ns && r->end_ns < now ? r->end_ns : now;
 	if (to > from)
 		r->run_ns += to - from;
@@ -395,7 +395,7 @@ static __always_inline bool td_stretch_close(struct td_record *r, __u64 now,
 	}
 	if (before || r->cur_want_ns) {
 		r->stretches++;
-		r->stretch_hist.slots[log2_slot(held)]++;
+		hist_add(&r->stretch_hist, held);
 	}
 	if ((before || r->cur_want_ns) && held >= r->max_stretch_ns) {
 		r->max_stretch_ns = held;

@@ -193,7 +193,7 @@ int BPF_KPROBE(kprobe_apic_timer_fn, struct hrtimer *data)
 	if (slot)
 		slot->hrtimer = (__u64)data;
 	callback_entry((__u64)data);
-	return 0;
+	return KEEP_EVENT;
 }
 
 SEC("kretprobe/apic_timer_fn")
@@ -202,11 +202,11 @@ int BPF_KRETPROBE(kretprobe_apic_timer_fn, int ret)
 	struct cpu_slot *slot = this_cpu_slot();
 
 	if (!slot || !slot->hrtimer)
-		return 0;
+		return KEEP_EVENT;
 	callback_exit(slot->hrtimer, ret == HRTIMER_RESTART_VALUE ?
 		      TIMER_RESTART : TIMER_NORESTART);
 	slot->hrtimer = 0;
-	return 0;
+	return KEEP_EVENT;
 }
 
 SEC("tracepoint/timer/hrtimer_expire_entry")
@@ -216,12 +216,12 @@ int tp_apic_timer_fn(struct trace_event_raw_hrtimer_expire_entry *ctx)
 	struct cpu_slot *slot;
 
 	if ((__u64)BPF_CORE_READ(ctx, function) != apic_timer_fn_addr)
-		return 0;
+		return KEEP_EVENT;
 	slot = this_cpu_slot();
 	if (slot)
 		slot->hrtimer = hrtimer;
 	callback_entry(hrtimer);
-	return 0;
+	return KEEP_EVENT;
 }
 
 /* Only with tp_apic_timer_fn: fires for every hrtimer on the system. */
@@ -232,12 +232,12 @@ int tp_hrtimer_expire_exit(struct trace_event_raw_hrtimer_class *ctx)
 	struct cpu_slot *slot = this_cpu_slot();
 
 	if (!slot || !slot->hrtimer || slot->hrtimer != hrtimer)
-		return 0;
+		return KEEP_EVENT;
 	/* The callback has set the new expiry; __run_hrtimer has not yet
 	 * re-queued it, but the value is final. */
 	callback_exit(hrtimer, TIMER_RESTART_UNKNOWN);
 	slot->hrtimer = 0;
-	return 0;
+	return KEEP_EVENT;
 }
 
 /* advance_periodic_target_expiration(): the fix's decision point. */
@@ -290,7 +290,7 @@ int BPF_KPROBE(kprobe_advance_periodic, struct kvm_lapic *apic)
 	if (slot)
 		slot->advance_apic = (__u64)apic;
 	advance_entry(apic);
-	return 0;
+	return KEEP_EVENT;
 }
 
 SEC("kretprobe/advance_periodic_target_expiration")
@@ -299,10 +299,10 @@ int BPF_KRETPROBE(kretprobe_advance_periodic)
 	struct cpu_slot *slot = this_cpu_slot();
 
 	if (!slot || !slot->advance_apic)
-		return 0;
+		return KEEP_EVENT;
 	advance_exit((struct kvm_lapic *)slot->advance_apic);
 	slot->advance_apic = 0;
-	return 0;
+	return KEEP_EVENT;
 }
 
 /* The rest runs in the vCPU thread: keyed by it. */
@@ -322,11 +322,11 @@ int tp_hrtimer_start(struct trace_event_raw_hrtimer_start *ctx)
 	struct timer_thread_stats *t;
 
 	if ((__u64)BPF_CORE_READ(ctx, function) != apic_timer_fn_addr)
-		return 0;
+		return KEEP_EVENT;
 	t = thread_stats();
 	if (t)
 		t->arms++;
-	return 0;
+	return KEEP_EVENT;
 }
 
 SEC("fentry/start_sw_timer")
@@ -346,7 +346,7 @@ int BPF_KPROBE(kprobe_start_sw_timer)
 
 	if (t)
 		t->sw_starts++;
-	return 0;
+	return KEEP_EVENT;
 }
 
 static __always_inline void count_hv_start(bool ok)
@@ -372,7 +372,7 @@ SEC("kretprobe/start_hv_timer")
 int BPF_KRETPROBE(kretprobe_start_hv_timer, bool ret)
 {
 	count_hv_start(ret);
-	return 0;
+	return KEEP_EVENT;
 }
 
 SEC("tracepoint/kvm/kvm_hv_timer_state")
@@ -381,12 +381,12 @@ int tp_start_hv_timer(struct trace_event_raw_kvm_hv_timer_state *ctx)
 	struct timer_thread_stats *t = thread_stats();
 
 	if (!t)
-		return 0;
+		return KEEP_EVENT;
 	if (BPF_CORE_READ(ctx, hv_timer_in_use))
 		t->hv_state_on++;
 	else
 		t->hv_state_off++;
-	return 0;
+	return KEEP_EVENT;
 }
 
 SEC("fentry/kvm_lapic_switch_to_sw_timer")
@@ -406,7 +406,7 @@ int BPF_KPROBE(kprobe_switch_to_sw_timer)
 
 	if (t)
 		t->to_sw++;
-	return 0;
+	return KEEP_EVENT;
 }
 
 char LICENSE[] SEC("license") = "GPL";

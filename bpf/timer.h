@@ -151,7 +151,7 @@ static __always_inline void timer_on_entry(struct timer_state *t,
 	s->period_ns = period;
 	s->mode = mode;
 	s->lateness_ns += late;
-	s->lateness.slots[log2_slot(late)]++;
+	hist_add(&s->lateness, late);
 	if (late > s->max_lateness_ns) {
 		s->max_lateness_ns = late;
 		s->max_lateness_at = now;

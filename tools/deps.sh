@@ -10,7 +10,8 @@ set -eu
 
 pkgs_build="make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
 	libjansson-dev libncurses-dev libcmocka-dev pkg-config python3
-	libyaml-dev libevent-dev libclang-rt-dev liblzma-dev libzstd-dev"
+	libyaml-dev libevent-dev libclang-rt-dev liblzma-dev libzstd-dev
+	linux-perf"
 pkgs_cross="gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
 pkgs_vm="qemu-system-x86 qemu-system-arm busybox-static cpio kmod xz-utils
 	file patch dwarves"

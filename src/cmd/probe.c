@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "core/json_figures.h"
 #include "views/probe_report.h"
+#include "core/runner.h"
 #include "core/session.h"
 
 static void probe_usage(FILE *out)
@@ -16,16 +17,17 @@ static void probe_usage(FILE *out)
 }
 
 static json_t *probe_json(const struct kernel_caps *caps,
-			  const struct attach_plan *plan, int rc,
+			  const struct attach_plan *plan,
+			  const struct vgic_facts *vgic, int rc,
 			  const char *reason)
 {
-	json_t *dets = json_object();
+	json_t *dets = json_object(), *doc;
 	int det;
 
 	for (det = 0; det < DET_COUNT; det++)
 		json_object_set_new(dets, detectors[det].name,
 				    json_detector(plan, det));
-	return json_pack("{s:s, s:i, s:s, s:f, s:o, s:{s:b, s:s?}, s:{s:s, s:s?}, s:{s:b, s:s?}, s:o, s:b, s:s?}",
+	doc = json_pack("{s:s, s:i, s:s, s:f, s:o, s:{s:b, s:s?}, s:{s:s, s:s?}, s:{s:b, s:s?}, s:o, s:b, s:s?}",
 			 "kvmwatch", KVMWATCH_VERSION,
 			 "schema", KVMWATCH_JSON_SCHEMA,
 			 "type", "probe",
@@ -42,6 +44,8 @@ static json_t *probe_json(const struct kernel_caps *caps,
 			 "detectors", dets,
 			 "can_run", rc == KW_EXIT_OK,
 			 "reason", reason);
+	json_object_set_new(doc, "vgic", json_vgic(caps, vgic));
+	return doc;
 }
 
 int cmd_probe(int argc, char **argv)
@@ -54,6 +58,7 @@ int cmd_probe(int argc, char **argv)
 	enum output_format format = OUTPUT_TEXT;
 	struct kernel_caps caps;
 	struct attach_plan plan = { 0 };
+	struct vgic_facts vgic = { 0 };
 	const char *reason = NULL;
 	int opt, rc;
 
@@ -80,6 +85,11 @@ int cmd_probe(int argc, char **argv)
 	}
 
 	rc = session_prepare(&caps, &plan, (1u << DET_COUNT) - 1);
+	/* "available" is what loads here: try each detector's programs. */
+	if (rc == KW_EXIT_OK) {
+		runner_trial(&plan, (1u << DET_COUNT) - 1);
+		vgic_probe(&caps, &vgic);
+	}
 	if (rc == KW_EXIT_OK &&
 	    attach_plan_status(&plan, DET_EXITS) == DETECTOR_UNAVAILABLE) {
 		rc = KW_EXIT_UNSUPPORTED;
@@ -94,10 +104,12 @@ int cmd_probe(int argc, char **argv)
 			!caps.tracefs ? caps.tracefs_why : "unsupported kernel";
 	}
 	if (format == OUTPUT_JSON) {
-		if (json_emit(stdout, probe_json(&caps, &plan, rc, reason)))
+		if (json_emit(stdout, probe_json(&caps, &plan, &vgic, rc,
+						 reason)))
 			rc = KW_EXIT_RUNTIME;
 	} else {
 		text_probe(stdout, &caps, &plan);
+		text_vgic(stdout, &caps, &vgic);
 		if (reason)
 			printf("\ncannot run: %s\n", reason);
 	}

@@ -9,6 +9,7 @@
 #include <bpf/bpf.h>
 
 #include "attach.h"
+#include "bpf_log.h"
 
 static const char *const mode_names[] = {
 	[ATTACH_NONE] = "none",
@@ -345,12 +346,22 @@ int attach_plan_load(struct attach_plan *plan, enum detector_id det,
 			 "internal: programs and probe points disagree");
 		goto fail;
 	}
+	bpf_log_reset();
 	err = bpf_object__load_skeleton(skel);
 	if (err) {
+		char why[WHY_LEN - 64];
+
+		if (!bpf_log_failure(why, sizeof(why)))
+			snprintf(why, sizeof(why), "%s", strerror(-err));
 		snprintf(error, sizeof(error),
-			 "loading the BPF programs failed: %s (run with -v for the verifier log)",
-			 strerror(-err));
+			 "loading the BPF programs failed: %s (-v shows the verifier's log)",
+			 why);
 		goto fail;
+	}
+	/* A trial (no links to fill) stops at the load. */
+	if (!links) {
+		*nlinks = 0;
+		return 0;
 	}
 	err = attach_plan_attach(plan, det, *skel->obj, links, max_links);
 	if (err < 0) {

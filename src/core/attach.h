@@ -90,8 +90,9 @@ int attach_plan_attach(struct attach_plan *plan, enum detector_id det,
 		       size_t max_links);
 
 /* Everything after opening a detector's skeleton: apply the plan, load,
- * attach. Returns 0 with *nlinks set, or -errno after logging the reason
- * once and marking the detector's points failed. */
+ * attach (links NULL: load only, a trial). Returns 0 with *nlinks set, or
+ * -errno after logging the reason once and marking the detector's points
+ * failed. */
 int attach_plan_load(struct attach_plan *plan, enum detector_id det,
 		     struct bpf_object_skeleton *skel, struct bpf_link **links,
 		     size_t max_links, int *nlinks);

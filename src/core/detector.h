@@ -72,6 +72,8 @@ struct detector_bpf {
 	struct bpf_object_skeleton *object;	/* its first member */
 	struct bpf_link *links[DETECTOR_MAX_LINKS];
 	int nlinks;
+	/* Load only, attach nothing: probe's trial of what would run. */
+	bool trial;
 };
 
 struct detector_ops {

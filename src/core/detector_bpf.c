@@ -11,9 +11,11 @@ void detector_bpf_opened(struct detector_bpf *bpf, void *skel,
 			 struct attach_plan *plan, enum detector_id det)
 {
 	char error[WHY_LEN];
+	bool trial = bpf->trial;
 	int err = errno;
 
 	memset(bpf, 0, sizeof(*bpf));
+	bpf->trial = trial;
 	bpf->skel = skel;
 	bpf->object = object;
 	if (skel)
@@ -27,7 +29,8 @@ void detector_bpf_opened(struct detector_bpf *bpf, void *skel,
 int detector_bpf_load(struct detector_bpf *bpf, struct attach_plan *plan,
 		      enum detector_id det)
 {
-	return attach_plan_load(plan, det, bpf->object, bpf->links,
+	return attach_plan_load(plan, det, bpf->object,
+				bpf->trial ? NULL : bpf->links,
 				DETECTOR_MAX_LINKS, &bpf->nlinks);
 }
 
@@ -40,7 +43,9 @@ void detector_bpf_close(struct detector_bpf *bpf)
 	if (bpf->object)
 		bpf_object__destroy_skeleton(bpf->object);
 	free(bpf->skel);
-	memset(bpf, 0, sizeof(*bpf));
+	bpf->skel = NULL;
+	bpf->object = NULL;
+	bpf->nlinks = 0;
 }
 
 uint64_t detector_bpf_missed_runs(const struct detector_bpf *bpf)

@@ -18,7 +18,7 @@ enum kvm_vendor {
 };
 #define VENDOR_ANY (VENDOR_VMX | VENDOR_SVM | VENDOR_ARM64 | VENDOR_OTHER)
 
-#define WHY_LEN 192
+#define WHY_LEN 256
 
 struct kernel_caps {
 	char release[65];

@@ -99,6 +99,31 @@ static int start_one(struct runner *r, enum detector_id det, uint32_t pid,
 	return 0;
 }
 
+void runner_trial(struct attach_plan *plan, unsigned int mask)
+{
+	enum detector_id det;
+
+	for (det = 0; det < DET_COUNT; det++) {
+		struct detector_run run = { .ops = detector_ops(det) };
+		enum detector_status status;
+
+		if (!(mask & 1u << det) || !run.ops)
+			continue;
+		status = attach_plan_status(plan, det);
+		if (status != DETECTOR_AVAILABLE && status != DETECTOR_DEGRADED)
+			continue;
+		if (run.ops->can_start && !run.ops->can_start(plan, run.why,
+							       sizeof(run.why)))
+			continue;
+		run.bpf.trial = true;
+		run.state = calloc(1, run.ops->state_size ?
+				   run.ops->state_size : 1);
+		if (run.state)
+			run.ops->start(run.state, &run.bpf, plan, 0);
+		stop_one(&run);
+	}
+}
+
 int runner_start(struct runner *r, struct attach_plan *plan,
 		 unsigned int mask, unsigned int required_mask, uint32_t pid)
 {

@@ -36,6 +36,10 @@ struct runner {
  * required_mask is off. */
 int runner_start(struct runner *r, struct attach_plan *plan,
 		 unsigned int mask, unsigned int required_mask, uint32_t pid);
+/* Load, then close, the programs of every detector of mask that the plan
+ * would run, attaching nothing: one that fails is marked in the plan
+ * with the program and the verifier's reason (what probe reports). */
+void runner_trial(struct attach_plan *plan, unsigned int mask);
 /* Read every running detector and build its view: since the previous
  * read when interval is set, else since attach. */
 int runner_read(struct runner *r, bool interval);

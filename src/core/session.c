@@ -3,21 +3,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bpf_log.h"
 #include "session.h"
-
-/* libbpf speaks only with -v: without it, kvmwatch's own one-line
- * messages say what failed and which figures are lost. */
-static int libbpf_print(enum libbpf_print_level level, const char *fmt,
-			va_list args)
-{
-	(void)level;
-	return kw_verbose ? vfprintf(stderr, fmt, args) : 0;
-}
 
 int session_prepare(struct kernel_caps *caps, struct attach_plan *plan,
 		    unsigned int detector_mask)
 {
-	libbpf_set_print(libbpf_print);
+	bpf_log_install();
 	caps_probe(caps);
 	if (caps->arch == ARCH_OTHER) {
 		kw_warn("unsupported architecture %s (x86_64 and arm64 only)",

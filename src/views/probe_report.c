@@ -154,3 +154,44 @@ json_t *json_detector(const struct attach_plan *plan, enum detector_id det)
 			 "status", detector_status_name(attach_plan_status(plan, det)),
 			 "lost", lost, "points", points);
 }
+
+json_t *json_vgic(const struct kernel_caps *caps, const struct vgic_facts *v)
+{
+	json_t *o;
+
+	if (caps->arch != ARCH_ARM64)
+		return json_null();
+	if (!v->probed)
+		return json_pack("{s:b, s:s}", "probed", 0, "why_not", v->why);
+	o = json_pack("{s:b, s:b, s:b}", "probed", 1, "v2", v->v2, "v3",
+		      v->v3);
+	json_object_set_new(o, "icc_ctlr_el1", v->ctlr_read ?
+		json_pack("{s:I, s:i, s:i, s:b, s:b}",
+			  "value", (json_int_t)v->icc_ctlr,
+			  "priority_bits", v->pri_bits,
+			  "id_bits", v->id_bits, "seis", v->seis,
+			  "a3v", v->a3v) : json_null());
+	if (!v->ctlr_read)
+		json_object_set_new(o, "why_not", json_string(v->ctlr_why));
+	return o;
+}
+
+void text_vgic(FILE *out, const struct kernel_caps *caps,
+	       const struct vgic_facts *v)
+{
+	if (caps->arch != ARCH_ARM64)
+		return;
+	if (!v->probed) {
+		fprintf(out, "vGIC         not probed: %s\n", v->why);
+		return;
+	}
+	fprintf(out, "vGIC         KVM creates: GICv3 %s, GICv2 %s\n",
+		yes_no(v->v3), yes_no(v->v2));
+	if (v->ctlr_read)
+		fprintf(out, "             ICH_VTR_EL2 as a guest sees it (ICC_CTLR_EL1 0x%llx): %u priority bits, %u-bit INTIDs, SEIS %s, A3V %s\n",
+			(unsigned long long)v->icc_ctlr, v->pri_bits,
+			v->id_bits, yes_no(v->seis), yes_no(v->a3v));
+	else
+		fprintf(out, "             ICC_CTLR_EL1 not read: %s\n",
+			v->ctlr_why);
+}

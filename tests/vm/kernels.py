@@ -8,8 +8,8 @@ A variant file holds "key = value" lines (docs/testbed.md):
   arch      x86_64 or arm64
   suite     the Debian suites its packages come from ("bookworm": the
             machine's own sources; others through a private sources list)
-  image     the packages holding the kernel and its modules, as globs; the
-            newest match of each is taken
+  image     the packages holding the kernel and its modules, as globs (or
+            "~REGEX"); the newest match of each is taken
   rebuild   "MODULE from SOURCE-PACKAGE with PATCH": that module rebuilt
   fixed     the fixes the kernel has (timer, stage2, svm-fast-mmio, ...)
   groups    the scenario groups the guest suite runs on it
@@ -140,7 +140,9 @@ def fetch(v, update=False):
         if not (find_image(root_dir, kver) and find_moddir(root_dir, kver)):
             kver = None
     if kver is None:
-        pkgs = apt_fetch(v, [f"pkg={g}" for g in v["image"]])
+        # A glob, or "~" and an extended regular expression.
+        pkgs = apt_fetch(v, [f"pkg~{g[1:]}" if g.startswith("~") else
+                             f"pkg={g}" for g in v["image"]])
         kver = kernel_release(pkgs[0])
         os.makedirs(root, exist_ok=True)
         with open(record, "w") as f:

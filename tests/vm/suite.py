@@ -58,6 +58,11 @@ class ArchRun(ExitsChecks, TimerChecks, MmioChecks, TeardownChecks,
         """What the kernel's file says a check must find."""
         return self.kernel["expect"].get(what, default)
 
+    def function_mode(self):
+        """The mode the kernel gives function probe points (fentry, or
+        kprobe where fentry programs cannot attach)."""
+        return self.kernel["mode"].get("function", "fentry")
+
     def show_console_tail(self):
         self.tap.diag(f"last {TAIL_LINES} lines of "
                       f"{os.path.relpath(self.console, REPO)}:")
@@ -151,6 +156,46 @@ class ArchRun(ExitsChecks, TimerChecks, MmioChecks, TeardownChecks,
                 [] if good else [f"exit status {rc}", err or "",
                                  read_text(os.path.join(self.out,
                                                         "probe.err"))])
+        if not good:
+            return
+        dets = doc.get("detectors", {})
+        # Every detector that applies here loaded (probe tries each).
+        for name, det in sorted(dets.items()):
+            status = det.get("status")
+            failed = [f"{p['name']}: {p.get('why_not', {}).get('attach')}"
+                      for p in det.get("points", [])
+                      if p.get("why_not", {}).get("attach")]
+            self.ok(status in ("available", "degraded", "not-applicable")
+                    and not failed, f"probe: {name} is {status}: its "
+                    "programs load on this kernel", failed)
+        self.facts["probe"] = {n: d.get("status") for n, d in dets.items()}
+        if self.arch == "arm64":
+            self.probe_arm64(doc)
+
+    def probe_arm64(self, doc):
+        """The stage-2 fix's functions are there when the kernel has the
+        fix, and the vGIC KVM offers is reported."""
+        points = {p["name"]: p for p in doc["detectors"]["teardown"]
+                  .get("points", [])}
+        fixed = "stage2" in self.kernel["fixed"]
+        for name in ("stage2_destroy_range", "stage2_destroy_pgd"):
+            p = points.get(name, {})
+            self.ok(p.get("function_found") is fixed,
+                    f"probe: {p.get('function')} is "
+                    f"{'' if fixed else 'not '}in the kernel (the stage-2 "
+                    f"fix {'is' if fixed else 'is not'} in it)",
+                    [json.dumps(p)[:300]])
+        vgic = doc.get("vgic") or {}
+        ctlr = vgic.get("icc_ctlr_el1") or {}
+        # QEMU's GICv3 (virt, gic-version=3): no GICv2 compatibility, 5
+        # virtual priority bits, 16-bit INTIDs.
+        good = (vgic.get("probed") and vgic.get("v3") is True and
+                vgic.get("v2") is False and ctlr.get("priority_bits") == 5
+                and ctlr.get("id_bits") == 16)
+        self.ok(good, "probe: the vGIC KVM offers: GICv3, no GICv2, and "
+                "ICH_VTR_EL2 as a guest sees it (5 priority bits, 16-bit "
+                f"INTIDs, as QEMU's GICv3): {json.dumps(vgic)}")
+        self.facts["vgic"] = vgic
 
     def scenario(self, name):
         """Common checks; returns (kvmload doc, kvmwatch doc) or Nones."""

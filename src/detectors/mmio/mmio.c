@@ -92,7 +92,7 @@ static void why_unprobed(const struct point_state *s, const char *func,
 		snprintf(buf, len, "%s", s->attach_error);
 		return;
 	}
-	snprintf(buf, len, "%s is watched in %s mode; fentry: %s; kprobe: %s",
+	snprintf(buf, len, "%s is watched in %s mode; fentry: %.200s; kprobe: %.200s",
 		 func, attach_mode_name(s->mode),
 		 s->fentry_why[0] ? s->fentry_why : "-",
 		 s->kprobe_why[0] ? s->kprobe_why : "-");

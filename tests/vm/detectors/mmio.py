@@ -262,10 +262,10 @@ class MmioChecks:
         view = watch.get("mmio")
         mode = {p["name"]: p.get("mode") for p in watch.get(
             "detectors", {}).get("mmio", {}).get("points", [])}
-        good = isinstance(view, dict) and mode.get("io_bus_write") == \
-            "fentry"
+        want = self.function_mode()
+        good = isinstance(view, dict) and mode.get("io_bus_write") == want
         self.ok(good, "mmio: top has the mmio view with kvm_io_bus_write "
-                "in fentry mode", [f"modes {mode}",
+                f"in {want} mode", [f"modes {mode}",
                                    json.dumps(view)[:300]])
         if not good:
             return
