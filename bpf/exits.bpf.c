@@ -6,9 +6,12 @@
  */
 #include "kvmwatch.bpf.h"
 #include "exits.h"
+#include "kvm_records.h"
 
 /* 0: every process; otherwise only this VMM. */
 const volatile __u32 filter_pid = 0;
+/* Where the kvm:* records keep their fields (tracefs). */
+const volatile struct kvm_tp_fields kvm_fields = {};
 
 /*
  * Keys carry the vCPU thread, and a thread runs on one CPU at a time, so an
@@ -125,34 +128,23 @@ static __always_inline void count_entry(void)
 }
 
 SEC("tracepoint/kvm/kvm_exit")
-int tp_kvm_exit(struct trace_event_raw_kvm_exit *ctx)
+int tp_kvm_exit(void *ctx)
 {
-#if defined(__TARGET_ARCH_x86)
-	/* VMX keeps flags (FAILED_VMENTRY...) above the basic reason. */
-	__u32 reason = BPF_CORE_READ(ctx, exit_reason);
+	/* x86 names the vCPU (since 5.11); arm64's has no index. */
+	__u32 vcpu_id = kvm_fields.exit_vcpu_id.size ?
+		(__u32)tp_read(ctx, &kvm_fields.exit_vcpu_id) : VCPU_ID_UNKNOWN;
 
-	if (BPF_CORE_READ(ctx, isa) == 1)
-		reason &= 0xffff;
-	count_exit(EXIT_KIND_KERNEL, reason, BPF_CORE_READ(ctx, vcpu_id));
-#elif defined(__TARGET_ARCH_arm64)
-	/* ARM_EXCEPTION_CODE(): bit 31 flags a pending SError. */
-	__u32 type = (__u32)BPF_CORE_READ(ctx, ret) & ~(1u << 31);
-	__u32 reason = type == 2 /* ARM_EXCEPTION_TRAP */ ?
-		BPF_CORE_READ(ctx, esr_ec) : ARM64_EXIT_NON_TRAP + type;
-
-	count_exit(EXIT_KIND_KERNEL, reason, VCPU_ID_UNKNOWN);
-#else
-#error "kvmwatch: unsupported target architecture"
-#endif
+	count_exit(EXIT_KIND_KERNEL, kvm_exit_reason_of(ctx, &kvm_fields),
+		   vcpu_id);
 	return KEEP_EVENT;
 }
 
 SEC("tracepoint/kvm/kvm_userspace_exit")
-int tp_kvm_userspace_exit(struct trace_event_raw_kvm_userspace_exit *ctx)
+int tp_kvm_userspace_exit(void *ctx)
 {
-	int err = BPF_CORE_READ(ctx, errno);
+	int err = (int)tp_read(ctx, &kvm_fields.user_errno);
 	__u32 reason = err < 0 ? USER_EXIT_ERRNO_BASE + (__u32)-err :
-		BPF_CORE_READ(ctx, reason);
+		(__u32)tp_read(ctx, &kvm_fields.user_reason);
 
 	count_exit(EXIT_KIND_USER, reason, VCPU_ID_UNKNOWN);
 	return KEEP_EVENT;

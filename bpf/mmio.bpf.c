@@ -13,17 +13,13 @@
  * without, fast hits come from kvm:kvm_fast_mmio (x86).
  */
 #include "kvmwatch.bpf.h"
-#include "exit_codes.h"
+#include "kvm_records.h"
 #include "mmio.h"
-
-/* Tracepoint records as the kernel has them (kvm_fast_mmio and
- * kvm_emulate_insn exist on x86 only; arm64's vmlinux.h lacks them). */
-struct trace_event_raw_kvm_fast_mmio___kw {
-	u64 gpa;
-} __attribute__((preserve_access_index));
 
 /* 0: every process; otherwise only this VMM. */
 const volatile __u32 filter_pid = 0;
+/* Where the kvm:* records keep their fields (tracefs). */
+const volatile struct kvm_tp_fields kvm_fields = {};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -93,45 +89,27 @@ static __always_inline struct mmio_stats *addr_stats(__u32 pid, __u64 gpa)
 /* ---- the tracepoints every mode uses ---- */
 
 SEC("tracepoint/kvm/kvm_mmio")
-int tp_kvm_mmio(struct trace_event_raw_kvm_mmio *ctx)
+int tp_kvm_mmio(void *ctx)
 {
 	struct mmio_thread *t;
 	struct mmio_done d;
 
-	if (BPF_CORE_READ(ctx, type) != MMIO_TRACE_WRITE)
+	if (tp_read(ctx, &kvm_fields.mmio_type) != MMIO_TRACE_WRITE)
 		return KEEP_EVENT;
 	t = this_thread();
-	if (t && mmio_on_decoded(t, BPF_CORE_READ(ctx, gpa),
-				 BPF_CORE_READ(ctx, len), &d))
+	if (t && mmio_on_decoded(t, tp_read(ctx, &kvm_fields.mmio_gpa),
+				 tp_read(ctx, &kvm_fields.mmio_len), &d))
 		account(t, &d);
 	return KEEP_EVENT;
 }
 
 SEC("tracepoint/kvm/kvm_exit")
-int tp_exit_reason(struct trace_event_raw_kvm_exit *ctx)
+int tp_exit_reason(void *ctx)
 {
 	struct mmio_thread *t = this_thread();
 	struct mmio_done d;
-	__u32 reason;
 
-	if (!t)
-		return KEEP_EVENT;
-#if defined(__TARGET_ARCH_x86)
-	/* As bpf/exits.bpf.c: VMX keeps flags above the basic reason. */
-	reason = BPF_CORE_READ(ctx, exit_reason);
-	if (BPF_CORE_READ(ctx, isa) == 1)
-		reason &= 0xffff;
-#elif defined(__TARGET_ARCH_arm64)
-	{
-		__u32 type = (__u32)BPF_CORE_READ(ctx, ret) & ~(1u << 31);
-
-		reason = type == 2 /* ARM_EXCEPTION_TRAP */ ?
-			BPF_CORE_READ(ctx, esr_ec) : ARM64_EXIT_NON_TRAP + type;
-	}
-#else
-#error "kvmwatch: unsupported target architecture"
-#endif
-	if (mmio_on_exit(t, reason, &d))
+	if (t && mmio_on_exit(t, kvm_exit_reason_of(ctx, &kvm_fields), &d))
 		account(t, &d);
 	return KEEP_EVENT;
 }
@@ -148,13 +126,14 @@ int tp_guest_entry(void *ctx)
 }
 
 SEC("tracepoint/kvm/kvm_userspace_exit")
-int tp_vmm_exit(struct trace_event_raw_kvm_userspace_exit *ctx)
+int tp_vmm_exit(void *ctx)
 {
 	struct mmio_thread *t = this_thread();
 	struct mmio_done d;
 
-	if (t && mmio_on_vmm_exit(t, BPF_CORE_READ(ctx, reason),
-				  BPF_CORE_READ(ctx, errno), &d))
+	if (t && mmio_on_vmm_exit(t, tp_read(ctx, &kvm_fields.user_reason),
+				  (int)tp_read(ctx, &kvm_fields.user_errno),
+				  &d))
 		account(t, &d);
 	return KEEP_EVENT;
 }
@@ -286,7 +265,7 @@ int BPF_KRETPROBE(kretprobe_io_bus_write, int ret)
 
 /* Tracepoint mode, x86: the vendor fast paths report each hit. */
 SEC("tracepoint/kvm/kvm_fast_mmio")
-int tp_io_bus_write(struct trace_event_raw_kvm_fast_mmio___kw *ctx)
+int tp_io_bus_write(void *ctx)
 {
 	struct mmio_thread *t = this_thread();
 	struct mmio_done d;
@@ -294,7 +273,7 @@ int tp_io_bus_write(struct trace_event_raw_kvm_fast_mmio___kw *ctx)
 	if (!t)
 		return KEEP_EVENT;
 	t->fast_events++;
-	if (mmio_on_fast(t, BPF_CORE_READ(ctx, gpa), &d))
+	if (mmio_on_fast(t, tp_read(ctx, &kvm_fields.fast_gpa), &d))
 		account(t, &d);
 	return KEEP_EVENT;
 }

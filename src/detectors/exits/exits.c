@@ -4,8 +4,10 @@
  * and the time until the vCPU re-enters the guest (bpf/exits.bpf.c).
  */
 #include <errno.h>
+#include <string.h>
 
 #include "core/detector.h"
+#include "core/tp_format.h"
 #include "exits_model.h"
 #include "exits.skel.h"
 
@@ -38,11 +40,20 @@ static int exits_start(void *state, struct detector_bpf *bpf,
 		       struct attach_plan *plan, uint32_t pid)
 {
 	struct exits_detector *st = state;
+	struct kvm_tp_fields fields;
+	char why[WHY_LEN];
+	int err;
 
+	err = kvm_tp_fields_read(plan->caps, &fields, why, sizeof(why));
+	if (err) {
+		attach_plan_refuse(plan, DET_EXITS, why);
+		return err;
+	}
 	st->skel = DETECTOR_BPF_OPEN(bpf, exits, plan, DET_EXITS);
 	if (!st->skel)
 		return -errno;
 	st->skel->rodata->filter_pid = pid;
+	memcpy((void *)&st->skel->rodata->kvm_fields, &fields, sizeof(fields));
 	return detector_bpf_load(bpf, plan, DET_EXITS);
 }
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/tp_format.h"
 #include "mmio_model.h"
 #include "mmio.skel.h"
 
@@ -159,12 +160,20 @@ static int mmio_start(void *state, struct detector_bpf *bpf,
 		      struct attach_plan *plan, uint32_t pid)
 {
 	struct mmio_detector *st = state;
+	struct kvm_tp_fields fields;
+	char why[WHY_LEN];
 	int err;
 
+	err = kvm_tp_fields_read(plan->caps, &fields, why, sizeof(why));
+	if (err) {
+		attach_plan_refuse(plan, DET_MMIO, why);
+		return err;
+	}
 	st->skel = DETECTOR_BPF_OPEN(bpf, mmio, plan, DET_MMIO);
 	if (!st->skel)
 		return -errno;
 	st->skel->rodata->filter_pid = pid;
+	memcpy((void *)&st->skel->rodata->kvm_fields, &fields, sizeof(fields));
 	err = detector_bpf_load(bpf, plan, DET_MMIO);
 	if (err)
 		return err;
