@@ -199,7 +199,7 @@ bool point_is_degraded(const struct point_state *s)
 enum detector_status attach_plan_status(const struct attach_plan *plan,
 					enum detector_id det)
 {
-	bool any = false, degraded = false;
+	bool any = false, degraded = false, watched = false;
 	size_t i;
 
 	if (!detector_implemented(det))
@@ -214,9 +214,13 @@ enum detector_status attach_plan_status(const struct attach_plan *plan,
 		    (s->mode == ATTACH_NONE || s->attach_failed))
 			return DETECTOR_UNAVAILABLE;
 		degraded |= point_is_degraded(s);
+		watched |= s->mode != ATTACH_NONE && !s->attach_failed;
 	}
 	if (!any)
 		return DETECTOR_NOT_APPLICABLE;
+	/* Not one point left: its programs did not load. */
+	if (!watched)
+		return DETECTOR_UNAVAILABLE;
 	return degraded ? DETECTOR_DEGRADED : DETECTOR_AVAILABLE;
 }
 

@@ -10,10 +10,14 @@
 #include "kvmwatch.h"
 
 #define LINE_LEN 256
+/* A whole verifier log comes in one message. */
+#define MESSAGE_LEN 65536
 
-/* The program a load failed on, and the log's last line that says why. */
+/* The first program a load failed on, and why: libbpf's words, or the
+ * last line of the verifier's log that is no statistics. */
 static char failed_prog[64];
 static char reason[LINE_LEN];
+static char log_reason[LINE_LEN];
 static bool in_log;
 
 /* Verifier statistics close every log; they are no reason. */
@@ -24,53 +28,72 @@ static bool is_statistics(const char *line)
 		!strncmp(line, "stack depth", 11) || !*line;
 }
 
-static void note(const char *line)
+static void note_line(const char *line)
 {
 	const char *p;
 
 	if (strstr(line, "-- BEGIN PROG LOAD LOG --")) {
 		in_log = true;
-		reason[0] = '\0';
+		log_reason[0] = '\0';
 		return;
 	}
 	if (strstr(line, "-- END PROG LOAD LOG --")) {
 		in_log = false;
+		/* The verifier's own words beat libbpf's. */
+		if (log_reason[0])
+			snprintf(reason, sizeof(reason), "%s", log_reason);
 		return;
 	}
 	if (in_log) {
 		if (!is_statistics(line))
-			snprintf(reason, sizeof(reason), "%s", line);
+			snprintf(log_reason, sizeof(log_reason), "%s", line);
 		return;
 	}
+	/* "libbpf: prog 'tp_kvm_msr': relo #3: ... failed ...": the first
+	 * program libbpf gives up on, and what it said of it. */
 	p = strstr(line, "prog '");
-	if (p && strstr(line, "failed")) {
-		p += 6;
-		snprintf(failed_prog, sizeof(failed_prog), "%.*s",
-			 (int)strcspn(p, "'"), p);
-		/* libbpf's own reason, until the verifier's log says more. */
-		if (!reason[0]) {
-			p = strstr(line, "failed");
-			snprintf(reason, sizeof(reason), "%s", p);
-		}
-	}
+	if (failed_prog[0] || !p ||
+	    (!strstr(line, "failed") && !strstr(line, "error")))
+		return;
+	p += 6;
+	snprintf(failed_prog, sizeof(failed_prog), "%.*s",
+		 (int)strcspn(p, "'"), p);
+	p += strcspn(p, "'");
+	p += strspn(p, "': ");
+	snprintf(reason, sizeof(reason), "%s", p);
+}
+
+/* One message of libbpf may hold many lines (a whole verifier log). */
+static void note(char *text)
+{
+	char *line, *save = NULL;
+
+	for (line = strtok_r(text, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save))
+		note_line(line);
 }
 
 static int print(enum libbpf_print_level level, const char *fmt,
 		 va_list args)
 {
-	char line[LINE_LEN];
+	static char text[MESSAGE_LEN];
 	va_list copy;
-	size_t n;
 
-	va_copy(copy, args);
-	vsnprintf(line, sizeof(line), fmt, copy);
-	va_end(copy);
-	n = strlen(line);
-	while (n && (line[n - 1] == '\n' || line[n - 1] == ' '))
-		line[--n] = '\0';
-	if (level != LIBBPF_DEBUG)
-		note(line);
+	if (level != LIBBPF_DEBUG) {
+		va_copy(copy, args);
+		vsnprintf(text, sizeof(text), fmt, copy);
+		va_end(copy);
+		note(text);
+	}
 	return kw_verbose ? vfprintf(stderr, fmt, args) : 0;
+}
+
+void bpf_log_feed(const char *message)
+{
+	static char text[MESSAGE_LEN];
+
+	snprintf(text, sizeof(text), "%s", message);
+	note(text);
 }
 
 void bpf_log_install(void)
@@ -80,7 +103,7 @@ void bpf_log_install(void)
 
 void bpf_log_reset(void)
 {
-	failed_prog[0] = reason[0] = '\0';
+	failed_prog[0] = reason[0] = log_reason[0] = '\0';
 	in_log = false;
 }
 
