@@ -234,6 +234,10 @@ static int build_vcpu(struct pmu_vcpu_view *v, const struct pmu_sample *s,
 	v->tid = r->key.tid;
 	v->vcpu_id = st->vcpu_id == PMU_VCPU_ID_UNKNOWN ? -1 : (int64_t)st->vcpu_id;
 	v->vpmu = st->vpmu == PMU_VPMU_UNKNOWN ? -1 : st->vpmu;
+	/* 6.1's AMD refresh sets a PMU version even with enable_pmu=N:
+	 * the host's switch decides, the version is still shown. */
+	if (v->vpmu > 0 && !s->run.mech.vpmu_enabled)
+		v->vpmu = 0;
 	v->pmu_version = st->pmu_version;
 	v->gp_counters = st->gp_counters;
 	v->exits = st->exits;

@@ -555,7 +555,10 @@ static void sim_x86_off(struct sim *s, unsigned int k)
 	for (t = 0; t < 2; t++) {
 		struct pmu_vcpu_stats *v = sim_vcpu(s, 500, 501 + t, t);
 
-		v->vpmu = 0;
+		/* 6.12 refreshes no PMU with enable_pmu=N; 6.1's AMD code
+		 * still sets version 1 (vCPU 502). */
+		v->vpmu = t;
+		v->pmu_version = t;
 		v->exits = 4 * k + 10;
 		for (i = 0; i < k; i++) {
 			sim_reg(s, 500, 501 + t, 0xc0010004, true, false);
@@ -578,9 +581,13 @@ static void x86_off_view(void **state)
 	sim_sample(&s, 10, &sample);
 	assert_int_equal(pmu_view_build(&sample, 1.0, NULL, &view), 0);
 	assert_string_equal(pmu_view_off_reason(&view), view.run.mech.why);
+	v = find_vcpu(&view, 501);
+	assert_non_null(v);
+	assert_int_equal(v->vpmu, 0);
 	v = find_vcpu(&view, 502);
 	assert_non_null(v);
 	assert_int_equal(v->vpmu, 0);
+	assert_int_equal(v->pmu_version, 1);
 	assert_int_equal(v->loads, 0);
 	assert_true(v->switches_per_exit < 0);
 	assert_int_equal(v->reg_reads, 1000);
