@@ -19,9 +19,11 @@ run() {
 	log="$top/build/test-logs/$name.tap"
 	mkdir -p "$(dirname "$log")"
 	echo "# --- $name"
-	"$@" >"$log" 2>&1
-	rc=$?
-	cat "$log"
+	t0=$(date +%s)
+	# Streamed as it runs (the VM suite takes many minutes).
+	{ "$@" 2>&1; echo $? >"$log.rc"; } | tee "$log"
+	rc=$(cat "$log.rc")
+	echo "# --- $name took $(( $(date +%s) - t0 )) s"
 	p=$(grep -c '^ok ' "$log")
 	f=$(grep -c '^not ok ' "$log")
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then

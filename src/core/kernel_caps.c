@@ -373,21 +373,30 @@ bool caps_fentry_can_attach(struct kernel_caps *caps, const char *func,
 		int err = errno;
 
 		snprintf(why, why_len, "the kernel refused to load fentry on %s: %s",
-			 func, strerror(err));
+			 func, kw_strerror(err));
 		/* EPERM here is a policy (lockdown, LSM, missing trampolines),
 		 * not a property of this function: remember it. */
 		if (err == EPERM || err == ENOTSUPP || err == EOPNOTSUPP) {
 			caps->fentry_global_err = -err;
 			snprintf(caps->fentry_why, WHY_LEN,
 				 "the kernel refuses fentry programs (%s)",
-				 strerror(err));
+				 kw_strerror(err));
 		}
 		goto out;
 	}
 	link_fd = bpf_raw_tracepoint_open(NULL, prog_fd);
 	if (link_fd < 0) {
+		int err = errno;
+
 		snprintf(why, why_len, "fentry on %s loads but cannot attach: %s",
-			 func, strerror(errno));
+			 func, kw_strerror(err));
+		/* No trampolines here (arm64 6.1): true of every function. */
+		if (err == ENOTSUPP) {
+			caps->fentry_global_err = -err;
+			snprintf(caps->fentry_why, WHY_LEN,
+				 "the kernel cannot attach fentry programs (%s)",
+				 kw_strerror(err));
+		}
 	} else {
 		ok = true;
 		caps->fentry_global_err = 0;

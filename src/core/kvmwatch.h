@@ -38,6 +38,8 @@ bool parse_seconds(const char *arg, double *out);
  * Returns 0 or -errno. */
 int read_text_file(const char *path, char *buf, size_t size);
 bool path_exists(const char *path);
+/* strerror(), and the kernel-internal codes BPF calls leak (ENOTSUPP). */
+const char *kw_strerror(int err);
 /* The ids (pids or tids) of n records of stride bytes, read at id_offset,
  * that have no /proc entry now: up to max into gone, returning how many.
  * Runs of one id (records sorted by it) are looked at once. */

@@ -100,6 +100,15 @@ int read_text_file(const char *path, char *buf, size_t size)
 	return 0;
 }
 
+const char *kw_strerror(int err)
+{
+	/* ENOTSUPP: the kernel lacks the feature (fentry attach on arm64
+	 * before 6.4, for one); libc does not know it. */
+	if (err == 524)
+		return "ENOTSUPP (524): not supported by this kernel";
+	return strerror(err);
+}
+
 bool path_exists(const char *path)
 {
 	return access(path, F_OK) == 0;

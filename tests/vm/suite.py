@@ -178,6 +178,13 @@ class ArchRun(ExitsChecks, TimerChecks, MmioChecks, TeardownChecks,
                     and not failed, f"probe: {name} is {status}: its "
                     "programs load on this kernel", failed)
         self.facts["probe"] = {n: d.get("status") for n, d in dets.items()}
+        refused = self.expect("fentry-refused")
+        if refused:
+            fentry = doc.get("fentry") or {}
+            self.ok(fentry.get("status") == "refused" and
+                    refused in (fentry.get("why_not") or ""),
+                    f"probe: fentry refused on this kernel, saying "
+                    f"{refused}: {fentry.get('why_not')}")
         if self.arch == "arm64":
             self.probe_arm64(doc)
 
@@ -196,14 +203,17 @@ class ArchRun(ExitsChecks, TimerChecks, MmioChecks, TeardownChecks,
                     [json.dumps(p)[:300]])
         vgic = doc.get("vgic") or {}
         ctlr = vgic.get("icc_ctlr_el1") or {}
-        # QEMU's GICv3 (virt, gic-version=3): no GICv2 compatibility, 5
-        # virtual priority bits, 16-bit INTIDs.
+        # QEMU's GICv3 (virt, gic-version=3, -cpu max): no GICv2
+        # compatibility; its ich_vtr_read() (hw/intc/arm_gicv3_cpuif.c)
+        # gives IDbits 1 (24-bit INTIDs), 5 virtual priority bits, A3V and
+        # no SEIS, which KVM passes on to the guest's ICC_CTLR_EL1.
         good = (vgic.get("probed") and vgic.get("v3") is True and
                 vgic.get("v2") is False and ctlr.get("priority_bits") == 5
-                and ctlr.get("id_bits") == 16)
+                and ctlr.get("id_bits") == 24 and ctlr.get("a3v") is True
+                and ctlr.get("seis") is False)
         self.ok(good, "probe: the vGIC KVM offers: GICv3, no GICv2, and "
-                "ICH_VTR_EL2 as a guest sees it (5 priority bits, 16-bit "
-                f"INTIDs, as QEMU's GICv3): {json.dumps(vgic)}")
+                "ICH_VTR_EL2 as a guest sees it (5 priority bits, 24-bit "
+                f"INTIDs, A3V, no SEIS: QEMU's ICH_VTR_EL2): {json.dumps(vgic)}")
         self.facts["vgic"] = vgic
 
     def scenario(self, name):
