@@ -47,6 +47,8 @@ enum td_phase {
 	TD_PH_MMU_UNINIT,	/* kvm_mmu_uninit_vm (x86) */
 	TD_PH_TDP_ZAP_ROOTS,	/* kvm_tdp_mmu_zap_invalidated_roots (x86) */
 	TD_PH_EXIT,		/* tracepoint mode: exit_group .. last switch */
+	TD_PH_CLOSE,		/* tracepoint mode: a VM's last fd closed ..
+				 * the thread's next system call */
 	TD_PH_COUNT,
 };
 
@@ -60,7 +62,7 @@ enum td_phase {
 static __always_inline bool td_phase_opens(__u32 phase)
 {
 	return phase == TD_PH_DESTROY_VM || phase == TD_PH_FLUSH ||
-		phase == TD_PH_EXIT;
+		phase == TD_PH_EXIT || phase == TD_PH_CLOSE;
 }
 
 /* How a task came to wait for the teardown thread's CPU: how much of its
@@ -185,6 +187,10 @@ struct td_record {
 /* Per thread tearing down: its open (or last) record. */
 struct td_thread {
 	__u64 id;
+	/* Tracepoint mode: the close that opened the teardown returned;
+	 * the thread's next system call ends it. */
+	__u32 close_returned;
+	__u32 pad;
 };
 
 /* Per CPU. Written by sched_switch on its own CPU; sched_wakeup,
@@ -274,7 +280,8 @@ static __always_inline bool td_phase_exit(struct td_record *r, __u32 p,
 	td_phase_account(r, p, began, now);
 	r->phase_start[p] = 0;
 	r->open_mask &= ~(1u << p);
-	if (p == TD_PH_DESTROY_VM) {
+	/* The close's task work destroyed the VM before the next call. */
+	if (p == TD_PH_DESTROY_VM || p == TD_PH_CLOSE) {
 		r->vms++;
 		r->end_ns = now;
 		r->end_how = TD_END_DESTROY;

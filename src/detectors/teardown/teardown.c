@@ -13,15 +13,13 @@
 #include "teardown_model.h"
 #include "teardown.skel.h"
 
-/* Without fentry or kprobes the exit of a VMM process (exit_group of one
- * that made KVM_CREATE_VM) stands in for its teardown. */
 static const struct probe_point teardown_points[] = {
 	/* Stage-2 / TDP teardown rescheduling (docs/teardown.md). Without
 	 * fentry or kprobes the exit of a VMM process (exit_group of one
 	 * that made KVM_CREATE_VM) stands in for its teardown. */
 	{ DET_TEARDOWN, "destroy_vm", "kvm_destroy_vm",
 	  "syscalls/sys_enter_exit_group", ANY_ARCH, VENDOR_ANY, true,
-	  "teardown boundaries and phases: only the exit of VMM processes is watched (from exit_group to the exiting thread's last schedule), not a VM fd closed earlier, not which code held the CPU, and not what the teardown had to free (x86: the VM's page counts)",
+	  "teardown boundaries and phases: the exit of VMM processes (from exit_group to the exiting thread's last schedule) and the close of a VM's last fd (to the thread's next system call) stand in for them; not which code held the CPU, and not what the teardown had to free (x86: the VM's page counts)",
 	  NULL, NULL },
 	/* Completes the tracepoint form of destroy_vm only. */
 	{ DET_TEARDOWN, "vmm_create", NULL, "syscalls/sys_enter_ioctl",
@@ -32,6 +30,26 @@ static const struct probe_point teardown_points[] = {
 	{ DET_TEARDOWN, "vmm_killed", NULL, "signal/signal_deliver",
 	  ANY_ARCH, VENDOR_ANY, false,
 	  "the exit of a VMM killed by a signal (SIGKILL): not seen",
+	  "destroy_vm", NULL },
+	/* A VM destroyed by the close of its last fd (vm-first): the fds
+	 * KVM_CREATE_VM and KVM_CREATE_VCPU return, their closes, and the
+	 * closing thread's next system call, before which the close's task
+	 * work destroyed the VM. */
+	{ DET_TEARDOWN, "vm_fds", NULL, "syscalls/sys_exit_ioctl",
+	  ANY_ARCH, VENDOR_ANY, false,
+	  "a VM destroyed by the close of its last fd: not seen",
+	  "destroy_vm", NULL },
+	{ DET_TEARDOWN, "vm_close", NULL, "syscalls/sys_enter_close",
+	  ANY_ARCH, VENDOR_ANY, false,
+	  "a VM destroyed by the close of its last fd: not seen",
+	  "destroy_vm", NULL },
+	{ DET_TEARDOWN, "vm_close_done", NULL, "syscalls/sys_exit_close",
+	  ANY_ARCH, VENDOR_ANY, false,
+	  "the end of a VM destroyed by the close of its last fd: it ends at the thread's death or next teardown",
+	  "destroy_vm", NULL },
+	{ DET_TEARDOWN, "vm_close_end", NULL, "raw_syscalls/sys_enter",
+	  ANY_ARCH, VENDOR_ANY, false,
+	  "the end of a VM destroyed by the close of its last fd: it ends at the thread's death or next teardown",
 	  "destroy_vm", NULL },
 	{ DET_TEARDOWN, "flush_shadow_all", "kvm_arch_flush_shadow_all", NULL,
 	  ANY_ARCH, VENDOR_ANY, false,

@@ -17,12 +17,13 @@ static const char *const phase_names[TD_PH_COUNT] = {
 	[TD_PH_MMU_UNINIT] = "kvm_mmu_uninit_vm",
 	[TD_PH_TDP_ZAP_ROOTS] = "kvm_tdp_mmu_zap_invalidated_roots",
 	[TD_PH_EXIT] = "exit",
+	[TD_PH_CLOSE] = "vm_fd_close",
 };
 
 /* How deep each phase nests: kvm_destroy_vm > flush > stage-2 destroy >
  * its ranges; arch destroy > MMU uninit > TDP zap. */
 static const int phase_depth[TD_PH_COUNT] = {
-	[TD_PH_DESTROY_VM] = 0, [TD_PH_EXIT] = 0,
+	[TD_PH_DESTROY_VM] = 0, [TD_PH_EXIT] = 0, [TD_PH_CLOSE] = 0,
 	[TD_PH_FLUSH] = 1, [TD_PH_ARCH_DESTROY] = 1,
 	[TD_PH_STAGE2] = 2, [TD_PH_TDP_ZAP_ALL] = 2, [TD_PH_MMU_UNINIT] = 2,
 	[TD_PH_STAGE2_RANGE] = 3, [TD_PH_STAGE2_PGD] = 3,

@@ -12,12 +12,19 @@
 
 #include "teardown_model.h"
 
+/* A verdict needs a teardown to judge: none seen is no PASS. */
 static bool ran(const struct teardown_view *v, char *why, size_t why_len)
 {
-	if (v)
-		return true;
-	snprintf(why, why_len, "the teardown detector did not run");
-	return false;
+	if (!v) {
+		snprintf(why, why_len, "the teardown detector did not run");
+		return false;
+	}
+	if (!v->nitems) {
+		snprintf(why, why_len,
+			 "no VM teardown was seen: nothing to judge (run one, e.g. check --teardown -- COMMAND that destroys a VM)");
+		return false;
+	}
+	return true;
 }
 
 static void evidence_of(const struct teardown_view *v,

@@ -153,11 +153,9 @@ class TeardownChecks:
             rc = read_rc(os.path.join(d, f"check-{mode}.rc"))
             doc, err = load_json(os.path.join(d, f"check-{mode}.json"))
             docs[mode] = doc
-            # Tracepoint mode sees a VMM's exit only (exit_group or a
-            # fatal signal), not a VM fd closed before it.
-            fail = want_fail and (mode == "fentry" or
-                                  vm.get("teardown_order") in ("exit",
-                                                               "kill"))
+            # Tracepoint mode sees a VMM's exit (exit_group or a fatal
+            # signal) and the close of a VM's last fd: every order.
+            fail = want_fail
             want = ("FAIL", 1) if fail else ("PASS", 0)
             got = ((doc or {}).get("verdict"), rc)
             rules = {r.get("name"): r for r in (doc or {}).get("rules", [])}
@@ -229,6 +227,20 @@ class TeardownChecks:
                         f"{st.get('ms', 0):.1f} ms; the competitor's own gap "
                         f"{gap_ms:.1f} ms (tolerance {tol:.1f} ms)",
                         [json.dumps(st)])
+            if mode != "fentry" and vm.get("teardown_order") == "vm-first":
+                # From the close of the VM's last fd to the thread's next
+                # system call (munmap): the close and its task work, in
+                # which the VM was destroyed, then the munmap's entry.
+                close_ms = vm["vm_close_ns"] / 1e6
+                upto = close_ms + vm["munmap_ns"] / 1e6
+                tol = max(TEARDOWN_TOL_MS, 0.1 * close_ms)
+                good = (it.get("begun_by") == "vm_fd_close" and
+                        close_ms - tol <= it["duration_ms"] <= upto + tol)
+                self.td_ok(good, f"{name}: {mode}: teardown begun by the VM "
+                        f"fd's close, {it['duration_ms']:.1f} ms: kvmload's "
+                        f"close {close_ms:.1f} ms to its munmap "
+                        f"({upto:.1f} ms; tolerance {tol:.1f} ms)",
+                        [json.dumps(it)[:900]])
             if mode != "fentry":
                 continue
             # kvm_destroy_vm runs inside kvmload's timed close of the VM fd.

@@ -334,6 +334,54 @@ static void small_teardown_passes(void **state)
 	teardown_view_free(&v);
 }
 
+/* No teardown in the run: nothing to judge, no PASS. */
+static void no_teardown_is_no_pass(void **state)
+{
+	struct teardown_sample s = { 0 };
+	struct teardown_view v;
+	struct rule_result res;
+	struct check_data d = { 0 };
+	const char *rules[] = { "teardown.max_stretch_ms",
+				"teardown.max_wait_ms" };
+	size_t i;
+
+	(void)state;
+	s.kernel.arch = ARCH_ARM64;
+	s.kernel.wakeups = true;
+	assert_int_equal(teardown_view_build(&s, 1.0, NULL, &v), 0);
+	d.views[DET_TEARDOWN] = &v;
+	for (i = 0; i < 2; i++) {
+		const struct check_rule *r = check_rule_find(rules[i]);
+
+		assert_non_null(r);
+		check_evaluate(r, r->default_threshold, &d, &res);
+		assert_int_equal(res.verdict, VERDICT_SKIP);
+		assert_non_null(strstr(res.evidence, "no VM teardown was seen"));
+	}
+	teardown_view_free(&v);
+}
+
+/* Tracepoint mode, vm-first: the close of the VM's last fd opens the
+ * teardown, the thread's next system call ends it as a destruction. */
+static void last_fd_close_is_a_teardown(void **state)
+{
+	struct sim m;
+
+	(void)state;
+	assert_true(td_phase_opens(TD_PH_CLOSE));
+	sim_begin(&m, true);
+	m.r.phase_start[TD_PH_DESTROY_VM] = 0;
+	m.r.phase_calls[TD_PH_DESTROY_VM] = 0;
+	m.r.open_mask = 0;
+	td_phase_enter(&m.r, TD_PH_CLOSE, m.now);
+	m.now += 300 * MS;
+	assert_true(td_phase_exit(&m.r, TD_PH_CLOSE, m.now));
+	assert_int_equal(m.r.end_how, TD_END_DESTROY);
+	assert_int_equal(m.r.vms, 1);
+	assert_int_equal(m.r.phase_ns[TD_PH_CLOSE], 300 * MS);
+	assert_string_equal(teardown_phase_name(TD_PH_CLOSE), "vm_fd_close");
+}
+
 /* x86: what the teardown had to free, from the VM's page counts. */
 static void x86_mapped_entries_from_page_stats(void **state)
 {
@@ -798,6 +846,8 @@ int main(void)
 		cmocka_unit_test(queued_waiter_counts_from_start),
 		cmocka_unit_test(arrivals_that_are_not_waiters),
 		cmocka_unit_test(thread_death_ends_the_exit_window),
+		cmocka_unit_test(last_fd_close_is_a_teardown),
+		cmocka_unit_test(no_teardown_is_no_pass),
 		cmocka_unit_test(holder_is_the_innermost_half),
 		cmocka_unit_test(delta_marks_earlier_teardowns),
 	};
