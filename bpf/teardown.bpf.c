@@ -76,12 +76,6 @@ struct {
 /* Tracepoint mode: processes that created a VM, and how many of their
  * VMs live (a VM destroyed by its last fd's close is gone: the process's
  * exit then destroys nothing). */
-struct td_vmm {
-	__u64 created_ns;
-	__u32 live_vms;
-	__u32 pad;
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, TD_MAX_VMMS);
@@ -118,11 +112,6 @@ struct {
 /* Tracepoint mode: the VM and vCPU fds of VMM processes, each naming its
  * VM by (pid, VM fd); and per VM how many of them are open. Each holds a
  * reference to the VM: the close of the last one destroys it. */
-struct td_fd_key {
-	__u32 pid;
-	__s32 fd;
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, TD_MAX_VMMS * 4);

@@ -185,6 +185,20 @@ struct td_record {
 };
 
 /* Per thread tearing down: its open (or last) record. */
+/* Tracepoint mode, per VMM process: its VMs alive (user space seeds
+ * those made before kvmwatch attached). */
+struct td_vmm {
+	__u64 created_ns;
+	__u32 live_vms;
+	__u32 pad;
+};
+
+/* A VMM's fd (td_fds), or its VM by the VM's fd (td_vm_refs). */
+struct td_fd_key {
+	__u32 pid;
+	__s32 fd;
+};
+
 struct td_thread {
 	__u64 id;
 	/* Tracepoint mode: the close that opened the teardown returned;

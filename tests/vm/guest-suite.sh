@@ -184,6 +184,35 @@ EOF
 	echo "suite: $(basename "$d"): both attached at uptime $(cat "$d/attached-uptime" 2>/dev/null) s; check exit fentry $(cat "$d/check-fentry.rc"), tracepoint $(cat "$d/check-tracepoint.rc") (uptime $(uptime_s) s)"
 }
 
+# teardown_late NAME KVMLOAD_TEARDOWN_ARGS...: check --teardown in
+# tracepoint mode attached to a VM already running (kvmload --wait-file
+# holds it, pages touched, until the check has attached).
+teardown_late() {
+	d=/out/$1
+	shift
+	mkdir -p "$d"
+	go=/tmp/$(basename "$d").go
+	rm -f "$go"
+	echo "teardown $* --wait-file $go" >"$d/cmd"
+	echo "suite: $(basename "$d"): kvmload $(cat "$d/cmd"), then check --teardown in tracepoint mode (uptime $(uptime_s) s)"
+	timeout $KVMLOAD_TIMEOUT kvmload $(cat "$d/cmd") >"$d/kvmload.json" \
+		2>"$d/kvmload.err" &
+	kpid=$!
+	i=0
+	while ! grep -q 'waiting for' "$d/kvmload.err" && alive $kpid &&
+		[ $i -lt $ATTACH_WAIT ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	mmio_check_start "$d" tracepoint --mode tracepoint check --teardown
+	mmio_check_attached "$d" tracepoint
+	touch "$go"
+	wait $kpid
+	echo $? >"$d/kvmload.rc"
+	check_stop "$d" tracepoint
+	echo "suite: $(basename "$d"): check exit $(cat "$d/check-tracepoint.rc") (uptime $(uptime_s) s)"
+}
+
 # mmio_check_start DIR NAME KVMWATCH_ARGS...: a "kvmwatch ... check"
 # in the background until check_stop DIR NAME; DIR/check-NAME.*. It does
 # not wait for the attach: see mmio_check_attached.
@@ -340,6 +369,8 @@ if want teardown-checks; then
 	teardown_check teardown-kill --vcpus 2 --mem-mib $TEARDOWN_BIG_MIB \
 		--teardown-order kill --competitor-cpu 1
 	teardown_check teardown-small --vcpus 2 --mem-mib 4 --competitor-cpu 1
+	# VMs made before kvmwatch attached: learnt from their fds.
+	teardown_late teardown-late --vcpus 2 --mem-mib 16
 fi
 # Memory slots deleted and added back on live VMs (x86 zaps every TDP
 # root then): each VM has one teardown, its destruction, not one per slot.

@@ -57,7 +57,7 @@ static void usage(FILE *out)
 "                              periodic guest timer every P us for S s\n"
 "                              (defaults P=1000, S=2)\n"
 "  teardown [--mem-mib M] [--teardown-order O] [--competitor-cpu N]\n"
-"           [--memslot-cycles N]\n"
+"           [--memslot-cycles N] [--wait-file PATH]\n"
 "                              touch every 4 KiB page of an M MiB slot,\n"
 "                              then time the VM's destruction (M=64);\n"
 "                              O: vm-first (default: the VM goes with its\n"
@@ -66,7 +66,10 @@ static void usage(FILE *out)
 "                              N: destroy on CPU N\n"
 "                              beside a CPU-bound process pinned there;\n"
 "                              --memslot-cycles N: first delete and re-add\n"
-"                              each memory slot N times (no teardown)\n"
+"                              each memory slot N times (no teardown);\n"
+"                              --wait-file PATH: with the pages touched,\n"
+"                              wait until PATH exists (an observer\n"
+"                              attaching to a running VM)\n"
 "  pmu      [-k K]             program and read PMU counters K times\n"
 "                              (default K=1000)\n"
 "\n"
@@ -138,6 +141,7 @@ static double parse_seconds(const char *opt, const char *arg)
 enum {
 	OPT_VMS = 256, OPT_VCPUS, OPT_PERIOD_US, OPT_SECONDS, OPT_MEM_MIB,
 	OPT_TEARDOWN_ORDER, OPT_COMPETITOR_CPU, OPT_MEMSLOT_CYCLES,
+	OPT_WAIT_FILE,
 };
 
 static void parse_args(int argc, char **argv, struct kvmload_opts *o)
@@ -151,6 +155,7 @@ static void parse_args(int argc, char **argv, struct kvmload_opts *o)
 		{ "teardown-order", required_argument, NULL, OPT_TEARDOWN_ORDER },
 		{ "competitor-cpu", required_argument, NULL, OPT_COMPETITOR_CPU },
 		{ "memslot-cycles", required_argument, NULL, OPT_MEMSLOT_CYCLES },
+		{ "wait-file", required_argument, NULL, OPT_WAIT_FILE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -220,6 +225,13 @@ static void parse_args(int argc, char **argv, struct kvmload_opts *o)
 			owner = SCENARIO_TEARDOWN;
 			name = "--memslot-cycles";
 			break;
+		case OPT_WAIT_FILE:
+			if (!*optarg)
+				usage_error("--wait-file needs a path");
+			o->wait_file = optarg;
+			owner = SCENARIO_TEARDOWN;
+			name = "--wait-file";
+			break;
 		case 'k':
 			o->iterations = parse_count("-k", optarg,
 						    MAX_ITERATIONS);
@@ -280,6 +292,8 @@ static json_t *params_json(const struct kvmload_opts *o)
 		json_set(p, "competitor_cpu", o->competitor_cpu >= 0 ?
 			 json_integer(o->competitor_cpu) : json_null());
 		json_set(p, "memslot_cycles", json_integer(o->memslot_cycles));
+		json_set(p, "wait_file", o->wait_file ?
+			 json_string(o->wait_file) : json_null());
 		break;
 	case SCENARIO_PMU:
 		json_set(p, "iterations",

@@ -112,6 +112,15 @@ static void cycle_memslots(const struct kvmload_opts *o, struct vm_parts *p,
 	set_u64(vmj, "memslot_deletes", deleted);
 }
 
+/* --wait-file: the VM is built and its pages touched; hold it until the
+ * file appears (an observer attaching to VMs already running). */
+static void wait_for_file(const char *path)
+{
+	fprintf(stderr, "kvmload: VM ready, waiting for %s\n", path);
+	while (access(path, F_OK))
+		usleep(10000);
+}
+
 void kvm_teardown(const struct kvmload_opts *o, struct vm_parts *p,
 		  json_t *vmj)
 {
@@ -121,6 +130,8 @@ void kvm_teardown(const struct kvmload_opts *o, struct vm_parts *p,
 
 	if (sched_getaffinity(0, sizeof(elsewhere), &elsewhere))
 		die("sched_getaffinity failed: %s", strerror(errno));
+	if (report && o->wait_file)
+		wait_for_file(o->wait_file);
 	if (report && o->competitor_cpu >= 0) {
 		/* Only now: spinning while the guest touched its memory
 		 * would have taken a CPU from the vCPUs. */

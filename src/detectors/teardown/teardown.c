@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -141,6 +142,24 @@ static void kernel_from_plan(const struct attach_plan *plan,
 	k->wakeups = point_watched(plan, "sched_wakeup", false);
 }
 
+/* VMs made before the tracepoints attached: their teardowns too. */
+static void seed_running_vmms(struct teardown_detector *st, uint32_t pid)
+{
+	struct teardown_seed_maps m = {
+		.vmms_fd = bpf_map__fd(st->skel->maps.td_vmms),
+		.fds_fd = bpf_map__fd(st->skel->maps.td_fds),
+		.refs_fd = bpf_map__fd(st->skel->maps.td_vm_refs),
+	};
+	int n = teardown_seed_vmms(&m, pid);
+
+	if (n < 0)
+		kw_warn("teardown: cannot learn the VMs already running (%s): their teardowns in tracepoint mode are not seen",
+			strerror(-n));
+	else if (n)
+		kw_warn("teardown: %d VMM process%s already running, learnt from %s fds",
+			n, n == 1 ? "" : "es", n == 1 ? "its" : "their");
+}
+
 static int teardown_start(void *state, struct detector_bpf *bpf,
 			  struct attach_plan *plan, uint32_t pid)
 {
@@ -155,9 +174,12 @@ static int teardown_start(void *state, struct detector_bpf *bpf,
 		bpf_map__set_max_entries(st->skel->maps.td_cpus, ncpus);
 	st->skel->rodata->filter_pid = pid;
 	err = detector_bpf_load(bpf, plan, DET_TEARDOWN);
-	if (!err)
-		kernel_from_plan(plan, &st->kernel);
-	return err;
+	if (err)
+		return err;
+	kernel_from_plan(plan, &st->kernel);
+	if (!st->kernel.boundaries && point_watched(plan, "vm_fds", false))
+		seed_running_vmms(st, pid);
+	return 0;
 }
 
 static const struct detector_map teardown_maps[] = {

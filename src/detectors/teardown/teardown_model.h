@@ -144,6 +144,23 @@ bool teardown_measure_wait(const struct teardown_view *v, double *ms,
 			   char *evidence, size_t evidence_len, char *why,
 			   size_t why_len);
 
+/* Tracepoint mode: VMs made before kvmwatch attached, from /proc/PID/fd
+ * (teardown_seed.c). */
+enum kvm_fd_kind { KVM_FD_NONE, KVM_FD_VM, KVM_FD_REF };
+
+/* What an fd's /proc link says it is: a VM, another fd holding a VM
+ * reference (vCPU, device, stats), or no KVM fd. */
+enum kvm_fd_kind teardown_fd_kind(const char *link);
+
+struct teardown_seed_maps {
+	int vmms_fd, fds_fd, refs_fd;	/* td_vmms, td_fds, td_vm_refs */
+};
+
+/* Enter every VMM process (or only filter_pid) with its VMs into the
+ * maps; how many were new, or -errno. */
+int teardown_seed_vmms(const struct teardown_seed_maps *m,
+		       uint32_t filter_pid);
+
 /* The rules of check --teardown (teardown_rules.c). */
 extern const struct check_rule_group teardown_rule_group;
 

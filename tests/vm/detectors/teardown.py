@@ -110,6 +110,41 @@ class TeardownChecks:
             {"where": label, "touched": touched, "mapped": got,
              "by_size": sizes})
 
+    def teardown_late(self):
+        """A VM made before kvmwatch attached, in tracepoint mode: its
+        KVM_CREATE_VM was never seen, its fds in /proc tell of it, and
+        the close of its last fd is its teardown."""
+        name = "teardown-late"
+        d = os.path.join(self.out, name)
+        truth, err = load_json(os.path.join(d, "kvmload.json"))
+        good = read_rc(os.path.join(d, "kvmload.rc")) == 0 and bool(truth)
+        self.td_ok(good, f"{name}: kvmload {read_text(os.path.join(d, 'cmd')).strip()} "
+                   "exits 0 with its ground truth",
+                   [err or "", read_text(os.path.join(d, "kvmload.err"))])
+        if not good:
+            return
+        vm = truth["vms"][0]
+        rc = read_rc(os.path.join(d, "check-tracepoint.rc"))
+        doc, err = load_json(os.path.join(d, "check-tracepoint.json"))
+        log = read_text(os.path.join(d, "check-tracepoint.err"))
+        self.td_ok(rc in (0, 1) and doc is not None and
+                   "already running" in log,
+                   f"{name}: check --teardown (tracepoint), attached to a "
+                   f"running VM, learnt it from its fds and judged (exit {rc})",
+                   [err or "", log[-600:]])
+        it = self.teardown_item(doc, vm["pid"])
+        close_ms = vm["vm_close_ns"] / 1e6
+        upto = close_ms + vm["munmap_ns"] / 1e6
+        tol = max(TEARDOWN_TOL_MS, 0.1 * close_ms)
+        good = (it is not None and it.get("begun_by") == "vm_fd_close" and
+                close_ms - tol <= it["duration_ms"] <= upto + tol)
+        self.td_ok(good, f"{name}: the teardown of VM process {vm['pid']}, "
+                   f"begun by its last fd's close: "
+                   f"{(it or {}).get('duration_ms', 0):.1f} ms, kvmload's close "
+                   f"{close_ms:.1f} ms to its munmap ({upto:.1f} ms)",
+                   [json.dumps(it)[:900] if it else
+                    json.dumps((doc or {}).get("teardown"))[:900]])
+
     def teardown_item(self, doc, pid):
         """The teardown of VM process pid in a check document, or None."""
         for it in ((doc or {}).get("teardown") or {}).get("recent", []):

@@ -334,6 +334,24 @@ static void small_teardown_passes(void **state)
 	teardown_view_free(&v);
 }
 
+/* The fds of VMMs already running, as /proc/PID/fd names them. */
+static void running_vmm_fds(void **state)
+{
+	(void)state;
+	assert_int_equal(teardown_fd_kind("anon_inode:kvm-vm"), KVM_FD_VM);
+	assert_int_equal(teardown_fd_kind("anon_inode:kvm-vcpu:3"),
+			 KVM_FD_REF);
+	assert_int_equal(teardown_fd_kind("anon_inode:kvm-arm-vgic-v3"),
+			 KVM_FD_REF);
+	assert_int_equal(teardown_fd_kind("anon_inode:kvm-vm-stats"),
+			 KVM_FD_REF);
+	assert_int_equal(teardown_fd_kind("anon_inode:[kvm-gmem]"),
+			 KVM_FD_REF);
+	assert_int_equal(teardown_fd_kind("/dev/kvm"), KVM_FD_NONE);
+	assert_int_equal(teardown_fd_kind("anon_inode:[eventfd]"),
+			 KVM_FD_NONE);
+}
+
 /* No teardown in the run: nothing to judge, no PASS. */
 static void no_teardown_is_no_pass(void **state)
 {
@@ -848,6 +866,7 @@ int main(void)
 		cmocka_unit_test(thread_death_ends_the_exit_window),
 		cmocka_unit_test(last_fd_close_is_a_teardown),
 		cmocka_unit_test(no_teardown_is_no_pass),
+		cmocka_unit_test(running_vmm_fds),
 		cmocka_unit_test(holder_is_the_innermost_half),
 		cmocka_unit_test(delta_marks_earlier_teardowns),
 	};
