@@ -16,7 +16,7 @@
  * boundaries: the exit of a VMM process (exit_group of a process that
  * made KVM_CREATE_VM, or its SIGKILL) to its last schedule stands in for
  * one, and so does the close of a VM's last fd to the closing thread's
- * next system call.
+ * next system call (teardown_vmm.bpf.h).
  */
 #include "kvmwatch.bpf.h"
 #include "teardown.h"
@@ -35,13 +35,6 @@ struct kvm___x86 {
 	struct kvm_vm_stat___x86 stat;
 } __attribute__((preserve_access_index));
 
-#define KVM_CREATE_VM_IOCTL	0xae01	/* _IO(KVMIO, 0x01) */
-/* The other fds that hold a reference to a VM. */
-#define KVM_CREATE_VCPU_IOCTL	0xae41	/* _IO(KVMIO, 0x41) */
-#define KVM_GET_STATS_FD_IOCTL	0xaece	/* _IO(KVMIO, 0xce): VM or vCPU */
-#define KVM_CREATE_DEVICE_IOCTL	0xc00caee0 /* _IOWR(KVMIO, 0xe0, 12 bytes) */
-#define CREATE_DEVICE_FD_OFFSET	4	/* struct kvm_create_device.fd */
-#define SIGKILL_NR		9
 #define WALK_LEAF		1	/* KVM_PGTABLE_WALK_LEAF */
 #define WALK_TABLE_POST		4	/* KVM_PGTABLE_WALK_TABLE_POST */
 #define PTE_VALID		1ull
@@ -72,59 +65,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct td_cpu);
 } td_cpus SEC(".maps");
-
-/* Tracepoint mode: processes that created a VM, and how many of their
- * VMs live (a VM destroyed by its last fd's close is gone: the process's
- * exit then destroys nothing). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, TD_MAX_VMMS);
-	__type(key, __u32);
-	__type(value, struct td_vmm);
-} td_vmms SEC(".maps");
-
-/* The exit of VMM pid, whose live VMs go with it: a teardown, if any. */
-static __always_inline bool vmm_exit_destroys(__u32 pid)
-{
-	struct td_vmm *vmm = bpf_map_lookup_elem(&td_vmms, &pid);
-	bool any = vmm && vmm->live_vms;
-
-	if (vmm)
-		bpf_map_delete_elem(&td_vmms, &pid);
-	return any;
-}
-
-/* Tracepoint mode: a KVM_CREATE_VM or KVM_CREATE_VCPU in flight, by
- * thread, until its return gives the new fd. */
-struct td_ioctl {
-	__u32 cmd;
-	__s32 vm_fd;		/* the VM the new fd refers to */
-	__u64 arg;		/* KVM_CREATE_DEVICE: where the fd goes */
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, TD_MAX_THREADS);
-	__type(key, __u32);
-	__type(value, struct td_ioctl);
-} td_ioctls SEC(".maps");
-
-/* Tracepoint mode: the VM and vCPU fds of VMM processes, each naming its
- * VM by (pid, VM fd); and per VM how many of them are open. Each holds a
- * reference to the VM: the close of the last one destroys it. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, TD_MAX_VMMS * 4);
-	__type(key, struct td_fd_key);
-	__type(value, __s32);	/* the VM fd */
-} td_fds SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, TD_MAX_VMMS);
-	__type(key, struct td_fd_key);
-	__type(value, __u32);	/* fds open */
-} td_vm_refs SEC(".maps");
 
 static const struct td_record zero_record;
 
@@ -353,9 +293,9 @@ PHASE_PROGS(stage2_destroy_pgd, kvm_pgtable_stage2_destroy_pgd,
 	    TD_PH_STAGE2_PGD)
 
 /* One call per entry the stage-2 walk visits: only count, and only for
- * the teardown running on this CPU. */
-static __always_inline void count_walk(struct kvm_pgtable_visit_ctx___kw *ctx,
-				       __u32 visit)
+ * the teardown running on this CPU. old: the entry's value before the
+ * walk freed it. */
+static __always_inline void count_walk(__u64 old, __u32 visit)
 {
 	__u32 cpu = bpf_get_smp_processor_id();
 	struct td_cpu *c = cpu_slot(cpu);
@@ -368,222 +308,102 @@ static __always_inline void count_walk(struct kvm_pgtable_visit_ctx___kw *ctx,
 		return;
 	if (visit & WALK_LEAF) {
 		r->walker_leaves++;
-		if (BPF_CORE_READ(ctx, old) & PTE_VALID)
+		if (old & PTE_VALID)
 			r->walker_mapped++;
 	} else if (visit & WALK_TABLE_POST) {
 		r->walker_tables++;
 	}
 }
 
+/* Since 6.2 the walker takes a context; fentry only attaches there (arm64
+ * 6.1 has no trampolines). */
 SEC("fentry/stage2_free_walker")
 int BPF_PROG(fentry_stage2_free_walker,
 	     struct kvm_pgtable_visit_ctx___kw *vctx, __u32 visit)
 {
-	count_walk(vctx, visit);
+	count_walk(BPF_CORE_READ(vctx, old), visit);
 	return 0;
 }
 
+/* Before 6.2: (addr, end, level, ptep, flag, arg). */
 SEC("kprobe/stage2_free_walker")
-int BPF_KPROBE(kprobe_stage2_free_walker,
-	       struct kvm_pgtable_visit_ctx___kw *vctx, __u32 visit)
+int BPF_KPROBE(kprobe_stage2_free_walker, __u64 a0, __u64 a1, __u64 a2,
+	       __u64 *ptep, __u32 flag)
 {
-	count_walk(vctx, visit);
-	return KEEP_EVENT;
-}
+	struct kvm_pgtable_visit_ctx___kw *vctx = (void *)a0;
+	__u64 old = 0;
 
-/* Tracepoint mode: the exit of a VMM process stands in for its teardown. */
-SEC("tracepoint/syscalls/sys_enter_exit_group")
-int tp_destroy_vm(struct trace_event_raw_sys_enter *ctx)
-{
-	if (vmm_exit_destroys(current_pid()))
-		phase_enter(TD_PH_EXIT, NULL);
-	return KEEP_EVENT;
-}
-
-/* The same for a VMM that a signal kills, which never calls exit_group:
- * every thread of a dying process passes here (SIGKILL), the first one
- * opens the record. */
-SEC("tracepoint/signal/signal_deliver")
-int tp_vmm_killed(struct trace_event_raw_signal_deliver *ctx)
-{
-	if (ctx->sig == SIGKILL_NR && vmm_exit_destroys(current_pid()))
-		phase_enter(TD_PH_EXIT, NULL);
-	return KEEP_EVENT;
-}
-
-SEC("tracepoint/syscalls/sys_enter_ioctl")
-int tp_vmm_create(struct trace_event_raw_sys_enter *ctx)
-{
-	__u32 cmd = (__u32)ctx->args[1], pid, tid;
-	struct td_ioctl call = { .cmd = cmd, .vm_fd = -1 };
-	struct td_vmm vmm = {};
-	struct td_fd_key on;
-	__s32 *vm_fd;
-
-	if (cmd != KVM_CREATE_VM_IOCTL && cmd != KVM_CREATE_VCPU_IOCTL &&
-	    cmd != KVM_CREATE_DEVICE_IOCTL && cmd != KVM_GET_STATS_FD_IOCTL)
-		return KEEP_EVENT;
-	pid = current_pid();
-	if (filter_pid && pid != filter_pid)
-		return KEEP_EVENT;
-	tid = current_tid();
-	if (cmd != KVM_CREATE_VM_IOCTL) {
-		/* Made on a VM fd, or a vCPU fd for a vCPU's stats: the
-		 * VM it names. */
-		on.pid = pid;
-		on.fd = (__s32)ctx->args[0];
-		vm_fd = bpf_map_lookup_elem(&td_fds, &on);
-		if (!vm_fd)
-			return KEEP_EVENT;
-		call.vm_fd = *vm_fd;
-		call.arg = ctx->args[2];
-		bpf_map_update_elem(&td_ioctls, &tid, &call, BPF_ANY);
+	if (bpf_core_type_exists(struct kvm_pgtable_visit_ctx___kw)) {
+		count_walk(BPF_CORE_READ(vctx, old), (__u32)a1);
 		return KEEP_EVENT;
 	}
-	bpf_map_update_elem(&td_ioctls, &tid, &call, BPF_ANY);
-	vmm.created_ns = bpf_ktime_get_ns();
-	bpf_map_update_elem(&td_vmms, &pid, &vmm, BPF_NOEXIST);
-	__sync_fetch_and_add(&globals.vmm_creates, 1);
+	bpf_probe_read_kernel(&old, sizeof(old), ptep);
+	count_walk(old, flag);
 	return KEEP_EVENT;
 }
 
-/* The fd a KVM_CREATE_VM, KVM_CREATE_VCPU, KVM_CREATE_DEVICE or
- * KVM_GET_STATS_FD made: one more reference to its VM. */
-SEC("tracepoint/syscalls/sys_exit_ioctl")
-int tp_vm_fds(struct trace_event_raw_sys_exit *ctx)
+#include "teardown_vmm.bpf.h"
+
+/* Before 5.16 (no THREAD_INFO_IN_TASK cpu): task_struct.cpu. */
+struct task_struct___cpu {
+	unsigned int cpu;
+} __attribute__((preserve_access_index));
+
+/* Before 5.14 the task's state was task_struct.state. */
+struct task_struct___state {
+	long state;
+} __attribute__((preserve_access_index));
+
+#define TASK_REPORT_BITS	0x7f
+
+/*
+ * prev's state as sched_switch's classic record gives it
+ * (__trace_sched_switch_state): TD_STATE_PREEMPTED when preempted, else
+ * the highest TASK_REPORT bit of its state and exit state (0: running).
+ * Read from the task, as the raw tracepoint of kernels before 5.18 has no
+ * prev_state argument.
+ */
+static __always_inline long switch_state(bool preempt, struct task_struct *p)
 {
-	__u32 tid = current_tid(), one = 1, *refs, cmd;
-	struct td_fd_key fd, vm;
-	struct td_ioctl *call;
-	__s32 vm_fd, new_fd = (__s32)ctx->ret;
+	struct task_struct___state *old = (void *)p;
+	__u32 state;
+	int bit;
 
-	call = bpf_map_lookup_elem(&td_ioctls, &tid);
-	if (!call)
-		return KEEP_EVENT;
-	cmd = call->cmd;
-	vm_fd = cmd == KVM_CREATE_VM_IOCTL ? new_fd : call->vm_fd;
-	if (ctx->ret >= 0 && cmd == KVM_CREATE_DEVICE_IOCTL &&
-	    bpf_probe_read_user(&new_fd, sizeof(new_fd),
-				(void *)(call->arg + CREATE_DEVICE_FD_OFFSET)))
-		new_fd = -1;
-	bpf_map_delete_elem(&td_ioctls, &tid);
-	if (ctx->ret < 0 || vm_fd < 0 || new_fd < 0)
-		return KEEP_EVENT;
-	fd.pid = vm.pid = current_pid();
-	fd.fd = new_fd;
-	vm.fd = vm_fd;
-	if (cmd == KVM_CREATE_VM_IOCTL) {
-		struct td_vmm *vmm = bpf_map_lookup_elem(&td_vmms, &vm.pid);
-
-		if (vmm)
-			__sync_fetch_and_add(&vmm->live_vms, 1);
-		bpf_map_update_elem(&td_vm_refs, &vm, &one, BPF_ANY);
-	} else {
-		refs = bpf_map_lookup_elem(&td_vm_refs, &vm);
-		if (!refs)
-			return KEEP_EVENT;
-		__sync_fetch_and_add(refs, 1);
-	}
-	bpf_map_update_elem(&td_fds, &fd, &vm_fd, BPF_ANY);
-	return KEEP_EVENT;
-}
-
-/* The close of a VM's last fd: its release (kvm_destroy_vm) runs as the
- * close's task work, after the syscall's exit and before the thread's
- * next system call, which ends the teardown (tp_vm_close_end). */
-SEC("tracepoint/syscalls/sys_enter_close")
-int tp_vm_close(struct trace_event_raw_sys_enter *ctx)
-{
-	struct td_fd_key fd = { .pid = current_pid(),
-				.fd = (__s32)ctx->args[0] }, vm;
-	__s32 *vm_fd = bpf_map_lookup_elem(&td_fds, &fd);
-	struct td_vmm *vmm;
-	__u32 *refs;
-
-	if (!vm_fd)
-		return KEEP_EVENT;
-	vm.pid = fd.pid;
-	vm.fd = *vm_fd;
-	bpf_map_delete_elem(&td_fds, &fd);
-	refs = bpf_map_lookup_elem(&td_vm_refs, &vm);
-	if (!refs)
-		return KEEP_EVENT;
-	/* A process closes its own fds one at a time. */
-	if (*refs > 1) {
-		(*refs)--;
-		return KEEP_EVENT;
-	}
-	bpf_map_delete_elem(&td_vm_refs, &vm);
-	vmm = bpf_map_lookup_elem(&td_vmms, &vm.pid);
-	if (vmm && vmm->live_vms)
-		vmm->live_vms--;
-	phase_enter(TD_PH_CLOSE, NULL);
-	return KEEP_EVENT;
-}
-
-/* The thread with a VM fd's close open, or NULL. */
-static __always_inline struct td_thread *closing_thread(void)
-{
-	__u32 tid = current_tid();
-	struct td_thread *t;
-	struct td_record *r;
-
-	t = bpf_map_lookup_elem(&td_threads, &tid);
-	if (!t)
-		return NULL;
-	r = record_of(t->id);
-	if (!r || r->end_ns || !(r->open_mask & (1u << TD_PH_CLOSE)))
-		return NULL;
-	return t;
-}
-
-/* The close returned; its task work is to come. (The close's own entry
- * reaches tp_vm_close_end too, possibly after tp_vm_close: the same
- * tracepoint underlies both.) */
-SEC("tracepoint/syscalls/sys_exit_close")
-int tp_vm_close_done(void *ctx)
-{
-	struct td_thread *t;
-
-	if (!globals.active)
-		return KEEP_EVENT;
-	t = closing_thread();
-	if (t)
-		t->close_returned = 1;
-	return KEEP_EVENT;
-}
-
-/* Every system call: only while a teardown is open does it look further. */
-SEC("raw_tp/sys_enter")
-int BPF_PROG(tp_vm_close_end)
-{
-	struct td_thread *t;
-	struct td_record *r;
-
-	if (!globals.active)
-		return 0;
-	t = closing_thread();
-	if (!t || !t->close_returned)
-		return 0;
-	r = record_of(t->id);
-	if (r)
-		td_phase_exit(r, TD_PH_CLOSE, bpf_ktime_get_ns());
+	if (preempt)
+		return TD_STATE_PREEMPTED;
+	if (bpf_core_field_exists(p->__state))
+		state = BPF_CORE_READ(p, __state);
+	else
+		state = (__u32)BPF_CORE_READ(old, state);
+	state = (state | (__u32)BPF_CORE_READ(p, exit_state)) &
+		TASK_REPORT_BITS;
+	for (bit = 6; bit >= 0; bit--)
+		if (state & (1u << bit))
+			return 1l << bit;
 	return 0;
 }
 
-SEC("tracepoint/sched/sched_switch")
-int tp_sched_switch(struct trace_event_raw_sched_switch *ctx)
+/*
+ * The scheduler's events are raw tracepoints: a classic tracepoint
+ * program is skipped, uncounted, while the CPU's bpf_prog_active is held
+ * (another tracing program, or a bpf() map call a preemptible kernel
+ * switched out), and a lost switch puts a run's start in the past.
+ */
+SEC("raw_tp/sched_switch")
+int BPF_PROG(tp_sched_switch, bool preempt, struct task_struct *prev_task,
+	     struct task_struct *next_task)
 {
 	__u32 cpu = bpf_get_smp_processor_id();
 	struct td_cpu *c = cpu_slot(cpu);
-	__u32 prev = ctx->prev_pid, next = ctx->next_pid;
-	long state = ctx->prev_state;
+	__u32 prev = BPF_CORE_READ(prev_task, pid);
+	__u32 next = BPF_CORE_READ(next_task, pid);
+	long state = switch_state(preempt, prev_task);
 	__u64 now = bpf_ktime_get_ns();
 	struct td_thread *t;
 	struct td_record *r;
 
 	if (!c)
-		return KEEP_EVENT;
+		return 0;
 	/* The common case: no teardown anywhere, nothing on this CPU. */
 	if (!c->td_tid && !globals.active)
 		goto out;
@@ -594,7 +414,7 @@ int tp_sched_switch(struct trace_event_raw_sched_switch *ctx)
 			__u64 from;
 			__u32 how = td_waiter(c, next, r->cur_start, &from);
 
-			bpf_probe_read_kernel(comm, sizeof(comm), ctx->next_comm);
+			BPF_CORE_READ_STR_INTO(&comm, next_task, comm);
 			if (td_stretch_close(r, now, state, next, comm, from,
 					     how))
 				record_done(r);
@@ -619,7 +439,7 @@ int tp_sched_switch(struct trace_event_raw_sched_switch *ctx)
 	if (c->preempted) {
 		char comm[TD_COMM_LEN];
 
-		bpf_probe_read_kernel(comm, sizeof(comm), ctx->prev_comm);
+		BPF_CORE_READ_STR_INTO(&comm, prev_task, comm);
 		c->wanted = td_want(r, now, prev, comm, TD_WAIT_PREEMPTED);
 	} else if (queued_here()) {
 		/* Left waiting by an earlier switch, or moved here. */
@@ -632,10 +452,8 @@ out:
 	/* A teardown beginning in the next run names it as its first
 	 * waiter (preemptions only: the common switch stays cheap). */
 	if (c->last_prev_runnable && prev)
-		bpf_probe_read_kernel(c->last_prev_comm,
-				      sizeof(c->last_prev_comm),
-				      ctx->prev_comm);
-	return KEEP_EVENT;
+		BPF_CORE_READ_STR_INTO(&c->last_prev_comm, prev_task, comm);
+	return 0;
 }
 
 /*
@@ -674,27 +492,39 @@ static __always_inline void arrival(__u32 cpu, __u32 pid, const char *comm,
 		c->wanted = 1;
 }
 
-SEC("tracepoint/sched/sched_wakeup")
-int tp_sched_wakeup(struct trace_event_raw_sched_wakeup_template *ctx)
+/* The CPU a task is on or goes to (task_cpu()). */
+static __always_inline __u32 task_cpu_of(struct task_struct *p)
 {
-	arrival(ctx->target_cpu, ctx->pid, ctx->comm, true, TD_WAIT_WOKEN);
-	return KEEP_EVENT;
+	struct task_struct___cpu *old = (void *)p;
+
+	if (bpf_core_field_exists(old->cpu))
+		return BPF_CORE_READ(old, cpu);
+	return BPF_CORE_READ(p, thread_info.cpu);
 }
 
-SEC("tracepoint/sched/sched_wakeup_new")
-int tp_sched_wakeup_new(struct trace_event_raw_sched_wakeup_template *ctx)
+SEC("raw_tp/sched_wakeup")
+int BPF_PROG(tp_sched_wakeup, struct task_struct *p)
 {
-	arrival(ctx->target_cpu, ctx->pid, ctx->comm, true, TD_WAIT_WOKEN);
-	return KEEP_EVENT;
+	arrival(task_cpu_of(p), BPF_CORE_READ(p, pid), p->comm, true,
+		TD_WAIT_WOKEN);
+	return 0;
 }
 
-/* Every move of a runnable or waking task (set_task_cpu). The name's
- * layout differs between kernels (6.18 made it __data_loc): not read. */
-SEC("tracepoint/sched/sched_migrate_task")
-int tp_sched_migrate(struct trace_event_raw_sched_migrate_task *ctx)
+SEC("raw_tp/sched_wakeup_new")
+int BPF_PROG(tp_sched_wakeup_new, struct task_struct *p)
 {
-	arrival(ctx->dest_cpu, ctx->pid, NULL, false, TD_WAIT_MIGRATED);
-	return KEEP_EVENT;
+	arrival(task_cpu_of(p), BPF_CORE_READ(p, pid), p->comm, true,
+		TD_WAIT_WOKEN);
+	return 0;
+}
+
+/* Every move of a runnable or waking task (set_task_cpu). */
+SEC("raw_tp/sched_migrate_task")
+int BPF_PROG(tp_sched_migrate, struct task_struct *p, int dest_cpu)
+{
+	arrival(dest_cpu, BPF_CORE_READ(p, pid), p->comm, true,
+		TD_WAIT_MIGRATED);
+	return 0;
 }
 
 char LICENSE[] SEC("license") = "GPL";

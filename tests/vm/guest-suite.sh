@@ -199,7 +199,7 @@ teardown_late() {
 		2>"$d/kvmload.err" &
 	kpid=$!
 	i=0
-	while ! grep -q 'waiting for' "$d/kvmload.err" && alive $kpid &&
+	while ! grep -qs 'waiting for' "$d/kvmload.err" && alive $kpid &&
 		[ $i -lt $ATTACH_WAIT ]; do
 		sleep 0.1
 		i=$((i + 1))
@@ -416,7 +416,9 @@ ci_gate() {
 	mkdir -p $d
 	echo "$CI_WRITES $CI_MORE_WRITES $CI_SMALL_MIB $CI_BIG_MIB" >$d/params
 	# Host interrupts are no work of the workload's, and TCG makes
-	# teardown times and MMIO write costs vary up to 2x from run to run;
+	# teardown times vary up to 2x from run to run and an MMIO write's
+	# mean cost more (50.9 us, then 105 us, with the host's other core
+	# busy: a mean timing gate is make bench's job, not this test's);
 	# a longest run or stretch, one sample, by 50 ms (an 8 MiB teardown's
 	# longest run 9.6 ms, then 59.6 ms; the unfixed arm64 walk of the
 	# big VM alone holds 250 ms). arm64 PMU world switches come with
@@ -435,7 +437,7 @@ baseline:
     teardown.run_ns: { tolerance: 100%, min_change: 50000000 }
     teardown.max_run_ms: { tolerance: 100%, min_change: 100 }
     teardown.max_wait_ms: { tolerance: 100%, min_change: 100 }
-    mmio.write_cost_ns: { tolerance: 100%, min_change: 50000 }
+    mmio.write_cost_ns: { tolerance: 300%, min_change: 500000 }
     pmu.*: { tolerance: 300%, min_change: 100000 }
 CIRULES
 	echo "suite: ci: record (uptime $(uptime_s) s)"
