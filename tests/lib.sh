@@ -33,3 +33,15 @@ d = json.loads(lines[-1])
 sys.exit(0 if eval(sys.argv[2]) else 1)
 PY
 }
+
+# wait_for_line PATTERN FILE TENTHS: until FILE has a line matching
+# PATTERN (grep -E), at most TENTHS tenths of a second; false if it never
+# came.
+wait_for_line() {
+	i=0
+	while ! grep -Eqs "$1" "$2"; do
+		[ $i -lt "$3" ] || return 1
+		sleep 0.1
+		i=$((i + 1))
+	done
+}

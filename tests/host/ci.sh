@@ -148,11 +148,7 @@ check "a tolerance naming no metric is an error, exit 2 (rc=$rc)" \
 # ---- export
 "$kw" export --listen 127.0.0.1:0 -i 0.5 >/dev/null 2>"$out/export.err" &
 epid=$!
-i=0
-while ! grep -qs 'serving http://' "$out/export.err" && [ $i -lt 100 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
+wait_for_line 'serving http://' "$out/export.err" 100 || true
 addr=$(sed -n 's|.*serving http://\(.*\)/metrics|\1|p' "$out/export.err")
 check "export --listen 127.0.0.1:0 serves, printing its address ($addr)" [ -n "$addr" ]
 sleep 1

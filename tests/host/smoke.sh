@@ -95,11 +95,7 @@ check "top states the attach mode of every exits point" json_assert "$out/top.js
 : >"$out/sigint.err"
 "$kw" top -b -c -d 3600 -o json >"$out/sigint.json" 2>"$out/sigint.err" &
 pid=$!
-i=0
-while ! grep -q '^kvmwatch: attached' "$out/sigint.err" && [ $i -lt 100 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
+wait_for_line '^kvmwatch: attached' "$out/sigint.err" 100 || true
 kill -INT $pid
 wait $pid
 rc=$?
@@ -146,11 +142,7 @@ if command -v perf >/dev/null && [ -n "$(ioctls)" ] &&
 	alone=$(ioctls)
 	"$kw" top -b -d 60 -n 1 >/dev/null 2>"$out/coexist.err" &
 	kpid=$!
-	i=0
-	while ! grep -q '^kvmwatch: attached' "$out/coexist.err" && [ $i -lt 300 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
+	wait_for_line '^kvmwatch: attached' "$out/coexist.err" 300 || true
 	beside=$(ioctls)
 	kill -INT $kpid
 	wait $kpid

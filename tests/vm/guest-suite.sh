@@ -204,8 +204,22 @@ teardown_late() {
 		sleep 0.1
 		i=$((i + 1))
 	done
+	# What the check will find: every process's KVM fds.
+	for p in /proc/[0-9]*; do
+		f=$(ls -l "$p/fd" 2>/dev/null | grep 'anon_inode:.*kvm')
+		[ -n "$f" ] && printf '%s\n%s\n' "$p" "$f"
+	done >"$d/kvm-fds.txt"
 	mmio_check_start "$d" tracepoint --mode tracepoint check --teardown
-	mmio_check_attached "$d" tracepoint
+	i=0
+	while ! attached_to "$d/check-tracepoint.err" &&
+		alive "$(cat "$d/check-tracepoint.pid")" &&
+		[ $i -lt $ATTACH_WAIT ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	cut -d' ' -f1 /proc/uptime >"$d/attached-uptime"
+	grep -c '^kvmwatch: attached' "$d/check-tracepoint.err" \
+		>"$d/attached-lines"
 	touch "$go"
 	wait $kpid
 	echo $? >"$d/kvmload.rc"
@@ -247,9 +261,13 @@ mmio_check() {
 	d=/out/mmio-check
 	mkdir -p "$d"
 	echo "suite: mmio-check: check --mmio in fentry and tracepoint mode, and --expect-fast-mmio (uptime $(uptime_s) s)"
-	mmio_check_start "$d" fentry check --mmio
+	# The cost median under TCG follows the host's load (kprobes on a busy
+	# host: 1.05 ms once): the verdicts here rest on counts, timing is
+	# make bench's.
+	cost=--threshold=mmio.write_cost_p50_us=100000
+	mmio_check_start "$d" fentry check --mmio $cost
 	mmio_check_start "$d" tracepoint --mode tracepoint check --mmio
-	mmio_check_start "$d" expect check --mmio --expect-fast-mmio
+	mmio_check_start "$d" expect check --mmio --expect-fast-mmio $cost
 	mmio_check_attached "$d" fentry tracepoint expect
 	echo "mmio --vms 1 --vcpus 2 -n 500" >"$d/cmd"
 	timeout $KVMLOAD_TIMEOUT kvmload $(cat "$d/cmd") \
@@ -369,9 +387,9 @@ if want teardown-checks; then
 	teardown_check teardown-kill --vcpus 2 --mem-mib $TEARDOWN_BIG_MIB \
 		--teardown-order kill --competitor-cpu 1
 	teardown_check teardown-small --vcpus 2 --mem-mib 4 --competitor-cpu 1
-	# VMs made before kvmwatch attached: learnt from their fds.
-	teardown_late teardown-late --vcpus 2 --mem-mib 16
 fi
+# VMs made before kvmwatch attached: learnt from their fds.
+want teardown-late && teardown_late teardown-late --vcpus 2 --mem-mib 16
 # Memory slots deleted and added back on live VMs (x86 zaps every TDP
 # root then): each VM has one teardown, its destruction, not one per slot.
 want memslots && scenario memslots no teardown --vms 2 --vcpus 2 \

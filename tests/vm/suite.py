@@ -293,8 +293,8 @@ class ArchRun(ExitsChecks, TimerChecks, MmioChecks, TeardownChecks,
         ("teardown", [lambda r: r.teardown()]),
         ("teardown-checks", [lambda r, n=n: r.teardown_check(n) for n in
                              ("teardown-big", "teardown-exit",
-                              "teardown-kill", "teardown-small")] +
-         [lambda r: r.teardown_late()]),
+                              "teardown-kill", "teardown-small")]),
+        ("teardown-late", [lambda r: r.teardown_late()]),
         ("memslots", [lambda r: r.memslots()]),
         ("pmu", [lambda r: r.pmu()]),
         ("pmu-check", [lambda r: r.pmu_check()]),

@@ -14,6 +14,15 @@
 #include "teardown_model.h"
 #include "teardown.skel.h"
 
+/* The tracepoint form of destroy_vm, completed by the close of a VM's
+ * last fd. */
+#define VM_CLOSE_POINT(name, tracepoint, lost)				\
+	{ DET_TEARDOWN, name, NULL, tracepoint, ANY_ARCH, VENDOR_ANY,	\
+	  false, lost, "destroy_vm", NULL }
+#define LOST_VM_CLOSE "a VM destroyed by the close of its last fd: not seen"
+#define LOST_VM_CLOSE_END \
+	"the end of a VM destroyed by the close of its last fd: it ends at the thread's death or next teardown"
+
 static const struct probe_point teardown_points[] = {
 	/* Stage-2 / TDP teardown rescheduling (docs/teardown.md). Without
 	 * fentry or kprobes the exit of a VMM process (exit_group of one
@@ -33,25 +42,15 @@ static const struct probe_point teardown_points[] = {
 	  "the exit of a VMM killed by a signal (SIGKILL): not seen",
 	  "destroy_vm", NULL },
 	/* A VM destroyed by the close of its last fd (vm-first): the fds
-	 * KVM_CREATE_VM and KVM_CREATE_VCPU return, their closes, and the
-	 * closing thread's next system call, before which the close's task
-	 * work destroyed the VM. */
-	{ DET_TEARDOWN, "vm_fds", NULL, "syscalls/sys_exit_ioctl",
-	  ANY_ARCH, VENDOR_ANY, false,
-	  "a VM destroyed by the close of its last fd: not seen",
-	  "destroy_vm", NULL },
-	{ DET_TEARDOWN, "vm_close", NULL, "syscalls/sys_enter_close",
-	  ANY_ARCH, VENDOR_ANY, false,
-	  "a VM destroyed by the close of its last fd: not seen",
-	  "destroy_vm", NULL },
-	{ DET_TEARDOWN, "vm_close_done", NULL, "syscalls/sys_exit_close",
-	  ANY_ARCH, VENDOR_ANY, false,
-	  "the end of a VM destroyed by the close of its last fd: it ends at the thread's death or next teardown",
-	  "destroy_vm", NULL },
-	{ DET_TEARDOWN, "vm_close_end", NULL, "raw_syscalls/sys_enter",
-	  ANY_ARCH, VENDOR_ANY, false,
-	  "the end of a VM destroyed by the close of its last fd: it ends at the thread's death or next teardown",
-	  "destroy_vm", NULL },
+	 * that hold it (made by KVM_CREATE_VM, _VCPU, _DEVICE and
+	 * KVM_GET_STATS_FD), their closes, and the closing thread's next
+	 * system call, before which the close's task work destroyed it. */
+	VM_CLOSE_POINT("vm_fds", "syscalls/sys_exit_ioctl", LOST_VM_CLOSE),
+	VM_CLOSE_POINT("vm_close", "syscalls/sys_enter_close", LOST_VM_CLOSE),
+	VM_CLOSE_POINT("vm_close_done", "syscalls/sys_exit_close",
+		       LOST_VM_CLOSE_END),
+	VM_CLOSE_POINT("vm_close_end", "raw_syscalls/sys_enter",
+		       LOST_VM_CLOSE_END),
 	{ DET_TEARDOWN, "flush_shadow_all", "kvm_arch_flush_shadow_all", NULL,
 	  ANY_ARCH, VENDOR_ANY, false,
 	  "the flush phase (MMU notifier release at exit_mmap, or at destroy), where the stage-2 / TDP zap runs",

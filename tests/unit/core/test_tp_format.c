@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "core/tp_format.h"
+#include "tests/unit/scratch_dir.h"
 
 static char dir[64];
 
@@ -54,22 +55,14 @@ static void write_format(const char *event, const char *text)
 
 static int setup(void **state)
 {
-	char path[128];
-
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/kvmwatch-tracefs-XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/events", dir);
-	return mkdir(path, 0755);
+	return scratch_dir_make(dir, sizeof(dir), "events");
 }
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd);
+	return scratch_dir_remove(dir);
 }
 
 static void fields_where_the_kernel_has_them(void **state)

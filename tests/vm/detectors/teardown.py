@@ -132,6 +132,14 @@ class TeardownChecks:
                    f"{name}: check --teardown (tracepoint), attached to a "
                    f"running VM, learnt it from its fds and judged (exit {rc})",
                    [err or "", log[-600:]])
+        # kvmload waited for the check: its teardown began after the
+        # attach (guest uptime and CLOCK_MONOTONIC, both from boot).
+        attached = read_text(os.path.join(d, "attached-uptime")).strip()
+        begun = vm.get("vm_destroy_start_ns", 0) / 1e9
+        self.td_ok(attached and float(attached) <= begun,
+                   f"{name}: the VM's teardown began ({begun:.2f} s) after "
+                   f"the check attached ({attached} s)",
+                   [read_text(os.path.join(d, "attached-lines"))])
         it = self.teardown_item(doc, vm["pid"])
         close_ms = vm["vm_close_ns"] / 1e6
         upto = close_ms + vm["munmap_ns"] / 1e6

@@ -19,6 +19,7 @@
 #include <zstd.h>
 
 #include "detectors/mmio/mmio_model.h"
+#include "tests/unit/scratch_dir.h"
 
 static char dir[64];
 
@@ -142,22 +143,14 @@ static void write_dep(const char *line)
 
 static int setup(void **state)
 {
-	char path[128];
-
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/kvmwatch-test-XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/kernel", dir);
-	return mkdir(path, 0755);
+	return scratch_dir_make(dir, sizeof(dir), "kernel");
 }
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd);
+	return scratch_dir_remove(dir);
 }
 
 static void reads_every_compression(void **state)
