@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attach.h"
 #include "tp_format.h"
 
 int tp_format_field(const char *tracefs, const char *event,
@@ -74,4 +75,15 @@ int kvm_tp_fields_read(const struct kernel_caps *caps,
 		 caps->tracefs_path,
 		 caps->arch == ARCH_ARM64 ? "esr_ec" : "exit_reason");
 	return -ENOENT;
+}
+
+int kvm_tp_fields_for(struct attach_plan *plan, enum detector_id det,
+		      struct kvm_tp_fields *f)
+{
+	char why[WHY_LEN];
+	int err = kvm_tp_fields_read(plan->caps, f, why, sizeof(why));
+
+	if (err)
+		attach_plan_refuse(plan, det, why);
+	return err;
 }

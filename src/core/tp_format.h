@@ -6,6 +6,7 @@
 #include <linux/types.h>
 
 #include "bpf/kvm_records.h"
+#include "detector_id.h"
 #include "kernel_caps.h"
 
 /* Where field of event ("kvm/kvm_exit") sits: 0, or -ENOENT (no such
@@ -17,5 +18,12 @@ int tp_format_field(const char *tracefs, const char *event,
  * size 0). 0, or -errno with why when even kvm:kvm_exit's cannot be read. */
 int kvm_tp_fields_read(const struct kernel_caps *caps,
 		       struct kvm_tp_fields *f, char *why, size_t len);
+
+struct attach_plan;
+
+/* The same for detector det's start: a kernel whose records cannot be
+ * read refuses the detector, saying why. */
+int kvm_tp_fields_for(struct attach_plan *plan, enum detector_id det,
+		      struct kvm_tp_fields *f);
 
 #endif

@@ -274,6 +274,10 @@ class ArchRun(ExitsChecks, TimerChecks, MmioChecks, TeardownChecks,
                 if self.want(group):
                     for check in checks:
                         check(self)
+            left = [g for g, _ in self.GROUPS if not self.want(g)]
+            if left:
+                self.tap.diag(f"{self.kernel['label']}: groups not run on "
+                              f"this kernel (its file): {' '.join(left)}")
         self.facts["took_s"] = round(time.monotonic() - t0, 1)
         self.tap.diag(f"{self.kernel['label']}: VM suite took "
                       f"{self.facts['took_s']} s; artefacts in "
@@ -292,8 +296,9 @@ class ArchRun(ExitsChecks, TimerChecks, MmioChecks, TeardownChecks,
         ("no-lapic", [lambda r: r.check_no_lapic()]),
         ("teardown", [lambda r: r.teardown()]),
         ("teardown-checks", [lambda r, n=n: r.teardown_check(n) for n in
-                             ("teardown-big", "teardown-exit",
-                              "teardown-kill", "teardown-small")]),
+                             ("teardown-big", "teardown-small")]),
+        ("teardown-orders", [lambda r, n=n: r.teardown_check(n) for n in
+                             ("teardown-exit", "teardown-kill")]),
         ("teardown-late", [lambda r: r.teardown_late()]),
         ("memslots", [lambda r: r.memslots()]),
         ("pmu", [lambda r: r.pmu()]),

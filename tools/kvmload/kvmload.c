@@ -144,6 +144,34 @@ enum {
 	OPT_WAIT_FILE,
 };
 
+/* The scenario each scenario-specific option belongs to. */
+static const struct {
+	int opt;
+	int scenario;
+	const char *name;
+} scenario_options[] = {
+	{ 'n', SCENARIO_MMIO, "-n" },
+	{ OPT_PERIOD_US, SCENARIO_TIMER, "--period-us" },
+	{ OPT_SECONDS, SCENARIO_TIMER, "--seconds" },
+	{ OPT_MEM_MIB, SCENARIO_TEARDOWN, "--mem-mib" },
+	{ OPT_TEARDOWN_ORDER, SCENARIO_TEARDOWN, "--teardown-order" },
+	{ OPT_COMPETITOR_CPU, SCENARIO_TEARDOWN, "--competitor-cpu" },
+	{ OPT_MEMSLOT_CYCLES, SCENARIO_TEARDOWN, "--memslot-cycles" },
+	{ OPT_WAIT_FILE, SCENARIO_TEARDOWN, "--wait-file" },
+	{ 'k', SCENARIO_PMU, "-k" },
+};
+
+static int option_scenario(int opt, const char **name)
+{
+	for (size_t i = 0; i < sizeof(scenario_options) /
+			       sizeof(*scenario_options); i++)
+		if (scenario_options[i].opt == opt) {
+			*name = scenario_options[i].name;
+			return scenario_options[i].scenario;
+		}
+	return -1;
+}
+
 static void parse_args(int argc, char **argv, struct kvmload_opts *o)
 {
 	static const struct option longopts[] = {
@@ -172,8 +200,8 @@ static void parse_args(int argc, char **argv, struct kvmload_opts *o)
 	};
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":hn:k:", longopts, NULL)) != -1) {
-		int owner = -1;
 		const char *name = NULL;
+		int owner = option_scenario(c, &name);
 
 		switch (c) {
 		case 'h':
@@ -187,56 +215,38 @@ static void parse_args(int argc, char **argv, struct kvmload_opts *o)
 			break;
 		case 'n':
 			o->writes = parse_count("-n", optarg, MAX_WRITES);
-			owner = SCENARIO_MMIO;
-			name = "-n";
 			break;
 		case OPT_PERIOD_US:
 			o->period_us = parse_count("--period-us", optarg,
 						   MAX_PERIOD_US);
-			owner = SCENARIO_TIMER;
-			name = "--period-us";
 			break;
 		case OPT_SECONDS:
 			o->seconds = parse_seconds("--seconds", optarg);
-			owner = SCENARIO_TIMER;
-			name = "--seconds";
 			break;
 		case OPT_MEM_MIB:
 			o->mem_mib = parse_count("--mem-mib", optarg,
 						 MAX_MEM_MIB);
-			owner = SCENARIO_TEARDOWN;
-			name = "--mem-mib";
 			break;
 		case OPT_TEARDOWN_ORDER:
 			if (teardown_order_parse(optarg, &o->order))
 				usage_error("--teardown-order wants vm-first, munmap-first, exit or kill, not '%s'",
 					    optarg);
-			owner = SCENARIO_TEARDOWN;
-			name = "--teardown-order";
 			break;
 		case OPT_COMPETITOR_CPU:
 			o->competitor_cpu = parse_cpu("--competitor-cpu", optarg);
-			owner = SCENARIO_TEARDOWN;
-			name = "--competitor-cpu";
 			break;
 		case OPT_MEMSLOT_CYCLES:
 			o->memslot_cycles = parse_count("--memslot-cycles", optarg,
 							MAX_MEMSLOT_CYCLES);
-			owner = SCENARIO_TEARDOWN;
-			name = "--memslot-cycles";
 			break;
 		case OPT_WAIT_FILE:
 			if (!*optarg)
 				usage_error("--wait-file needs a path");
 			o->wait_file = optarg;
-			owner = SCENARIO_TEARDOWN;
-			name = "--wait-file";
 			break;
 		case 'k':
 			o->iterations = parse_count("-k", optarg,
 						    MAX_ITERATIONS);
-			owner = SCENARIO_PMU;
-			name = "-k";
 			break;
 		case ':':
 			usage_error("option %s needs a value",

@@ -41,14 +41,11 @@ static int exits_start(void *state, struct detector_bpf *bpf,
 {
 	struct exits_detector *st = state;
 	struct kvm_tp_fields fields;
-	char why[WHY_LEN];
 	int err;
 
-	err = kvm_tp_fields_read(plan->caps, &fields, why, sizeof(why));
-	if (err) {
-		attach_plan_refuse(plan, DET_EXITS, why);
+	err = kvm_tp_fields_for(plan, DET_EXITS, &fields);
+	if (err)
 		return err;
-	}
 	st->skel = DETECTOR_BPF_OPEN(bpf, exits, plan, DET_EXITS);
 	if (!st->skel)
 		return -errno;

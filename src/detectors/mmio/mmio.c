@@ -161,14 +161,11 @@ static int mmio_start(void *state, struct detector_bpf *bpf,
 {
 	struct mmio_detector *st = state;
 	struct kvm_tp_fields fields;
-	char why[WHY_LEN];
 	int err;
 
-	err = kvm_tp_fields_read(plan->caps, &fields, why, sizeof(why));
-	if (err) {
-		attach_plan_refuse(plan, DET_MMIO, why);
+	err = kvm_tp_fields_for(plan, DET_MMIO, &fields);
+	if (err)
 		return err;
-	}
 	st->skel = DETECTOR_BPF_OPEN(bpf, mmio, plan, DET_MMIO);
 	if (!st->skel)
 		return -errno;

@@ -35,6 +35,12 @@ static const unsigned int walk_phases[] = {
 	TD_PH_STAGE2, TD_PH_TDP_ZAP_ALL, TD_PH_TDP_ZAP_ROOTS,
 };
 
+/* The fixed arm64 walk (7.3) has no outer function kvmwatch probes:
+ * kvm_stage2_destroy calls the ranges, then the pgd free. */
+static const unsigned int ranged_walk_phases[] = {
+	TD_PH_STAGE2_RANGE, TD_PH_STAGE2_PGD,
+};
+
 const char *teardown_phase_name(unsigned int phase)
 {
 	return phase < TD_PH_COUNT ? phase_names[phase] : "?";
@@ -193,6 +199,13 @@ static void build_item(struct teardown_item *it, const struct teardown_entry *e,
 		walk_calls += r->phase_calls[walk_phases[i]];
 		held_in_walk += stretch_ph[walk_phases[i]];
 	}
+	for (i = 0; !r->phase_calls[TD_PH_STAGE2] &&
+	     i < sizeof(ranged_walk_phases) / sizeof(ranged_walk_phases[0]);
+	     i++) {
+		it->walk_ns += r->phase_ns[ranged_walk_phases[i]];
+		walk_calls += r->phase_calls[ranged_walk_phases[i]];
+		held_in_walk += stretch_ph[ranged_walk_phases[i]];
+	}
 	/* Where the walk is probed, only the stretch's time inside it
 	 * counts: a task kept waiting elsewhere (exit_mmap's page freeing,
 	 * say) says nothing about the walk. Otherwise (tracepoint mode) the
@@ -200,7 +213,13 @@ static void build_item(struct teardown_item *it, const struct teardown_entry *e,
 	if (!walk_calls)
 		held_in_walk = r->max_stretch_ns;
 	/* The fixed arm64 walk goes range by range with cond_resched()
-	 * between: switches while the outer walk phase is open. */
+	 * between, outside every range call: its schedule points are the
+	 * flush's, around the ranges (the outer stage-2 phase's, once it
+	 * wraps them, are counted above). */
+	if (!r->phase_calls[TD_PH_STAGE2] &&
+	    r->phase_calls[TD_PH_STAGE2_RANGE] > 1 &&
+	    r->phase_switches[TD_PH_FLUSH] > it->walk_switches)
+		it->walk_switches = r->phase_switches[TD_PH_FLUSH];
 	if (it->walk_switches)
 		it->behaviour = TB_YIELDED;
 	else if (it->has_stretch && held_in_walk >= TEARDOWN_CONTENDED_NS)
