@@ -4,7 +4,8 @@
 #   make ARCH=arm64      cross-build build/arm64/kvmwatch and kvmload (static)
 #   make STATIC=0        link against the shared libraries instead
 #   make test            install what is missing, build, run every test
-#   make fuzz            fuzz the rules-file parser for FUZZ_SECONDS (default 20)
+#   make fuzz            fuzz the rules-file parser and the baseline loader
+#                        for FUZZ_SECONDS each (default 20)
 #   make demo            boot the KVM testbed and show kvmwatch top on guests
 #   make deps            install the Debian packages the build needs
 
@@ -142,36 +143,45 @@ $(foreach t,$(TEST_SRCS),$(eval $(call unit_test,$(t))))
 
 unit-tests: $(TESTS)
 
-# The rules-file parser under libFuzzer (clang, x86_64 hosts), with ASan
-# and UBSan. The parser's own files are compiled instrumented; the rest of
-# the program is linked as built. tests/fuzz/run.sh runs it for
-# FUZZ_SECONDS over the kept corpus (tests/fuzz/rules_file/, read only);
-# `make fuzz-merge` adds what a longer run found to that corpus.
+# The parsers of what a CI job hands kvmwatch, under libFuzzer (clang,
+# x86_64 hosts), with ASan and UBSan: the rules file (YAML) and the
+# baseline loader (a record). Each one's own files are compiled
+# instrumented; the rest of the program is linked as built.
+# tests/fuzz/run.sh runs each for FUZZ_SECONDS over its kept corpus
+# (tests/fuzz/NAME/, read only); `make fuzz-merge` adds what a longer run
+# found to those corpora.
 FUZZ := build/fuzz
-FUZZ_SRCS := src/gate/rules_file.c $(wildcard src/gate/baseline*.c)
+FUZZERS := rules_file record_file
+FUZZ_SRCS_rules_file := src/gate/rules_file.c $(wildcard src/gate/baseline*.c)
+FUZZ_SRCS_record_file := src/gate/record_file.c $(wildcard src/gate/baseline*.c)
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -std=gnu11 -Wall -Wextra -Werror \
 	-Ibuild/$(HOST_ARCH) -I. -Isrc
-FUZZ_LINK_OBJS := $(filter-out $(patsubst src/%.c,build/$(HOST_ARCH)/obj/%.o,$(FUZZ_SRCS) src/cmd/main.c),\
+fuzz_link_objs = $(filter-out $(patsubst src/%.c,build/$(HOST_ARCH)/obj/%.o,$(1) src/cmd/main.c),\
 	$(patsubst src/%.c,build/$(HOST_ARCH)/obj/%.o,$(SRCS)))
 
-$(FUZZ)/fuzz_rules_file: tests/fuzz/fuzz_rules_file.c $(FUZZ_SRCS) $(FUZZ_LINK_OBJS) $(wildcard src/gate/*.h)
-	$(call msg,FUZZ,$@)
+define fuzzer
+$(FUZZ)/fuzz_$(1): tests/fuzz/fuzz_$(1).c $$(FUZZ_SRCS_$(1)) $$(call fuzz_link_objs,$$(FUZZ_SRCS_$(1))) $$(wildcard src/gate/*.h)
+	$$(call msg,FUZZ,$$@)
 	$(Q)mkdir -p $(FUZZ)
-	$(Q)$(CLANG) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_rules_file.c \
-		$(FUZZ_SRCS) $(FUZZ_LINK_OBJS) $(LDLIBS)
+	$(Q)$$(CLANG) $$(FUZZ_FLAGS) -o $$@ tests/fuzz/fuzz_$(1).c \
+		$$(FUZZ_SRCS_$(1)) $$(call fuzz_link_objs,$$(FUZZ_SRCS_$(1))) $$(LDLIBS)
+endef
+$(foreach f,$(FUZZERS),$(eval $(call fuzzer,$(f))))
 
-fuzz-build: $(FUZZ)/fuzz_rules_file
+fuzz-build: $(patsubst %,$(FUZZ)/fuzz_%,$(FUZZERS))
 
 fuzz: fuzz-build
 	$(Q)tests/run.sh fuzz
 
 fuzz-merge: fuzz-build
-	$(Q)mkdir -p $(FUZZ)/found
-	$(Q)$(FUZZ)/fuzz_rules_file -max_total_time=$(FUZZ_SECONDS) \
-		-dict=tests/fuzz/rules_file.dict -max_len=4096 \
-		$(FUZZ)/found tests/fuzz/rules_file >/dev/null 2>&1
-	$(Q)$(FUZZ)/fuzz_rules_file -merge=1 tests/fuzz/rules_file $(FUZZ)/found
+	$(Q)for f in $(FUZZERS); do \
+		mkdir -p $(FUZZ)/found-$$f; \
+		$(FUZZ)/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) \
+			$$( [ -e tests/fuzz/$$f.dict ] && echo -dict=tests/fuzz/$$f.dict) \
+			$(FUZZ)/found-$$f tests/fuzz/$$f >/dev/null 2>&1; \
+		$(FUZZ)/fuzz_$$f -merge=1 tests/fuzz/$$f $(FUZZ)/found-$$f; \
+	done
 
 deps:
 	$(Q)tools/deps.sh build cross vm

@@ -8,8 +8,6 @@
 #include "exits.h"
 #include "kvm_records.h"
 
-/* 0: every process; otherwise only this VMM. */
-const volatile __u32 filter_pid = 0;
 /* Where the kvm:* records keep their fields (tracefs). */
 const volatile struct kvm_tp_fields kvm_fields = {};
 
@@ -45,7 +43,7 @@ static const struct exit_stats zero_stats;
 
 static __always_inline bool filtered_out(__u32 pid)
 {
-	return filter_pid && filter_pid != pid;
+	return !vmm_watched(pid);
 }
 
 /* Remember the thread the first time it is seen, so its names survive it. */

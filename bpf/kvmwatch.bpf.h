@@ -8,6 +8,9 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 
+/* Processes of one command's tree at once: a VMM, its helpers, shells. */
+#define SCOPE_MAX_TGIDS 4096
+
 /*
  * What a tracepoint or kprobe program returns: 1 lets the event go on to
  * perf and every other tool watching it, 0 would drop it for all of them
@@ -24,6 +27,29 @@ static __always_inline __u32 current_pid(void)
 static __always_inline __u32 current_tid(void)
 {
 	return (__u32)bpf_get_current_pid_tgid();
+}
+
+/* 0: every process; otherwise only this VMM (-p PID). */
+const volatile __u32 filter_pid = 0;
+/* Only VMs of the processes in scope_tgids (a -- COMMAND's tree). */
+const volatile bool filter_scope = false;
+
+/* One map for every object: the loader makes them all share the scope
+ * object's (bpf_map__reuse_fd), which follows the command's forks. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, SCOPE_MAX_TGIDS);
+	__type(key, __u32);
+	__type(value, __u8);
+} scope_tgids SEC(".maps");
+
+/* Whether the VMM process pid is one this run watches. */
+static __always_inline bool vmm_watched(__u32 pid)
+{
+	if (filter_pid && pid != filter_pid)
+		return false;
+	return !filter_scope || bpf_map_lookup_elem(&scope_tgids, &pid);
 }
 
 /* Look up key in a map, inserting a zeroed value first if it is absent. */

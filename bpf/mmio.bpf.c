@@ -16,8 +16,6 @@
 #include "kvm_records.h"
 #include "mmio.h"
 
-/* 0: every process; otherwise only this VMM. */
-const volatile __u32 filter_pid = 0;
 /* Where the kvm:* records keep their fields (tracefs). */
 const volatile struct kvm_tp_fields kvm_fields = {};
 
@@ -60,7 +58,7 @@ static __always_inline struct mmio_thread *this_thread(void)
 	__u32 pid = current_pid(), tid = current_tid();
 	struct mmio_thread *t;
 
-	if (filter_pid && filter_pid != pid)
+	if (!vmm_watched(pid))
 		return NULL;
 	t = lookup_or_init(&mmio_threads, &tid, &zero_thread);
 	if (t)

@@ -34,8 +34,6 @@ struct trace_event_raw_kvm_sys_access___kw {
 	u8 Op2;
 } __attribute__((preserve_access_index));
 
-/* 0: every process; otherwise only this VMM. */
-const volatile __u32 filter_pid = 0;
 /* kvm_arch_vcpu_load is watched: restore_guest calls outside it are
  * re-syncs, not vCPU loads. */
 const volatile bool split_resync = false;
@@ -76,7 +74,7 @@ static __always_inline struct pmu_vcpu_stats *this_vcpu(void)
 	struct pmu_vcpu_key key = { .pid = current_pid(),
 				    .tid = current_tid() };
 
-	if (filter_pid && filter_pid != key.pid)
+	if (!vmm_watched(key.pid))
 		return NULL;
 	return lookup_or_init(&pmu_vcpus, &key, &zero_vcpu);
 }

@@ -39,8 +39,6 @@ struct kvm___x86 {
 #define WALK_TABLE_POST		4	/* KVM_PGTABLE_WALK_TABLE_POST */
 #define PTE_VALID		1ull
 
-/* 0: every process; otherwise only this VMM. */
-const volatile __u32 filter_pid = 0;
 
 struct td_globals globals;
 
@@ -153,7 +151,7 @@ static __always_inline void phase_enter(__u32 p, struct kvm *kvm)
 	if (!td_phase_opens(p))
 		return;
 	pid = kvm ? BPF_CORE_READ(kvm, userspace_pid) : current_pid();
-	if (filter_pid && pid != filter_pid)
+	if (!vmm_watched(pid))
 		return;
 	c = cpu_slot(cpu);
 	if (!c)

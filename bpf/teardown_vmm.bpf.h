@@ -105,7 +105,7 @@ int tp_vmm_create(struct trace_event_raw_sys_enter *ctx)
 	    cmd != KVM_CREATE_DEVICE_IOCTL && cmd != KVM_GET_STATS_FD_IOCTL)
 		return KEEP_EVENT;
 	pid = current_pid();
-	if (filter_pid && pid != filter_pid)
+	if (!vmm_watched(pid))
 		return KEEP_EVENT;
 	tid = current_tid();
 	if (cmd != KVM_CREATE_VM_IOCTL) {

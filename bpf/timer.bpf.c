@@ -38,8 +38,6 @@ struct trace_event_raw_kvm_hv_timer_state {
 } __attribute__((preserve_access_index));
 #endif
 
-/* 0: every process; otherwise only this VMM. */
-const volatile __u32 filter_pid = 0;
 /* apic_timer_fn's address from /proc/kallsyms, for the tracepoints. */
 const volatile __u64 apic_timer_fn_addr = 0;
 
@@ -126,7 +124,7 @@ static __always_inline bool vcpu_key(struct kvm_lapic *apic,
 	key->vcpu_id = BPF_CORE_READ(vcpu, vcpu_id);
 	/* vcpu->pid: the thread that last ran KVM_RUN (NULL before). */
 	*tid = BPF_CORE_READ(vcpu, pid, numbers[0].nr);
-	return !(filter_pid && filter_pid != key->pid);
+	return vmm_watched(key->pid);
 }
 
 static __always_inline void callback_entry(__u64 hrtimer)
@@ -315,7 +313,7 @@ static __always_inline struct timer_thread_stats *thread_stats(void)
 	struct timer_thread_key key = { .pid = current_pid(),
 					.tid = current_tid() };
 
-	if (filter_pid && filter_pid != key.pid)
+	if (!vmm_watched(key.pid))
 		return NULL;
 	return lookup_or_init(&timer_threads, &key, &zero_thread);
 }

@@ -50,9 +50,11 @@ for part in "$@"; do
 	host)
 		run host-smoke "$top/tests/host/smoke.sh"
 		run host-ci "$top/tests/host/ci.sh"
+		run host-gate "$top/tests/host/gate_inputs.sh"
 		;;
 	fuzz)
-		run fuzz-rules-file "$top/tests/fuzz/run.sh"
+		run fuzz-rules-file "$top/tests/fuzz/run.sh" rules_file
+		run fuzz-record-file "$top/tests/fuzz/run.sh" record_file
 		;;
 	vm)
 		run vm "$top/tests/vm/run.sh"

@@ -6,17 +6,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "gate/check.h"
 #include "gate/check_baseline.h"
 #include "commands.h"
+#include "core/files.h"
 #include "options.h"
 #include "core/json_figures.h"
 #include "views/probe_report.h"
 #include "core/session.h"
 #include "core/runner.h"
+#include "core/scope.h"
 #include "gate/workload.h"
 
 struct check_options {
@@ -30,6 +33,9 @@ struct check_options {
 	bool expect_fast_mmio;
 	bool all;	/* --all: a group whose detector cannot run is skipped */
 	bool threshold_set[CHECK_MAX_RULES];	/* by --threshold */
+	bool allow_command_failure;
+	const char *command_output;	/* --command-output FILE */
+	bool all_vms;			/* -- COMMAND judges every VM */
 	struct check_baseline baseline;	/* --baseline, --rules, --tolerance */
 };
 
@@ -42,7 +48,8 @@ static void check_usage(FILE *out)
 		"                      [-o text|json] [--junit FILE] [-p PID]\n"
 		"                      [--threshold RULE=VALUE]... [--expect-fast-mmio]\n"
 		"                      [--baseline FILE [--tolerance METRIC=V]... [--normalise N]]\n"
-		"                      [--rules FILE]\n"
+		"                      [--rules FILE] [--allow-command-failure]\n"
+		"                      [--command-output FILE] [--all-vms]\n"
 		"       kvmwatch check --list-rules\n");
 	for (g = check_groups(); *g; g++)
 		fprintf(out, "  --%-20s%s\n", (*g)->name, (*g)->summary);
@@ -61,9 +68,15 @@ static void check_usage(FILE *out)
 		"                        or auto (per run when both runs had a workload)\n"
 		"  --rules FILE          thresholds and tolerances from a YAML file (docs/ci.md)\n"
 		"  --list-rules          the rules, their groups and default thresholds\n"
-		"exit status: 0 every rule passed, 1 a rule failed or a metric regressed,\n"
-		"2 usage, 3 permission, 4 no rule could run on this kernel or the baseline\n"
-		"comparison was refused, 5 runtime error\n"
+		"  --allow-command-failure  judge the run even when COMMAND fails\n"
+		"  --all-vms             with -- COMMAND, judge every VM on the host, not\n"
+		"                        only those COMMAND's processes create\n"
+		"  --command-output FILE COMMAND's stdout and stderr go to FILE (with\n"
+		"                        -o json they go to stderr, never into the JSON)\n"
+		"exit status: 0 passed (a rule judged the run), 1 a rule failed or a\n"
+		"metric regressed, 2 usage, 3 permission, 4 a group cannot run on this\n"
+		"kernel or the baseline comparison was refused, 5 runtime error,\n"
+		"6 nothing judged (every rule skipped), 7 COMMAND failed\n"
 		"rules:");
 	for (i = 0; i < n; i++)
 		fprintf(out, " %s", check_rule_at(i)->name);
@@ -110,7 +123,8 @@ static int parse_check_options(int argc, char **argv, struct check_options *o)
 {
 	enum { OPT_ALL = 256, OPT_JUNIT, OPT_THRESHOLD, OPT_LIST,
 	       OPT_EXPECT_FAST_MMIO, OPT_BASELINE, OPT_RULES, OPT_TOLERANCE,
-	       OPT_NORMALISE, OPT_GROUP };
+	       OPT_NORMALISE, OPT_ALLOW_FAILURE, OPT_COMMAND_OUTPUT,
+	       OPT_ALL_VMS, OPT_GROUP };
 	static const struct option fixed[] = {
 		{ "all", no_argument, NULL, OPT_ALL },
 		{ "expect-fast-mmio", no_argument, NULL, OPT_EXPECT_FAST_MMIO },
@@ -125,6 +139,9 @@ static int parse_check_options(int argc, char **argv, struct check_options *o)
 		{ "tolerance", required_argument, NULL, OPT_TOLERANCE },
 		{ "normalise", required_argument, NULL, OPT_NORMALISE },
 		{ "normalize", required_argument, NULL, OPT_NORMALISE },
+		{ "allow-command-failure", no_argument, NULL, OPT_ALLOW_FAILURE },
+		{ "command-output", required_argument, NULL, OPT_COMMAND_OUTPUT },
+		{ "all-vms", no_argument, NULL, OPT_ALL_VMS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -134,7 +151,7 @@ static int parse_check_options(int argc, char **argv, struct check_options *o)
 	const struct check_rule *rule;
 	size_t i, ngroups;
 	bool any = false;
-	char error[160];
+	char error[512];
 	double value;
 	int opt;
 
@@ -203,6 +220,15 @@ static int parse_check_options(int argc, char **argv, struct check_options *o)
 			if (check_baseline_normalise(&o->baseline, optarg))
 				return KW_EXIT_USAGE;
 			break;
+		case OPT_ALLOW_FAILURE:
+			o->allow_command_failure = true;
+			break;
+		case OPT_COMMAND_OUTPUT:
+			o->command_output = optarg;
+			break;
+		case OPT_ALL_VMS:
+			o->all_vms = true;
+			break;
 		case OPT_LIST:
 			list_rules(stdout);
 			exit(KW_EXIT_OK);
@@ -228,16 +254,15 @@ static int parse_check_options(int argc, char **argv, struct check_options *o)
 		kw_warn("check: --duration and -- COMMAND exclude each other");
 		return KW_EXIT_USAGE;
 	}
-	/* Find out now, not after a long watch, that it cannot be written. */
-	if (o->junit) {
-		FILE *f = fopen(o->junit, "w");
-
-		if (!f) {
-			kw_warn("check: cannot write %s: %s", o->junit,
-				strerror(errno));
-			return KW_EXIT_USAGE;
-		}
-		fclose(f);
+	if ((o->command_output || o->all_vms) && !o->command) {
+		kw_warn("check: --command-output and --all-vms go with -- COMMAND (without one, every VM is watched)");
+		return KW_EXIT_USAGE;
+	}
+	/* Find out now, not after a long watch, that it cannot be written;
+	 * an existing file stays as it is until the new one replaces it. */
+	if (o->junit && output_path_check(o->junit, error, sizeof(error))) {
+		kw_warn("check: --junit: %s", error);
+		return KW_EXIT_USAGE;
 	}
 	return KW_EXIT_OK;
 }
@@ -337,6 +362,15 @@ static int emit(const struct check_options *o, const struct runner *r,
 				    workload_exit_status(run) >= 0 ?
 				    json_integer(workload_exit_status(run)) :
 				    json_null());
+		json_object_set_new(doc, "command_signal",
+				    run->command_ran &&
+				    WIFSIGNALED(run->command_status) ?
+				    json_integer(WTERMSIG(run->command_status)) :
+				    json_null());
+		json_object_set_new(doc, "command_failed",
+				    json_boolean(workload_failed(run)));
+		json_object_set_new(doc, "vms", json_string(o->all_vms ?
+				    "all" : "command"));
 	}
 	return json_emit(stdout, doc);
 }
@@ -344,20 +378,23 @@ static int emit(const struct check_options *o, const struct runner *r,
 static int write_junit(const char *path, const struct rule_result *results,
 		       size_t n, double duration)
 {
-	FILE *f = fopen(path, "w");
+	char *doc = NULL, error[512] = "";
+	size_t len = 0;
+	FILE *f = open_memstream(&doc, &len);
 	int err;
 
-	if (!f) {
-		err = -errno;
-		kw_warn("check: cannot write %s: %s", path, strerror(-err));
-		return err;
-	}
+	if (!f)
+		return -ENOMEM;
 	err = check_write_junit(f, results, n, duration);
-	if (fclose(f) || err) {
-		kw_warn("check: writing %s failed", path);
-		return -EIO;
-	}
-	return 0;
+	if (fclose(f) && !err)
+		err = -EIO;
+	if (!err)
+		err = write_file_atomic(path, doc, len, error, sizeof(error));
+	if (err)
+		kw_warn("check: --junit %s: %s", path,
+			error[0] ? error : strerror(-err));
+	free(doc);
+	return err;
 }
 
 /* A group asked for by name whose detector cannot run here is an
@@ -394,16 +431,34 @@ static int run_check(struct check_options *o, struct kernel_caps *caps,
 	struct workload_run run = { 0 };
 	enum rule_verdict overall;
 	enum detector_id det;
+	int rc, err, output_fd = -1;
+	bool command_failed;
+	char failure[96];
 	struct runner r;
 	sigset_t signals;
 	size_t i, n = 0;
-	int rc, err;
 
+	if (o->command_output) {
+		output_fd = workload_open_output("check", o->command_output);
+		if (output_fd < 0)
+			return KW_EXIT_USAGE;
+	} else if (o->command && o->format == OUTPUT_JSON) {
+		output_fd = STDERR_FILENO;
+	}
 	workload_block_signals(&signals);
-
+	rc = workload_scope_open("check", o->command, o->all_vms);
+	if (rc != KW_EXIT_OK) {
+		if (o->command_output && output_fd >= 0)
+			close(output_fd);
+		return rc;
+	}
 	err = runner_start(&r, plan, needed_detectors(o), 0, o->pid);
-	if (err)
+	if (err) {
+		if (o->command_output && output_fd >= 0)
+			close(output_fd);
+		scope_close();
 		return KW_EXIT_RUNTIME;
+	}
 	rc = refuse_unrunnable(o, &r);
 	if (rc != KW_EXIT_OK)
 		goto out;
@@ -415,7 +470,8 @@ static int run_check(struct check_options *o, struct kernel_caps *caps,
 	check_read_counters(&d, false);
 	d.start_mono_ns = monotonic_ns();
 	d.start_epoch = time(NULL);
-	rc = workload_watch("check", o->command, o->duration_sec, &signals,
+	rc = workload_watch("check", o->command, o->duration_sec, output_fd,
+			    scope_map_fd() >= 0 ? scope_add : NULL, &signals,
 			    &run);
 	check_read_counters(&d, true);
 	d.duration_sec = run.elapsed_sec;
@@ -437,9 +493,22 @@ static int run_check(struct check_options *o, struct kernel_caps *caps,
 			check_evaluate(check_rule_at(i), o->thresholds[i], &d,
 				       &results[n++]);
 	overall = check_overall(results, n);
-	if (run.command_ran && workload_exit_status(&run))
-		kw_warn("check: %s did not exit 0 (status %d): the verdict covers what ran",
-			o->command[0], workload_exit_status(&run));
+	command_failed = workload_failed(&run);
+	if (command_failed) {
+		workload_describe(&run, failure, sizeof(failure));
+		if (o->allow_command_failure)
+			kw_warn("check: %s %s: judged anyway (--allow-command-failure)",
+				o->command[0], failure);
+		else
+			kw_warn("check: %s %s: the run is no evidence%s (exit 7; --allow-command-failure judges it anyway)",
+				o->command[0], failure,
+				overall == VERDICT_FAIL ?
+				", but what failed was seen" : "");
+	}
+	/* A failed workload is no PASS: the verdict line says ERROR. */
+	if (command_failed && !o->allow_command_failure &&
+	    overall != VERDICT_FAIL)
+		overall = VERDICT_ERROR;
 	if (o->baseline.path) {
 		/* SIGINT ends a plain run; with a duration or a command it
 		 * cuts the run short, and a partial run is not compared. */
@@ -480,12 +549,21 @@ static int run_check(struct check_options *o, struct kernel_caps *caps,
 		rc = KW_EXIT_RUNTIME;
 		goto out;
 	}
-	rc = overall == VERDICT_FAIL ? KW_EXIT_CHECK_FAILED :
-		overall == VERDICT_SKIP ? KW_EXIT_UNSUPPORTED : KW_EXIT_OK;
-	if (o->baseline.compared)
-		rc = check_baseline_exit(&o->baseline, n ? rc : -1);
+	rc = check_exit_code(overall, command_failed,
+			     o->allow_command_failure);
+	if (o->baseline.compared) {
+		rc = check_baseline_exit(&o->baseline,
+					 n ? rc : overall == VERDICT_ERROR ?
+					 KW_EXIT_COMMAND_FAILED : -1);
+		if (rc == KW_EXIT_OK && command_failed &&
+		    !o->allow_command_failure)
+			rc = KW_EXIT_COMMAND_FAILED;
+	}
 out:
 	runner_stop(&r);
+	scope_close();
+	if (o->command_output && output_fd >= 0)
+		close(output_fd);
 	return rc;
 }
 

@@ -32,6 +32,7 @@
 #include "options.h"
 #include "views/export_store.h"
 #include "views/prom.h"
+#include "core/files.h"
 #include "gate/record_file.h"
 #include "core/runner.h"
 #include "core/session.h"
@@ -155,6 +156,15 @@ static int parse_export_options(int argc, char **argv, struct export_options *o)
 		kw_warn("export: give one of --listen ADDR:PORT and --textfile PATH");
 		export_usage(stderr);
 		return KW_EXIT_USAGE;
+	}
+	/* Find out now, not after attaching, that it cannot be written. */
+	if (o->textfile) {
+		char error[512];
+
+		if (output_path_check(o->textfile, error, sizeof(error))) {
+			kw_warn("export: --textfile: %s", error);
+			return KW_EXIT_USAGE;
+		}
 	}
 	return KW_EXIT_OK;
 }

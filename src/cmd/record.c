@@ -3,7 +3,6 @@
  * `check --baseline` compares later runs with (docs/record-schema.md). */
 #include <errno.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,9 +11,11 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "core/files.h"
 #include "options.h"
 #include "gate/record_file.h"
 #include "core/runner.h"
+#include "core/scope.h"
 #include "core/session.h"
 #include "gate/workload.h"
 
@@ -23,12 +24,17 @@ struct record_options {
 	double duration_sec;
 	char **command;
 	unsigned long pid;
+	bool allow_command_failure;
+	const char *command_output;
+	bool all_vms;
 };
 
 static void record_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: kvmwatch record -o FILE [-d SEC | -- COMMAND ARGS...] [-p PID]\n"
+		"                       [--allow-command-failure] [--command-output FILE]\n"
+		"                       [--all-vms]\n"
 		"  -o, --output FILE     write the record there (atomically: a temporary\n"
 		"                        file renamed over FILE once complete)\n"
 		"  -d, --duration SEC    watch SEC seconds\n"
@@ -36,21 +42,30 @@ static void record_usage(FILE *out)
 		"                        until it ends; its exit status is recorded\n"
 		"                        (default, neither: until SIGINT)\n"
 		"  -p, --pid PID         watch only the VMM process PID\n"
+		"  --allow-command-failure  record even when COMMAND fails\n"
+		"  --command-output FILE COMMAND's stdout and stderr go to FILE\n"
+		"  --all-vms             with -- COMMAND, record every VM on the host, not\n"
+		"                        only those COMMAND's processes create\n"
 		"Every detector that can run here is recorded; compare a later run with\n"
 		"'kvmwatch check --baseline FILE'. Exit status: 0 written, 2 usage,\n"
-		"3 permission, 4 no detector can run, 5 runtime error or interrupted.\n");
+		"3 permission, 4 no detector can run, 5 runtime error or interrupted,\n"
+		"7 COMMAND failed (nothing written: a failed run is no baseline).\n");
 }
 
 static int parse_record_options(int argc, char **argv, struct record_options *o)
 {
+	enum { OPT_ALLOW_FAILURE = 256, OPT_COMMAND_OUTPUT, OPT_ALL_VMS };
 	static const struct option longopts[] = {
+		{ "allow-command-failure", no_argument, NULL, OPT_ALLOW_FAILURE },
+		{ "command-output", required_argument, NULL, OPT_COMMAND_OUTPUT },
+		{ "all-vms", no_argument, NULL, OPT_ALL_VMS },
 		{ "output", required_argument, NULL, 'o' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "pid", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char *dir;
+	char error[512];
 	int opt;
 
 	optind = 1;
@@ -66,6 +81,15 @@ static int parse_record_options(int argc, char **argv, struct record_options *o)
 		case 'p':
 			if (opt_pid("record", optarg, &o->pid))
 				return KW_EXIT_USAGE;
+			break;
+		case OPT_ALLOW_FAILURE:
+			o->allow_command_failure = true;
+			break;
+		case OPT_COMMAND_OUTPUT:
+			o->command_output = optarg;
+			break;
+		case OPT_ALL_VMS:
+			o->all_vms = true;
 			break;
 		case 'h':
 			record_usage(stdout);
@@ -86,17 +110,15 @@ static int parse_record_options(int argc, char **argv, struct record_options *o)
 		kw_warn("record: --duration and -- COMMAND exclude each other");
 		return KW_EXIT_USAGE;
 	}
-	/* Find out now, not after a long run, that it cannot be written. */
-	dir = strdup(o->path);
-	if (!dir)
-		return KW_EXIT_RUNTIME;
-	if (access(dirname(dir), W_OK)) {
-		kw_warn("record: cannot write into the directory of %s: %s",
-			o->path, strerror(errno));
-		free(dir);
+	if ((o->command_output || o->all_vms) && !o->command) {
+		kw_warn("record: --command-output and --all-vms go with -- COMMAND (without one, every VM is watched)");
 		return KW_EXIT_USAGE;
 	}
-	free(dir);
+	/* Find out now, not after a long run, that it cannot be written. */
+	if (output_path_check(o->path, error, sizeof(error))) {
+		kw_warn("record: -o: %s", error);
+		return KW_EXIT_USAGE;
+	}
 	return KW_EXIT_OK;
 }
 
@@ -111,27 +133,55 @@ static int run_record(const struct record_options *o,
 	sigset_t signals;
 	unsigned int mask = 0;
 	json_t *doc;
-	int rc, err;
+	int rc, err, output_fd = -1;
+	char failure[96];
 	size_t nran = 0;
 
+	if (o->command_output) {
+		output_fd = workload_open_output("record", o->command_output);
+		if (output_fd < 0)
+			return KW_EXIT_USAGE;
+	}
 	workload_block_signals(&signals);
 	for (det = 0; det < DET_COUNT; det++)
 		mask |= 1u << det;
+	rc = workload_scope_open("record", o->command, o->all_vms);
+	if (rc != KW_EXIT_OK) {
+		if (output_fd >= 0)
+			close(output_fd);
+		return rc;
+	}
 	err = runner_start(&r, plan, mask, 0, o->pid);
-	if (err)
+	if (err) {
+		if (output_fd >= 0)
+			close(output_fd);
+		scope_close();
 		return KW_EXIT_RUNTIME;
+	}
 	for (det = 0; det < DET_COUNT; det++)
 		nran += runner_on(&r, det);
 	if (!nran) {
 		kw_warn("record: no detector can run here (kvmwatch probe says why)");
-		runner_stop(&r);
-		return KW_EXIT_UNSUPPORTED;
+		rc = KW_EXIT_UNSUPPORTED;
+		goto out;
 	}
 	runner_announce(&r, stderr);
-	rc = workload_watch("record", o->command, o->duration_sec, &signals,
+	rc = workload_watch("record", o->command, o->duration_sec, output_fd,
+			    scope_map_fd() >= 0 ? scope_add : NULL, &signals,
 			    &run);
 	if (rc != KW_EXIT_OK)
 		goto out;
+	if (workload_failed(&run)) {
+		workload_describe(&run, failure, sizeof(failure));
+		if (!o->allow_command_failure) {
+			kw_warn("record: %s %s: a failed run is no baseline, nothing written (%s is as it was; --allow-command-failure records it anyway)",
+				o->command[0], failure, o->path);
+			rc = KW_EXIT_COMMAND_FAILED;
+			goto out;
+		}
+		kw_warn("record: %s %s: recorded anyway (--allow-command-failure), and a comparison will say so",
+			o->command[0], failure);
+	}
 	/* Without a duration or a command, SIGINT is the normal end. */
 	if (run.interrupted && (o->command || o->duration_sec > 0)) {
 		kw_warn("record: interrupted after %.2f s: no record written (%s is as it was)",
@@ -147,9 +197,6 @@ static int run_record(const struct record_options *o,
 		rc = KW_EXIT_RUNTIME;
 		goto out;
 	}
-	if (o->command && rec.command_exit != 0)
-		kw_warn("record: %s did not exit 0 (status %d): recorded anyway, and a comparison will say so",
-			o->command[0], rec.command_exit);
 	doc = record_to_json(&rec);
 	err = doc ? record_write_atomic(o->path, doc, error, sizeof(error)) :
 		-ENOMEM;
@@ -164,6 +211,9 @@ static int run_record(const struct record_options *o,
 	record_free(&rec);
 out:
 	runner_stop(&r);
+	scope_close();
+	if (output_fd >= 0)
+		close(output_fd);
 	return rc;
 }
 

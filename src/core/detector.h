@@ -26,6 +26,7 @@
 #include "kvmwatch.h"
 #include "metrics.h"
 #include "rule.h"
+#include "scope.h"
 
 #define DETECTOR_MAX_LINKS 64
 /* A map whose entries are never dropped by pid or tid. */
@@ -196,6 +197,13 @@ const struct detector_ops *detector_ops(enum detector_id id);
 void detector_bpf_opened(struct detector_bpf *bpf, void *skel,
 			 struct bpf_object_skeleton *object,
 			 struct attach_plan *plan, enum detector_id det);
+/* Its filters: the VMM pid (0: every one), and, while a scope is open
+ * (core/scope.h), only the VMs of the processes in it. */
+#define DETECTOR_SET_FILTER(skel, pid)					\
+do {									\
+	(skel)->rodata->filter_pid = (pid);				\
+	(skel)->rodata->filter_scope = scope_map_fd() >= 0;		\
+} while (0)
 /* Enable what the plan chose, load, attach. 0 or -errno. */
 int detector_bpf_load(struct detector_bpf *bpf, struct attach_plan *plan,
 		      enum detector_id det);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "detector.h"
+#include "scope.h"
 
 void detector_bpf_opened(struct detector_bpf *bpf, void *skel,
 			 struct bpf_object_skeleton *object,
@@ -29,6 +30,24 @@ void detector_bpf_opened(struct detector_bpf *bpf, void *skel,
 int detector_bpf_load(struct detector_bpf *bpf, struct attach_plan *plan,
 		      enum detector_id det)
 {
+	struct bpf_map *scope = bpf_object__find_map_by_name(*bpf->object->obj,
+							     "scope_tgids");
+	int err;
+
+	/* In a scoped run every detector reads the one map that follows
+	 * the command's forks. */
+	if (scope && scope_map_fd() >= 0) {
+		err = bpf_map__reuse_fd(scope, scope_map_fd());
+		if (err) {
+			char why[WHY_LEN];
+
+			snprintf(why, sizeof(why),
+				 "sharing the scope map failed: %s",
+				 strerror(-err));
+			attach_plan_refuse(plan, det, why);
+			return err;
+		}
+	}
 	return attach_plan_load(plan, det, bpf->object,
 				bpf->trial ? NULL : bpf->links,
 				DETECTOR_MAX_LINKS, &bpf->nlinks);

@@ -19,6 +19,8 @@ enum kw_exit {
 	KW_EXIT_PERMISSION = 3,		/* not root, no CAP_BPF/CAP_PERFMON */
 	KW_EXIT_UNSUPPORTED = 4,	/* kernel lacks BTF, tracefs or KVM */
 	KW_EXIT_RUNTIME = 5,		/* load/attach/map/I-O failure */
+	KW_EXIT_NOTHING_JUDGED = 6,	/* check: every rule skipped, no evidence */
+	KW_EXIT_COMMAND_FAILED = 7,	/* check, record: -- COMMAND failed */
 };
 
 enum output_format { OUTPUT_TEXT, OUTPUT_JSON };

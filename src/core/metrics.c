@@ -59,9 +59,9 @@ static double slot_upper(int slot)
 	return slot ? (double)(1ull << slot) : 0;
 }
 
-static double slot_mid(int slot)
+static double slot_floor(int slot)
 {
-	return slot ? 0.75 * (double)(1ull << slot) : 0;
+	return slot ? (double)(1ull << (slot - 1)) : 0;
 }
 
 void metric_set_hist(struct metric *m, const uint32_t *slots, double sum)
@@ -73,10 +73,11 @@ void metric_set_hist(struct metric *m, const uint32_t *slots, double sum)
 	for (i = 0; i < HIST_SLOTS; i++) {
 		m->buckets[i] = slots[i];
 		count += slots[i];
-		estimate += slots[i] * slot_mid(i);
+		estimate += slots[i] * slot_floor(i);
 	}
 	m->value = count;
 	m->sum = sum < 0 ? estimate : sum;
+	m->sum_estimated = sum < 0;
 }
 
 double metric_hist_quantile(const struct metric *m, double p)

@@ -58,6 +58,9 @@ struct metric {
 	/* Histograms only: buckets[i] as log2_hist slot i; sum in unit. */
 	uint64_t buckets[HIST_SLOTS];
 	double sum;
+	/* The detector had no exact sum: it is the buckets' floors, so the
+	 * mean it gives is a lower bound (never above the largest sample). */
+	bool sum_estimated;
 	/* Not measurable in this run (the attach mode cannot see it): a
 	 * static one-line reason; value and buckets are then meaningless.
 	 * Recorded as null, never compared as a zero. */

@@ -47,13 +47,18 @@ struct check_data {
 
 enum rule_op { RULE_AT_MOST, RULE_AT_LEAST };
 /* INFO: a finding that is no regression (e.g. a kernel that never had
- * the fast path); it counts as measured, never as a failure. */
-enum rule_verdict { VERDICT_PASS, VERDICT_FAIL, VERDICT_SKIP, VERDICT_INFO };
+ * the fast path); it never fails a check, nor passes one. ERROR is only
+ * an overall verdict: the workload failed, so the run is no evidence. */
+enum rule_verdict { VERDICT_PASS, VERDICT_FAIL, VERDICT_SKIP, VERDICT_INFO,
+		    VERDICT_ERROR };
 
 /* What a rule's measure made of the run: NOT_MEASURED (a SKIP, with why),
- * MEASURED (the value is held to the threshold), or FINDING (an INFO: the
- * evidence says what was found, the value is not judged). */
-enum measure_outcome { NOT_MEASURED, MEASURED, FINDING };
+ * MEASURED (the value is held to the threshold), HOST_FACT (the same, but
+ * the value is about the host, not the workload: the kernel's lockup
+ * counters, whether the vendor code has a fast path; it can fail a check,
+ * never pass one alone), or FINDING (an INFO: the evidence says what was
+ * found, the value is not judged). */
+enum measure_outcome { NOT_MEASURED, MEASURED, HOST_FACT, FINDING };
 
 #define EVIDENCE_LEN 512
 

@@ -124,6 +124,51 @@ void runner_trial(struct attach_plan *plan, unsigned int mask)
 	}
 }
 
+/* A zeroed sample, filled by the detector; NULL with *err set. */
+static void *new_sample(const struct detector_ops *ops, int *err)
+{
+	void *sample = calloc(1, ops->sample_size);
+
+	*err = sample ? 0 : -ENOMEM;
+	return sample;
+}
+
+static void free_sample(const struct detector_ops *ops, void *sample)
+{
+	if (!sample)
+		return;
+	ops->sample_free(sample);
+	free(sample);
+}
+
+/* Detectors attach one after another, each counting from its own attach:
+ * a sample of all of them at one instant is where every interval, the
+ * first included, starts. Without it, the first interval would count the
+ * early detectors' events over a longer time than it says. */
+static void mark_start(struct runner *r)
+{
+	enum detector_id det;
+	void *sample;
+	int err;
+
+	for (det = 0; det < DET_COUNT; det++) {
+		struct detector_run *run = &r->runs[det];
+
+		if (!run->on)
+			continue;
+		sample = new_sample(run->ops, &err);
+		if (sample)
+			err = detector_read_maps(run->ops, &run->bpf, sample);
+		if (!err && run->ops->sample)
+			err = run->ops->sample(run->state, sample);
+		if (err) {
+			free_sample(run->ops, sample);
+			continue;
+		}
+		run->last = sample;
+	}
+}
+
 int runner_start(struct runner *r, struct attach_plan *plan,
 		 unsigned int mask, unsigned int required_mask, uint32_t pid)
 {
@@ -145,26 +190,10 @@ int runner_start(struct runner *r, struct attach_plan *plan,
 			return err;
 		}
 	}
+	mark_start(r);
 	r->start_ns = monotonic_ns();
 	r->last_ns = r->start_ns;
 	return 0;
-}
-
-/* A zeroed sample, filled by the detector; NULL with *err set. */
-static void *new_sample(const struct detector_ops *ops, int *err)
-{
-	void *sample = calloc(1, ops->sample_size);
-
-	*err = sample ? 0 : -ENOMEM;
-	return sample;
-}
-
-static void free_sample(const struct detector_ops *ops, void *sample)
-{
-	if (!sample)
-		return;
-	ops->sample_free(sample);
-	free(sample);
 }
 
 static int read_one(struct runner *r, struct detector_run *run,

@@ -20,6 +20,24 @@ void baseline_settings_init(struct baseline_settings *s)
 	s->norm = NORM_AUTO;
 }
 
+double baseline_noise_floor(const char *name, const char *unit)
+{
+	static const struct {
+		const char *unit;
+		double floor;
+	} floors[] = {
+		{ "s", 1e-3 }, { "ms", 1 }, { "us", 1e3 }, { "ns", 1e6 },
+	};
+	size_t i;
+
+	if (strncmp(name, "teardown.", strlen("teardown.")))
+		return 0;
+	for (i = 0; unit && i < sizeof(floors) / sizeof(floors[0]); i++)
+		if (!strcmp(unit, floors[i].unit))
+			return floors[i].floor;
+	return 0;
+}
+
 void baseline_settings_free(struct baseline_settings *s)
 {
 	free(s->items);

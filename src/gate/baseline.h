@@ -18,7 +18,9 @@
 /* Defaults, documented in docs/ci.md. */
 #define BASELINE_DEFAULT_TOLERANCE 0.25	/* 25% worse is allowed */
 #define BASELINE_DEFAULT_MIN_EVENTS 10	/* fewer extra events: noise */
-#define BASELINE_DEFAULT_MIN_CHANGE 0	/* gauges, means: any change counts */
+/* Gauges, means: a change below the unit's noise floor is noise
+ * (baseline_noise_floor), unless min_change is set. */
+#define BASELINE_DEFAULT_MIN_CHANGE -1
 #define BASELINE_MAX_TOLERANCE 100.0	/* 10000%: beyond, say "off" */
 
 /* How counters without a `per` metric are turned into rates. */
@@ -47,7 +49,8 @@ struct baseline_settings {
 	/* Counters: a change of fewer events than this is noise. */
 	double min_events;
 	/* Gauges and histogram means: a change smaller than this, in the
-	 * metric's unit, is noise (0 ms -> 2 ms of waiting). */
+	 * metric's unit, is noise (0 ms -> 2 ms of waiting); < 0: the
+	 * unit's noise floor. */
 	double min_change;
 	enum baseline_norm norm;
 	struct tolerance *items;
@@ -55,6 +58,11 @@ struct baseline_settings {
 };
 
 void baseline_settings_init(struct baseline_settings *s);
+/* The smallest change of metric name (in unit) that is not noise: 1 ms
+ * for the teardown's times, which are single runs and gaps between
+ * schedule points (a scheduler tick, one preemption, moves them by
+ * that); 0 for the rest, whose paths' costs are microseconds. */
+double baseline_noise_floor(const char *name, const char *unit);
 void baseline_settings_free(struct baseline_settings *s);
 /* Add or replace (a later setting wins: the command line after the
  * rules file). */

@@ -133,7 +133,8 @@ static void set_basis(struct baseline_row *row, const struct metric *m,
 	if (m->type == METRIC_GAUGE)
 		snprintf(row->basis, sizeof(row->basis), "value");
 	else if (m->type == METRIC_HISTOGRAM)
-		snprintf(row->basis, sizeof(row->basis), "mean");
+		snprintf(row->basis, sizeof(row->basis), "%s",
+			 m->sum_estimated ? "mean>=" : "mean");
 	else if (m->per)
 		snprintf(row->basis, sizeof(row->basis), "/%s", m->per);
 	else
@@ -236,7 +237,9 @@ static void judge(struct baseline_row *row, const struct metric *bm,
 			     bm->unit);
 		fmt_quantity(bp99, sizeof(bp99), metric_hist_quantile(bm, 0.99),
 			     bm->unit);
-		note(row, "mean %s over %.0f samples against %s over %.0f in the baseline (%.2fx, allowed %s %.2fx); 99th percentile below %s against %s",
+		note(row, "mean %s%s over %.0f samples against %s over %.0f in the baseline (%.2fx, allowed %s %.2fx); 99th percentile below %s against %s",
+		     cm->sum_estimated || bm->sum_estimated ?
+		     "(at least: log2 bucket floors) " : "",
 		     cmean, cm->value, bmean, bm->value, row->ratio,
 		     lower ? "<=" : ">=", row->allowed, cp99, bp99);
 	}
@@ -355,7 +358,8 @@ static int add_compared(struct baseline_result *out, size_t *cap,
 	row->min_events = t && t->min_events >= 0 ? t->min_events :
 		s->min_events;
 	row->min_change = t && t->min_change >= 0 ? t->min_change :
-		s->min_change;
+		s->min_change >= 0 ? s->min_change :
+		baseline_noise_floor(bm->name, bm->unit);
 	cd = record_detector(cur, detector_of(bm->name, det, sizeof(det)));
 	if (bm->better == BETTER_NEITHER || (t && t->off)) {
 		row->verdict = BL_INFO;

@@ -81,6 +81,7 @@ const char *rule_verdict_name(enum rule_verdict v)
 	case VERDICT_PASS: return "PASS";
 	case VERDICT_FAIL: return "FAIL";
 	case VERDICT_INFO: return "INFO";
+	case VERDICT_ERROR: return "ERROR";
 	default: return "SKIP";
 	}
 }
@@ -143,6 +144,7 @@ void check_evaluate(const struct check_rule *rule, double threshold,
 		out->verdict = VERDICT_INFO;
 		return;
 	}
+	out->host_fact = got == HOST_FACT;
 	ok = rule->op == RULE_AT_MOST ? out->value <= threshold :
 		out->value >= threshold;
 	out->verdict = ok ? VERDICT_PASS : VERDICT_FAIL;
@@ -152,15 +154,26 @@ void check_evaluate(const struct check_rule *rule, double threshold,
 
 enum rule_verdict check_overall(const struct rule_result *results, size_t n)
 {
-	bool any_measured = false;
+	bool judged = false;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
 		if (results[i].verdict == VERDICT_FAIL)
 			return VERDICT_FAIL;
-		any_measured |= results[i].verdict != VERDICT_SKIP;
+		judged |= results[i].verdict == VERDICT_PASS &&
+			!results[i].host_fact;
 	}
-	return any_measured ? VERDICT_PASS : VERDICT_SKIP;
+	return judged ? VERDICT_PASS : VERDICT_SKIP;
+}
+
+int check_exit_code(enum rule_verdict overall, bool command_failed,
+		    bool allow_command_failure)
+{
+	if (overall == VERDICT_FAIL)
+		return KW_EXIT_CHECK_FAILED;
+	if (command_failed && !allow_command_failure)
+		return KW_EXIT_COMMAND_FAILED;
+	return overall == VERDICT_PASS ? KW_EXIT_OK : KW_EXIT_NOTHING_JUDGED;
 }
 
 int check_write_junit(FILE *out, const struct rule_result *results,

@@ -30,6 +30,7 @@ struct rule_result {
 	double threshold;
 	double value;
 	enum rule_verdict verdict;
+	bool host_fact;			/* measured HOST_FACT */
 	char evidence[EVIDENCE_LEN];	/* for FAIL and INFO; why for SKIP */
 };
 
@@ -45,9 +46,16 @@ int check_parse_threshold(const char *arg, const struct check_rule **rule,
 void check_evaluate(const struct check_rule *rule, double threshold,
 		    const struct check_data *d, struct rule_result *out);
 
-/* FAIL if any rule failed; SKIP if every rule was skipped; else PASS
- * (INFO findings do not change a verdict). */
+/* FAIL if any rule failed; PASS if a rule judged the run and passed;
+ * else SKIP: nothing was judged (INFO findings and passed host facts
+ * say nothing about the workload). */
 enum rule_verdict check_overall(const struct rule_result *results, size_t n);
+
+/* How check exits: 1 on FAIL (a regression seen is evidence even when the
+ * workload then failed), 7 when the workload failed unless allowed, 6
+ * when nothing was judged, else 0. */
+int check_exit_code(enum rule_verdict overall, bool command_failed,
+		    bool allow_command_failure);
 
 int check_write_junit(FILE *out, const struct rule_result *results,
 		      size_t n, double duration_sec);

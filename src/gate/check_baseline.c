@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "check_baseline.h"
+#include "core/files.h"
 #include "core/kvmwatch.h"
 
 int check_baseline_tolerance(struct check_baseline *b, const char *arg)
@@ -129,7 +130,9 @@ int check_baseline_exit(const struct check_baseline *b, int rules_rc)
 		return KW_EXIT_CHECK_FAILED;
 	if (bl != KW_EXIT_OK)
 		return bl;
-	return rules_rc < 0 ? KW_EXIT_OK : rules_rc;
+	/* The comparison judged the run where the rules could not. */
+	return rules_rc < 0 || rules_rc == KW_EXIT_NOTHING_JUDGED ?
+		KW_EXIT_OK : rules_rc;
 }
 
 int check_baseline_write_junit(const struct check_baseline *b,
@@ -137,25 +140,29 @@ int check_baseline_write_junit(const struct check_baseline *b,
 			       double duration_sec)
 {
 	const char *end = rules_doc ? strstr(rules_doc, "</testsuites>") : NULL;
-	FILE *f = fopen(path, "w");
+	char *doc = NULL, error[512] = "";
+	size_t len = 0;
+	FILE *f = open_memstream(&doc, &len);
 	int err;
 
-	if (!f) {
-		err = -errno;
-		kw_warn("check: cannot write %s: %s", path, strerror(-err));
-		return err;
-	}
+	if (!f)
+		return -ENOMEM;
 	if (end)
 		fwrite(rules_doc, 1, end - rules_doc, f);
 	else
 		fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n", f);
 	err = baseline_junit_suite(f, &b->result, duration_sec);
 	fputs("</testsuites>\n", f);
-	if (fclose(f) || err) {
-		kw_warn("check: writing %s failed", path);
-		return -EIO;
-	}
-	return 0;
+	if (fclose(f) && !err)
+		err = -ENOMEM;
+	/* A temporary renamed over path: a killed check leaves the old. */
+	if (!err)
+		err = write_file_atomic(path, doc, len, error, sizeof(error));
+	if (err)
+		kw_warn("check: --junit %s: %s", path,
+			error[0] ? error : strerror(-err));
+	free(doc);
+	return err;
 }
 
 void check_baseline_free(struct check_baseline *b)

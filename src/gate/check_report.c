@@ -66,6 +66,9 @@ json_t *check_json_results(const struct rule_result *results, size_t n)
 					 "threshold", r->threshold,
 					 "verdict", rule_verdict_name(r->verdict));
 
+		/* A host fact can fail a check, never pass one alone. */
+		json_object_set_new(rule, "host_fact",
+				    json_boolean(r->host_fact));
 		json_object_set_new(rule, "measured", r->verdict == VERDICT_SKIP ?
 				    json_null() : json_real(r->value));
 		json_object_set_new(rule, r->verdict == VERDICT_SKIP ? "why" :

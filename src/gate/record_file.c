@@ -2,16 +2,13 @@
 /* The record document: metrics and run context, to and from JSON. */
 #define _GNU_SOURCE	/* asprintf */
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "core/files.h"
 #include "core/kvmwatch.h"
 #include "record_file.h"
 
@@ -71,6 +68,8 @@ static json_t *json_metric(const struct metric *m)
 					      json_integer(m->buckets[i]));
 		json_object_set_new(obj, "buckets", buckets);
 		json_object_set_new(obj, "sum", json_number(m->sum));
+		if (m->sum_estimated)
+			json_object_set_new(obj, "sum_estimated", json_true());
 	}
 	return obj;
 }
@@ -218,6 +217,8 @@ static int read_metric(struct reader *rd, json_t *obj, size_t index,
 	if (unavail && v && !json_is_null(v))
 		return fail(rd, "%svalue must be null when the metric is unavailable",
 			    where);
+	if (type == METRIC_COUNTER && value < 0)
+		return fail(rd, "%svalue of counter %s is negative", where, name);
 	m = metric_add(set, type, unit, help, better, "%s", name);
 	if (!m)
 		return -ENOMEM;
@@ -254,7 +255,15 @@ static int read_metric(struct reader *rd, json_t *obj, size_t index,
 				    i);
 		m->buckets[i] = json_integer_value(v);
 	}
-	return get_number(rd, obj, where, "sum", &m->sum);
+	v = json_object_get(obj, "sum_estimated");
+	if (v && !json_is_boolean(v))
+		return fail(rd, "%ssum_estimated must be true or false", where);
+	m->sum_estimated = json_is_true(v);
+	if ((err = get_number(rd, obj, where, "sum", &m->sum)))
+		return err;
+	if (m->sum < 0)
+		return fail(rd, "%ssum of histogram %s is negative", where, name);
+	return 0;
 }
 
 static int read_detectors(struct reader *rd, json_t *dets, struct record *r)
@@ -322,6 +331,45 @@ static int read_workload(struct reader *rd, json_t *w, struct record *r)
 	return 0;
 }
 
+/* A metric and its labels: what must be unique in a record. */
+static char *metric_identity(const struct metric *m)
+{
+	char labels[METRIC_MAX_LABELS * (METRIC_LABEL_LEN + 40)], *id;
+
+	metric_labels_string(m, labels, sizeof(labels));
+	return asprintf(&id, "%s{%s}", m->name, labels) < 0 ? NULL : id;
+}
+
+static int compare_strings(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Two entries of one metric would make a comparison pick either. */
+static int find_duplicate(struct reader *rd, const struct metric_set *set)
+{
+	char **ids = calloc(set->count + 1, sizeof(*ids));
+	size_t i;
+	int err = 0;
+
+	if (!ids)
+		return fail(rd, "out of memory");
+	for (i = 0; i < set->count && !err; i++)
+		if (!(ids[i] = metric_identity(&set->items[i])))
+			err = fail(rd, "out of memory");
+	if (!err) {
+		qsort(ids, set->count, sizeof(*ids), compare_strings);
+		for (i = 1; i < set->count && !err; i++)
+			if (!strcmp(ids[i - 1], ids[i]))
+				err = fail(rd, "metric %s appears more than once",
+					   ids[i]);
+	}
+	for (i = 0; i < set->count; i++)
+		free(ids[i]);
+	free(ids);
+	return err;
+}
+
 int record_from_json(json_t *doc, struct record *r, char *error,
 		     size_t error_len)
 {
@@ -372,19 +420,25 @@ int record_from_json(json_t *doc, struct record *r, char *error,
 	json_array_foreach(metrics, i, m)
 		if ((err = read_metric(&rd, m, i, &r->metrics)))
 			return err == -ENOMEM ? fail(&rd, "out of memory") : err;
-	return 0;
+	return find_duplicate(&rd, &r->metrics);
 }
 
 int record_load(const char *path, struct record *r, char *error,
 		size_t error_len)
 {
 	json_error_t jerr;
-	char inner[256];
+	char inner[256], *text;
 	json_t *doc;
+	size_t len;
 	int err;
 
 	memset(r, 0, sizeof(*r));
-	doc = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	err = read_regular_file(path, RECORD_MAX_SIZE, &text, &len, error,
+				error_len);
+	if (err)
+		return err == -ENOMEM ? err : -EINVAL;
+	doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	free(text);
 	if (!doc) {
 		if (jerr.line < 1)
 			snprintf(error, error_len, "%s: %s", path, jerr.text);
@@ -399,63 +453,6 @@ int record_load(const char *path, struct record *r, char *error,
 		snprintf(error, error_len, "%s: %s", path, inner);
 		record_free(r);
 	}
-	return err;
-}
-
-int write_file_atomic(const char *path, const char *text, size_t len,
-		      char *error, size_t error_len)
-{
-	char *copy = strdup(path), *tmp = NULL;
-	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-	size_t done = 0;
-	ssize_t n;
-	int fd, err = 0;
-
-	if (!copy || asprintf(&tmp, "%s/.%s.XXXXXX", dirname(copy), base) < 0) {
-		free(copy);
-		snprintf(error, error_len, "out of memory");
-		return -ENOMEM;
-	}
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		err = -errno;
-		snprintf(error, error_len, "cannot create a file beside %s: %s",
-			 path, strerror(-err));
-		goto out;
-	}
-	while (done < len) {
-		n = write(fd, text + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			err = n < 0 ? -errno : -EIO;
-			break;
-		}
-		done += n;
-	}
-	/* On disk before the rename, so a crash leaves the old file. */
-	if (!err && fsync(fd))
-		err = -errno;
-	/* mkstemp makes it 0600; records and metrics are no secret. */
-	if (!err && fchmod(fd, 0644))
-		err = -errno;
-	if (close(fd) && !err)
-		err = -errno;
-	if (err) {
-		snprintf(error, error_len, "writing %s failed: %s", tmp,
-			 strerror(-err));
-		goto out;
-	}
-	if (rename(tmp, path)) {
-		err = -errno;
-		snprintf(error, error_len, "cannot rename %s to %s: %s", tmp,
-			 path, strerror(-err));
-	}
-out:
-	if (err && fd >= 0)
-		unlink(tmp);
-	free(tmp);
-	free(copy);
 	return err;
 }
 

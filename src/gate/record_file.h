@@ -57,7 +57,11 @@ json_t *record_to_json(const struct record *r);
  * reference to doc. On error, a one-line message naming the member. */
 int record_from_json(json_t *doc, struct record *r, char *error,
 		     size_t error_len);
-/* Read path (a record document). */
+/* A record has totals, not per-VM series: a few KiB. Bigger is not one. */
+#define RECORD_MAX_SIZE (8u << 20)
+
+/* Read path (a record document): a regular file of at most
+ * RECORD_MAX_SIZE bytes. */
 int record_load(const char *path, struct record *r, char *error,
 		size_t error_len);
 
@@ -66,9 +70,6 @@ int record_load(const char *path, struct record *r, char *error,
  * either the old file or the new one, never half of one. */
 int record_write_atomic(const char *path, json_t *doc, char *error,
 			size_t error_len);
-/* The same for len bytes of text (export --textfile). */
-int write_file_atomic(const char *path, const char *text, size_t len,
-		      char *error, size_t error_len);
 
 void record_free(struct record *r);
 

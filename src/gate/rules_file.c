@@ -2,16 +2,15 @@
 /* The rules file: YAML through libyaml's document loader, whose node
  * marks give every error its line. */
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <yaml.h>
 
+#include "core/files.h"
 #include "rules_file.h"
 
 struct ctx {
@@ -300,6 +299,47 @@ static int top_member(struct ctx *c, const char *key, const yaml_node_t *k,
 	return fail(c, k, key, "unknown key (version, thresholds or baseline)");
 }
 
+/* libyaml's loader is quadratic in nested flow collections: events are
+ * read first, stopping at the first too deep, before any document is
+ * built. Syntax errors are left to the loader, which names them. */
+static int check_depth(struct ctx *c, const char *text, size_t len)
+{
+	yaml_parser_t parser;
+	yaml_event_t event;
+	int depth = 0, err = 0;
+	bool done = false;
+
+	if (!yaml_parser_initialize(&parser))
+		return fail(c, NULL, NULL, "out of memory");
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	while (!done && !err && yaml_parser_parse(&parser, &event)) {
+		switch (event.type) {
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			if (++depth > RULES_FILE_MAX_DEPTH)
+				err = -EINVAL;
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			depth--;
+			break;
+		case YAML_STREAM_END_EVENT:
+			done = true;
+			break;
+		default:
+			break;
+		}
+		if (err)
+			snprintf(c->error, c->error_len,
+				 "%s:%zu: nested more than %d levels deep: not a rules file",
+				 c->name, event.start_mark.line + 1,
+				 RULES_FILE_MAX_DEPTH);
+		yaml_event_delete(&event);
+	}
+	yaml_parser_delete(&parser);
+	return err;
+}
+
 int rules_file_parse(const char *name, const char *text, size_t len,
 		     struct rules_file *out, char *error, size_t error_len)
 {
@@ -318,6 +358,9 @@ int rules_file_parse(const char *name, const char *text, size_t len,
 			 name, RULES_FILE_MAX_SIZE);
 		return -EINVAL;
 	}
+	err = check_depth(&c, text, len);
+	if (err)
+		return err;
 	if (!yaml_parser_initialize(&parser)) {
 		snprintf(error, error_len, "%s: out of memory", name);
 		return -ENOMEM;
@@ -365,45 +408,15 @@ int rules_file_parse(const char *name, const char *text, size_t len,
 int rules_file_load(const char *path, struct rules_file *out, char *error,
 		    size_t error_len)
 {
-	size_t len = 0, cap = 4096;
-	char *text = malloc(cap);
-	ssize_t n;
-	int fd, err;
+	size_t len;
+	char *text;
+	int err;
 
 	memset(out, 0, sizeof(*out));
-	if (!text)
-		return -ENOMEM;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		err = -errno;
-		snprintf(error, error_len, "%s: %s", path, strerror(-err));
-		free(text);
+	err = read_regular_file(path, RULES_FILE_MAX_SIZE, &text, &len, error,
+				error_len);
+	if (err)
 		return err;
-	}
-	while ((n = read(fd, text + len, cap - len)) > 0) {
-		len += n;
-		if (len > RULES_FILE_MAX_SIZE)
-			break;
-		if (len == cap) {
-			char *bigger = realloc(text, cap * 2);
-
-			if (!bigger) {
-				close(fd);
-				free(text);
-				return -ENOMEM;
-			}
-			text = bigger;
-			cap *= 2;
-		}
-	}
-	if (n < 0) {
-		err = -errno;
-		snprintf(error, error_len, "%s: %s", path, strerror(-err));
-		close(fd);
-		free(text);
-		return err;
-	}
-	close(fd);
 	err = rules_file_parse(path, text, len, out, error, error_len);
 	free(text);
 	return err;

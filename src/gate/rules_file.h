@@ -28,6 +28,8 @@
 #define RULES_FILE_VERSION 1
 /* A rules file is a few hundred bytes; this bounds a wrong file. */
 #define RULES_FILE_MAX_SIZE (1 << 20)
+/* Rules nest three levels; deeper is a mistake or an attack. */
+#define RULES_FILE_MAX_DEPTH 64
 
 struct rules_threshold {
 	const struct check_rule *rule;

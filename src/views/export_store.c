@@ -120,6 +120,7 @@ int export_store_add(struct export_store *s, const struct metric *m,
 		for (i = 0; i < HIST_SLOTS; i++)
 			e->buckets[i] += m->buckets[i];
 		e->sum += m->sum;
+		e->sum_estimated |= m->sum_estimated;
 	}
 	return 0;
 }

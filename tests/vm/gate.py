@@ -121,6 +121,8 @@ class GateChecks:
             "big_teardown": text[-3000:],
             "more_mmio_failed": sorted(failed)}
         self.ci_export()
+        self.ci_top_rates()
+        self.ci_scope()
 
     def ci_mapped(self, base, text):
         """x86: teardown.mapped_entries per run is the pages the gate's
@@ -148,6 +150,70 @@ class GateChecks:
                     f"the {touched} pages its {vms} VMs touched + at most "
                     f"{TEARDOWN_MAPPED_EXTRA} each", [str(row) if prefix !=
                                                       "base" else ""])
+
+    def ci_top_rates(self):
+        """top's first report counts over its own interval: its exit
+        rate is the steady timer VM's, as in the reports after it (not
+        the exits since the first detector attached, over 1 s)."""
+        d = os.path.join(self.out, "ci")
+        rc = read_rc(os.path.join(d, "top-rates.rc"))
+        rates = []
+        for line in read_text(os.path.join(d, "top-rates.json")).splitlines():
+            try:
+                rates.append(json.loads(line)["totals"]["exits_per_s"])
+            except (ValueError, KeyError, TypeError):
+                pass
+        rest = sorted(rates[1:])
+        mid = rest[len(rest) // 2] if rest else 0
+        good = rc == 0 and len(rates) == 4 and mid > 0 and \
+            0.5 * mid <= rates[0] <= 2 * mid
+        self.ok(good, "ci: top's first report's exit rate is within 2x of "
+                f"the next ones' median ({[round(r) for r in rates]} /s)",
+                [f"exit {rc}", read_text(os.path.join(d, "top-rates.err"))[-400:]])
+
+    def ci_scope(self):
+        """check -- COMMAND judges the VMs its process tree made, not an
+        unrelated VM running beside it; --all-vms judges both."""
+        d = os.path.join(self.out, "ci")
+        unrelated = read_text(os.path.join(d, "unrelated.alive")).strip()
+        self.ok(unrelated == "yes", "ci: scope: the unrelated timer VM ran "
+                "through both checks", [read_text(os.path.join(
+                    d, "unrelated.err"))[-400:]])
+        for n in ("scoped", "all"):
+            rc = read_rc(os.path.join(d, f"scope-{n}.rc"))
+            doc, err = load_json(os.path.join(d, f"scope-{n}.json"))
+            truth, terr = load_json(os.path.join(d, f"scope-{n}.kvmload.json"))
+            diag = [f"exit {rc}", err or "", terr or "",
+                    read_text(os.path.join(d, f"scope-{n}.err"))[-600:]]
+            if not doc or not truth:
+                self.ok(False, f"ci: scope ({n}): check and kvmload left "
+                        "their documents", diag)
+                continue
+            mine = {vm["pid"] for vm in truth["vms"]}
+            t = truth["totals"]
+            want = t["fast_mmio_writes"] + t["datamatch_writes"] + \
+                t["user_mmio_writes"]
+            vms = {vm["pid"]: vm["writes"] for vm in doc["mmio"]["vms"]}
+            others = {p: w for p, w in vms.items() if p not in mine}
+            got = sum(w for p, w in vms.items() if p in mine)
+            self.ok(rc == 0 and doc.get("verdict") == "PASS" and
+                    doc.get("vms") == ("all" if n == "all" else "command"),
+                    f"ci: scope ({n}): check --mmio exits 0, PASS, "
+                    f"judging {doc.get('vms')} VMs", diag)
+            self.ok(got == want, f"ci: scope ({n}): the command's VM "
+                    f"(forked by sh) has its {want} writes exactly",
+                    [f"kvmwatch: {vms}, kvmload pids {sorted(mine)}"])
+            if n == "scoped":
+                self.ok(not others and doc["mmio"]["totals"]["writes"] ==
+                        want, "ci: scope: no other VM is counted, and the "
+                        f"total is the command's {want} writes",
+                        [f"other VMs: {others}",
+                         json.dumps(doc["mmio"]["totals"])[:300]])
+            else:
+                self.ok(any(w > 0 for w in others.values()),
+                        "ci: scope (--all-vms): the unrelated VM's LAPIC "
+                        f"writes are counted too ({others})",
+                        [json.dumps(vms)])
 
     def ci_param(self, i):
         p = read_text(os.path.join(self.out, "ci", "params")).split()

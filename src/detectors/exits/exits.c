@@ -49,7 +49,7 @@ static int exits_start(void *state, struct detector_bpf *bpf,
 	st->skel = DETECTOR_BPF_OPEN(bpf, exits, plan, DET_EXITS);
 	if (!st->skel)
 		return -errno;
-	st->skel->rodata->filter_pid = pid;
+	DETECTOR_SET_FILTER(st->skel, pid);
 	memcpy((void *)&st->skel->rodata->kvm_fields, &fields, sizeof(fields));
 	return detector_bpf_load(bpf, plan, DET_EXITS);
 }

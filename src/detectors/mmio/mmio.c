@@ -169,7 +169,7 @@ static int mmio_start(void *state, struct detector_bpf *bpf,
 	st->skel = DETECTOR_BPF_OPEN(bpf, mmio, plan, DET_MMIO);
 	if (!st->skel)
 		return -errno;
-	st->skel->rodata->filter_pid = pid;
+	DETECTOR_SET_FILTER(st->skel, pid);
 	memcpy((void *)&st->skel->rodata->kvm_fields, &fields, sizeof(fields));
 	err = detector_bpf_load(bpf, plan, DET_MMIO);
 	if (err)

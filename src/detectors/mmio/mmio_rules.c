@@ -11,6 +11,19 @@
 #include "mmio_model.h"
 #include "core/histogram.h"
 
+/* Writes to addresses known to be fast-MMIO candidates, either path. */
+static uint64_t candidate_writes(const struct mmio_view *v)
+{
+	uint64_t n = 0;
+	size_t i, j;
+
+	for (i = 0; i < v->nvms; i++)
+		for (j = 0; j < v->vms[i].naddrs; j++)
+			if (v->vms[i].addrs[j].candidate == 1)
+				n += v->vms[i].addrs[j].writes;
+	return n;
+}
+
 static enum measure_outcome
 measure_emulated_candidates(const struct check_data *d, double *value,
 			    char *evidence, size_t evidence_len, char *why,
@@ -33,6 +46,11 @@ measure_emulated_candidates(const struct check_data *d, double *value,
 			 "applies only where writes can take a fast MMIO path, and here it is %s: %.400s",
 			 mmio_fast_state_name(v->fast_path.state),
 			 v->fast_path.why);
+		return NOT_MEASURED;
+	}
+	if (!candidate_writes(v) && !v->emulated_candidate_writes) {
+		snprintf(why, why_len,
+			 "no write to a fast-MMIO candidate (a len-0 ioeventfd) was seen: nothing to judge");
 		return NOT_MEASURED;
 	}
 	*value = v->emulated_candidate_writes;
@@ -66,14 +84,14 @@ measure_fast_path(const struct check_data *d, double *value, char *evidence,
 	case MMIO_FAST_PRESENT:
 	case MMIO_FAST_IN_USE:
 		*value = 1;
-		return MEASURED;
+		return HOST_FACT;
 	case MMIO_FAST_ABSENT:
 	case MMIO_FAST_UNUSABLE:
 		if (d->expect_fast_mmio) {
 			*value = 0;
 			snprintf(evidence, evidence_len,
 				 "--expect-fast-mmio, but %.460s", fp->why);
-			return MEASURED;
+			return HOST_FACT;
 		}
 		/* A finding, not a regression: the kernel never had it, or
 		 * this host cannot take it. */

@@ -161,7 +161,7 @@ static int pmu_start(void *state, struct detector_bpf *bpf,
 	st->skel = DETECTOR_BPF_OPEN(bpf, pmu, plan, DET_PMU);
 	if (!st->skel)
 		return -errno;
-	st->skel->rodata->filter_pid = pid;
+	DETECTOR_SET_FILTER(st->skel, pid);
 	split = resync_split(plan);
 	st->skel->rodata->split_resync = split;
 	err = detector_bpf_load(bpf, plan, DET_PMU);

@@ -171,12 +171,14 @@ static int teardown_start(void *state, struct detector_bpf *bpf,
 	ncpus = libbpf_num_possible_cpus();
 	if (ncpus > 0)
 		bpf_map__set_max_entries(st->skel->maps.td_cpus, ncpus);
-	st->skel->rodata->filter_pid = pid;
+	DETECTOR_SET_FILTER(st->skel, pid);
 	err = detector_bpf_load(bpf, plan, DET_TEARDOWN);
 	if (err)
 		return err;
 	kernel_from_plan(plan, &st->kernel);
-	if (!st->kernel.boundaries && point_watched(plan, "vm_fds", false))
+	/* A scoped run judges only the VMs its command will make. */
+	if (!st->kernel.boundaries && point_watched(plan, "vm_fds", false) &&
+	    scope_map_fd() < 0)
 		seed_running_vmms(st, pid);
 	return 0;
 }

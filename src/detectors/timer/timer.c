@@ -81,7 +81,7 @@ static int timer_start(void *state, struct detector_bpf *bpf,
 	st->skel = DETECTOR_BPF_OPEN(bpf, timer, plan, DET_TIMER);
 	if (!st->skel)
 		return -errno;
-	st->skel->rodata->filter_pid = pid;
+	DETECTOR_SET_FILTER(st->skel, pid);
 	st->skel->rodata->apic_timer_fn_addr = fn->func_addr;
 	return detector_bpf_load(bpf, plan, DET_TIMER);
 }

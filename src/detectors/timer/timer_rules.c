@@ -9,11 +9,19 @@
 #include "timer_model.h"
 
 /* In tracepoint mode only hrtimer_expire_exit says where a callback
- * re-armed the timer: without it, chains are not measured. */
-static bool chains_seen(const struct check_data *d, char *why, size_t len)
+ * re-armed the timer: without it, chains are not measured. A run where
+ * no vCPU timer fired has no chain to judge either. */
+static bool chains_seen(const struct check_data *d,
+			const struct timer_view *timer, char *why, size_t len)
 {
 	const struct point_state *fn, *exit;
 
+	if (!timer->callbacks) {
+		snprintf(why, len,
+			 "no vCPU LAPIC timer fired during the run (%zu vCPU timers known): nothing to judge",
+			 timer->nvcpus);
+		return false;
+	}
 	if (!d->plan)
 		return true;
 	fn = attach_plan_point(d->plan, DET_TIMER, "apic_timer_fn");
@@ -48,7 +56,7 @@ measure_max_chain(const struct check_data *d, double *value, char *evidence,
 	const struct timer_view *timer = check_view(d, DET_TIMER, why, why_len);
 	const struct timer_vcpu_view *worst;
 
-	if (!timer || !chains_seen(d, why, why_len))
+	if (!timer || !chains_seen(d, timer, why, why_len))
 		return NOT_MEASURED;
 	worst = timer_view_worst_chain(timer);
 	*value = worst ? worst->longest_chain : 0;
@@ -65,7 +73,7 @@ measure_chain_time(const struct check_data *d, double *value, char *evidence,
 	const struct timer_vcpu_view *worst = NULL;
 	size_t i;
 
-	if (!timer || !chains_seen(d, why, why_len))
+	if (!timer || !chains_seen(d, timer, why, why_len))
 		return NOT_MEASURED;
 	for (i = 0; i < timer->nvcpus; i++)
 		if (!worst || timer->vcpus[i].longest_chain_ns >
@@ -88,6 +96,11 @@ measure_period0(const struct check_data *d, double *value, char *evidence,
 
 	if (!timer)
 		return NOT_MEASURED;
+	if (!timer->callbacks) {
+		snprintf(why, why_len,
+			 "no vCPU LAPIC timer fired during the run: nothing to judge");
+		return NOT_MEASURED;
+	}
 	for (i = 0; i < timer->nvcpus; i++) {
 		const struct timer_vcpu_view *v = &timer->vcpus[i];
 

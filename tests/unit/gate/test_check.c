@@ -81,7 +81,8 @@ static struct timer_vcpu_view one_vcpu = {
 
 static void threshold_is_inclusive(void **state)
 {
-	struct timer_view view = { .vcpus = &one_vcpu, .nvcpus = 1 };
+	struct timer_view view = { .vcpus = &one_vcpu, .nvcpus = 1,
+				    .callbacks = 100 };
 	struct check_data d = { .start_mono_ns = 1000000000ull };
 	const struct check_rule *rule = check_rule_find("timer.max_chain");
 	struct rule_result r;
@@ -103,7 +104,8 @@ static void threshold_is_inclusive(void **state)
 
 static void missing_data_skips(void **state)
 {
-	struct timer_view view = { .vcpus = &one_vcpu, .nvcpus = 1 };
+	struct timer_view view = { .vcpus = &one_vcpu, .nvcpus = 1,
+				    .callbacks = 100 };
 	struct check_data d = { 0 };
 	struct attach_plan plan = { 0 };
 	struct rule_result r[3];
@@ -158,12 +160,70 @@ static void overall_verdict(void **state)
 	assert_int_equal(check_overall(r, 3), VERDICT_PASS);
 	r[1].verdict = VERDICT_SKIP;
 	assert_int_equal(check_overall(r, 3), VERDICT_SKIP);
-	/* A finding was measured: not "nothing could run". */
+	/* A finding judges nothing: no PASS from it alone. */
 	r[0].verdict = VERDICT_INFO;
-	assert_int_equal(check_overall(r, 3), VERDICT_PASS);
+	assert_int_equal(check_overall(r, 3), VERDICT_SKIP);
+	/* Nor from a passed host fact (no lockup on the host). */
+	r[1] = (struct rule_result){ .verdict = VERDICT_PASS,
+				     .host_fact = true };
+	assert_int_equal(check_overall(r, 3), VERDICT_SKIP);
+	/* A failed one is a failure. */
+	r[1].verdict = VERDICT_FAIL;
+	assert_int_equal(check_overall(r, 3), VERDICT_FAIL);
+	r[1] = (struct rule_result){ .verdict = VERDICT_PASS };
 	r[2].verdict = VERDICT_FAIL;
 	assert_int_equal(check_overall(r, 3), VERDICT_FAIL);
 	assert_int_equal(check_overall(r, 0), VERDICT_SKIP);
+}
+
+static void exit_codes(void **state)
+{
+	(void)state;
+	assert_int_equal(check_exit_code(VERDICT_PASS, false, false), 0);
+	assert_int_equal(check_exit_code(VERDICT_FAIL, false, false), 1);
+	assert_int_equal(check_exit_code(VERDICT_SKIP, false, false), 6);
+	/* A failed workload is no pass, and no "nothing judged" either. */
+	assert_int_equal(check_exit_code(VERDICT_PASS, true, false), 7);
+	assert_int_equal(check_exit_code(VERDICT_SKIP, true, false), 7);
+	assert_int_equal(check_exit_code(VERDICT_ERROR, true, false), 7);
+	/* What failed was seen: that is the stronger news. */
+	assert_int_equal(check_exit_code(VERDICT_FAIL, true, false), 1);
+	/* --allow-command-failure: judged as it ran. */
+	assert_int_equal(check_exit_code(VERDICT_PASS, true, true), 0);
+	assert_int_equal(check_exit_code(VERDICT_SKIP, true, true), 6);
+	assert_string_equal(rule_verdict_name(VERDICT_ERROR), "ERROR");
+}
+
+static void idle_timers_judge_nothing(void **state)
+{
+	struct timer_vcpu_view idle = { .pid = 10, .vcpu_id = 0,
+					.mode = "periodic" };
+	struct timer_view view = { .vcpus = &idle, .nvcpus = 1 };
+	struct check_data d = { 0 };
+	struct rule_result r[KCOUNT_COUNT + 3];
+	size_t i, n = 0;
+
+	(void)state;
+	d.views[DET_TIMER] = &view;
+	d.counters[KCOUNT_HARDLOCKUP] = (struct counter_pair){ true, 0, 0 };
+	for (i = 0; i < check_rule_count(); i++)
+		if (!strcmp(check_rule_at(i)->group, "lockup"))
+			check_evaluate(check_rule_at(i), 1e9, &d, &r[n++]);
+	assert_true(n >= 4);
+	for (i = 0; i < n; i++)
+		if (strncmp(r[i].rule->name, "kernel.", 7)) {
+			assert_int_equal(r[i].verdict, VERDICT_SKIP);
+			assert_non_null(strstr(r[i].evidence,
+					       "no vCPU LAPIC timer fired"));
+		}
+	/* hardlockup_count stayed at 0: a host fact, passed, no evidence. */
+	assert_int_equal(check_overall(r, n), VERDICT_SKIP);
+	/* One lockup during the run fails the check all the same. */
+	d.counters[KCOUNT_HARDLOCKUP].after = 1;
+	for (i = 0, n = 0; i < check_rule_count(); i++)
+		if (!strcmp(check_rule_at(i)->group, "lockup"))
+			check_evaluate(check_rule_at(i), 0, &d, &r[n++]);
+	assert_int_equal(check_overall(r, n), VERDICT_FAIL);
 }
 
 static void junit_lists_every_rule(void **state)
@@ -201,6 +261,8 @@ int main(void)
 		cmocka_unit_test(threshold_is_inclusive),
 		cmocka_unit_test(missing_data_skips),
 		cmocka_unit_test(overall_verdict),
+		cmocka_unit_test(exit_codes),
+		cmocka_unit_test(idle_timers_judge_nothing),
 		cmocka_unit_test(junit_lists_every_rule),
 	};
 

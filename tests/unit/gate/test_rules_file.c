@@ -181,6 +181,37 @@ static void load_from_disk(void **state)
 	assert_non_null(strstr(error, "No such file"));
 }
 
+/* Nesting is bounded before libyaml builds a document (whose loader is
+ * quadratic in nested flow collections). */
+static void nesting_bounded(void **state)
+{
+	size_t depth = 100000, i, len = strlen("version: 1\nthresholds: ");
+	char *text = malloc(len + 2 * depth + 2), error[256];
+	struct rules_file rf;
+
+	(void)state;
+	assert_non_null(text);
+	memcpy(text, "version: 1\nthresholds: ", len);
+	for (i = 0; i < depth; i++)
+		text[len + i] = '[';
+	for (i = 0; i < depth; i++)
+		text[len + depth + i] = ']';
+	text[len + 2 * depth] = '\n';
+	text[len + 2 * depth + 1] = '\0';
+	assert_int_equal(parse(text, &rf, error), -EINVAL);
+	assert_non_null(strstr(error, "ci.yaml:2: nested more than 64 levels deep"));
+	/* The top mapping and 63 lists: 64 levels are read, then refused
+	 * for what they are (not a threshold), not for their depth. */
+	for (i = 0; i < 63; i++) {
+		text[len + i] = '[';
+		text[len + 63 + i] = ']';
+	}
+	memcpy(text + len + 126, "\n", 2);
+	assert_int_not_equal(parse(text, &rf, error), 0);
+	assert_null(strstr(error, "nested more than"));
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -189,6 +220,7 @@ int main(void)
 		cmocka_unit_test(errors_name_line_and_key),
 		cmocka_unit_test(embedded_nul_refused),
 		cmocka_unit_test(load_from_disk),
+		cmocka_unit_test(nesting_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
