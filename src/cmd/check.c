@@ -12,6 +12,7 @@
 
 #include "gate/check.h"
 #include "gate/check_baseline.h"
+#include "gate/junit.h"
 #include "commands.h"
 #include "core/files.h"
 #include "options.h"
@@ -378,23 +379,14 @@ static int emit(const struct check_options *o, const struct runner *r,
 static int write_junit(const char *path, const struct rule_result *results,
 		       size_t n, double duration)
 {
-	char *doc = NULL, error[512] = "";
+	char *doc = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&doc, &len);
-	int err;
 
 	if (!f)
 		return -ENOMEM;
-	err = check_write_junit(f, results, n, duration);
-	if (fclose(f) && !err)
-		err = -EIO;
-	if (!err)
-		err = write_file_atomic(path, doc, len, error, sizeof(error));
-	if (err)
-		kw_warn("check: --junit %s: %s", path,
-			error[0] ? error : strerror(-err));
-	free(doc);
-	return err;
+	return junit_commit(path, f, &doc, &len,
+			    check_write_junit(f, results, n, duration));
 }
 
 /* A group asked for by name whose detector cannot run here is an

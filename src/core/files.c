@@ -81,23 +81,39 @@ int read_regular_file(const char *path, size_t max_size, char **text,
 	return 0;
 }
 
-/* The temporary's name: ".NAME.XXXXXX" in path's directory. */
-static char *temporary_name(const char *path)
+/* A new temporary ".NAME.XXXXXX" in path's directory: its fd, and its
+ * name in *tmp (free() it); -errno with a message. */
+static int make_temporary(const char *path, char **tmp, char *error,
+			  size_t error_len)
 {
 	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-	char *copy = strdup(path), *tmp = NULL;
+	char *copy = strdup(path);
+	int fd, err;
 
-	if (copy && asprintf(&tmp, "%s/.%s.XXXXXX", dirname(copy), base) < 0)
-		tmp = NULL;
+	*tmp = NULL;
+	if (!copy || asprintf(tmp, "%s/.%s.XXXXXX", dirname(copy), base) < 0) {
+		free(copy);
+		*tmp = NULL;
+		snprintf(error, error_len, "out of memory");
+		return -ENOMEM;
+	}
 	free(copy);
-	return tmp;
+	fd = mkstemp(*tmp);
+	if (fd >= 0)
+		return fd;
+	err = -errno;
+	snprintf(error, error_len, "cannot create a file beside %s: %s",
+		 path, strerror(-err));
+	free(*tmp);
+	*tmp = NULL;
+	return err;
 }
 
 int output_path_check(const char *path, char *error, size_t error_len)
 {
 	struct stat st;
 	char *tmp;
-	int fd, err = 0;
+	int fd;
 
 	if (!*path || path[strlen(path) - 1] == '/') {
 		snprintf(error, error_len, "'%s' names no file", path);
@@ -108,44 +124,26 @@ int output_path_check(const char *path, char *error, size_t error_len)
 			 path);
 		return -EINVAL;
 	}
-	tmp = temporary_name(path);
-	if (!tmp) {
-		snprintf(error, error_len, "out of memory");
-		return -ENOMEM;
-	}
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		err = -errno;
-		snprintf(error, error_len, "cannot create a file beside %s: %s",
-			 path, strerror(-err));
-	} else {
-		close(fd);
-		unlink(tmp);
-	}
+	fd = make_temporary(path, &tmp, error, error_len);
+	if (fd < 0)
+		return fd;
+	close(fd);
+	unlink(tmp);
 	free(tmp);
-	return err;
+	return 0;
 }
 
 int write_file_atomic(const char *path, const char *text, size_t len,
 		      char *error, size_t error_len)
 {
-	char *tmp = temporary_name(path);
 	size_t done = 0;
-	ssize_t n;
 	int fd, err = 0;
+	ssize_t n;
+	char *tmp;
 
-	if (!tmp) {
-		snprintf(error, error_len, "out of memory");
-		return -ENOMEM;
-	}
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		err = -errno;
-		snprintf(error, error_len, "cannot create a file beside %s: %s",
-			 path, strerror(-err));
-		free(tmp);
-		return err;
-	}
+	fd = make_temporary(path, &tmp, error, error_len);
+	if (fd < 0)
+		return fd;
 	while (done < len) {
 		n = write(fd, text + done, len - done);
 		if (n < 0 && errno == EINTR)

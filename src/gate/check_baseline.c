@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "check_baseline.h"
-#include "core/files.h"
 #include "core/kvmwatch.h"
+#include "junit.h"
 
 int check_baseline_tolerance(struct check_baseline *b, const char *arg)
 {
@@ -140,7 +140,7 @@ int check_baseline_write_junit(const struct check_baseline *b,
 			       double duration_sec)
 {
 	const char *end = rules_doc ? strstr(rules_doc, "</testsuites>") : NULL;
-	char *doc = NULL, error[512] = "";
+	char *doc = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&doc, &len);
 	int err;
@@ -153,16 +153,7 @@ int check_baseline_write_junit(const struct check_baseline *b,
 		fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n", f);
 	err = baseline_junit_suite(f, &b->result, duration_sec);
 	fputs("</testsuites>\n", f);
-	if (fclose(f) && !err)
-		err = -ENOMEM;
-	/* A temporary renamed over path: a killed check leaves the old. */
-	if (!err)
-		err = write_file_atomic(path, doc, len, error, sizeof(error));
-	if (err)
-		kw_warn("check: --junit %s: %s", path,
-			error[0] ? error : strerror(-err));
-	free(doc);
-	return err;
+	return junit_commit(path, f, &doc, &len, err);
 }
 
 void check_baseline_free(struct check_baseline *b)

@@ -1,5 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/files.h"
+#include "core/kvmwatch.h"
 #include "junit.h"
+
+int junit_commit(const char *path, FILE *f, char **doc, size_t *len,
+		 int err)
+{
+	char error[512] = "";
+
+	if (fclose(f) && !err)
+		err = -ENOMEM;
+	if (!err)
+		err = write_file_atomic(path, *doc, *len, error, sizeof(error));
+	if (err)
+		kw_warn("check: --junit %s: %s", path,
+			error[0] ? error : strerror(-err));
+	free(*doc);
+	*doc = NULL;
+	return err;
+}
 
 void junit_escaped(FILE *out, const char *s)
 {
