@@ -4,8 +4,9 @@
 #   make ARCH=arm64      cross-build build/arm64/kvmwatch and kvmload (static)
 #   make STATIC=0        link against the shared libraries instead
 #   make test            install what is missing, build, run every test
-#   make fuzz            fuzz the rules-file parser and the baseline loader
-#                        for FUZZ_SECONDS each (default 20)
+#   make fuzz            fuzz the rules-file parser, the baseline loader and
+#                        the command lines for FUZZ_SECONDS each (default
+#                        20), or FUZZ_RUNS inputs each when set
 #   make demo            boot the KVM testbed and show kvmwatch top on guests
 #   make deps            install the Debian packages the build needs
 
@@ -144,16 +145,18 @@ $(foreach t,$(TEST_SRCS),$(eval $(call unit_test,$(t))))
 unit-tests: $(TESTS)
 
 # The parsers of what a CI job hands kvmwatch, under libFuzzer (clang,
-# x86_64 hosts), with ASan and UBSan: the rules file (YAML) and the
-# baseline loader (a record). Each one's own files are compiled
+# x86_64 hosts), with ASan and UBSan: the rules file (YAML), the
+# baseline loader (a record) and the command lines. Each one's own files are compiled
 # instrumented; the rest of the program is linked as built.
 # tests/fuzz/run.sh runs each for FUZZ_SECONDS over its kept corpus
 # (tests/fuzz/NAME/, read only); `make fuzz-merge` adds what a longer run
 # found to those corpora.
 FUZZ := build/fuzz
-FUZZERS := rules_file record_file
+FUZZERS := rules_file record_file cli
 FUZZ_SRCS_rules_file := src/gate/rules_file.c $(wildcard src/gate/baseline*.c)
 FUZZ_SRCS_record_file := src/gate/record_file.c $(wildcard src/gate/baseline*.c)
+FUZZ_SRCS_cli := $(filter-out src/cmd/main.c,$(wildcard src/cmd/*.c)) \
+	src/gate/check_baseline.c
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -std=gnu11 -Wall -Wextra -Werror \
 	-Ibuild/$(HOST_ARCH) -I. -Isrc
@@ -161,7 +164,7 @@ fuzz_link_objs = $(filter-out $(patsubst src/%.c,build/$(HOST_ARCH)/obj/%.o,$(1)
 	$(patsubst src/%.c,build/$(HOST_ARCH)/obj/%.o,$(SRCS)))
 
 define fuzzer
-$(FUZZ)/fuzz_$(1): tests/fuzz/fuzz_$(1).c $$(FUZZ_SRCS_$(1)) $$(call fuzz_link_objs,$$(FUZZ_SRCS_$(1))) $$(wildcard src/gate/*.h)
+$(FUZZ)/fuzz_$(1): tests/fuzz/fuzz_$(1).c $$(FUZZ_SRCS_$(1)) $$(call fuzz_link_objs,$$(FUZZ_SRCS_$(1))) $$(wildcard src/*/*.h)
 	$$(call msg,FUZZ,$$@)
 	$(Q)mkdir -p $(FUZZ)
 	$(Q)$$(CLANG) $$(FUZZ_FLAGS) -o $$@ tests/fuzz/fuzz_$(1).c \

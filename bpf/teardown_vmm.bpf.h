@@ -7,6 +7,11 @@
  * fds by user space); its teardown is the close of a VM's last fd to the
  * thread's next system call, or its exit (exit_group, or SIGKILL) to the
  * exiting thread's last schedule.
+ *
+ * The system calls are raw tracepoints (raw_syscalls:sys_enter and
+ * sys_exit, one program each, dispatching on the call's number): a
+ * classic syscalls:* program is skipped, uncounted, while the CPU's
+ * bpf_prog_active is held, and one lost close hides a teardown.
  */
 #ifndef KVMWATCH_TEARDOWN_VMM_BPF_H
 #define KVMWATCH_TEARDOWN_VMM_BPF_H
@@ -18,6 +23,29 @@
 #define KVM_CREATE_DEVICE_IOCTL	0xc00caee0 /* _IOWR(KVMIO, 0xe0, 12 bytes) */
 #define CREATE_DEVICE_FD_OFFSET	4	/* struct kvm_create_device.fd */
 #define SIGKILL_NR		9
+
+/* The system calls watched, by number (native 64-bit VMMs). */
+#if defined(__TARGET_ARCH_x86)
+#define NR_CLOSE		3
+#define NR_IOCTL		16
+#define NR_EXIT_GROUP		231
+#elif defined(__TARGET_ARCH_arm64)
+#define NR_CLOSE		57
+#define NR_IOCTL		29
+#define NR_EXIT_GROUP		94
+#else
+#error "kvmwatch: no system call numbers for this architecture"
+#endif
+
+/* At sys_exit, the number of the call returning. */
+static __always_inline long syscall_nr(struct pt_regs *regs)
+{
+#if defined(__TARGET_ARCH_x86)
+	return BPF_CORE_READ(regs, orig_ax);
+#else
+	return BPF_CORE_READ(regs, syscallno);
+#endif
+}
 
 /* Tracepoint mode: processes that created a VM, and how many of their
  * VMs live (a VM destroyed by its last fd's close is gone: the process's
@@ -73,29 +101,27 @@ struct {
 } td_vm_refs SEC(".maps");
 
 /* Tracepoint mode: the exit of a VMM process stands in for its teardown. */
-SEC("tracepoint/syscalls/sys_enter_exit_group")
-int tp_destroy_vm(struct trace_event_raw_sys_enter *ctx)
+static __always_inline void vmm_exit_group(void)
 {
 	if (vmm_exit_destroys(current_pid()))
 		phase_enter(TD_PH_EXIT, NULL);
-	return KEEP_EVENT;
 }
 
 /* The same for a VMM that a signal kills, which never calls exit_group:
  * every thread of a dying process passes here (SIGKILL), the first one
  * opens the record. */
-SEC("tracepoint/signal/signal_deliver")
-int tp_vmm_killed(struct trace_event_raw_signal_deliver *ctx)
+SEC("raw_tp/signal_deliver")
+int BPF_PROG(tp_vmm_killed, int sig)
 {
-	if (ctx->sig == SIGKILL_NR && vmm_exit_destroys(current_pid()))
+	if (sig == SIGKILL_NR && vmm_exit_destroys(current_pid()))
 		phase_enter(TD_PH_EXIT, NULL);
-	return KEEP_EVENT;
+	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_ioctl")
-int tp_vmm_create(struct trace_event_raw_sys_enter *ctx)
+/* A KVM_CREATE_VM, or an ioctl that makes one more fd on a known VM. */
+static __always_inline void vmm_ioctl(struct pt_regs *regs)
 {
-	__u32 cmd = (__u32)ctx->args[1], pid, tid;
+	__u32 cmd = (__u32)PT_REGS_PARM2_CORE_SYSCALL(regs), pid, tid;
 	struct td_ioctl call = { .cmd = cmd, .vm_fd = -1 };
 	struct td_vmm vmm = {};
 	struct td_fd_key on;
@@ -103,53 +129,51 @@ int tp_vmm_create(struct trace_event_raw_sys_enter *ctx)
 
 	if (cmd != KVM_CREATE_VM_IOCTL && cmd != KVM_CREATE_VCPU_IOCTL &&
 	    cmd != KVM_CREATE_DEVICE_IOCTL && cmd != KVM_GET_STATS_FD_IOCTL)
-		return KEEP_EVENT;
+		return;
 	pid = current_pid();
 	if (!vmm_watched(pid))
-		return KEEP_EVENT;
+		return;
 	tid = current_tid();
 	if (cmd != KVM_CREATE_VM_IOCTL) {
 		/* Made on a VM fd, or a vCPU fd for a vCPU's stats: the
 		 * VM it names. */
 		on.pid = pid;
-		on.fd = (__s32)ctx->args[0];
+		on.fd = (__s32)PT_REGS_PARM1_CORE_SYSCALL(regs);
 		vm_fd = bpf_map_lookup_elem(&td_fds, &on);
 		if (!vm_fd)
-			return KEEP_EVENT;
+			return;
 		call.vm_fd = *vm_fd;
-		call.arg = ctx->args[2];
+		call.arg = PT_REGS_PARM3_CORE_SYSCALL(regs);
 		bpf_map_update_elem(&td_ioctls, &tid, &call, BPF_ANY);
-		return KEEP_EVENT;
+		return;
 	}
 	bpf_map_update_elem(&td_ioctls, &tid, &call, BPF_ANY);
 	vmm.created_ns = bpf_ktime_get_ns();
 	bpf_map_update_elem(&td_vmms, &pid, &vmm, BPF_NOEXIST);
 	__sync_fetch_and_add(&globals.vmm_creates, 1);
-	return KEEP_EVENT;
 }
 
 /* The fd a KVM_CREATE_VM, KVM_CREATE_VCPU, KVM_CREATE_DEVICE or
  * KVM_GET_STATS_FD made: one more reference to its VM. */
-SEC("tracepoint/syscalls/sys_exit_ioctl")
-int tp_vm_fds(struct trace_event_raw_sys_exit *ctx)
+static __always_inline void vm_ioctl_done(long ret)
 {
 	__u32 tid = current_tid(), one = 1, *refs, cmd;
 	struct td_fd_key fd, vm;
 	struct td_ioctl *call;
-	__s32 vm_fd, new_fd = (__s32)ctx->ret;
+	__s32 vm_fd, new_fd = (__s32)ret;
 
 	call = bpf_map_lookup_elem(&td_ioctls, &tid);
 	if (!call)
-		return KEEP_EVENT;
+		return;
 	cmd = call->cmd;
 	vm_fd = cmd == KVM_CREATE_VM_IOCTL ? new_fd : call->vm_fd;
-	if (ctx->ret >= 0 && cmd == KVM_CREATE_DEVICE_IOCTL &&
+	if (ret >= 0 && cmd == KVM_CREATE_DEVICE_IOCTL &&
 	    bpf_probe_read_user(&new_fd, sizeof(new_fd),
 				(void *)(call->arg + CREATE_DEVICE_FD_OFFSET)))
 		new_fd = -1;
 	bpf_map_delete_elem(&td_ioctls, &tid);
-	if (ctx->ret < 0 || vm_fd < 0 || new_fd < 0)
-		return KEEP_EVENT;
+	if (ret < 0 || vm_fd < 0 || new_fd < 0)
+		return;
 	fd.pid = vm.pid = current_pid();
 	fd.fd = new_fd;
 	vm.fd = vm_fd;
@@ -162,44 +186,42 @@ int tp_vm_fds(struct trace_event_raw_sys_exit *ctx)
 	} else {
 		refs = bpf_map_lookup_elem(&td_vm_refs, &vm);
 		if (!refs)
-			return KEEP_EVENT;
+			return;
 		__sync_fetch_and_add(refs, 1);
 	}
 	bpf_map_update_elem(&td_fds, &fd, &vm_fd, BPF_ANY);
-	return KEEP_EVENT;
 }
 
 /* The close of a VM's last fd: its release (kvm_destroy_vm) runs as the
  * close's task work, after the syscall's exit and before the thread's
- * next system call, which ends the teardown (tp_vm_close_end). */
-SEC("tracepoint/syscalls/sys_enter_close")
-int tp_vm_close(struct trace_event_raw_sys_enter *ctx)
+ * next system call, which ends the teardown (vm_close_end). */
+static __always_inline void vm_close(struct pt_regs *regs)
 {
-	struct td_fd_key fd = { .pid = current_pid(),
-				.fd = (__s32)ctx->args[0] }, vm;
-	__s32 *vm_fd = bpf_map_lookup_elem(&td_fds, &fd);
+	struct td_fd_key fd = { .pid = current_pid() }, vm;
 	struct td_vmm *vmm;
+	__s32 *vm_fd;
 	__u32 *refs;
 
+	fd.fd = (__s32)PT_REGS_PARM1_CORE_SYSCALL(regs);
+	vm_fd = bpf_map_lookup_elem(&td_fds, &fd);
 	if (!vm_fd)
-		return KEEP_EVENT;
+		return;
 	vm.pid = fd.pid;
 	vm.fd = *vm_fd;
 	bpf_map_delete_elem(&td_fds, &fd);
 	refs = bpf_map_lookup_elem(&td_vm_refs, &vm);
 	if (!refs)
-		return KEEP_EVENT;
+		return;
 	/* A process closes its own fds one at a time. */
 	if (*refs > 1) {
 		(*refs)--;
-		return KEEP_EVENT;
+		return;
 	}
 	bpf_map_delete_elem(&td_vm_refs, &vm);
 	vmm = bpf_map_lookup_elem(&td_vmms, &vm.pid);
 	if (vmm && vmm->live_vms)
 		vmm->live_vms--;
 	phase_enter(TD_PH_CLOSE, NULL);
-	return KEEP_EVENT;
 }
 
 /* The thread with a VM fd's close open, or NULL. */
@@ -218,37 +240,55 @@ static __always_inline struct td_thread *closing_thread(void)
 	return t;
 }
 
-/* The close returned; its task work is to come. (The close's own entry
- * reaches tp_vm_close_end too, possibly after tp_vm_close: the same
- * tracepoint underlies both.) */
-SEC("tracepoint/syscalls/sys_exit_close")
-int tp_vm_close_done(void *ctx)
+/* The close returned; its task work is to come. */
+static __always_inline void vm_close_done(void)
 {
-	struct td_thread *t;
+	struct td_thread *t = closing_thread();
 
-	if (!globals.active)
-		return KEEP_EVENT;
-	t = closing_thread();
 	if (t)
 		t->close_returned = 1;
-	return KEEP_EVENT;
 }
 
-/* Every system call: only while a teardown is open does it look further. */
-SEC("raw_tp/sys_enter")
-int BPF_PROG(tp_vm_close_end)
+/* The thread's next system call after the close returned: the close's
+ * task work, the VM's destruction, is over. */
+static __always_inline void vm_close_end(void)
 {
-	struct td_thread *t;
+	struct td_thread *t = closing_thread();
 	struct td_record *r;
 
-	if (!globals.active)
-		return 0;
-	t = closing_thread();
 	if (!t || !t->close_returned)
-		return 0;
+		return;
 	r = record_of(t->id);
 	if (r)
 		td_phase_exit(r, TD_PH_CLOSE, bpf_ktime_get_ns());
+}
+
+/* Every system call's entry: most leave at the first test. */
+SEC("raw_tp/sys_enter")
+int BPF_PROG(tp_destroy_vm, struct pt_regs *regs, long id)
+{
+	/* Only while a teardown is open (its own close included). */
+	if (globals.active)
+		vm_close_end();
+	if (id == NR_IOCTL)
+		vmm_ioctl(regs);
+	else if (id == NR_CLOSE)
+		vm_close(regs);
+	else if (id == NR_EXIT_GROUP)
+		vmm_exit_group();
+	return 0;
+}
+
+/* Every system call's return. */
+SEC("raw_tp/sys_exit")
+int BPF_PROG(tp_vm_fds, struct pt_regs *regs, long ret)
+{
+	long id = syscall_nr(regs);
+
+	if (id == NR_IOCTL)
+		vm_ioctl_done(ret);
+	else if (id == NR_CLOSE && globals.active)
+		vm_close_done();
 	return 0;
 }
 

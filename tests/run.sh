@@ -11,6 +11,9 @@ arch=$(uname -m | sed 's/aarch64/arm64/')
 passed=0
 failed=0
 start=$(date +%s)
+failures=$top/build/test-logs/failures.txt
+mkdir -p "$top/build/test-logs"
+: >"$failures"
 
 # run NAME COMMAND...: run one test program and count its TAP lines.
 run() {
@@ -26,12 +29,18 @@ run() {
 	echo "# --- $name took $(( $(date +%s) - t0 )) s"
 	p=$(grep -c '^ok ' "$log")
 	f=$(grep -c '^not ok ' "$log")
+	# Each failure with the first lines of its diagnostics.
+	awk -v name="$name" '
+		/^not ok / { print name ": " $0; n = 3; next }
+		n > 0 && /^#/ { print "  " $0; n--; next }
+		{ n = 0 }' "$log" >>"$failures"
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-		echo "not ok - $name exited with status $rc and no failed test"
+		echo "not ok - $name exited with status $rc and no failed test" |
+			tee -a "$failures"
 		f=1
 	fi
 	if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
-		echo "not ok - $name ran no test"
+		echo "not ok - $name ran no test" | tee -a "$failures"
 		f=1
 	fi
 	passed=$((passed + p))
@@ -55,6 +64,7 @@ for part in "$@"; do
 	fuzz)
 		run fuzz-rules-file "$top/tests/fuzz/run.sh" rules_file
 		run fuzz-record-file "$top/tests/fuzz/run.sh" record_file
+		run fuzz-cli "$top/tests/fuzz/run.sh" cli
 		;;
 	vm)
 		run vm "$top/tests/vm/run.sh"
@@ -67,5 +77,10 @@ for part in "$@"; do
 done
 
 echo "# suite took $(( $(date +%s) - start )) s"
+# The failures again, last: a CI log is often read from its tail.
+if [ "$failed" -ne 0 ]; then
+	echo "# failed:"
+	cut -c1-300 "$failures" | sed 's/^/#   /'
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

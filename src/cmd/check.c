@@ -163,7 +163,7 @@ static int parse_check_options(int argc, char **argv, struct check_options *o)
 	memcpy(&longopts[ngroups], fixed, sizeof(fixed));
 	for (i = 0; i < check_rule_count(); i++)
 		o->thresholds[i] = check_rule_at(i)->default_threshold;
-	optind = 1;
+	optind = 0;	/* all of getopt's state, not only its index */
 	/* '+': stop at the first non-option, COMMAND's own options are its. */
 	while ((opt = getopt_long(argc, argv, "+d:o:p:h", longopts, NULL)) != -1) {
 		if (opt >= OPT_GROUP && opt < OPT_GROUP + (int)ngroups) {
@@ -232,10 +232,10 @@ static int parse_check_options(int argc, char **argv, struct check_options *o)
 			break;
 		case OPT_LIST:
 			list_rules(stdout);
-			exit(KW_EXIT_OK);
+			return OPTIONS_SHOWN;
 		case 'h':
 			check_usage(stdout);
-			exit(KW_EXIT_OK);
+			return OPTIONS_SHOWN;
 		default:
 			check_usage(stderr);
 			return KW_EXIT_USAGE;
@@ -559,6 +559,15 @@ out:
 	return rc;
 }
 
+int cmd_check_parse(int argc, char **argv)
+{
+	struct check_options o = { 0 };
+	int rc = parse_check_options(argc, argv, &o);
+
+	check_baseline_free(&o.baseline);
+	return rc;
+}
+
 int cmd_check(int argc, char **argv)
 {
 	struct check_options o = { 0 };
@@ -570,7 +579,7 @@ int cmd_check(int argc, char **argv)
 	rc = parse_check_options(argc, argv, &o);
 	if (rc) {
 		check_baseline_free(&o.baseline);
-		return rc;
+		return rc == OPTIONS_SHOWN ? KW_EXIT_OK : rc;
 	}
 	mask = needed_detectors(&o);
 	rc = session_prepare(&caps, &plan, mask);

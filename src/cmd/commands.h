@@ -9,4 +9,15 @@ int cmd_check(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 
+/*
+ * The same command lines parsed and checked, nothing run: KW_EXIT_OK,
+ * KW_EXIT_USAGE after saying why, or OPTIONS_SHOWN after printing what
+ * was asked (-h, --list-rules). For the parser's fuzzer.
+ */
+int cmd_probe_parse(int argc, char **argv);
+int cmd_top_parse(int argc, char **argv);
+int cmd_check_parse(int argc, char **argv);
+int cmd_record_parse(int argc, char **argv);
+int cmd_export_parse(int argc, char **argv);
+
 #endif

@@ -109,7 +109,7 @@ static int parse_export_options(int argc, char **argv, struct export_options *o)
 	o->interval_sec = EXPORT_DEFAULT_INTERVAL;
 	o->grace_sec = EXPORT_DEFAULT_GRACE;
 	o->max_series = EXPORT_DEFAULT_MAX_SERIES;
-	optind = 1;
+	optind = 0;	/* all of getopt's state, not only its index */
 	while ((opt = getopt_long(argc, argv, "i:n:p:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case OPT_LISTEN:
@@ -142,7 +142,7 @@ static int parse_export_options(int argc, char **argv, struct export_options *o)
 			break;
 		case 'h':
 			export_usage(stdout);
-			exit(KW_EXIT_OK);
+			return OPTIONS_SHOWN;
 		default:
 			export_usage(stderr);
 			return KW_EXIT_USAGE;
@@ -534,6 +534,13 @@ out:
 	return rc;
 }
 
+int cmd_export_parse(int argc, char **argv)
+{
+	struct export_options o = { 0 };
+
+	return parse_export_options(argc, argv, &o);
+}
+
 int cmd_export(int argc, char **argv)
 {
 	struct export_options o = { 0 };
@@ -546,7 +553,7 @@ int cmd_export(int argc, char **argv)
 
 	rc = parse_export_options(argc, argv, &o);
 	if (rc)
-		return rc;
+		return rc == OPTIONS_SHOWN ? KW_EXIT_OK : rc;
 	for (det = 0; det < DET_COUNT; det++)
 		mask |= 1u << det;
 	rc = session_prepare(&caps, &plan, mask);

@@ -1,47 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /* kvmwatch: observe KVM host paths with eBPF and catch regressions. */
-#include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "core/attach.h"
 #include "commands.h"
-#include "core/kvmwatch.h"
-
-static void usage(FILE *out)
-{
-	fprintf(out,
-		"usage: kvmwatch [-v] COMMAND [OPTIONS]\n"
-		"\n"
-		"commands:\n"
-		"  probe [-o text|json]   what this kernel lets kvmwatch observe, per detector\n"
-		"  top [-b] [-c] [-d SEC] [-n COUNT] [-p PID] [-o text|json]\n"
-		"                         exits per VM and per vCPU, by reason;\n"
-		"                         LAPIC timers, MMIO paths, teardowns and PMU\n"
-		"                         switches; interactive on a terminal\n"
-		"  check --lockup|--mmio|--teardown|--pmu|--all\n"
-		"        [--duration SEC | -- COMMAND ARGS...]\n"
-		"                         watch, then a PASS/FAIL verdict per rule\n"
-		"  check --baseline FILE [--rules FILE] [--tolerance METRIC=V]...\n"
-		"                         compare this run with a recorded one\n"
-		"  record -o FILE [--duration SEC | -- COMMAND ARGS...]\n"
-		"                         every detector's metrics into a baseline file\n"
-		"  export --listen ADDR:PORT | --textfile PATH\n"
-		"                         the metrics for Prometheus\n"
-		"  help                   this text\n"
-		"\n"
-		"options:\n"
-		"  -v, --verbose          also print libbpf's messages\n"
-		"  -m, --mode MODE        use at most MODE: fentry (default), kprobe or\n"
-		"                         tracepoint (also KVMWATCH_MODE=MODE)\n"
-		"  -P, --point NAME       also watch the opt-in probe point NAME (kvmwatch\n"
-		"                         probe lists them; they cost enough to change\n"
-		"                         what they measure)\n"
-		"  -V, --version          print the version\n"
-		"\n"
-		"'kvmwatch COMMAND -h' describes a command; see kvmwatch(8).\n");
-}
+#include "options.h"
 
 int main(int argc, char **argv)
 {
@@ -55,67 +18,16 @@ int main(int argc, char **argv)
 		{ "record", cmd_record },
 		{ "export", cmd_export },
 	};
-	const char *mode = getenv("KVMWATCH_MODE");
 	size_t i;
-	int arg = 1, err;
+	int arg = 0, rc;
 
-	for (; arg < argc && argv[arg][0] == '-'; arg++) {
-		if (!strcmp(argv[arg], "-v") || !strcmp(argv[arg], "--verbose")) {
-			kw_verbose = true;
-		} else if (!strcmp(argv[arg], "-m") ||
-			   !strcmp(argv[arg], "--mode")) {
-			if (++arg == argc) {
-				kw_warn("%s needs a mode: fentry, kprobe or tracepoint",
-					argv[arg - 1]);
-				return KW_EXIT_USAGE;
-			}
-			mode = argv[arg];
-		} else if (!strcmp(argv[arg], "-P") ||
-			   !strcmp(argv[arg], "--point")) {
-			if (++arg == argc) {
-				kw_warn("%s needs a probe point name (kvmwatch probe lists them)",
-					argv[arg - 1]);
-				return KW_EXIT_USAGE;
-			}
-			err = points_opt_in(argv[arg]);
-			if (err) {
-				kw_warn(err == -ENOENT ?
-					"no probe point '%s' (kvmwatch probe lists them)" :
-					"probe point '%s' is always watched; --point names an opt-in one",
-					argv[arg]);
-				return KW_EXIT_USAGE;
-			}
-		} else if (!strcmp(argv[arg], "-V") ||
-			   !strcmp(argv[arg], "--version")) {
-			printf("kvmwatch %s\n", KVMWATCH_VERSION);
-			return KW_EXIT_OK;
-		} else if (!strcmp(argv[arg], "-h") ||
-			   !strcmp(argv[arg], "--help")) {
-			usage(stdout);
-			return KW_EXIT_OK;
-		} else {
-			kw_warn("unknown option '%s'", argv[arg]);
-			usage(stderr);
-			return KW_EXIT_USAGE;
-		}
-	}
-	if (mode && *mode && parse_attach_mode(mode, &attach_mode_limit)) {
-		kw_warn("unknown attach mode '%s' (fentry, kprobe or tracepoint)",
-			mode);
-		return KW_EXIT_USAGE;
-	}
-	if (arg == argc) {
-		usage(stderr);
-		return KW_EXIT_USAGE;
-	}
-	if (!strcmp(argv[arg], "help")) {
-		usage(stdout);
-		return KW_EXIT_OK;
-	}
+	rc = parse_global_options(argc, argv, &arg);
+	if (rc)
+		return rc == OPTIONS_SHOWN ? KW_EXIT_OK : rc;
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(argv[arg], commands[i].name))
 			return commands[i].run(argc - arg, argv + arg);
 	kw_warn("unknown command '%s'", argv[arg]);
-	usage(stderr);
+	kvmwatch_usage(stderr);
 	return KW_EXIT_USAGE;
 }

@@ -7,7 +7,12 @@
 #ifndef KVMWATCH_OPTIONS_H
 #define KVMWATCH_OPTIONS_H
 
+#include <stdio.h>
+
 #include "core/kvmwatch.h"
+
+/* A parser printed what was asked (-h, --list-rules): exit 0, run nothing. */
+#define OPTIONS_SHOWN (-1)
 
 /* A positive number of seconds for option opt of command cmd. */
 int opt_seconds(const char *cmd, const char *opt, const char *arg,
@@ -22,5 +27,11 @@ int opt_output(const char *cmd, const char *arg, enum output_format *out);
 /* What getopt left: "-- COMMAND ARGS..." into *command, or nothing. */
 int opt_command(const char *cmd, int argc, char **argv, int optind,
 		char ***command);
+
+/* kvmwatch's own usage text. */
+void kvmwatch_usage(FILE *out);
+/* The options before the command (-v, -m MODE, -P POINT, -V, -h): on
+ * KW_EXIT_OK, argv[*command_at] is the command's name. */
+int parse_global_options(int argc, char **argv, int *command_at);
 
 #endif

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "commands.h"
+#include "options.h"
 #include "core/json_figures.h"
 #include "views/probe_report.h"
 #include "core/runner.h"
@@ -48,32 +49,26 @@ static json_t *probe_json(const struct kernel_caps *caps,
 	return doc;
 }
 
-int cmd_probe(int argc, char **argv)
+static int parse_probe_options(int argc, char **argv,
+			       enum output_format *format)
 {
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	enum output_format format = OUTPUT_TEXT;
-	struct kernel_caps caps;
-	struct attach_plan plan = { 0 };
-	struct vgic_facts vgic = { 0 };
-	const char *reason = NULL;
-	int opt, rc;
+	int opt;
 
-	optind = 1;
+	optind = 0;	/* all of getopt's state, not only its index */
 	while ((opt = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'o':
-			if (parse_output_format(optarg, &format)) {
-				kw_warn("probe: -o takes text or json, not '%s'", optarg);
+			if (opt_output("probe", optarg, format))
 				return KW_EXIT_USAGE;
-			}
 			break;
 		case 'h':
 			probe_usage(stdout);
-			return KW_EXIT_OK;
+			return OPTIONS_SHOWN;
 		default:
 			probe_usage(stderr);
 			return KW_EXIT_USAGE;
@@ -83,6 +78,28 @@ int cmd_probe(int argc, char **argv)
 		kw_warn("probe: unexpected argument '%s'", argv[optind]);
 		return KW_EXIT_USAGE;
 	}
+	return KW_EXIT_OK;
+}
+
+int cmd_probe_parse(int argc, char **argv)
+{
+	enum output_format format = OUTPUT_TEXT;
+
+	return parse_probe_options(argc, argv, &format);
+}
+
+int cmd_probe(int argc, char **argv)
+{
+	enum output_format format = OUTPUT_TEXT;
+	struct kernel_caps caps;
+	struct attach_plan plan = { 0 };
+	struct vgic_facts vgic = { 0 };
+	const char *reason = NULL;
+	int rc;
+
+	rc = parse_probe_options(argc, argv, &format);
+	if (rc)
+		return rc == OPTIONS_SHOWN ? KW_EXIT_OK : rc;
 
 	rc = session_prepare(&caps, &plan, (1u << DET_COUNT) - 1);
 	/* "available" is what loads here: try each detector's programs. */

@@ -68,7 +68,7 @@ static int parse_record_options(int argc, char **argv, struct record_options *o)
 	char error[512];
 	int opt;
 
-	optind = 1;
+	optind = 0;	/* all of getopt's state, not only its index */
 	while ((opt = getopt_long(argc, argv, "+o:d:p:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'o':
@@ -93,7 +93,7 @@ static int parse_record_options(int argc, char **argv, struct record_options *o)
 			break;
 		case 'h':
 			record_usage(stdout);
-			exit(KW_EXIT_OK);
+			return OPTIONS_SHOWN;
 		default:
 			record_usage(stderr);
 			return KW_EXIT_USAGE;
@@ -217,6 +217,13 @@ out:
 	return rc;
 }
 
+int cmd_record_parse(int argc, char **argv)
+{
+	struct record_options o = { 0 };
+
+	return parse_record_options(argc, argv, &o);
+}
+
 int cmd_record(int argc, char **argv)
 {
 	struct record_options o = { 0 };
@@ -228,7 +235,7 @@ int cmd_record(int argc, char **argv)
 
 	rc = parse_record_options(argc, argv, &o);
 	if (rc)
-		return rc;
+		return rc == OPTIONS_SHOWN ? KW_EXIT_OK : rc;
 	for (det = 0; det < DET_COUNT; det++)
 		mask |= 1u << det;
 	rc = session_prepare(&caps, &plan, mask);

@@ -57,7 +57,7 @@ static int parse_top_options(int argc, char **argv, struct top_options *o)
 	int opt;
 
 	o->interval_sec = 1.0;
-	optind = 1;
+	optind = 0;	/* all of getopt's state, not only its index */
 	while ((opt = getopt_long(argc, argv, "bcd:n:p:o:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'b':
@@ -85,7 +85,7 @@ static int parse_top_options(int argc, char **argv, struct top_options *o)
 			break;
 		case 'h':
 			top_usage(stdout);
-			exit(KW_EXIT_OK);
+			return OPTIONS_SHOWN;
 		default:
 			top_usage(stderr);
 			return KW_EXIT_USAGE;
@@ -294,6 +294,13 @@ static int run_top(struct top_options *o, struct attach_plan *plan)
 	return rc;
 }
 
+int cmd_top_parse(int argc, char **argv)
+{
+	struct top_options o = { 0 };
+
+	return parse_top_options(argc, argv, &o);
+}
+
 int cmd_top(int argc, char **argv)
 {
 	struct top_options o = { 0 };
@@ -303,7 +310,7 @@ int cmd_top(int argc, char **argv)
 
 	rc = parse_top_options(argc, argv, &o);
 	if (rc)
-		return rc;
+		return rc == OPTIONS_SHOWN ? KW_EXIT_OK : rc;
 	rc = session_prepare(&caps, &plan, implemented_detectors());
 	if (rc == KW_EXIT_OK)
 		rc = run_top(&o, &plan);

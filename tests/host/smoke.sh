@@ -121,11 +121,10 @@ if command -v script >/dev/null; then
 		sh -c "[ $rc -eq 2 ] && grep -q 'cannot drive this terminal' '$out/tui-bad.out'"
 fi
 
-# kvmwatch never blinds another tracer: perf still counts a tracepoint
-# that a kvmwatch program is attached to (a classic tracepoint program
-# that returns 0 drops the event for every perf user). The event: the
-# ioctls of a command that makes a known number (tracepoint mode attaches
-# to syscalls:sys_enter_ioctl for KVM_CREATE_VM), counted exactly.
+# kvmwatch never blinds another tracer: perf still counts a system call
+# tracepoint while kvmwatch watches every system call's entry (tracepoint
+# mode's teardown, raw_syscalls:sys_enter, for KVM_CREATE_VM). The event:
+# the ioctls of a command that makes a known number, counted exactly.
 ioctls() {
 	perf stat -e syscalls:sys_enter_ioctl -x, python3 -c '
 import fcntl
@@ -138,7 +137,7 @@ for _ in range(1000):
 "$kw" probe -o json >"$out/coexist-probe.json" 2>/dev/null
 if command -v perf >/dev/null && [ -n "$(ioctls)" ] &&
 	json_assert "$out/coexist-probe.json" \
-		'any(p["name"] == "vmm_create" and p.get("mode") == "tracepoint" for p in d["detectors"]["teardown"]["points"])'; then
+		'any(p["name"] == "destroy_vm" and p.get("mode") == "tracepoint" for p in d["detectors"]["teardown"]["points"])'; then
 	alone=$(ioctls)
 	"$kw" top -b -d 60 -n 1 >/dev/null 2>"$out/coexist.err" &
 	kpid=$!
@@ -146,7 +145,7 @@ if command -v perf >/dev/null && [ -n "$(ioctls)" ] &&
 	beside=$(ioctls)
 	kill -INT $kpid
 	wait $kpid
-	check "perf counts syscalls:sys_enter_ioctl beside kvmwatch's program on it as without it ($beside vs $alone, 1000 made)" \
+	check "perf counts syscalls:sys_enter_ioctl beside kvmwatch's raw sys_enter program as without it ($beside vs $alone, 1000 made)" \
 		sh -c "[ '$beside' = '$alone' ] && [ '${alone:-0}' -ge 1000 ]"
 else
 	diag "perf cannot count syscalls:sys_enter_ioctl here, or kvmwatch does not attach to it: the coexistence check is left to the testbed"

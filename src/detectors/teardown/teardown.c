@@ -14,28 +14,15 @@
 #include "teardown_model.h"
 #include "teardown.skel.h"
 
-/* The tracepoint form of destroy_vm, completed by the close of a VM's
- * last fd. */
-#define VM_CLOSE_POINT(name, tracepoint, lost)				\
-	{ DET_TEARDOWN, name, NULL, tracepoint, ANY_ARCH, VENDOR_ANY,	\
-	  false, lost, "destroy_vm", NULL }
-#define LOST_VM_CLOSE "a VM destroyed by the close of its last fd: not seen"
-#define LOST_VM_CLOSE_END \
-	"the end of a VM destroyed by the close of its last fd: it ends at the thread's death or next teardown"
-
 static const struct probe_point teardown_points[] = {
 	/* Stage-2 / TDP teardown rescheduling (docs/teardown.md). Without
 	 * fentry or kprobes the exit of a VMM process (exit_group of one
-	 * that made KVM_CREATE_VM) stands in for its teardown. */
+	 * that made KVM_CREATE_VM), or the close of a VM's last fd, stands
+	 * in for its teardown: every system call's entry, one program. */
 	{ DET_TEARDOWN, "destroy_vm", "kvm_destroy_vm",
-	  "syscalls/sys_enter_exit_group", ANY_ARCH, VENDOR_ANY, true,
+	  "raw_syscalls/sys_enter", ANY_ARCH, VENDOR_ANY, true,
 	  "teardown boundaries and phases: the exit of VMM processes (from exit_group to the exiting thread's last schedule) and the close of a VM's last fd (to the thread's next system call) stand in for them; not which code held the CPU, and not what the teardown had to free (x86: the VM's page counts)",
 	  NULL, NULL },
-	/* Completes the tracepoint form of destroy_vm only. */
-	{ DET_TEARDOWN, "vmm_create", NULL, "syscalls/sys_enter_ioctl",
-	  ANY_ARCH, VENDOR_ANY, false,
-	  "which processes are VMMs (KVM_CREATE_VM): no exit is watched",
-	  "destroy_vm", NULL },
 	/* A VMM killed by a signal dies without exit_group. */
 	{ DET_TEARDOWN, "vmm_killed", NULL, "signal/signal_deliver",
 	  ANY_ARCH, VENDOR_ANY, false,
@@ -43,14 +30,11 @@ static const struct probe_point teardown_points[] = {
 	  "destroy_vm", NULL },
 	/* A VM destroyed by the close of its last fd (vm-first): the fds
 	 * that hold it (made by KVM_CREATE_VM, _VCPU, _DEVICE and
-	 * KVM_GET_STATS_FD), their closes, and the closing thread's next
-	 * system call, before which the close's task work destroyed it. */
-	VM_CLOSE_POINT("vm_fds", "syscalls/sys_exit_ioctl", LOST_VM_CLOSE),
-	VM_CLOSE_POINT("vm_close", "syscalls/sys_enter_close", LOST_VM_CLOSE),
-	VM_CLOSE_POINT("vm_close_done", "syscalls/sys_exit_close",
-		       LOST_VM_CLOSE_END),
-	VM_CLOSE_POINT("vm_close_end", "raw_syscalls/sys_enter",
-		       LOST_VM_CLOSE_END),
+	 * KVM_GET_STATS_FD) and the return of its last one's close. */
+	{ DET_TEARDOWN, "vm_fds", NULL, "raw_syscalls/sys_exit", ANY_ARCH,
+	  VENDOR_ANY, false,
+	  "a VM destroyed by the close of its last fd: not seen",
+	  "destroy_vm", NULL },
 	{ DET_TEARDOWN, "flush_shadow_all", "kvm_arch_flush_shadow_all", NULL,
 	  ANY_ARCH, VENDOR_ANY, false,
 	  "the flush phase (MMU notifier release at exit_mmap, or at destroy), where the stage-2 / TDP zap runs",
