@@ -65,6 +65,11 @@ struct metric {
 	 * static one-line reason; value and buckets are then meaningless.
 	 * Recorded as null, never compared as a zero. */
 	const char *unavailable;
+	/* Over the runs of `record --repeat N` (runs >= 2): the smallest and
+	 * largest value one run gave, as a baseline compares it (per run,
+	 * per unit of `per`, the mean, the value). */
+	unsigned int runs;
+	double run_min, run_max;
 };
 
 struct metric_set {

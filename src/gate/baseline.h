@@ -22,6 +22,9 @@
  * (baseline_noise_floor), unless min_change is set. */
 #define BASELINE_DEFAULT_MIN_CHANGE -1
 #define BASELINE_MAX_TOLERANCE 100.0	/* 10000%: beyond, say "off" */
+/* A baseline of repeated runs (record --repeat N) allows twice the
+ * furthest any of its runs strayed from their whole. */
+#define BASELINE_SPREAD_MARGIN 2.0
 
 /* How counters without a `per` metric are turned into rates. */
 enum baseline_norm {
@@ -113,6 +116,9 @@ struct baseline_row {
 	double min_events;
 	double min_change;
 	double allowed;			/* bound on the ratio */
+	/* The tolerance and min_change were widened to the spread of the
+	 * baseline's this many runs (0: they were not). */
+	unsigned int spread_runs;
 	enum baseline_verdict verdict;
 	char note[BASELINE_NOTE_LEN];	/* evidence for FAIL, why otherwise */
 };
@@ -138,6 +144,14 @@ int baseline_compare(const struct record *base, const struct record *cur,
 		     struct baseline_result *out, char *error,
 		     size_t error_len);
 void baseline_result_free(struct baseline_result *r);
+
+/* Widen row's default tolerance and min_change to BASELINE_SPREAD_MARGIN
+ * times how far the baseline's runs strayed (bm->runs >= 2), base_value
+ * being bm's value as compared; per-run counters only when compared per
+ * run. */
+void baseline_widen_by_spread(struct baseline_row *row,
+			      const struct metric *bm, double base_value,
+			      enum baseline_norm norm);
 
 /* FAIL if a metric regressed; else INCOMPARABLE if the runs were refused
  * or a metric could not be compared, or nothing was compared; else PASS. */

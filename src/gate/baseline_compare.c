@@ -109,7 +109,8 @@ static struct normalised normalise(const struct metric *m,
 		return n;
 	}
 	if (!m->per) {
-		n.denominator = norm == NORM_RUN ? 1 : r->duration_sec;
+		n.denominator = norm == NORM_RUN ? (r->runs > 1 ? r->runs : 1) :
+			r->duration_sec;
 		n.value = m->value / n.denominator;
 		return n;
 	}
@@ -395,6 +396,9 @@ static int add_compared(struct baseline_result *out, size_t *cap,
 			row->verdict = BL_INCOMPARABLE;
 			note(row, "%s", b.ok ? c.why : b.why);
 		} else {
+			if (!(t && !t->off && t->value >= 0))
+				baseline_widen_by_spread(row, bm, b.value,
+							 out->norm);
 			judge(row, bm, cm, &b, &c);
 		}
 	}

@@ -54,6 +54,9 @@ void baseline_text(FILE *out, const struct baseline_result *r,
 	fprintf(out, "baseline: kernel %s, %s/%s, %.2f s%s, recorded by kvmwatch %s\n",
 		base->release, base->arch, base->vendor, base->duration_sec,
 		base->command ? " with a workload" : "", base->version);
+	if (base->runs > 1)
+		fprintf(out, "baseline: %u runs of the workload; a tolerance marked * is %.0fx the furthest one of them strayed\n",
+			base->runs, BASELINE_SPREAD_MARGIN);
 	if (r->refused) {
 		fprintf(out, "baseline: REFUSED: %s\n", r->refusal);
 		return;
@@ -65,6 +68,7 @@ void baseline_text(FILE *out, const struct baseline_result *r,
 	for (i = 0; i < r->count; i++) {
 		const struct baseline_row *row = &r->rows[i];
 		char name[240], b[24], c[24], ratio[16], allowed[16];
+		size_t len;
 
 		/* INFO and NEW rows are context, kept for JSON and -v. */
 		if ((row->verdict == BL_INFO || row->verdict == BL_NEW) &&
@@ -75,6 +79,9 @@ void baseline_text(FILE *out, const struct baseline_result *r,
 		fmt_value(c, sizeof(c), row, row->cur);
 		fmt_ratio(ratio, sizeof(ratio), row);
 		fmt_allowed(allowed, sizeof(allowed), row);
+		len = strlen(allowed);
+		if (row->spread_runs && len + 1 < sizeof(allowed))
+			snprintf(allowed + len, sizeof(allowed) - len, "*");
 		fprintf(out, "%-48s %12s %12s %8s %9s  %s\n", name, b, c, ratio,
 			allowed, baseline_verdict_name(row->verdict));
 		if (row->note[0] && row->verdict != BL_PASS)
@@ -125,6 +132,13 @@ json_t *baseline_json(const struct baseline_result *r,
 				"ratio", row->allowed) : json_null(),
 			"verdict", baseline_verdict_name(row->verdict),
 			"why", row->note[0] ? row->note : NULL));
+		if (judged)
+			json_object_set_new(json_array_get(rows,
+				json_array_size(rows) - 1), "tolerance_from",
+				row->spread_runs ? json_pack("{s:s, s:i}",
+					"source", "spread", "runs",
+					(int)row->spread_runs) :
+				json_pack("{s:s}", "source", "settings"));
 	}
 	for (i = 0; i < r->nnotes; i++)
 		json_array_append_new(notes, json_string(r->notes[i]));
@@ -144,6 +158,8 @@ json_t *baseline_json(const struct baseline_result *r,
 			"incomparable", (json_int_t)r->incomparable);
 	json_object_set_new(doc, "verdict",
 			    json_string(baseline_verdict_name(baseline_overall(r))));
+	json_object_set_new(doc, "runs", json_integer(base->runs > 1 ?
+						     base->runs : 1));
 	return doc;
 }
 

@@ -56,6 +56,10 @@ static json_t *json_metric(const struct metric *m)
 	}
 	json_object_set_new(obj, "value", json_number(m->value));
 	json_object_set_new(obj, "unavailable", json_null());
+	if (m->runs >= 2)
+		json_object_set_new(obj, "spread", json_pack("{s:i, s:o, s:o}",
+			"runs", (int)m->runs, "min", json_number(m->run_min),
+			"max", json_number(m->run_max)));
 	if (m->type == METRIC_HISTOGRAM) {
 		json_t *buckets = json_array();
 
@@ -107,6 +111,8 @@ json_t *record_to_json(const struct record *r)
 			"workload", workload,
 			"detectors", dets,
 			"metrics", metrics);
+	if (doc && r->runs > 1)
+		json_object_set_new(doc, "repeats", json_integer(r->runs));
 	return doc;
 }
 
@@ -173,6 +179,36 @@ static int get_number(struct reader *rd, json_t *obj, const char *where,
 	if (!json_is_number(v) || !isfinite(json_number_value(v)))
 		return fail(rd, "%s%s must be a number", where, key);
 	*out = json_number_value(v);
+	return 0;
+}
+
+/* "spread": {"runs": N, "min": X, "max": Y}, of record --repeat. */
+static int read_spread(struct reader *rd, json_t *obj, const char *where,
+		       struct metric *m)
+{
+	json_t *spread = json_object_get(obj, "spread"), *runs;
+	char at[64];
+	int err;
+
+	if (!spread || json_is_null(spread))
+		return 0;
+	runs = json_object_get(spread, "runs");
+	if (!json_is_object(spread) || !json_is_integer(runs) ||
+	    json_integer_value(runs) < 2 ||
+	    json_integer_value(runs) > RECORD_MAX_REPEATS)
+		return fail(rd, "%sspread must be {\"runs\": 2 to %d, \"min\": ..., \"max\": ...}",
+			    where, RECORD_MAX_REPEATS);
+	if (m->unavailable || m->per_entity)
+		return fail(rd, "%sspread goes with a compared, measured metric",
+			    where);
+	snprintf(at, sizeof(at), "%sspread.", where);
+	if ((err = get_number(rd, spread, at, "min", &m->run_min)) ||
+	    (err = get_number(rd, spread, at, "max", &m->run_max)))
+		return err;
+	if (m->run_min > m->run_max || m->run_min < 0)
+		return fail(rd, "%sspread: min must be at least 0 and at most max",
+			    where);
+	m->runs = json_integer_value(runs);
 	return 0;
 }
 
@@ -243,6 +279,8 @@ static int read_metric(struct reader *rd, json_t *obj, size_t index,
 	if (!json_is_boolean(v))
 		return fail(rd, "%sper_entity must be true or false", where);
 	m->per_entity = json_is_true(v);
+	if ((err = read_spread(rd, obj, where, m)))
+		return err;
 	if (type != METRIC_HISTOGRAM || unavail)
 		return 0;
 	buckets = json_object_get(obj, "buckets");
@@ -374,7 +412,7 @@ int record_from_json(json_t *doc, struct record *r, char *error,
 		     size_t error_len)
 {
 	struct reader rd = { error, error_len };
-	json_t *host, *metrics, *m, *schema;
+	json_t *host, *metrics, *m, *schema, *repeats;
 	const char *type;
 	size_t i;
 	int err;
@@ -414,6 +452,18 @@ int record_from_json(json_t *doc, struct record *r, char *error,
 		return err;
 	if (r->duration_sec <= 0)
 		return fail(&rd, "duration_s must be positive");
+	r->runs = 1;
+	repeats = json_object_get(doc, "repeats");
+	if (repeats) {
+		if (!json_is_integer(repeats) ||
+		    json_integer_value(repeats) < 1 ||
+		    json_integer_value(repeats) > RECORD_MAX_REPEATS)
+			return fail(&rd, "repeats must be a whole number from 1 to %d",
+				    RECORD_MAX_REPEATS);
+		r->runs = json_integer_value(repeats);
+		if (r->runs > 1 && !r->command)
+			return fail(&rd, "repeats goes with a workload (workload.command): a run is one of its runs");
+	}
 	metrics = json_object_get(doc, "metrics");
 	if (!json_is_array(metrics))
 		return fail(&rd, "metrics must be an array");

@@ -33,6 +33,9 @@ struct record {
 	char arch[16];		/* arch_name() */
 	char vendor[16];	/* vendor_name() */
 	double duration_sec;
+	/* Runs of the workload the metrics add up (record --repeat N; 1
+	 * otherwise): counters are compared per run of them. */
+	unsigned int runs;
 	/* The workload (`-- COMMAND`): argv and exit status; command is NULL
 	 * for a --duration run. command_exit is -1 when it did not exit
 	 * normally (killed by a signal). */
@@ -72,6 +75,15 @@ int record_write_atomic(const char *path, json_t *doc, char *error,
 			size_t error_len);
 
 void record_free(struct record *r);
+
+/* Most repeats a record holds. */
+#define RECORD_MAX_REPEATS 100
+
+/* One record of n runs of the same workload (record --repeat N): the
+ * counters and histograms of all of them, the gauges' medians, and per
+ * metric the spread of its per-run values. Takes the runs' metrics; the
+ * runs are freed. */
+int record_merge_runs(struct record *out, struct record *runs, size_t n);
 
 struct runner;
 struct workload_run;

@@ -23,6 +23,7 @@ int record_from_runner(struct record *rec, const struct runner *r,
 	snprintf(rec->vendor, sizeof(rec->vendor), "%s",
 		 vendor_name(r->caps->vendor));
 	rec->duration_sec = run->elapsed_sec > 0 ? run->elapsed_sec : 1e-9;
+	rec->runs = 1;
 	rec->command_exit = -1;
 	if (command) {
 		rec->command = json_array();

@@ -92,6 +92,28 @@ run_kw recallow record -o "$out/allowed.json" --allow-command-failure -- false
 check "record --allow-command-failure -- false: exit 0, exit status 1 recorded (rc=$rc)" \
 	sh -c "[ $rc -eq 0 ] && python3 -c 'import json,sys; sys.exit(json.load(open(sys.argv[1]))[\"workload\"][\"exit_status\"] != 1)' '$out/allowed.json'"
 
+# ---- record --repeat: N runs of the workload in one attach
+# The workload counts its own runs: the record must hold that many.
+: >"$out/runs.txt"
+run_kw repeat record -o "$out/repeat.json" --repeat 3 -- \
+	sh -c "echo run >>'$out/runs.txt'"
+check "record --repeat 3: exit 0, the workload ran 3 times, the record says repeats 3 (rc=$rc, $(wc -l <"$out/runs.txt") runs)" \
+	sh -c "[ $rc -eq 0 ] && [ \$(wc -l <'$out/runs.txt') -eq 3 ] && [ \$(grep -c '^kvmwatch: run [123] of 3' '$out/repeat.err') -eq 3 ]"
+check "the record of 3 runs keeps each compared metric's spread over 3 runs" \
+	jq_py 'd["repeats"] == 3 and all(m["spread"]["runs"] == 3 for m in d["metrics"] if "spread" in m) and any("spread" in m for m in d["metrics"])' "$out/repeat.json"
+: >"$out/runs.txt"
+run_kw repeatfail record -o "$out/repeat-fail.json" --repeat 3 -- \
+	sh -c "echo run >>'$out/runs.txt'; [ \$(wc -l <'$out/runs.txt') -lt 2 ]"
+check "record --repeat 3 whose 2nd run fails: exit 7 after it, nothing written (rc=$rc)" \
+	sh -c "[ $rc -eq 7 ] && [ \$(wc -l <'$out/runs.txt') -eq 2 ] && [ ! -e '$out/repeat-fail.json' ]"
+for args in "--repeat 0 -- true" "--repeat 101 -- true" "--repeat x -- true" \
+	"--repeat 2 -d 1"; do
+	# shellcheck disable=SC2086
+	run_kw repeatusage record -o "$out/never.json" $args
+	check "record $args: a usage error (rc=$rc) with a message" \
+		sh -c "[ $rc -eq 2 ] && [ -s '$out/repeatusage.err' ] && [ ! -e '$out/never.json' ]"
+done
+
 # ---- outputs: checked before attaching, written whole
 run_kw procrec record -o /proc/kvmwatch-x.json -d 5
 check "record -o /proc/x.json: exit 2 before attaching (rc=$rc)" \
