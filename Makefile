@@ -146,8 +146,8 @@ unit-tests: $(TESTS)
 
 # The parsers of what a CI job hands kvmwatch, under libFuzzer (clang,
 # x86_64 hosts), with ASan and UBSan: the rules file (YAML), the
-# baseline loader (a record) and the command lines. Each one's own files are compiled
-# instrumented; the rest of the program is linked as built.
+# baseline loader (a record) and the command lines. Each one's own files
+# are compiled instrumented; the rest of the program is linked as built.
 # tests/fuzz/run.sh runs each for FUZZ_SECONDS over its kept corpus
 # (tests/fuzz/NAME/, read only); `make fuzz-merge` adds what a longer run
 # found to those corpora.

@@ -16,7 +16,12 @@
 #include "record_file.h"
 
 /* Defaults, documented in docs/ci.md. */
-#define BASELINE_DEFAULT_TOLERANCE 0.25	/* 25% worse is allowed */
+#define BASELINE_DEFAULT_TOLERANCE 0.25	/* 25% more or fewer events */
+/* Times (ns, us, ms, s): 150%, the same workload's mean write cost
+ * having moved 2.06x from one run to the next on a busy host; what the
+ * detectors catch moves 10x (an emulated write against a fast one, a
+ * walk without schedule points against one with them). */
+#define BASELINE_DEFAULT_TIME_TOLERANCE 1.5
 #define BASELINE_DEFAULT_MIN_EVENTS 10	/* fewer extra events: noise */
 /* Gauges, means: a change below the unit's noise floor is noise
  * (baseline_noise_floor), unless min_change is set. */
@@ -48,7 +53,9 @@ struct tolerance {
 };
 
 struct baseline_settings {
-	double tolerance;		/* for metrics without their own */
+	/* For metrics without their own; < 0: by unit (times
+	 * BASELINE_DEFAULT_TIME_TOLERANCE, the rest BASELINE_DEFAULT_TOLERANCE). */
+	double tolerance;
 	/* Counters: a change of fewer events than this is noise. */
 	double min_events;
 	/* Gauges and histogram means: a change smaller than this, in the
@@ -61,11 +68,14 @@ struct baseline_settings {
 };
 
 void baseline_settings_init(struct baseline_settings *s);
-/* The smallest change of metric name (in unit) that is not noise: 1 ms
+/* The smallest change of metric name (in unit) that is not noise: 10 ms
  * for the teardown's times, which are single runs and gaps between
- * schedule points (a scheduler tick, one preemption, moves them by
- * that); 0 for the rest, whose paths' costs are microseconds. */
+ * schedule points (a few scheduler ticks, one preemption of a host
+ * thread, move them by milliseconds; the bug they catch holds a CPU for
+ * 100 ms and more); 0 for the rest, whose paths' costs are microseconds. */
 double baseline_noise_floor(const char *name, const char *unit);
+/* The tolerance of a metric in unit when none is set. */
+double baseline_default_tolerance(const char *unit);
 void baseline_settings_free(struct baseline_settings *s);
 /* Add or replace (a later setting wins: the command line after the
  * rules file). */

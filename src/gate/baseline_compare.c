@@ -355,7 +355,8 @@ static int add_compared(struct baseline_result *out, size_t *cap,
 	set_basis(row, bm, out->norm);
 	t = baseline_tolerance_for(s, bm->name, labels);
 	row->tolerance = t && !t->off && t->value >= 0 ? t->value :
-		s->tolerance;
+		s->tolerance >= 0 ? s->tolerance :
+		baseline_default_tolerance(bm->unit);
 	row->min_events = t && t->min_events >= 0 ? t->min_events :
 		s->min_events;
 	row->min_change = t && t->min_change >= 0 ? t->min_change :

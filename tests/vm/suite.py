@@ -27,13 +27,14 @@ from detectors.pmu import PmuChecks  # noqa: E402
 from detectors.teardown import TeardownChecks  # noqa: E402
 from detectors.timer import TimerChecks  # noqa: E402
 from gate import GateChecks  # noqa: E402
+from proof import ProofChecks  # noqa: E402
 from vmlib import (ARCHES, BINDIR, BOOT_TIMEOUT, HERE, REPO,  # noqa: E402
                    STALL_MARKER, STALL_SECONDS, TAIL_LINES, VMTEST, Tap,
                    load_json, read_rc, read_text)
 
 
 class ArchRun(ExitsChecks, TimerChecks, MmioChecks, TeardownChecks,
-              PmuChecks, GateChecks):
+              PmuChecks, GateChecks, ProofChecks):
     """One kernel of the matrix: boot, then assertions over
     build/vmtest/<kernel>/."""
 
@@ -116,7 +117,7 @@ class ArchRun(ExitsChecks, TimerChecks, MmioChecks, TeardownChecks,
                "--out", self.out, "--timeout", str(BOOT_TIMEOUT)]
         for b in bins:
             cmd += ["--file", b]
-        if self.want("timer-stall"):
+        if self.want("timer-stall") or self.want("gate-proof-timer"):
             cmd += ["--stall-on", STALL_MARKER,
                     "--stall-for", str(STALL_SECONDS)]
         t0 = time.monotonic()
@@ -304,6 +305,8 @@ class ArchRun(ExitsChecks, TimerChecks, MmioChecks, TeardownChecks,
         ("pmu", [lambda r: r.pmu()]),
         ("pmu-check", [lambda r: r.pmu_check()]),
         ("ci", [lambda r: r.ci_gate()]),
+        ("gate-proof", [lambda r: r.gate_proof()]),
+        ("gate-proof-timer", [lambda r: r.gate_proof()]),
     ]
 
 
