@@ -11,7 +11,7 @@ build/vmtest/<kernel>/proof/.
 import json
 import os
 
-from vmlib import load_json, read_rc, read_text
+from vmlib import load_json, read_rc, read_text, userspace_exits
 
 
 class ProofChecks:
@@ -32,20 +32,11 @@ class ProofChecks:
     def proof_truth_exits(self, prefix):
         """kvmload's exits to the VMM per reason in one run of the
         workload (its mmio, teardown and timer parts)."""
-        total = {}
+        d = os.path.join(self.out, "proof")
         parts = ["mmio", "teardown"]
-        if os.path.exists(os.path.join(self.out, "proof",
-                                       f"{prefix}-timer.json")):
+        if os.path.exists(os.path.join(d, f"{prefix}-timer.json")):
             parts.append("timer")
-        for part in parts:
-            doc, _ = load_json(os.path.join(self.out, "proof",
-                                            f"{prefix}-{part}.json"))
-            if doc is None:
-                return None
-            for k, v in doc.get("totals", {}).get("userspace_exits",
-                                                  {}).items():
-                total[k] = total.get(k, 0) + v
-        return total
+        return userspace_exits(d, prefix, parts)
 
     def gate_proof(self):
         label = "gate proof"
