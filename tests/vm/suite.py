@@ -111,6 +111,10 @@ class ArchRun(ExitsChecks, TimerChecks, MmioChecks, TeardownChecks,
             body = f.read()
         with open(script, "w") as f:
             f.write(f"SUITE_GROUPS='{' '.join(self.kernel['groups'])}'\n")
+            # The gate proof's checks, when asked for (guest-suite.sh).
+            checks = os.environ.get("KVMWATCH_PROOF_CHECKS", "")
+            if checks.isdigit():
+                f.write(f"SUITE_PROOF_CHECKS={checks}\n")
             f.write(body)
         cmd = [os.path.join(HERE, "boot.sh"), self.arch,
                "--kernel", self.kernel["name"], "--script", script,
