@@ -26,7 +26,7 @@ double baseline_noise_floor(const char *name, const char *unit)
 		const char *unit;
 		double floor;
 	} floors[] = {
-		{ "s", 1e-2 }, { "ms", 10 }, { "us", 1e4 }, { "ns", 1e7 },
+		{ "s", 5e-2 }, { "ms", 50 }, { "us", 5e4 }, { "ns", 5e7 },
 	};
 	size_t i;
 

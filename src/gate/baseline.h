@@ -68,11 +68,13 @@ struct baseline_settings {
 };
 
 void baseline_settings_init(struct baseline_settings *s);
-/* The smallest change of metric name (in unit) that is not noise: 10 ms
+/* The smallest change of metric name (in unit) that is not noise: 50 ms
  * for the teardown's times, which are single runs and gaps between
- * schedule points (a few scheduler ticks, one preemption of a host
- * thread, move them by milliseconds; the bug they catch holds a CPU for
- * 100 ms and more); 0 for the rest, whose paths' costs are microseconds. */
+ * schedule points (one preemption of a host thread moves them by tens
+ * of ms: the same workload's longest stretch 4.8 then 19.1 ms, its
+ * longest run 9.6 then 59.6 ms, on the TCG testbed; the bug they catch
+ * holds a CPU for 100 ms and more, check's rule); 0 for the rest, whose
+ * paths' costs are microseconds. */
 double baseline_noise_floor(const char *name, const char *unit);
 /* The tolerance of a metric in unit when none is set. */
 double baseline_default_tolerance(const char *unit);
