@@ -44,6 +44,23 @@ void kvmwatch_usage(FILE *out)
 		"'kvmwatch COMMAND -h' describes a command; see kvmwatch(8).\n");
 }
 
+const struct kvmwatch_command *kvmwatch_command(const char *name)
+{
+	static const struct kvmwatch_command commands[] = {
+		{ "probe", cmd_probe, cmd_probe_parse },
+		{ "top", cmd_top, cmd_top_parse },
+		{ "check", cmd_check, cmd_check_parse },
+		{ "record", cmd_record, cmd_record_parse },
+		{ "export", cmd_export, cmd_export_parse },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(name, commands[i].name))
+			return &commands[i];
+	return NULL;
+}
+
 int parse_global_options(int argc, char **argv, int *command_at)
 {
 	const char *mode = getenv("KVMWATCH_MODE");

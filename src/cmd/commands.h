@@ -20,4 +20,14 @@ int cmd_check_parse(int argc, char **argv);
 int cmd_record_parse(int argc, char **argv);
 int cmd_export_parse(int argc, char **argv);
 
+/* A command by its name: what runs it, and its parser alone. */
+struct kvmwatch_command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	int (*parse)(int argc, char **argv);
+};
+
+/* The command called name, or NULL. */
+const struct kvmwatch_command *kvmwatch_command(const char *name);
+
 #endif

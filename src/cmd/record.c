@@ -191,13 +191,14 @@ static int record_runs(const struct record_options *o, struct runner *r,
 
 	if (!runs)
 		return KW_EXIT_RUNTIME;
-	for (i = 0; i < o->repeats && rc == KW_EXIT_OK; i++) {
+	for (i = 0; i < o->repeats; i++) {
 		rc = record_one_run(o, r, signals, output_fd, &runs[i]);
-		if (rc == KW_EXIT_OK && o->repeats > 1)
+		if (rc != KW_EXIT_OK)
+			break;
+		done++;
+		if (o->repeats > 1)
 			fprintf(stderr, "kvmwatch: run %lu of %lu: %.2f s\n",
-				++done, o->repeats, runs[i].duration_sec);
-		else if (rc == KW_EXIT_OK)
-			done++;
+				done, o->repeats, runs[i].duration_sec);
 	}
 	if (rc == KW_EXIT_OK && o->repeats == 1) {
 		*rec = runs[0];

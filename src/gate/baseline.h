@@ -157,6 +157,22 @@ int baseline_compare(const struct record *base, const struct record *cur,
 		     size_t error_len);
 void baseline_result_free(struct baseline_result *r);
 
+/* What one run's figure of m becomes for the comparison (per second or
+ * per run of r, per unit of `per`, a histogram's mean, a gauge's value),
+ * and the amount of work it is counted over (seconds, runs, units of
+ * `per`, samples); ok false, with why, when it cannot be normalised.
+ * which names the run in why ("baseline", "current"). */
+struct normalised {
+	double value;
+	double denominator;
+	bool ok;
+	char why[160];
+};
+
+struct normalised baseline_normalise(const struct metric *m,
+				     const struct record *r,
+				     enum baseline_norm norm, const char *which);
+
 /* Widen row's default tolerance and min_change to BASELINE_SPREAD_MARGIN
  * times how far the baseline's runs strayed (bm->runs >= 2), base_value
  * being bm's value as compared; per-run counters only when compared per

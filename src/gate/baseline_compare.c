@@ -81,18 +81,9 @@ static double hist_mean(const struct metric *m)
 	return m->value > 0 ? m->sum / m->value : 0;
 }
 
-/* What one run's figure of m becomes for the comparison, and the amount
- * of work it is counted over (seconds, runs, units of `per`). */
-struct normalised {
-	double value;
-	double denominator;
-	bool ok;
-	char why[160];
-};
-
-static struct normalised normalise(const struct metric *m,
-				   const struct record *r,
-				   enum baseline_norm norm, const char *which)
+struct normalised baseline_normalise(const struct metric *m,
+				     const struct record *r,
+				     enum baseline_norm norm, const char *which)
 {
 	struct normalised n = { 0 };
 	const struct metric *per;
@@ -391,8 +382,8 @@ static int add_compared(struct baseline_result *out, size_t *cap,
 		note(row, "a %s in the baseline, a %s now",
 		     metric_type_name(bm->type), metric_type_name(cm->type));
 	} else {
-		b = normalise(bm, base, out->norm, "baseline");
-		c = normalise(cm, cur, out->norm, "current");
+		b = baseline_normalise(bm, base, out->norm, "baseline");
+		c = baseline_normalise(cm, cur, out->norm, "current");
 		if (!b.ok || !c.ok) {
 			row->verdict = BL_INCOMPARABLE;
 			note(row, "%s", b.ok ? c.why : b.why);

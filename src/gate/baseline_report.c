@@ -115,7 +115,7 @@ json_t *baseline_json(const struct baseline_result *r,
 			row->better != BETTER_NEITHER;
 
 		json_array_append_new(rows, json_pack(
-			"{s:s, s:s, s:s?, s:s, s:o, s:o, s:o, s:o, s:o, s:s, s:s?}",
+			"{s:s, s:s, s:s?, s:s, s:o, s:o, s:o, s:o, s:o, s:o*, s:s, s:s?}",
 			"metric", row->metric,
 			"type", metric_type_name(row->type),
 			"unit", row->unit,
@@ -130,15 +130,12 @@ json_t *baseline_json(const struct baseline_result *r,
 			"allowed", judged ? json_pack("{s:s, s:f}", "op",
 				row->better == BETTER_LOWER ? "<=" : ">=",
 				"ratio", row->allowed) : json_null(),
+			"tolerance_from", !judged ? NULL : row->spread_runs ?
+				json_pack("{s:s, s:i}", "source", "spread",
+					  "runs", (int)row->spread_runs) :
+				json_pack("{s:s}", "source", "settings"),
 			"verdict", baseline_verdict_name(row->verdict),
 			"why", row->note[0] ? row->note : NULL));
-		if (judged)
-			json_object_set_new(json_array_get(rows,
-				json_array_size(rows) - 1), "tolerance_from",
-				row->spread_runs ? json_pack("{s:s, s:i}",
-					"source", "spread", "runs",
-					(int)row->spread_runs) :
-				json_pack("{s:s}", "source", "settings"));
 	}
 	for (i = 0; i < r->nnotes; i++)
 		json_array_append_new(notes, json_string(r->notes[i]));

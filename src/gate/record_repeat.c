@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "baseline.h"
 #include "record_file.h"
 
 static struct metric *find(struct metric_set *set, const struct metric *m)
@@ -49,30 +50,15 @@ static int add_run_metric(struct metric_set *sum, const struct metric *m)
 	return 0;
 }
 
-/* What one run's m is when compared: per run, per unit of `per`, the
- * mean, the value. False when it has none (no samples, no work). */
+/* What one run's m is when compared, per run (baseline_normalise):
+ * false when it has none (no samples, no work to count it by). */
 static bool run_value(const struct metric *m, const struct record *run,
 		      double *v)
 {
-	const struct metric *per;
+	struct normalised n = baseline_normalise(m, run, NORM_RUN, "one");
 
-	if (m->type == METRIC_GAUGE) {
-		*v = m->value;
-		return true;
-	}
-	if (m->type == METRIC_HISTOGRAM) {
-		*v = m->value > 0 ? m->sum / m->value : 0;
-		return m->value > 0;
-	}
-	if (!m->per) {
-		*v = m->value;
-		return true;
-	}
-	per = metric_find(&run->metrics, m->per, "");
-	if (!per || per->unavailable || per->value <= 0)
-		return false;
-	*v = m->value / per->value;
-	return true;
+	*v = n.value;
+	return n.ok && n.denominator > 0;
 }
 
 static int compare_doubles(const void *a, const void *b)

@@ -22,17 +22,6 @@
 #define MAX_ARGS 24
 #define MAX_ARG_LEN 256
 
-static const struct {
-	const char *name;
-	int (*parse)(int argc, char **argv);
-} commands[] = {
-	{ "probe", cmd_probe_parse },
-	{ "top", cmd_top_parse },
-	{ "check", cmd_check_parse },
-	{ "record", cmd_record_parse },
-	{ "export", cmd_export_parse },
-};
-
 /* What the parsers say, kept to tell a silent refusal. */
 static char *said;
 static size_t said_len;
@@ -77,9 +66,9 @@ static int split(const uint8_t *data, size_t size, char **args)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *args[MAX_ARGS + 1], *copy[MAX_ARGS + 1];
+	const struct kvmwatch_command *command;
 	FILE *saved = stderr;
 	int argc, at = 0, rc, i;
-	size_t c;
 
 	argc = split(data, size, args);
 	/* Parsers may reorder argv (getopt): free what was allocated. */
@@ -89,13 +78,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	rc = parse_global_options(argc, args, &at);
 	if (rc == KW_EXIT_OK) {
-		rc = KW_EXIT_USAGE;
-		for (c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
-			if (!strcmp(args[at], commands[c].name))
-				break;
-		if (c < sizeof(commands) / sizeof(commands[0]))
-			rc = commands[c].parse(argc - at, args + at);
-		else
+		/* As main() hands it over, with the parser alone. */
+		command = kvmwatch_command(args[at]);
+		rc = command ? command->parse(argc - at, args + at) :
+			KW_EXIT_USAGE;
+		if (!command)
 			fputs("unknown command\n", stderr);
 	}
 	fclose(stderr);
