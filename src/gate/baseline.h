@@ -3,7 +3,7 @@
  * `check --baseline`: the current run against a recorded one, metric by
  * metric. Counters are compared as rates: per second, per workload run,
  * or per unit of the workload's own work (a metric's `per`); gauges as
- * they are; histograms by their mean. Each metric has a tolerance; a run
+ * they are; histograms by their median. Each metric has a tolerance; a run
  * that cannot be compared fairly is refused, never passed.
  */
 #ifndef KVMWATCH_BASELINE_H
@@ -23,7 +23,7 @@
  * walk without schedule points against one with them). */
 #define BASELINE_DEFAULT_TIME_TOLERANCE 1.5
 #define BASELINE_DEFAULT_MIN_EVENTS 10	/* fewer extra events: noise */
-/* Gauges, means: a change below the unit's noise floor is noise
+/* Gauges, medians: a change below the unit's noise floor is noise
  * (baseline_noise_floor), unless min_change is set. */
 #define BASELINE_DEFAULT_MIN_CHANGE -1
 #define BASELINE_MAX_TOLERANCE 100.0	/* 10000%: beyond, say "off" */
@@ -58,7 +58,7 @@ struct baseline_settings {
 	double tolerance;
 	/* Counters: a change of fewer events than this is noise. */
 	double min_events;
-	/* Gauges and histogram means: a change smaller than this, in the
+	/* Gauges and histogram medians: a change smaller than this, in the
 	 * metric's unit, is noise (0 ms -> 2 ms of waiting); < 0: the
 	 * unit's noise floor. */
 	double min_change;
@@ -120,7 +120,7 @@ struct baseline_row {
 	enum metric_type type;
 	enum metric_better better;
 	const char *unit;
-	char basis[METRIC_NAME_LEN + 8];	/* "/s", "/run", "/mmio.writes", "mean" */
+	char basis[METRIC_NAME_LEN + 8];	/* "/s", "/run", "/mmio.writes", "median" */
 	bool have_values;
 	double base, cur;		/* normalised */
 	double ratio;			/* cur / base; INFINITY from 0 */
@@ -158,7 +158,7 @@ int baseline_compare(const struct record *base, const struct record *cur,
 void baseline_result_free(struct baseline_result *r);
 
 /* What one run's figure of m becomes for the comparison (per second or
- * per run of r, per unit of `per`, a histogram's mean, a gauge's value),
+ * per run of r, per unit of `per`, a histogram's median, a gauge's value),
  * and the amount of work it is counted over (seconds, runs, units of
  * `per`, samples); ok false, with why, when it cannot be normalised.
  * which names the run in why ("baseline", "current"). */

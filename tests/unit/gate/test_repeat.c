@@ -131,7 +131,7 @@ static void merge_adds_up_and_keeps_the_spread(void **state)
 	assert_float_equal(m->value, 20, 1e-9);
 	assert_float_equal(m->run_min, 10, 1e-9);
 	assert_float_equal(m->run_max, 60, 1e-9);
-	/* Histograms add up; the spread is of the runs' means. */
+	/* Histograms add up; the spread is of the runs' medians. */
 	m = find(&r, "mmio.write_cost_ns", "");
 	assert_float_equal(m->value, 300, 1e-9);
 	assert_int_equal(m->buckets[10], 200);
