@@ -634,6 +634,9 @@ def parse_args(argv):
                    "(default: the arch's Debian 12 6.12)")
     p.add_argument("--file", action="append", default=[], metavar="PATH",
                    help="copy PATH into the guest's /bin (repeatable)")
+    p.add_argument("--tools", metavar="TOOL,...",
+                   help="Debian's perf and/or bpftrace in the guest, with "
+                   "their libraries (tests/vm/guesttools.py)")
     p.add_argument("--script", metavar="GUEST_SCRIPT",
                    help="/bin/sh script to run in the guest")
     p.add_argument("--out", metavar="DIR",
@@ -701,6 +704,12 @@ def main(argv):
     kernel = fetched["image"]
     base = base_initramfs(args.arch, fetched)
     overlay = overlay_initramfs(args.arch, args.file, args.script)
+    if args.tools:
+        # guesttools builds on this module: let it share this copy (and
+        # its TestbedError) when this file runs as the script.
+        sys.modules.setdefault("testbed", sys.modules[__name__])
+        import guesttools
+        overlay += guesttools.overlay(args.arch, args.tools)
     if args.out:
         prepare_out(args.out)
 
