@@ -74,7 +74,7 @@ LIB_OBJS := $(filter-out $(BUILD)/obj/cmd/main.o,$(OBJS))
 TEST_SRCS := $(sort $(shell find tests/unit -name 'test_*.c'))
 TESTS := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(TEST_SRCS)))
 
-.PHONY: all kvmload deps test unit-tests fuzz fuzz-build fuzz-merge demo clean
+.PHONY: all kvmload deps test unit-tests fuzz fuzz-build fuzz-merge demo bench clean
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -146,8 +146,8 @@ unit-tests: $(TESTS)
 
 # The parsers of what a CI job hands kvmwatch, under libFuzzer (clang,
 # x86_64 hosts), with ASan and UBSan: the rules file (YAML), the
-# baseline loader (a record) and the command lines. Each one's own files are compiled
-# instrumented; the rest of the program is linked as built.
+# baseline loader (a record) and the command lines. Each one's own files
+# are compiled instrumented; the rest of the program is linked as built.
 # tests/fuzz/run.sh runs each for FUZZ_SECONDS over its kept corpus
 # (tests/fuzz/NAME/, read only); `make fuzz-merge` adds what a longer run
 # found to those corpora.
@@ -199,6 +199,15 @@ test: deps
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tools/demo.sh $(ARCH) $(DEMO_SECONDS)
+
+# What observing costs, kvmwatch beside perf and bpftrace, in the testbed
+# (docs/performance.md): BENCH_KERNELS="x86_64-6.12 arm64-6.12", and
+# BENCH_REPS, BENCH_WRITES, BENCH_TIMER_S, BENCH_OBSERVERS.
+BENCH_KERNELS ?= x86_64-6.12
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(if $(filter arm64-%,$(BENCH_KERNELS)),$(MAKE) --no-print-directory ARCH=arm64 all)
+	$(Q)python3 tests/bench/bench.py $(BENCH_KERNELS)
 
 clean:
 	rm -rf build kvmwatch

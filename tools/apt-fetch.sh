@@ -3,23 +3,31 @@
 # them into DEST/root, without changing the machine's dpkg configuration:
 # a private APT state directory holds the package lists for that arch.
 #
-# usage: tools/apt-fetch.sh [--suite "SUITE..."] ARCH DEST PACKAGE...
-#   --suite  take the packages from these Debian suites (e.g.
-#            "trixie-backports", "bullseye bullseye-security") through a
-#            private sources list, instead of the machine's own sources
+# usage: tools/apt-fetch.sh [--suite "SUITE..."] [--depends] ARCH DEST PACKAGE...
+#   --suite    take the packages from these Debian suites (e.g.
+#              "trixie-backports", "bullseye bullseye-security") through a
+#              private sources list, instead of the machine's own sources
+#   --depends  also every package they depend on, recursively (a tool and
+#              the shared libraries it loads, for the testbed guest)
 # A package given as NAME=GLOB (e.g. linux-image=linux-image-6.12.*+deb12-arm64-unsigned)
 # resolves GLOB to the newest matching package name first; NAME~REGEX does
 # the same with an extended regular expression matched whole, and
 # NAME@VERSION takes that version of NAME (linux-source-6.12@6.12.118-1~deb12u1).
 set -eu
 
-usage() { echo "usage: $0 [--suite \"SUITE...\"] amd64|arm64 DEST PACKAGE..." >&2; exit 2; }
-suites=
-if [ "${1:-}" = --suite ]; then
-	[ $# -ge 2 ] || usage
-	suites=$2
-	shift 2
-fi
+usage() { echo "usage: $0 [--suite \"SUITE...\"] [--depends] amd64|arm64 DEST PACKAGE..." >&2; exit 2; }
+suites= depends=
+while :; do
+	case ${1:-} in
+	--suite)
+		[ $# -ge 2 ] || usage
+		suites=$2
+		shift 2
+		;;
+	--depends) depends=1; shift ;;
+	*) break ;;
+	esac
+done
 [ $# -ge 3 ] || usage
 arch=$1 dest=$2
 shift 2
@@ -61,6 +69,20 @@ newest() {
 		tail -n 1
 }
 
+if [ -n "$depends" ]; then
+	# Real packages only: a virtual one (<perl:any>) is listed with the
+	# package providing it.
+	# shellcheck disable=SC2046,SC2086
+	set -- $(apt-cache $apt_opts depends --recurse --no-recommends \
+		--no-suggests --no-conflicts --no-breaks --no-replaces \
+		--no-enhances "$@" 2>"$dest/depends.log" | grep -v '^[ <]' |
+		sort -u)
+	[ $# -gt 0 ] || {
+		echo "apt-fetch: resolving the $arch dependencies failed; log: $dest/depends.log" >&2
+		exit 1
+	}
+fi
+
 cd "$dest/debs"
 for spec in "$@"; do
 	version='*'
@@ -79,7 +101,9 @@ for spec in "$@"; do
 		;;
 	*) pkg=$spec ;;
 	esac
-	if ! ls "${pkg}"_${version}_"$arch".deb "${pkg}"_${version}_all.deb >/dev/null 2>&1; then
+	# Fetched before (for this arch, or arch-independent): offline.
+	if ! ls "${pkg}"_${version}_"$arch".deb >/dev/null 2>&1 &&
+	   ! ls "${pkg}"_${version}_all.deb >/dev/null 2>&1; then
 		want=$pkg
 		[ "$version" = '*' ] || want="$pkg=${spec#*@}"
 		# shellcheck disable=SC2086

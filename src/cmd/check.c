@@ -377,7 +377,7 @@ static int emit(const struct check_options *o, const struct runner *r,
 }
 
 static int write_junit(const char *path, const struct rule_result *results,
-		       size_t n, double duration)
+		       size_t n, double duration, const char *workload_error)
 {
 	char *doc = NULL;
 	size_t len = 0;
@@ -386,7 +386,8 @@ static int write_junit(const char *path, const struct rule_result *results,
 	if (!f)
 		return -ENOMEM;
 	return junit_commit(path, f, &doc, &len,
-			    check_write_junit(f, results, n, duration));
+			    check_write_junit(f, results, n, duration,
+					      workload_error));
 }
 
 /* A group asked for by name whose detector cannot run here is an
@@ -425,7 +426,7 @@ static int run_check(struct check_options *o, struct kernel_caps *caps,
 	enum detector_id det;
 	int rc, err, output_fd = -1;
 	bool command_failed;
-	char failure[96];
+	char failure[96], workload_error[160] = "";
 	struct runner r;
 	sigset_t signals;
 	size_t i, n = 0;
@@ -501,6 +502,10 @@ static int run_check(struct check_options *o, struct kernel_caps *caps,
 	if (command_failed && !o->allow_command_failure &&
 	    overall != VERDICT_FAIL)
 		overall = VERDICT_ERROR;
+	if (command_failed && !o->allow_command_failure)
+		snprintf(workload_error, sizeof(workload_error),
+			 "%s %s: the run is no evidence (exit 7)",
+			 o->command[0], failure);
 	if (o->baseline.path) {
 		/* SIGINT ends a plain run; with a duration or a command it
 		 * cuts the run short, and a partial run is not compared. */
@@ -523,10 +528,13 @@ static int run_check(struct check_options *o, struct kernel_caps *caps,
 	if (o->junit && o->baseline.compared) {
 		char *doc = NULL;
 		size_t len = 0;
-		FILE *f = n ? open_memstream(&doc, &len) : NULL;
+		FILE *f = n || workload_error[0] ?
+			open_memstream(&doc, &len) : NULL;
 
 		if (f) {
-			check_write_junit(f, results, n, d.duration_sec);
+			check_write_junit(f, results, n, d.duration_sec,
+					  workload_error[0] ? workload_error :
+					  NULL);
 			fclose(f);
 		}
 		err = check_baseline_write_junit(&o->baseline, o->junit, doc,
@@ -537,7 +545,8 @@ static int run_check(struct check_options *o, struct kernel_caps *caps,
 			goto out;
 		}
 	} else if (o->junit && write_junit(o->junit, results, n,
-					   d.duration_sec)) {
+					   d.duration_sec, workload_error[0] ?
+					   workload_error : NULL)) {
 		rc = KW_EXIT_RUNTIME;
 		goto out;
 	}

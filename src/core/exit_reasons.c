@@ -356,3 +356,19 @@ enum exit_table exit_table_for(const struct kernel_caps *caps)
 	default: return EXIT_TABLE_NONE;
 	}
 }
+
+bool exit_reason_is_timing(const char *name)
+{
+	static const char *const host[] = {
+		"EXTERNAL_INTERRUPT", "EXCEPTION_NMI",	/* VMX */
+		"INTERRUPT_WINDOW", "NMI_WINDOW",
+		"interrupt", "nmi", "vintr",		/* SVM */
+		"IRQ",					/* arm64 */
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(host) / sizeof(host[0]); i++)
+		if (!strcmp(name, host[i]))
+			return true;
+	return false;
+}

@@ -3,6 +3,7 @@
 #ifndef KVMWATCH_EXIT_REASONS_H
 #define KVMWATCH_EXIT_REASONS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,6 +24,12 @@ const char *exit_reason_name(enum exit_table table, uint32_t code,
 
 /* Whether the table names the code (for tests and "unknown" marking). */
 int exit_reason_known(enum exit_table table, uint32_t code);
+
+/* Does the reason named name come with time rather than with the
+ * guest's work: the host's own interrupts and NMIs, and the windows in
+ * which an interrupt can be injected (how many depends on when the
+ * interrupts arrive)? */
+bool exit_reason_is_timing(const char *name);
 
 /* The table of in-kernel exit reasons for the running KVM vendor. */
 enum exit_table exit_table_for(const struct kernel_caps *caps);

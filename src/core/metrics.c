@@ -100,6 +100,28 @@ double metric_hist_quantile(const struct metric *m, double p)
 	return slot_upper(HIST_SLOTS - 1);
 }
 
+double metric_hist_interpolated(const struct metric *m, double p)
+{
+	double count = 0, seen = 0, rank, lo, hi;
+	int i;
+
+	for (i = 0; i < HIST_SLOTS; i++)
+		count += m->buckets[i];
+	if (!count)
+		return 0;
+	rank = p * count;
+	for (i = 0; i < HIST_SLOTS; i++) {
+		if (!m->buckets[i] || seen + m->buckets[i] < rank) {
+			seen += m->buckets[i];
+			continue;
+		}
+		lo = slot_floor(i);
+		hi = slot_upper(i);
+		return lo + (hi - lo) * (rank - seen) / m->buckets[i];
+	}
+	return slot_upper(HIST_SLOTS - 1);
+}
+
 void metric_labels_string(const struct metric *m, char *buf, size_t len)
 {
 	size_t used = 0;

@@ -67,7 +67,7 @@ struct metric {
 	const char *unavailable;
 	/* Over the runs of `record --repeat N` (runs >= 2): the smallest and
 	 * largest value one run gave, as a baseline compares it (per run,
-	 * per unit of `per`, the mean, the value). */
+	 * per unit of `per`, the median, the value). */
 	unsigned int runs;
 	double run_min, run_max;
 };
@@ -91,6 +91,9 @@ void metric_set_hist(struct metric *m, const uint32_t *slots, double sum);
 /* p in [0, 1]: the upper bound of the slot holding that quantile (0 when
  * empty). */
 double metric_hist_quantile(const struct metric *m, double p);
+/* p in [0, 1], placed linearly inside its slot: the median a baseline
+ * compares moves smoothly with the samples, not by powers of two. */
+double metric_hist_interpolated(const struct metric *m, double p);
 /* First metric with this name and exactly these labels ("k=v,k=v" or ""). */
 const struct metric *metric_find(const struct metric_set *set,
 				 const char *name, const char *labels);

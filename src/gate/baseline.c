@@ -14,7 +14,7 @@
 void baseline_settings_init(struct baseline_settings *s)
 {
 	memset(s, 0, sizeof(*s));
-	s->tolerance = BASELINE_DEFAULT_TOLERANCE;
+	s->tolerance = -1;	/* by unit */
 	s->min_events = BASELINE_DEFAULT_MIN_EVENTS;
 	s->min_change = BASELINE_DEFAULT_MIN_CHANGE;
 	s->norm = NORM_AUTO;
@@ -26,7 +26,7 @@ double baseline_noise_floor(const char *name, const char *unit)
 		const char *unit;
 		double floor;
 	} floors[] = {
-		{ "s", 1e-3 }, { "ms", 1 }, { "us", 1e3 }, { "ns", 1e6 },
+		{ "s", 5e-2 }, { "ms", 50 }, { "us", 5e4 }, { "ns", 5e7 },
 	};
 	size_t i;
 
@@ -36,6 +36,17 @@ double baseline_noise_floor(const char *name, const char *unit)
 		if (!strcmp(unit, floors[i].unit))
 			return floors[i].floor;
 	return 0;
+}
+
+double baseline_default_tolerance(const char *unit)
+{
+	static const char *const times[] = { "s", "ms", "us", "ns" };
+	size_t i;
+
+	for (i = 0; unit && i < sizeof(times) / sizeof(times[0]); i++)
+		if (!strcmp(unit, times[i]))
+			return BASELINE_DEFAULT_TIME_TOLERANCE;
+	return BASELINE_DEFAULT_TOLERANCE;
 }
 
 void baseline_settings_free(struct baseline_settings *s)

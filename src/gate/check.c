@@ -177,9 +177,10 @@ int check_exit_code(enum rule_verdict overall, bool command_failed,
 }
 
 int check_write_junit(FILE *out, const struct rule_result *results,
-		      size_t n, double duration_sec)
+		      size_t n, double duration_sec,
+		      const char *workload_error)
 {
-	size_t i, failures = 0, skipped = 0;
+	size_t i, failures = 0, skipped = 0, errors = !!workload_error;
 
 	for (i = 0; i < n; i++) {
 		failures += results[i].verdict == VERDICT_FAIL;
@@ -187,8 +188,12 @@ int check_write_junit(FILE *out, const struct rule_result *results,
 	}
 	fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 		"<testsuites>\n"
-		"  <testsuite name=\"kvmwatch.check\" tests=\"%zu\" failures=\"%zu\" skipped=\"%zu\" errors=\"0\" time=\"%.3f\">\n",
-		n, failures, skipped, duration_sec);
+		"  <testsuite name=\"kvmwatch.check\" tests=\"%zu\" failures=\"%zu\" skipped=\"%zu\" errors=\"%zu\" time=\"%.3f\">\n",
+		n + errors, failures, skipped, errors, duration_sec);
+	if (workload_error)
+		junit_testcase(out, "kvmwatch.workload", "command",
+			       duration_sec, JUNIT_ERROR, workload_error,
+			       workload_error);
 	for (i = 0; i < n; i++) {
 		const struct rule_result *r = &results[i];
 		char line[160 + EVIDENCE_LEN], classname[64];

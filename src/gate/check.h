@@ -57,8 +57,13 @@ enum rule_verdict check_overall(const struct rule_result *results, size_t n);
 int check_exit_code(enum rule_verdict overall, bool command_failed,
 		    bool allow_command_failure);
 
+/* The rules as a kvmwatch.check testsuite. workload_error: why the run
+ * is no evidence (its command failed), an <error> testcase of its own,
+ * so a JUnit reader sees the job's exit 7; NULL when the workload ran
+ * fine or its failure was allowed. */
 int check_write_junit(FILE *out, const struct rule_result *results,
-		      size_t n, double duration_sec);
+		      size_t n, double duration_sec,
+		      const char *workload_error);
 
 /* The verdict table, missed runs and kernel counters (check_report.c). */
 void check_text_verdict(FILE *out, const struct check_data *d,

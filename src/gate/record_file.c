@@ -103,7 +103,8 @@ json_t *record_to_json(const struct record *r)
 	doc = json_pack("{s:s, s:s, s:i, s:f, s:{s:s, s:s, s:s}, s:f, s:o, s:o, s:o}",
 			"kvmwatch", r->version[0] ? r->version : KVMWATCH_VERSION,
 			"type", "record",
-			"record_schema", RECORD_SCHEMA,
+			"record_schema", r->runs > 1 ? RECORD_SCHEMA_REPEATS :
+			RECORD_SCHEMA,
 			"time", r->time,
 			"host", "kernel", r->release, "arch", r->arch,
 			"vendor", r->vendor,
@@ -431,9 +432,9 @@ int record_from_json(json_t *doc, struct record *r, char *error,
 	if (!json_is_integer(schema))
 		return fail(&rd, "record_schema must be an integer");
 	r->schema = json_integer_value(schema);
-	if (r->schema != RECORD_SCHEMA)
-		return fail(&rd, "record schema %d is not the one this kvmwatch reads (%d): re-record the baseline",
-			    r->schema, RECORD_SCHEMA);
+	if (r->schema != RECORD_SCHEMA && r->schema != RECORD_SCHEMA_REPEATS)
+		return fail(&rd, "record schema %d is not one this kvmwatch reads (%d, %d): re-record the baseline",
+			    r->schema, RECORD_SCHEMA, RECORD_SCHEMA_REPEATS);
 	host = json_object_get(doc, "host");
 	if (!json_is_object(host))
 		return fail(&rd, "host must be an object");
@@ -461,6 +462,9 @@ int record_from_json(json_t *doc, struct record *r, char *error,
 			return fail(&rd, "repeats must be a whole number from 1 to %d",
 				    RECORD_MAX_REPEATS);
 		r->runs = json_integer_value(repeats);
+		if (r->runs > 1 && r->schema != RECORD_SCHEMA_REPEATS)
+			return fail(&rd, "repeats needs record_schema %d",
+				    RECORD_SCHEMA_REPEATS);
 		if (r->runs > 1 && !r->command)
 			return fail(&rd, "repeats goes with a workload (workload.command): a run is one of its runs");
 	}

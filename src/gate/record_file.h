@@ -16,6 +16,9 @@
 /* Bump on an incompatible change; docs/record-schema.md says what each
  * version holds. Readers refuse other versions. */
 #define RECORD_SCHEMA 1
+/* A record of repeated runs (repeats, spread): a reader of schema 1
+ * alone would take its sums for one run's. */
+#define RECORD_SCHEMA_REPEATS 2
 
 struct record_detector {
 	char name[16];		/* "exits" */

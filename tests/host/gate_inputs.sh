@@ -62,8 +62,13 @@ else
 fi
 
 # ---- a failed workload is no PASS, and its output is not the JSON's
-run_kw failed check --lockup -o json -- sh -c 'echo "{\"workload\": 1}"; exit 3'
+run_kw failed check --lockup -o json --junit "$out/failed.xml" -- \
+	sh -c 'echo "{\"workload\": 1}"; exit 3'
 check "a COMMAND that exits 3: check exits 7 (rc=$rc)" [ $rc -eq 7 ]
+check "its JUnit has the workload's failure as an error testcase" \
+	sh -c "grep -q 'errors=\"1\"' '$out/failed.xml' &&
+	       grep -q '<testcase classname=\"kvmwatch.workload\" name=\"command\"' '$out/failed.xml' &&
+	       grep -q '<error message=\"sh exited with status 3' '$out/failed.xml'"
 check "stdout is kvmwatch's one JSON document: verdict ERROR, command_exit 3, command_failed" \
 	jq_py 'd["type"] == "check" and d["verdict"] == "ERROR" and
 	       d["command_exit"] == 3 and d["command_failed"] is True' "$out/failed.out"

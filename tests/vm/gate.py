@@ -8,7 +8,7 @@ import json
 import os
 import sys
 
-from vmlib import REPO, load_json, read_rc, read_text
+from vmlib import REPO, load_json, read_rc, read_text, userspace_exits
 from detectors.teardown import TEARDOWN_MAPPED_EXTRA
 
 
@@ -21,16 +21,8 @@ class GateChecks:
 
     def ci_truth(self, prefix):
         """kvmload's user exits per reason over the gate's workload."""
-        d = os.path.join(self.out, "ci")
-        total = {}
-        for part in ("mmio", "teardown"):
-            doc, _ = load_json(os.path.join(d, f"{prefix}-{part}.json"))
-            if doc is None:
-                return None
-            for k, v in doc.get("totals", {}).get("userspace_exits",
-                                                  {}).items():
-                total[k] = total.get(k, 0) + v
-        return total
+        return userspace_exits(os.path.join(self.out, "ci"), prefix,
+                               ("mmio", "teardown"))
 
     def ci_gate(self):
         """record a baseline; the same workload passes; more slow-path MMIO

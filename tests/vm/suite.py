@@ -26,14 +26,21 @@ from detectors.mmio import MmioChecks  # noqa: E402
 from detectors.pmu import PmuChecks  # noqa: E402
 from detectors.teardown import TeardownChecks  # noqa: E402
 from detectors.timer import TimerChecks  # noqa: E402
+from coexist import CoexistChecks  # noqa: E402
 from gate import GateChecks  # noqa: E402
+from proof import ProofChecks  # noqa: E402
 from vmlib import (ARCHES, BINDIR, BOOT_TIMEOUT, HERE, REPO,  # noqa: E402
                    STALL_MARKER, STALL_SECONDS, TAIL_LINES, VMTEST, Tap,
                    load_json, read_rc, read_text)
 
 
+# The guest suite: helpers and detector scenarios, then the gate's, then
+# the co-existence with perf; one script, run in this order.
+GUEST_PARTS = ("guest-suite.sh", "guest-gate.sh", "guest-coexist.sh")
+
+
 class ArchRun(ExitsChecks, TimerChecks, MmioChecks, TeardownChecks,
-              PmuChecks, GateChecks):
+              PmuChecks, GateChecks, ProofChecks, CoexistChecks):
     """One kernel of the matrix: boot, then assertions over
     build/vmtest/<kernel>/."""
 
@@ -106,17 +113,24 @@ class ArchRun(ExitsChecks, TimerChecks, MmioChecks, TeardownChecks,
         os.makedirs(os.path.dirname(self.out), exist_ok=True)
         # The guest suite, told which groups this kernel runs.
         script = os.path.join(VMTEST, f"{self.kernel['name']}-guest.sh")
-        with open(os.path.join(HERE, "guest-suite.sh")) as f:
-            body = f.read()
         with open(script, "w") as f:
             f.write(f"SUITE_GROUPS='{' '.join(self.kernel['groups'])}'\n")
-            f.write(body)
+            # The gate proof's checks, when asked for (guest-gate.sh).
+            checks = os.environ.get("KVMWATCH_PROOF_CHECKS", "")
+            if checks.isdigit():
+                f.write(f"SUITE_PROOF_CHECKS={checks}\n")
+            for part in GUEST_PARTS:
+                with open(os.path.join(HERE, part)) as p:
+                    f.write(p.read())
+            f.write('echo "suite: done (uptime $(uptime_s) s)"\n')
         cmd = [os.path.join(HERE, "boot.sh"), self.arch,
                "--kernel", self.kernel["name"], "--script", script,
                "--out", self.out, "--timeout", str(BOOT_TIMEOUT)]
         for b in bins:
             cmd += ["--file", b]
-        if self.want("timer-stall"):
+        if self.want("coexist"):
+            cmd += ["--tools", "perf"]
+        if self.want("timer-stall") or self.want("gate-proof-timer"):
             cmd += ["--stall-on", STALL_MARKER,
                     "--stall-for", str(STALL_SECONDS)]
         t0 = time.monotonic()
@@ -304,6 +318,9 @@ class ArchRun(ExitsChecks, TimerChecks, MmioChecks, TeardownChecks,
         ("pmu", [lambda r: r.pmu()]),
         ("pmu-check", [lambda r: r.pmu_check()]),
         ("ci", [lambda r: r.ci_gate()]),
+        ("gate-proof", [lambda r: r.gate_proof()]),
+        ("gate-proof-timer", [lambda r: r.gate_proof()]),
+        ("coexist", [lambda r: r.coexist()]),
     ]
 
 

@@ -83,3 +83,17 @@ def read_rc(path):
         return int(read_text(path).strip())
     except ValueError:
         return None
+
+
+def userspace_exits(d, prefix, parts):
+    """kvmload's exits to the VMM per reason, summed over its JSON files
+    d/PREFIX-PART.json (one workload's parts); None if one is missing."""
+    total = {}
+    for part in parts:
+        doc, _ = load_json(os.path.join(d, f"{prefix}-{part}.json"))
+        if doc is None:
+            return None
+        for k, v in doc.get("totals", {}).get("userspace_exits",
+                                              {}).items():
+            total[k] = total.get(k, 0) + v
+    return total

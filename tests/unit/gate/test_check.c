@@ -242,14 +242,25 @@ static void junit_lists_every_rule(void **state)
 	FILE *f = open_memstream(&buf, &len);
 
 	(void)state;
-	assert_int_equal(check_write_junit(f, r, 3, 1.5), 0);
+	assert_int_equal(check_write_junit(f, r, 3, 1.5, NULL), 0);
 	fclose(f);
-	assert_non_null(strstr(buf, "tests=\"3\" failures=\"1\" skipped=\"1\""));
+	assert_non_null(strstr(buf, "tests=\"3\" failures=\"1\" skipped=\"1\" errors=\"0\""));
+	assert_null(strstr(buf, "kvmwatch.workload"));
 	assert_non_null(strstr(buf, "threshold &lt;= 0; INFO: found this</system-out>"));
 	assert_non_null(strstr(buf, "name=\"timer.max_chain\""));
 	assert_non_null(strstr(buf, "VM pid 1 &lt;vCPU&gt; &amp; co"));
 	assert_non_null(strstr(buf, "measured 3000 callbacks, threshold &lt;= 2"));
 	assert_non_null(strstr(buf, "<skipped message=\"absent\"/>"));
+	free(buf);
+	/* A failed workload: its own error, counted. */
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	assert_int_equal(check_write_junit(f, r, 3, 1.5,
+					   "kvmload exited with status 3"), 0);
+	fclose(f);
+	assert_non_null(strstr(buf, "tests=\"4\" failures=\"1\" skipped=\"1\" errors=\"1\""));
+	assert_non_null(strstr(buf, "classname=\"kvmwatch.workload\" name=\"command\""));
+	assert_non_null(strstr(buf, "<error message=\"kvmload exited with status 3\"/>"));
 	free(buf);
 }
 

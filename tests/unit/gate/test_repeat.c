@@ -74,12 +74,12 @@ static void run_record(struct record *r, const struct one_run *o)
 	metric_set_hist(m, slots, -1);
 }
 
-/* Three runs of one workload: the stretch 10, 30 and 20 ms. */
+/* Three runs of one workload: the stretch 10, 60 and 20 ms. */
 static void three_runs(struct record *merged)
 {
 	static const struct one_run runs[] = {
 		{ 900, 1000, 500, 10, 300, 2.0, 10, 101 },
-		{ 1000, 1000, 600, 30, 0, 2.5, 10, 102 },
+		{ 1000, 1000, 600, 60, 0, 2.5, 10, 102 },
 		{ 1100, 1000, 700, 20, 500, 3.0, 11, 103 },
 	};
 	struct record r[3];
@@ -130,8 +130,8 @@ static void merge_adds_up_and_keeps_the_spread(void **state)
 	m = find(&r, "teardown.max_stretch_ms", "");
 	assert_float_equal(m->value, 20, 1e-9);
 	assert_float_equal(m->run_min, 10, 1e-9);
-	assert_float_equal(m->run_max, 30, 1e-9);
-	/* Histograms add up; the spread is of the runs' means. */
+	assert_float_equal(m->run_max, 60, 1e-9);
+	/* Histograms add up; the spread is of the runs' medians. */
 	m = find(&r, "mmio.write_cost_ns", "");
 	assert_float_equal(m->value, 300, 1e-9);
 	assert_int_equal(m->buckets[10], 200);
@@ -158,13 +158,16 @@ static void repeats_survive_the_file(void **state)
 	doc = record_to_json(&r);
 	assert_non_null(doc);
 	assert_int_equal(json_integer_value(json_object_get(doc, "repeats")), 3);
+	assert_int_equal(json_integer_value(json_object_get(doc,
+							    "record_schema")),
+			 RECORD_SCHEMA_REPEATS);
 	assert_int_equal(record_from_json(doc, &back, error, sizeof(error)), 0);
 	json_decref(doc);
 	assert_int_equal(back.runs, 3);
 	m = find(&back, "teardown.max_stretch_ms", "");
 	assert_int_equal(m->runs, 3);
 	assert_float_equal(m->run_min, 10, 1e-9);
-	assert_float_equal(m->run_max, 30, 1e-9);
+	assert_float_equal(m->run_max, 60, 1e-9);
 	assert_int_equal(find(&back, "exits.total", "vm=101")->runs, 0);
 	record_free(&back);
 	record_free(&r);
@@ -188,6 +191,8 @@ static int load_changed(const char *path, json_t *value, char *error,
 			stretch = m;
 	if (!strcmp(path, "repeats"))
 		json_object_set_new(doc, "repeats", value);
+	else if (!strcmp(path, "record_schema"))
+		json_object_set_new(doc, "record_schema", value);
 	else if (!strcmp(path, "workload"))
 		json_object_set_new(doc, "workload", value);
 	else
@@ -210,6 +215,10 @@ static void bad_repeats_refused(void **state)
 					  sizeof(error)), 0);
 	assert_int_not_equal(load_changed("repeats", json_string("3"), error,
 					  sizeof(error)), 0);
+	/* Schema 1 readers would take the sums for one run's. */
+	assert_int_not_equal(load_changed("record_schema", json_integer(1),
+					  error, sizeof(error)), 0);
+	assert_non_null(strstr(error, "record_schema 2"));
 	/* Runs of a --duration record: there is no workload to repeat. */
 	assert_int_not_equal(load_changed("workload", json_null(), error,
 					  sizeof(error)), 0);
@@ -265,22 +274,25 @@ static void the_spread_is_allowed(void **state)
 	const struct baseline_row *r;
 
 	(void)state;
-	/* 20 ms, runs up to 30: 2x the 10 ms strayed allows 2.0x. 38 ms
-	 * (1.9x) is what this workload does; the default 25% would FAIL. */
+	/* 20 ms, runs up to 60: 2x the 40 ms strayed allows 5.0x and 80 ms
+	 * more. 70 ms (3.5x) is what this workload does; the default for
+	 * times (150%) would FAIL it. */
+	now.stretch_ms = 70;
 	r = judged(&res, &now, NULL, "teardown.max_stretch_ms");
 	assert_int_equal(r->spread_runs, 3);
-	assert_float_equal(r->tolerance, 1.0, 1e-9);
-	assert_float_equal(r->min_change, 20, 1e-9);
+	assert_float_equal(r->tolerance, 4.0, 1e-9);
+	assert_float_equal(r->min_change, 80, 1e-9);
 	assert_int_equal(r->verdict, BL_PASS);
 	baseline_result_free(&res);
-	/* 60 ms: 3x, and 40 ms more than the median (20 allowed): FAIL. */
-	now.stretch_ms = 60;
+	/* 120 ms: 6x, and 100 ms more than the median: FAIL. */
+	now.stretch_ms = 120;
 	r = judged(&res, &now, NULL, "teardown.max_stretch_ms");
 	assert_int_equal(r->verdict, BL_FAIL);
 	assert_int_equal(baseline_overall(&res), BL_FAIL);
 	baseline_result_free(&res);
-	/* A tolerance the user set is theirs: 38 ms FAILs at 25%. */
-	now.stretch_ms = 38;
+	/* A tolerance the user set is theirs: 75 ms (55 more, beyond the
+	 * 50 ms floor) FAILs at 25%. */
+	now.stretch_ms = 75;
 	r = judged(&res, &now, "teardown.max_stretch_ms=25%",
 		   "teardown.max_stretch_ms");
 	assert_int_equal(r->spread_runs, 0);

@@ -1,0 +1,153 @@
+# make bench's guest half (tests/bench/bench.py boots the testbed with it,
+# kvmwatch, kvmload, and Debian's perf and bpftrace). Each repetition
+# runs every observer in turn, each attached once around the same
+# workloads, so that an observer's figures are compared with the
+# untraced run of the same repetition. /out/rep-R/OBSERVER/:
+#   attach_cs, detach_cs   centiseconds from start to attached, from
+#                          SIGINT to exit (/proc/uptime's resolution)
+#   hwm_kb                 the observer's peak RSS (VmHWM) before it stops
+#   bpf                    "run_time_ns run_cnt programs" summed over the
+#                          observer's BPF programs (kernel.bpf_stats_enabled)
+#   doorbell.json          kvmload mmio: ns per fast-MMIO doorbell store
+#   timer.json             kvmload timer: the interrupts its guest took in
+#                          the fixed time (a slower exit path takes fewer)
+#   progs.json             bpftool -j prog show: each program's cost
+# and /out/exits: kvm:kvm_exit over the workloads, from a hist
+# trigger on an untraced run (the BPF cost per exit divides by it).
+set -u
+: "${BENCH_REPS:=5}" "${BENCH_WRITES:=10000}" "${BENCH_TIMER_S:=3}"
+: "${BENCH_OBSERVERS:=untraced kvmwatch kvmwatch-tracepoint kvmwatch-mmio perf-stat perf-kvm-stat bpftrace}"
+TIMER_PERIOD_US=200
+WAIT_CS=12000		# an attach or a detach longer than 120 s is a hang
+T=/sys/kernel/tracing
+
+now_cs() { read -r up _ </proc/uptime; echo "${up%.*}${up#*.}" | sed 's/^0*//'; }
+alive() { [ -r "/proc/$1/status" ] && ! grep -q '^State:.*Z' "/proc/$1/status"; }
+perf_fds() { ls -l "/proc/$1/fd" 2>/dev/null | grep -c 'perf_event'; }
+
+if [ "$(uname -m)" = aarch64 ]; then
+	REASON=esr_ec
+else
+	REASON=exit_reason
+fi
+echo 1 >/proc/sys/kernel/bpf_stats_enabled
+
+# workloads DIR: the doorbell, then the timer.
+workloads() {
+	kvmload mmio --vms 1 --vcpus 1 -n "$BENCH_WRITES" >"$1/doorbell.json" \
+		2>"$1/doorbell.err"
+	kvmload timer --vms 1 --vcpus 1 --period-us $TIMER_PERIOD_US \
+		--seconds "$BENCH_TIMER_S" >"$1/timer.json" 2>"$1/timer.err"
+}
+
+# attached NAME PID DIR: has the observer started observing?
+attached() {
+	case $1 in
+	kvmwatch*) grep -q '^kvmwatch: attached' "$3/observer.err" ;;
+	bpftrace) grep -q '^attached' "$3/observer.out" ;;
+	# perf opens its events before it counts: settled once their number
+	# stays the same for a tenth of a second.
+	perf-*)
+		n=$(perf_fds "$2")
+		sleep 0.1
+		[ "$n" -gt 0 ] && [ "$n" -eq "$(perf_fds "$2")" ] ;;
+	esac
+}
+
+start_observer() {
+	case $1 in
+	kvmwatch) kvmwatch top -b -c -o json -d 3600 -n 1 ;;
+	kvmwatch-tracepoint)
+		kvmwatch --mode tracepoint top -b -c -o json -d 3600 -n 1 ;;
+	# One detector: check loads only what its rules need.
+	kvmwatch-mmio) kvmwatch check --mmio -o json ;;
+	perf-stat) perf stat -a -e 'kvm:*' -o "$2/perf.txt" ;;
+	perf-kvm-stat) perf kvm stat record -a -o /tmp/perf.data ;;
+	bpftrace)
+		bpftrace -e 'BEGIN { printf("attached\n"); }
+			tracepoint:kvm:kvm_exit { @[args->'$REASON'] = count(); }' ;;
+	esac >"$2/observer.out" 2>"$2/observer.err" &
+	echo $! >"$2/pid"
+}
+
+# bpf_stats PID: the run time and runs of the BPF programs PID holds.
+bpf_stats() {
+	ns=0 cnt=0 progs=0
+	for fd in /proc/"$1"/fdinfo/*; do
+		grep -q '^prog_type:' "$fd" 2>/dev/null || continue
+		progs=$((progs + 1))
+		ns=$((ns + $(sed -n 's/^run_time_ns:[[:space:]]*//p' "$fd")))
+		cnt=$((cnt + $(sed -n 's/^run_cnt:[[:space:]]*//p' "$fd")))
+	done
+	echo "$ns $cnt $progs"
+}
+
+observe() {
+	d=$1/$2
+	mkdir -p "$d"
+	echo "bench: $(basename "$1") $2 (uptime $(now_cs) cs)"
+	if [ "$2" = untraced ]; then
+		workloads "$d"
+		return
+	fi
+	t0=$(now_cs)
+	start_observer "$2" "$d"
+	pid=$(cat "$d/pid")
+	until attached "$2" "$pid" "$d"; do
+		if ! alive "$pid" || [ $(($(now_cs) - t0)) -gt $WAIT_CS ]; then
+			echo "bench: $2 did not attach"
+			kill -KILL "$pid" 2>/dev/null
+			return
+		fi
+		sleep 0.1
+	done
+	echo $(($(now_cs) - t0)) >"$d/attach_cs"
+	workloads "$d"
+	bpf_stats "$pid" >"$d/bpf"
+	bpftool -j prog show >"$d/progs.json" 2>/dev/null
+	sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$pid/status" >"$d/hwm_kb"
+	t0=$(now_cs)
+	kill -INT "$pid"
+	while alive "$pid" && [ $(($(now_cs) - t0)) -lt $WAIT_CS ]; do
+		sleep 0.05
+	done
+	alive "$pid" && kill -KILL "$pid"
+	wait "$pid" 2>/dev/null
+	echo $(($(now_cs) - t0)) >"$d/detach_cs"
+	rm -f /tmp/perf.data
+}
+
+# The kernel's own count of exits over the workloads, without an
+# observer: a hist trigger, whose cost every run would otherwise share.
+count_exits() {
+	mkdir -p /tmp/exits
+	echo 'hist:keys=common_type' >$T/events/kvm/kvm_exit/trigger
+	workloads /tmp/exits
+	sed -n 's/^.*hitcount:[[:space:]]*\([0-9]*\).*/\1/p' \
+		$T/events/kvm/kvm_exit/hist >/out/exits
+	echo '!hist:keys=common_type' >$T/events/kvm/kvm_exit/trigger
+}
+
+echo "$BENCH_REPS $BENCH_WRITES $BENCH_TIMER_S $TIMER_PERIOD_US" >/out/params
+echo "$BENCH_OBSERVERS" >/out/observers
+uname -r >/out/kernel
+perf --version >/out/perf-version 2>&1
+bpftrace --version >/out/bpftrace-version 2>&1
+count_exits
+r=1
+while [ $r -le "$BENCH_REPS" ]; do
+	# Rotate the order, so that no observer always runs first.
+	set -- $BENCH_OBSERVERS
+	i=1
+	while [ $i -lt $r ]; do
+		first=$1
+		shift
+		set -- "$@" "$first"
+		i=$((i + 1))
+	done
+	for obs in "$@"; do
+		observe /out/rep-$r "$obs"
+	done
+	r=$((r + 1))
+done
+echo "bench: done (uptime $(now_cs) cs)"
