@@ -32,13 +32,6 @@ struct {
 	__type(value, struct vcpu_thread);
 } vcpu_threads SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, EXITS_MAX_THREADS);
-	__type(key, __u32);
-	__type(value, struct pending_exit);
-} pending_exits SEC(".maps");
-
 static const struct exit_stats zero_stats;
 
 static __always_inline bool filtered_out(__u32 pid)
@@ -46,8 +39,10 @@ static __always_inline bool filtered_out(__u32 pid)
 	return !vmm_watched(pid);
 }
 
-/* Remember the thread the first time it is seen, so its names survive it. */
-static __always_inline void note_thread(__u32 pid, __u32 tid, __u32 vcpu_id)
+/* The thread's record, made the first time it is seen so that its names
+ * survive it. */
+static __always_inline struct vcpu_thread *note_thread(__u32 pid, __u32 tid,
+						       __u32 vcpu_id)
 {
 	struct vcpu_thread *known = bpf_map_lookup_elem(&vcpu_threads, &tid);
 	struct vcpu_thread thread = {};
@@ -56,7 +51,7 @@ static __always_inline void note_thread(__u32 pid, __u32 tid, __u32 vcpu_id)
 	if (known) {
 		if (vcpu_id != VCPU_ID_UNKNOWN)
 			known->vcpu_id = vcpu_id;
-		return;
+		return known;
 	}
 	thread.pid = pid;
 	thread.vcpu_id = vcpu_id;
@@ -64,29 +59,28 @@ static __always_inline void note_thread(__u32 pid, __u32 tid, __u32 vcpu_id)
 	task = (struct task_struct *)bpf_get_current_task();
 	BPF_CORE_READ_STR_INTO(&thread.pcomm, task, group_leader, comm);
 	bpf_map_update_elem(&vcpu_threads, &tid, &thread, BPF_ANY);
+	return bpf_map_lookup_elem(&vcpu_threads, &tid);
 }
 
 /*
  * Close the thread's open interval: an exit ends at the next guest entry,
  * or, for an exit KVM hands to the VMM, when KVM_RUN returns.
  */
-static __always_inline void finish_pending(__u32 pid, __u32 tid)
+static __always_inline void finish_pending(struct vcpu_thread *thread,
+					   __u32 pid, __u32 tid)
 {
-	struct pending_exit *pending;
 	struct exit_stats *stats;
 	struct exit_key key;
 	__u64 delta;
 
-	pending = bpf_map_lookup_elem(&pending_exits, &tid);
-	if (!pending || !pending->ts)
+	if (!thread->pending_ts)
 		return;
-	delta = bpf_ktime_get_ns() - pending->ts;
+	delta = bpf_ktime_get_ns() - thread->pending_ts;
 	key.pid = pid;
 	key.tid = tid;
-	key.kind = pending->kind;
-	key.reason = pending->reason;
-	/* Closed in place: deleting would churn the map on every exit. */
-	pending->ts = 0;
+	key.kind = thread->pending_kind;
+	key.reason = thread->pending_reason;
+	thread->pending_ts = 0;
 	stats = bpf_map_lookup_elem(&exit_stats, &key);
 	if (!stats)
 		return;
@@ -101,28 +95,35 @@ static __always_inline void count_exit(__u32 kind, __u32 reason,
 	__u32 pid = current_pid(), tid = current_tid();
 	struct exit_key key = { .pid = pid, .tid = tid, .kind = kind,
 				.reason = reason };
-	struct pending_exit pending = { .kind = kind, .reason = reason };
+	struct vcpu_thread *thread;
 	struct exit_stats *stats;
 
 	if (filtered_out(pid))
 		return;
+	thread = note_thread(pid, tid, vcpu_id);
+	if (!thread)
+		return;
 	if (kind == EXIT_KIND_USER)
-		finish_pending(pid, tid);
-	note_thread(pid, tid, vcpu_id);
+		finish_pending(thread, pid, tid);
 	stats = lookup_or_init(&exit_stats, &key, &zero_stats);
 	if (!stats)
 		return;
 	stats->count++;
-	pending.ts = bpf_ktime_get_ns();
-	bpf_map_update_elem(&pending_exits, &tid, &pending, BPF_ANY);
+	thread->pending_kind = kind;
+	thread->pending_reason = reason;
+	thread->pending_ts = bpf_ktime_get_ns();
 }
 
 static __always_inline void count_entry(void)
 {
-	__u32 pid = current_pid();
+	__u32 pid = current_pid(), tid = current_tid();
+	struct vcpu_thread *thread;
 
-	if (!filtered_out(pid))
-		finish_pending(pid, current_tid());
+	if (filtered_out(pid))
+		return;
+	thread = bpf_map_lookup_elem(&vcpu_threads, &tid);
+	if (thread)
+		finish_pending(thread, pid, tid);
 }
 
 SEC("tracepoint/kvm/kvm_exit")

@@ -37,13 +37,12 @@ struct vcpu_thread {
 	__u32 vcpu_id;	/* VCPU_ID_UNKNOWN where the tracepoint lacks it */
 	char comm[16];	/* thread name, kept for threads that exit early */
 	char pcomm[16];	/* VMM process name */
-};
-
-/* Per-thread state between an exit and the next entry. */
-struct pending_exit {
-	__u64 ts;
-	__u32 kind;
-	__u32 reason;
+	/* The interval open between an exit and the next entry (0: none),
+	 * kept with the thread and written in place: a map update per exit
+	 * cost more than the rest of the exit's accounting. */
+	__u64 pending_ts;
+	__u32 pending_kind;
+	__u32 pending_reason;
 };
 
 #endif

@@ -59,8 +59,7 @@ static const struct detector_map exits_maps[] = {
 		       struct exit_record, stats, recs, nrecs, key.tid) },
 	{ DETECTOR_MAP(struct exits_sample, vcpu_threads, sizeof(uint32_t),
 		       struct thread_record, info, threads, nthreads, tid),
-	  .gone_ids = true, .sibling = "pending_exits",
-	  .sibling_key_off = offsetof(struct thread_record, tid) },
+	  .gone_ids = true },
 };
 
 static int exits_sample(void *state, void *sample)
