@@ -79,22 +79,12 @@ CIRULES
 	kvmwatch export --listen 127.0.0.1:$CI_PORT -i 1 --grace 2 \
 		>/dev/null 2>$d/export.err &
 	epid=$!
-	i=0
-	while ! grep -q 'serving http' $d/export.err 2>/dev/null &&
-		alive $epid && [ $i -lt $ATTACH_WAIT ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
+	wait_for 'serving http' $d/export.err $epid
 	timeout $KVMLOAD_TIMEOUT kvmload timer --vms 2 --vcpus 2 \
 		--period-us 1000 --seconds 4 >$d/export-kvmload.json \
 		2>$d/export-kvmload.err &
 	kpid=$!
-	i=0
-	while ! grep -q KVMLOAD-TIMER-START $d/export-kvmload.err 2>/dev/null &&
-		alive $kpid && [ $i -lt $ATTACH_WAIT ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
+	wait_for KVMLOAD-TIMER-START $d/export-kvmload.err $kpid
 	sleep 1
 	wget -q -O $d/scrape-during.txt http://127.0.0.1:$CI_PORT/metrics
 	echo $? >$d/scrape-during.rc
@@ -103,15 +93,7 @@ CIRULES
 	sleep 5
 	wget -q -O $d/scrape-after.txt http://127.0.0.1:$CI_PORT/metrics
 	echo $? >$d/scrape-after.rc
-	kill -INT $epid
-	i=0
-	while alive $epid && [ $i -lt $STOP_WAIT ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	alive $epid && kill -KILL $epid
-	wait $epid
-	echo $? >$d/export.rc
+	stop_watch $epid $d/export.rc
 	echo "suite: ci: export exit $(cat $d/export.rc)"
 	ci_scope
 }
@@ -127,12 +109,7 @@ ci_scope() {
 		--period-us 1000 --seconds 170 >$d/unrelated.json \
 		2>$d/unrelated.err &
 	upid=$!
-	i=0
-	while ! grep -q KVMLOAD-TIMER-START $d/unrelated.err 2>/dev/null &&
-		alive $upid && [ $i -lt $ATTACH_WAIT ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
+	wait_for KVMLOAD-TIMER-START $d/unrelated.err $upid
 	# Every detector counts from the first report's start: its rate is
 	# the steady VM's, like the next ones', however long attaching took.
 	kvmwatch top -b -o json -d 1 -n 4 >$d/top-rates.json 2>$d/top-rates.err

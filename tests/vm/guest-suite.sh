@@ -45,6 +45,36 @@ alive() {
 attached_to() { grep -q '^kvmwatch: attached' "$1" 2>/dev/null; }
 attached() { attached_to "$1/kvmwatch.err"; }
 
+# wait_for PATTERN FILE PID: until FILE has a line matching PATTERN, PID
+# is gone or ATTACH_WAIT passed; leaves the tenths of a second waited in i.
+wait_for() {
+	i=0
+	while ! grep -q "$1" "$2" 2>/dev/null && alive "$3" &&
+		[ $i -lt $ATTACH_WAIT ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
+# wait_attached STDERR PID: until kvmwatch says it attached, or exits.
+wait_attached() { wait_for '^kvmwatch: attached' "$1" "$2"; }
+
+# stop_watch PID RCFILE: SIGINT, then SIGKILL after STOP_WAIT.
+stop_watch() {
+	kill -INT "$1"
+	i=0
+	while alive "$1" && [ $i -lt $STOP_WAIT ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	if alive "$1"; then
+		echo "suite: pid $1 ignored SIGINT for $((STOP_WAIT / 10)) s; killed"
+		kill -KILL "$1"
+	fi
+	wait "$1"
+	echo $? >"$2"
+}
+
 # scenario NAME STDERR_TO_CONSOLE KVMLOAD_ARGS...
 # STDERR_TO_CONSOLE=yes copies kvmload's stderr to the console too, so the
 # host can react to KVMLOAD-TIMER-START (the stall test).
@@ -60,11 +90,7 @@ scenario() {
 	kvmwatch $SCENARIO_KVMWATCH_OPTS top -b -c -o json -d 3600 -n 1 \
 		>"$d/kvmwatch.json" 2>"$d/kvmwatch.err" &
 	wpid=$!
-	i=0
-	while ! attached "$d" && alive $wpid && [ $i -lt $ATTACH_WAIT ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
+	wait_attached "$d/kvmwatch.err" $wpid
 	if ! attached "$d"; then
 		echo "suite: $name: kvmwatch did not attach; its stderr:"
 		cat "$d/kvmwatch.err"
@@ -88,41 +114,8 @@ scenario() {
 	fi
 	echo "suite: $name: kvmload exit $(cat "$d/kvmload.rc")"
 
-	kill -INT $wpid
-	i=0
-	while alive $wpid && [ $i -lt $STOP_WAIT ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	if alive $wpid; then
-		echo "suite: $name: kvmwatch ignored SIGINT for $((STOP_WAIT / 10)) s; killed"
-		kill -KILL $wpid
-	fi
-	wait $wpid
-	echo $? >"$d/kvmwatch.rc"
+	stop_watch $wpid "$d/kvmwatch.rc"
 	echo "$start $(uptime_s)" >"$d/times"
-}
-
-# wait_attached STDERR PID: until kvmwatch says it attached, or exits.
-wait_attached() {
-	i=0
-	while ! attached_to "$1" && alive "$2" && [ $i -lt $ATTACH_WAIT ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-}
-
-# stop_watch PID RCFILE: SIGINT, then SIGKILL after STOP_WAIT.
-stop_watch() {
-	kill -INT "$1"
-	i=0
-	while alive "$1" && [ $i -lt $STOP_WAIT ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	alive "$1" && kill -KILL "$1"
-	wait "$1"
-	echo $? >"$2"
 }
 
 # check_start DIR MODE [GROUP]: "kvmwatch check --GROUP" (default lockup)
@@ -206,25 +199,14 @@ teardown_late() {
 	timeout $KVMLOAD_TIMEOUT kvmload $(cat "$d/cmd") >"$d/kvmload.json" \
 		2>"$d/kvmload.err" &
 	kpid=$!
-	i=0
-	while ! grep -qs 'waiting for' "$d/kvmload.err" && alive $kpid &&
-		[ $i -lt $ATTACH_WAIT ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
+	wait_for 'waiting for' "$d/kvmload.err" $kpid
 	# What the check will find: every process's KVM fds.
 	for p in /proc/[0-9]*; do
 		f=$(ls -l "$p/fd" 2>/dev/null | grep 'anon_inode:.*kvm')
 		[ -n "$f" ] && printf '%s\n%s\n' "$p" "$f"
 	done >"$d/kvm-fds.txt"
 	mmio_check_start "$d" tracepoint --mode tracepoint check --teardown
-	i=0
-	while ! attached_to "$d/check-tracepoint.err" &&
-		alive "$(cat "$d/check-tracepoint.pid")" &&
-		[ $i -lt $ATTACH_WAIT ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
+	wait_attached "$d/check-tracepoint.err" "$(cat "$d/check-tracepoint.pid")"
 	cut -d' ' -f1 /proc/uptime >"$d/attached-uptime"
 	grep -c '^kvmwatch: attached' "$d/check-tracepoint.err" \
 		>"$d/attached-lines"
@@ -251,13 +233,7 @@ mmio_check_attached() {
 	d=$1
 	shift
 	for n in "$@"; do
-		i=0
-		while ! attached_to "$d/check-$n.err" &&
-			alive "$(cat "$d/check-$n.pid")" &&
-			[ $i -lt $ATTACH_WAIT ]; do
-			sleep 0.1
-			i=$((i + 1))
-		done
+		wait_attached "$d/check-$n.err" "$(cat "$d/check-$n.pid")"
 	done
 }
 
@@ -301,12 +277,7 @@ pmu_check_start() {
 	kvmwatch --mode "$m" check --pmu -o json --junit "$d/check-$n.xml" "$@" \
 		>"$d/check-$n.json" 2>"$d/check-$n.err" &
 	echo $! >"$d/check-$n.pid"
-	i=0
-	while ! attached_to "$d/check-$n.err" && alive $! &&
-		[ $i -lt $ATTACH_WAIT ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
+	wait_attached "$d/check-$n.err" $!
 }
 
 # pmu_check: check --pmu around one kvmload pmu run in fentry mode and,

@@ -19,7 +19,7 @@ import struct
 import subprocess
 
 import kernels
-from testbed import ARCHES, Cpio, TestbedError, elf_sections
+from testbed import Cpio, TestbedError, elf_sections, store_archive
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -152,16 +152,14 @@ def overlay(arch, spec):
     """The cpio archive bringing the tools of spec ("perf,bpftrace") into
     the guest, from the cache when it was packed before."""
     names = parse(spec)
-    if arch not in ARCHES:
-        raise TestbedError(f"no arch {arch}")
     root = fetch(arch, names)
     stamps = sorted(n for n in os.listdir(root) if n.startswith(".unpacked-"))
     key = hashlib.sha256("\0".join([arch] + names + stamps).encode())
     with open(__file__, "rb") as f:
         key.update(f.read())  # the packing itself
+    prefix = f"tools-{arch}-{'+'.join(names)}-"
     path = os.path.join(kernels.CACHE, "testbed",
-                        f"tools-{arch}-{'+'.join(names)}-"
-                        f"{key.hexdigest()[:16]}.cpio")
+                        f"{prefix}{key.hexdigest()[:16]}.cpio")
     try:
         with open(path, "rb") as f:
             return f.read()
@@ -178,12 +176,5 @@ def overlay(arch, spec):
         data, mode = files[name]
         c.file(name, data, mode)
     data = c.finish()
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    prefix = f"tools-{arch}-{'+'.join(names)}-"
-    for old in glob.glob(os.path.join(os.path.dirname(path), prefix + "*")):
-        os.unlink(old)
-    tmp = path + f".tmp{os.getpid()}"
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.rename(tmp, path)
+    store_archive(path, prefix, data)
     return data

@@ -268,7 +268,9 @@ def base_initramfs(arch, kernel):
         h.update(hashlib.sha256(blob).digest())
     cdir = os.path.join(CACHE, "testbed")
     name = kernel["name"]
-    path = os.path.join(cdir, f"{name}-{kver}-{h.hexdigest()[:16]}.cpio")
+    # "@": no variant's name starts another's archive name (x86_64-6.12-
+    # is the start of x86_64-6.12-timer-unfixed-).
+    path = os.path.join(cdir, f"{name}@{kver}-{h.hexdigest()[:16]}.cpio")
     try:
         with open(path, "rb") as f:
             return f.read()
@@ -304,11 +306,18 @@ def base_initramfs(arch, kernel):
                "".join(f"{kver}/{p}\n" for p, _, _ in modules).encode())
 
     data = c.finish()
-    # Keep one archive per kernel variant; a concurrent boot may race us
-    # here, which costs it a rebuild at worst.
+    store_archive(path, name + "@", data)
+    return data
+
+
+def store_archive(path, prefix, data):
+    """Cache an archive at path, in place of the older ones whose names
+    start with prefix in its directory; a concurrent boot may race us
+    here, which costs it a rebuild at worst."""
+    cdir = os.path.dirname(path)
     os.makedirs(cdir, exist_ok=True)
     for old in os.listdir(cdir):
-        if old.startswith(name + "-") and old.endswith(".cpio"):
+        if old.startswith(prefix) and old.endswith(".cpio"):
             try:
                 os.unlink(os.path.join(cdir, old))
             except FileNotFoundError:
@@ -317,7 +326,6 @@ def base_initramfs(arch, kernel):
     with open(tmp, "wb") as f:
         f.write(data)
     os.rename(tmp, path)
-    return data
 
 
 def overlay_initramfs(arch, files, script):
