@@ -66,33 +66,66 @@ struct {
 
 static const struct td_record zero_record;
 
+/* Since 6.14 the root CFS run queue counts its delayed-dequeue tasks
+ * (slept with negative lag, left in the tree) in h_nr_queued and not in
+ * h_nr_runnable; 6.12's stable series and 6.13 keep h_nr_delayed. */
+struct cfs_rq___runnable {
+	unsigned int h_nr_queued;
+	unsigned int h_nr_runnable;
+} __attribute__((preserve_access_index));
+
+struct cfs_rq___delayed {
+	unsigned int h_nr_delayed;
+} __attribute__((preserve_access_index));
+
 /*
- * How many tasks besides the running one are runnable on this CPU: those
- * already waiting when a teardown thread's run begins here. The run
- * queue is reached through the current task's CFS run queue (every task,
+ * The run queue of a task's CPU, through its CFS run queue (every task,
  * the idle one too, has one on its CPU; not through the per-CPU
  * runqueues symbol, which kallsyms lacks without KALLSYMS_ALL). Without
- * group scheduling there is no such link: 0, and such a task is seen only
- * when it gets the CPU.
+ * group scheduling there is no such link: NULL.
  */
-static __always_inline __u32 queued_here(void)
+static __always_inline struct rq *rq_of_task(struct task_struct *task)
 {
-	struct task_struct *task = (void *)bpf_get_current_task();
 	struct cfs_rq *cfs;
-	struct rq *rq;
-	__u32 n;
 
 	if (!bpf_core_field_exists(task->se.cfs_rq) ||
 	    !bpf_core_field_exists(struct cfs_rq, rq))
-		return 0;
+		return NULL;
 	cfs = BPF_CORE_READ(task, se.cfs_rq);
 	if (!cfs)
-		return 0;
-	rq = BPF_CORE_READ(cfs, rq);
-	if (!rq)
-		return 0;
-	n = BPF_CORE_READ(rq, nr_running);
-	return n > 1 ? n - 1 : 0;
+		return NULL;
+	return BPF_CORE_READ(cfs, rq);
+}
+
+/*
+ * Tasks that want rq's CPU besides the one on it: nr_running less the
+ * running task and less the delayed-dequeue tasks, which count in
+ * nr_running but sleep (6.12's EEVDF): none of those wants the CPU.
+ */
+static __always_inline __u32 waiting_on(struct rq *rq)
+{
+	struct cfs_rq___runnable *q = (void *)&rq->cfs;
+	struct cfs_rq___delayed *d = (void *)&rq->cfs;
+	__u32 n = BPF_CORE_READ(rq, nr_running), delayed = 0;
+
+	if (bpf_core_field_exists(q->h_nr_runnable)) {
+		__u32 queued = BPF_CORE_READ(q, h_nr_queued);
+		__u32 runnable = BPF_CORE_READ(q, h_nr_runnable);
+
+		delayed = queued > runnable ? queued - runnable : 0;
+	} else if (bpf_core_field_exists(d->h_nr_delayed)) {
+		delayed = BPF_CORE_READ(d, h_nr_delayed);
+	}
+	return n > delayed + 1 ? n - delayed - 1 : 0;
+}
+
+/* Tasks waiting on the current CPU as a teardown thread's run begins
+ * there (0 when unknown: such a task is seen when it gets the CPU). */
+static __always_inline __u32 queued_here(void)
+{
+	struct rq *rq = rq_of_task((void *)bpf_get_current_task());
+
+	return rq ? waiting_on(rq) : 0;
 }
 
 static __always_inline struct td_cpu *cpu_slot(__u32 cpu)
@@ -517,9 +550,40 @@ int BPF_PROG(tp_sched_wakeup_new, struct task_struct *p)
 }
 
 /* Every move of a runnable or waking task (set_task_cpu). */
+/*
+ * Task p leaves its CPU (set_task_cpu: a queued task already off its run
+ * queue, or a waking one). A waiter only inferred from the run queue's
+ * count (queued, unnamed) may have been this one: when the CPU a
+ * teardown thread runs on is left with nobody waiting, nobody was owed
+ * the CPU, and the tick never asked for it. A named waiter's stretch
+ * stands, as need_resched does once set.
+ */
+static __always_inline void departure(struct task_struct *p)
+{
+	__u32 cpu = task_cpu_of(p);
+	struct td_record *r;
+	struct td_cpu *c;
+	struct rq *rq;
+
+	if (!globals.active)
+		return;
+	c = cpu_slot(cpu);
+	if (!c || !c->td_tid || !c->wanted)
+		return;
+	r = record_of(c->td_id);
+	if (!r || r->tid != c->td_tid || r->cur_want_how != TD_WAIT_QUEUED)
+		return;
+	rq = rq_of_task(p);
+	if (!rq || BPF_CORE_READ(rq, cpu) != (int)cpu || waiting_on(rq))
+		return;
+	td_unwant(r);
+	c->wanted = 0;
+}
+
 SEC("raw_tp/sched_migrate_task")
 int BPF_PROG(tp_sched_migrate, struct task_struct *p, int dest_cpu)
 {
+	departure(p);
 	arrival(dest_cpu, BPF_CORE_READ(p, pid), p->comm, true,
 		TD_WAIT_MIGRATED);
 	return 0;

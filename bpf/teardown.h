@@ -304,6 +304,20 @@ static __always_inline bool td_phase_exit(struct td_record *r, __u32 p,
 	return false;
 }
 
+/* No task wants the thread's CPU (yet, or any more: the waiter was only
+ * inferred and is gone). */
+static __always_inline void td_unwant(struct td_record *r)
+{
+	int p;
+
+	r->cur_want_ns = 0;
+	r->cur_want_pid = 0;
+	r->cur_want_how = TD_WAIT_NONE;
+	td_comm_copy(r->cur_want_comm, NULL);
+	for (p = 0; p < TD_PH_COUNT; p++)
+		r->cur_want_phase_ns[p] = 0;
+}
+
 /* The thread is on a CPU from start (its last schedule point). */
 static __always_inline void td_stretch_open(struct td_record *r, __u32 cpu,
 					    __u64 start, bool known)
@@ -314,14 +328,9 @@ static __always_inline void td_stretch_open(struct td_record *r, __u32 cpu,
 	r->cur_cpu = cpu;
 	r->cur_start = start;
 	r->cur_start_known = known;
-	r->cur_want_ns = 0;
-	r->cur_want_pid = 0;
-	r->cur_want_how = TD_WAIT_NONE;
-	td_comm_copy(r->cur_want_comm, NULL);
-	for (p = 0; p < TD_PH_COUNT; p++) {
+	td_unwant(r);
+	for (p = 0; p < TD_PH_COUNT; p++)
 		r->cur_phase_ns[p] = 0;
-		r->cur_want_phase_ns[p] = 0;
-	}
 }
 
 /*

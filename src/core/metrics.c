@@ -169,6 +169,11 @@ static const char *const better_names[] = {
 	[BETTER_NEITHER] = "neither",
 };
 
+static const char *const stat_names[] = {
+	[METRIC_STAT_MEDIAN] = "median",
+	[METRIC_STAT_MEAN] = "mean",
+};
+
 const char *metric_type_name(enum metric_type type)
 {
 	return type_names[type <= METRIC_HISTOGRAM ? type : METRIC_HISTOGRAM];
@@ -192,6 +197,21 @@ const char *metric_better_name(enum metric_better better)
 int metric_better_parse(const char *name, enum metric_better *out)
 {
 	int i = string_index(better_names, ARRAY_SIZE(better_names), name);
+
+	if (i < 0)
+		return -EINVAL;
+	*out = i;
+	return 0;
+}
+
+const char *metric_stat_name(enum metric_stat stat)
+{
+	return stat_names[stat <= METRIC_STAT_MEAN ? stat : METRIC_STAT_MEDIAN];
+}
+
+int metric_stat_parse(const char *name, enum metric_stat *out)
+{
+	int i = string_index(stat_names, ARRAY_SIZE(stat_names), name);
 
 	if (i < 0)
 		return -EINVAL;

@@ -34,6 +34,17 @@ enum metric_better {
 	BETTER_NEITHER,		/* informational, never a verdict */
 };
 
+/*
+ * What a baseline compares of a histogram. The median suits a per-event
+ * cost of thousands of samples, a few of which a preempted host thread
+ * stretched; the mean suits a few events that each are the work (one
+ * bigger VM's teardown among three moves the mean, not the median).
+ */
+enum metric_stat {
+	METRIC_STAT_MEDIAN,
+	METRIC_STAT_MEAN,
+};
+
 struct metric_label {
 	char key[16];		/* "vm", "vcpu", "addr", "reason" */
 	char value[METRIC_LABEL_LEN];
@@ -54,6 +65,7 @@ struct metric {
 	 * value / duration; "mmio.writes" compares value / that total of the
 	 * same run. Gauges and histograms are compared as they are. */
 	const char *per;
+	enum metric_stat stat;	/* histograms: what a baseline compares */
 	double value;		/* counter, gauge; histogram: the count */
 	/* Histograms only: buckets[i] as log2_hist slot i; sum in unit. */
 	uint64_t buckets[HIST_SLOTS];
@@ -107,5 +119,7 @@ int metric_type_parse(const char *name, enum metric_type *out);
 /* "lower", "higher", "neither" and back. */
 const char *metric_better_name(enum metric_better better);
 int metric_better_parse(const char *name, enum metric_better *out);
+const char *metric_stat_name(enum metric_stat stat);
+int metric_stat_parse(const char *name, enum metric_stat *out);
 
 #endif

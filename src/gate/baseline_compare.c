@@ -94,11 +94,12 @@ struct normalised baseline_normalise(const struct metric *m,
 		n.denominator = 1;
 		return n;
 	}
-	/* The median: a few samples a preempted host thread stretched 100x
-	 * move a mean (the same workload's write cost 32.5 -> 93.1 us), not
-	 * the median. */
+	/* By default the median: a few samples a preempted host thread
+	 * stretched 100x move a mean (the same workload's write cost 32.5
+	 * -> 93.1 us), not the median (enum metric_stat). */
 	if (m->type == METRIC_HISTOGRAM) {
-		n.value = metric_hist_interpolated(m, 0.5);
+		n.value = m->stat == METRIC_STAT_MEAN ? hist_mean(m) :
+			metric_hist_interpolated(m, 0.5);
 		n.denominator = m->value;
 		return n;
 	}
@@ -122,13 +123,24 @@ struct normalised baseline_normalise(const struct metric *m,
 	return n;
 }
 
+/* Both figures are the same statistic, normalised by the same total. */
+static bool same_basis(const struct metric *bm, const struct metric *cm)
+{
+	if (bm->type == METRIC_HISTOGRAM)
+		return bm->stat == cm->stat;
+	if (!bm->per || !cm->per)
+		return !bm->per && !cm->per;
+	return !strcmp(bm->per, cm->per);
+}
+
 static void set_basis(struct baseline_row *row, const struct metric *m,
 		      enum baseline_norm norm)
 {
 	if (m->type == METRIC_GAUGE)
 		snprintf(row->basis, sizeof(row->basis), "value");
 	else if (m->type == METRIC_HISTOGRAM)
-		snprintf(row->basis, sizeof(row->basis), "median");
+		snprintf(row->basis, sizeof(row->basis), "%s",
+			 metric_stat_name(m->stat));
 	else if (m->per)
 		snprintf(row->basis, sizeof(row->basis), "/%s", m->per);
 	else
@@ -175,9 +187,10 @@ static void judge(struct baseline_row *row, const struct metric *bm,
 			note(row, "no samples in either run");
 		} else {
 			row->verdict = BL_INCOMPARABLE;
-			note(row, "no samples in the %s run (%g in the other): no median to compare",
+			note(row, "no samples in the %s run (%g in the other): no %s to compare",
 			     bm->value ? "current" : "baseline",
-			     bm->value ? bm->value : cm->value);
+			     bm->value ? bm->value : cm->value,
+			     metric_stat_name(bm->stat));
 		}
 		return;
 	}
@@ -223,22 +236,29 @@ static void judge(struct baseline_row *row, const struct metric *bm,
 	if (!worse)
 		return;
 	if (bm->type == METRIC_HISTOGRAM) {
-		char cmed[32], bmed[32], cmean[32], bmean[32], cp99[32], bp99[32];
+		bool by_mean = bm->stat == METRIC_STAT_MEAN;
+		const char *floors = cm->sum_estimated || bm->sum_estimated ?
+			"(at least: log2 bucket floors) " : "";
+		char cv[32], bv[32], cother[32], bother[32], cp99[32], bp99[32];
 
-		fmt_quantity(cmed, sizeof(cmed), c->value, bm->unit);
-		fmt_quantity(bmed, sizeof(bmed), b->value, bm->unit);
-		fmt_quantity(cmean, sizeof(cmean), hist_mean(cm), bm->unit);
-		fmt_quantity(bmean, sizeof(bmean), hist_mean(bm), bm->unit);
+		fmt_quantity(cv, sizeof(cv), c->value, bm->unit);
+		fmt_quantity(bv, sizeof(bv), b->value, bm->unit);
+		fmt_quantity(cother, sizeof(cother), by_mean ?
+			     metric_hist_interpolated(cm, 0.5) : hist_mean(cm),
+			     bm->unit);
+		fmt_quantity(bother, sizeof(bother), by_mean ?
+			     metric_hist_interpolated(bm, 0.5) : hist_mean(bm),
+			     bm->unit);
 		fmt_quantity(cp99, sizeof(cp99), metric_hist_quantile(cm, 0.99),
 			     bm->unit);
 		fmt_quantity(bp99, sizeof(bp99), metric_hist_quantile(bm, 0.99),
 			     bm->unit);
-		note(row, "median %s over %.0f samples against %s over %.0f in the baseline (%.2fx, allowed %s %.2fx); mean %s%s against %s; 99th percentile below %s against %s",
-		     cmed, cm->value, bmed, bm->value, row->ratio,
+		note(row, "%s %s%s over %.0f samples against %s over %.0f in the baseline (%.2fx, allowed %s %.2fx); %s %s%s against %s; 99th percentile below %s against %s",
+		     metric_stat_name(bm->stat), by_mean ? floors : "", cv,
+		     cm->value, bv, bm->value, row->ratio,
 		     lower ? "<=" : ">=", row->allowed,
-		     cm->sum_estimated || bm->sum_estimated ?
-		     "(at least: log2 bucket floors) " : "",
-		     cmean, bmean, cp99, bp99);
+		     by_mean ? "median" : "mean", by_mean ? "" : floors,
+		     cother, bother, cp99, bp99);
 	}
 	else if (bm->type == METRIC_COUNTER)
 		note(row, "%.0f %s %s against %.6g%s in the baseline (%.2fx, allowed %s %.2fx): %.0f events %s expected",
@@ -331,6 +351,27 @@ static void zero_of(struct metric *zero, const struct metric *m)
 	memset(zero->buckets, 0, sizeof(zero->buckets));
 }
 
+/* An informational row still shows both figures where they compare. */
+static void show_values(struct baseline_row *row, const struct record *base,
+			const struct record *cur, const struct metric *bm,
+			const struct metric *cm, enum baseline_norm norm)
+{
+	struct normalised b, c;
+
+	if (!cm || bm->unavailable || cm->unavailable ||
+	    bm->type != cm->type || !same_basis(bm, cm))
+		return;
+	b = baseline_normalise(bm, base, norm, "baseline");
+	c = baseline_normalise(cm, cur, norm, "current");
+	if (!b.ok || !c.ok)
+		return;
+	row->have_values = true;
+	row->base = b.value;
+	row->cur = c.value;
+	row->ratio = b.value == c.value ? 1 :
+		b.value ? c.value / b.value : INFINITY;
+}
+
 /* One compared row: bm from the baseline against cm (NULL: missing). */
 static int add_compared(struct baseline_result *out, size_t *cap,
 			const struct baseline_settings *s,
@@ -364,6 +405,7 @@ static int add_compared(struct baseline_result *out, size_t *cap,
 		note(row, t && t->off ? "tolerance off (%s)" :
 		     "informational: neither direction is a regression",
 		     t ? t->origin : "");
+		show_values(row, base, cur, bm, cm, out->norm);
 	} else if (cd && !cd->ran) {
 		row->verdict = BL_INCOMPARABLE;
 		note(row, "the %s detector did not run this time%s%s",
@@ -386,6 +428,17 @@ static int add_compared(struct baseline_result *out, size_t *cap,
 		row->verdict = BL_INCOMPARABLE;
 		note(row, "a %s in the baseline, a %s now",
 		     metric_type_name(bm->type), metric_type_name(cm->type));
+	} else if (!same_basis(bm, cm)) {
+		/* An older kvmwatch's record: its figure is not this one's. */
+		row->verdict = BL_INCOMPARABLE;
+		if (bm->type == METRIC_HISTOGRAM)
+			note(row, "compared by its %s in the baseline, by its %s now: record the baseline again",
+			     metric_stat_name(bm->stat),
+			     metric_stat_name(cm->stat));
+		else
+			note(row, "compared per %s in the baseline, per %s now: record the baseline again",
+			     bm->per ? bm->per : "run or second",
+			     cm->per ? cm->per : "run or second");
 	} else {
 		b = baseline_normalise(bm, base, out->norm, "baseline");
 		c = baseline_normalise(cm, cur, out->norm, "current");

@@ -72,6 +72,8 @@ static json_t *json_metric(const struct metric *m)
 					      json_integer(m->buckets[i]));
 		json_object_set_new(obj, "buckets", buckets);
 		json_object_set_new(obj, "sum", json_number(m->sum));
+		json_object_set_new(obj, "stat",
+				    json_string(metric_stat_name(m->stat)));
 		if (m->sum_estimated)
 			json_object_set_new(obj, "sum_estimated", json_true());
 	}
@@ -298,6 +300,11 @@ static int read_metric(struct reader *rd, json_t *obj, size_t index,
 	if (v && !json_is_boolean(v))
 		return fail(rd, "%ssum_estimated must be true or false", where);
 	m->sum_estimated = json_is_true(v);
+	/* Absent in records before it: they were compared by the median. */
+	v = json_object_get(obj, "stat");
+	if (v && (!json_is_string(v) ||
+		  metric_stat_parse(json_string_value(v), &m->stat)))
+		return fail(rd, "%sstat must be \"median\" or \"mean\"", where);
 	if ((err = get_number(rd, obj, where, "sum", &m->sum)))
 		return err;
 	if (m->sum < 0)

@@ -91,15 +91,15 @@ class GateChecks:
         rc = read_rc(os.path.join(d, "big-teardown.rc"))
         junit = read_text(os.path.join(d, "big-teardown.xml"))
         # On arm64 (6.12: the stage-2 walk has no schedule point) the
-        # teardown itself takes longer: its longest run on a CPU or, when
-        # the big VM dominates the mean, its duration; x86's TDP zap
-        # yields (the control), so there a longer stretch is what shows.
+        # teardown itself takes longer: the mean of its durations or of
+        # its runs on a CPU (the longest run is context, never judged);
+        # x86's TDP zap yields (the control): there its work, counted.
         fail_lines = [ln for ln in text.splitlines()
                       if ln.startswith("teardown.") and
                       ln.rstrip().endswith("FAIL")]
         named = [ln.split()[0] for ln in fail_lines]
         # x86: the teardown's work, counted (times there are noise).
-        longer = {"teardown.duration_ns", "teardown.max_run_ms"} \
+        longer = {"teardown.duration_ns", "teardown.run_ns"} \
             if self.arch == "arm64" else {"teardown.mapped_entries"}
         good = rc == 1 and bool(longer & set(named)) and \
             all(f'<failure message="{m} (' in junit for m in named)

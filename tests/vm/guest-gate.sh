@@ -59,7 +59,6 @@ baseline:
     teardown.stretch_ns: { tolerance: 100%, min_change: 50000000 }
     teardown.max_stretch_ms: { tolerance: 100%, min_change: 100 }
     teardown.run_ns: { tolerance: 100%, min_change: 50000000 }
-    teardown.max_run_ms: { tolerance: 100%, min_change: 100 }
     teardown.max_wait_ms: { tolerance: 100%, min_change: 100 }
     mmio.write_cost_ns: { tolerance: 300%, min_change: 500000 }
     pmu.*: { tolerance: 300%, min_change: 100000 }

@@ -163,6 +163,8 @@ json_t *mmio_view_json(const void *mmio_view)
 			    json_ratio(view->exits_per_write));
 	json_object_set_new(totals, "fast_misses", s->bus_probed ?
 			    json_u64(view->fast_misses) : json_null());
+	json_object_set_new(totals, "candidate_writes", s->bus_probed ?
+			    json_u64(view->candidate_writes) : json_null());
 	json_object_set_new(totals, "emulated_candidate_writes", s->bus_probed ?
 			    json_u64(view->emulated_candidate_writes) :
 			    json_null());

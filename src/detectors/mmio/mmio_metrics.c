@@ -62,8 +62,12 @@ int mmio_view_metrics(const void *mmio_view, struct metric_set *out)
 		 view->exits))
 		return -ENOMEM;
 	if (s->bus_probed &&
-	    (!add(out, METRIC_COUNTER, "writes", BETTER_LOWER, "mmio.writes",
-		  "mmio.emulated_candidate_writes",
+	    (!add(out, METRIC_COUNTER, "writes", BETTER_NEITHER, NULL,
+		  "mmio.candidate_writes",
+		  "writes to len-0 ioeventfds (fast-MMIO candidates), every path",
+		  view->candidate_writes) ||
+	     !add(out, METRIC_COUNTER, "writes", BETTER_LOWER,
+		  "mmio.candidate_writes", "mmio.emulated_candidate_writes",
 		  "writes to len-0 ioeventfds that were decoded instead of taking the fast bus",
 		  view->emulated_candidate_writes) ||
 	     !add(out, METRIC_COUNTER, "tries", BETTER_NEITHER, "mmio.writes",

@@ -388,10 +388,14 @@ static int fill_addrs(const struct mmio_sample *s, struct mmio_view *view,
 		}
 		vm->writes += a->writes;
 		view->fast_misses += a->fast_misses;
-		if (a->candidate == 1)
-			view->emulated_candidate_writes +=
-				a->path[MMIO_PATH_EMULATED].writes -
-				a->path[MMIO_PATH_EMULATED].nested;
+		if (a->candidate != 1)
+			continue;
+		view->emulated_candidate_writes +=
+			a->path[MMIO_PATH_EMULATED].writes -
+			a->path[MMIO_PATH_EMULATED].nested;
+		for (p = 0; p < MMIO_PATH_COUNT; p++)
+			view->candidate_writes +=
+				a->path[p].writes - a->path[p].nested;
 	}
 	return 0;
 }

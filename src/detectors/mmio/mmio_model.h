@@ -165,6 +165,10 @@ struct mmio_view {
 	/* Writes to fast-MMIO candidates decoded and handled on KVM_MMIO_BUS
 	 * (not by nested guests): what a fast path would have taken. */
 	uint64_t emulated_candidate_writes;
+	/* Writes to fast-MMIO candidates on every path (not by nested
+	 * guests): the base the emulated ones are compared by, free of the
+	 * other MMIO writes on the host (a LAPIC's, which vary with load). */
+	uint64_t candidate_writes;
 	double fast_share;		/* < 0 without writes */
 	double exits_per_write;		/* < 0 without writes */
 	/* All in-kernel writes (fast and emulated) with a cost. */

@@ -27,6 +27,10 @@ struct run_spec {
 	const char *share_unavailable;
 	bool mmio_ran;
 	double stretch_ms;	/* > 0: a teardown.max_stretch_ms gauge */
+	/* Any: a teardown.duration_ns histogram, compared by td_stat. */
+	uint32_t teardown_slots[HIST_SLOTS];
+	enum metric_stat td_stat;
+	const char *emulated_per;	/* NULL: "mmio.writes" */
 };
 
 static void spec_default(struct run_spec *s)
@@ -43,6 +47,7 @@ static void spec_default(struct run_spec *s)
 	s->cost_slots[10] = 900;	/* ~768 ns each */
 	s->cost_slots[11] = 100;
 	s->mmio_ran = true;
+	s->td_stat = METRIC_STAT_MEAN;
 }
 
 static void detector(struct record *r, const char *name, bool ran,
@@ -56,6 +61,16 @@ static void detector(struct record *r, const char *name, bool ran,
 	snprintf(d->modes, sizeof(d->modes), "%s", modes);
 	d->ran = ran;
 	snprintf(d->why, sizeof(d->why), "%s", why ? why : "");
+}
+
+static bool any_samples(const uint32_t *slots)
+{
+	int i;
+
+	for (i = 0; i < HIST_SLOTS; i++)
+		if (slots[i])
+			return true;
+	return false;
 }
 
 static void build(struct record *r, const struct run_spec *s)
@@ -94,6 +109,13 @@ static void build(struct record *r, const struct run_spec *s)
 			       BETTER_LOWER, "teardown.max_stretch_ms");
 		m->value = s->stretch_ms;
 	}
+	if (any_samples(s->teardown_slots)) {
+		m = metric_add(&r->metrics, METRIC_HISTOGRAM, "ns",
+			       "teardown durations", BETTER_LOWER,
+			       "teardown.duration_ns");
+		metric_set_hist(m, s->teardown_slots, -1);
+		m->stat = s->td_stat;
+	}
 	if (!s->mmio_ran)
 		return;
 	m = metric_add(&r->metrics, METRIC_COUNTER, "writes", "MMIO writes",
@@ -101,7 +123,7 @@ static void build(struct record *r, const struct run_spec *s)
 	m->value = s->writes;
 	m = metric_add(&r->metrics, METRIC_COUNTER, "writes", "emulated",
 		       BETTER_LOWER, "mmio.emulated_writes");
-	m->per = "mmio.writes";
+	m->per = s->emulated_per ? s->emulated_per : "mmio.writes";
 	m->value = s->emulated;
 	m = metric_add(&r->metrics, METRIC_GAUGE, "ratio", "fast share",
 		       BETTER_HIGHER, "mmio.fast_share");
@@ -324,6 +346,78 @@ static void histogram_outliers_are_not_a_regression(void **state)
 	r = row(&p->res, "mmio.write_cost_ns");
 	assert_int_equal(r->verdict, BL_FAIL);
 	assert_true(r->ratio > 2.5);
+}
+
+/* A run has a few teardowns, each of them the work: one VM 16x bigger
+ * among three moves their mean (a FAIL), not their median. */
+static void teardown_durations_by_their_mean(void **state)
+{
+	struct pair *p = *state;
+	const struct baseline_row *r;
+	struct run_spec b, c;
+
+	spec_default(&b);
+	b.teardown_slots[24] = 3;	/* 8-16 ms each */
+	c = b;
+	c.teardown_slots[24] = 2;
+	c.teardown_slots[29] = 1;	/* 268-536 ms */
+	assert_int_equal(compare(p, &b, &c), 0);
+	r = row(&p->res, "teardown.duration_ns");
+	assert_string_equal(r->basis, "mean");
+	assert_int_equal(r->verdict, BL_FAIL);
+	assert_true(r->ratio > 5);
+	assert_non_null(strstr(r->note, "mean "));
+	assert_non_null(strstr(r->note, "median "));
+	baseline_result_free(&p->res);
+	record_free(&p->base);
+	record_free(&p->cur);
+	/* The same teardowns again: no change. */
+	assert_int_equal(compare(p, &b, &b), 0);
+	assert_int_equal(row(&p->res, "teardown.duration_ns")->verdict,
+			 BL_PASS);
+}
+
+/* Informational rows are never judged, but show both figures. */
+static void informational_rows_show_their_figures(void **state)
+{
+	struct pair *p = *state;
+	const struct baseline_row *r;
+	struct run_spec b, c;
+
+	spec_default(&b);
+	c = b;
+	c.writes = 6000;
+	assert_int_equal(compare(p, &b, &c), 0);
+	r = row(&p->res, "mmio.writes");
+	assert_int_equal(r->verdict, BL_INFO);
+	assert_true(r->have_values);
+	assert_float_equal(r->base, 300, 1e-9);	/* per second of 10 s */
+	assert_float_equal(r->cur, 600, 1e-9);
+	assert_float_equal(r->ratio, 2, 1e-9);
+}
+
+/* A record whose figure is another statistic, or per another total (an
+ * older kvmwatch's), is not compared as if it were this one's. */
+static void another_basis_is_incomparable(void **state)
+{
+	struct pair *p = *state;
+	const struct baseline_row *r;
+	struct run_spec b, c;
+
+	spec_default(&b);
+	b.teardown_slots[24] = 3;
+	b.td_stat = METRIC_STAT_MEDIAN;
+	b.emulated_per = "mmio.candidate_writes";
+	c = b;
+	c.td_stat = METRIC_STAT_MEAN;
+	c.emulated_per = "mmio.writes";
+	assert_int_equal(compare(p, &b, &c), 0);
+	r = row(&p->res, "teardown.duration_ns");
+	assert_int_equal(r->verdict, BL_INCOMPARABLE);
+	assert_non_null(strstr(r->note, "by its median in the baseline, by its mean now"));
+	r = row(&p->res, "mmio.emulated_writes");
+	assert_int_equal(r->verdict, BL_INCOMPARABLE);
+	assert_non_null(strstr(r->note, "per mmio.candidate_writes in the baseline, per mmio.writes now"));
 }
 
 /* A teardown's times move by tens of ms from run to run: the same
@@ -738,6 +832,7 @@ static void record_round_trip(void **state)
 	spec_default(&b);
 	b.workload = true;
 	b.share_unavailable = "no fast bus in tracepoint mode";
+	b.teardown_slots[24] = 3;
 	build(&p->base, &b);
 	doc = record_to_json(&p->base);
 	text = json_dumps(doc, 0);
@@ -762,6 +857,8 @@ static void record_round_trip(void **state)
 	assert_float_equal(m->value, 1000, 0);
 	m = metric_find(&back.metrics, "mmio.emulated_writes", "");
 	assert_string_equal(m->per, "mmio.writes");
+	m = metric_find(&back.metrics, "teardown.duration_ns", "");
+	assert_int_equal(m->stat, METRIC_STAT_MEAN);
 	assert_true(record_detector(&back, "exits")->ran);
 	assert_int_equal(baseline_compare(&p->base, &back, &p->s, &p->res, error,
 					  sizeof(error)), 0);
@@ -893,6 +990,12 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(gauge_and_histogram_regressions, setup, teardown),
 		cmocka_unit_test_setup_teardown(teardown_times_have_a_noise_floor,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(teardown_durations_by_their_mean,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(another_basis_is_incomparable,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(informational_rows_show_their_figures,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(gauge_noise_floor, setup, teardown),
 		cmocka_unit_test(times_have_a_wider_default),

@@ -367,6 +367,9 @@ static void svm_without_fast_path_emulates_every_doorbell(void **state)
 		if (fentry) {
 			assert_int_equal(a->path[MMIO_PATH_USER].cost_avg_ns,
 					 30 * US);
+			/* The doorbell's writes only: the matched and the
+			 * VMM's addresses are no candidates. */
+			assert_int_equal(v.candidate_writes, 1000);
 			assert_int_equal(v.emulated_candidate_writes, 1000);
 			assert_int_equal(v.fast_path.state, MMIO_FAST_ABSENT);
 			assert_string_equal(v.fast_path.basis, "observed");
@@ -411,10 +414,13 @@ static void vmx_fast_path_takes_the_doorbell(void **state)
 		assert_true(v.fast_share > 0.333 && v.fast_share < 0.334);
 		assert_int_equal(v.fast_path.state, MMIO_FAST_IN_USE);
 		assert_string_equal(v.fast_path.basis, "observed");
-		if (fentry)
+		if (fentry) {
 			assert_int_equal(v.fast_path.fast_tries, 1500);
-		else
+			assert_int_equal(v.candidate_writes, 500);
+			assert_int_equal(v.emulated_candidate_writes, 0);
+		} else {
 			assert_int_equal(v.fast_path.fast_events, 500);
+		}
 		mmio_view_free(&v);
 	}
 }
@@ -524,6 +530,7 @@ static void nested_guests_are_no_evidence(void **state)
 	build(&s, VMX, true, &v);
 	assert_int_equal(addr(&v, FAST_GPA)->path[MMIO_PATH_EMULATED].nested, 50);
 	assert_int_equal(v.emulated_candidate_writes, 0);
+	assert_int_equal(v.candidate_writes, 0);
 	assert_int_equal(v.fast_path.slow_candidate_runs, 0);
 	/* No run showed anything: kallsyms has the VMX handler. */
 	assert_int_equal(v.fast_path.state, MMIO_FAST_PRESENT);
