@@ -95,7 +95,9 @@ static int start_one(struct runner *r, enum detector_id det, uint32_t pid,
 	}
 	run->on = true;
 	session_modes(r->plan, det, run->modes, sizeof(run->modes));
-	session_lost_figures(stderr, r->plan, det);
+	/* The start-up says how many; -v and probe name each. */
+	r->lost_points += session_lost_figures(stderr, r->plan, det,
+					       kw_verbose);
 	return 0;
 }
 
@@ -313,7 +315,11 @@ void runner_announce(const struct runner *r, FILE *out)
 			fprintf(out, "%s%s: off", sep, detectors[det].name);
 		sep = "; ";
 	}
-	fputs(")\n", out);
+	fputs(")", out);
+	if (r->lost_points && !kw_verbose)
+		fprintf(out, "; %d probe point%s in a weaker form or off (-v or kvmwatch probe says what each loses)",
+			r->lost_points, r->lost_points == 1 ? "" : "s");
+	fputc('\n', out);
 }
 
 int runner_metrics(const struct runner *r, struct metric_set *out)

@@ -28,6 +28,7 @@ struct runner {
 	struct detector_run runs[DET_COUNT];
 	uint64_t start_ns;	/* CLOCK_MONOTONIC at attach */
 	uint64_t last_ns;	/* of the previous read */
+	int lost_points;	/* watched in a weaker form, or not at all */
 };
 
 /* Start the implemented detectors of mask the plan can run; pid 0 watches

@@ -58,15 +58,19 @@ void session_modes(const struct attach_plan *plan, enum detector_id det,
 		snprintf(buf, len, "none");
 }
 
-void session_lost_figures(FILE *out, const struct attach_plan *plan,
-			  enum detector_id det)
+int session_lost_figures(FILE *out, const struct attach_plan *plan,
+			 enum detector_id det, bool verbose)
 {
+	int lost = 0;
 	size_t i;
 
 	for (i = 0; i < plan->count; i++) {
 		const struct point_state *s = &plan->points[i];
 
 		if (s->point->detector != det || !point_loses(s))
+			continue;
+		lost++;
+		if (!verbose)
 			continue;
 		if (s->opted_out)
 			fprintf(out, "kvmwatch: %s: %s off (--point %s turns it on): lost: %s\n",
@@ -78,4 +82,5 @@ void session_lost_figures(FILE *out, const struct attach_plan *plan,
 				attach_mode_name(s->attach_failed ? ATTACH_NONE :
 						 s->mode), s->point->lost);
 	}
+	return lost;
 }

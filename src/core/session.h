@@ -17,8 +17,8 @@ void session_modes(const struct attach_plan *plan, enum detector_id det,
 		   char *buf, size_t len);
 
 /* One line per point of det watched in a weaker mode, saying what is
- * lost. */
-void session_lost_figures(FILE *out, const struct attach_plan *plan,
-			  enum detector_id det);
+ * lost, when verbose is set; returns how many such points det has. */
+int session_lost_figures(FILE *out, const struct attach_plan *plan,
+			 enum detector_id det, bool verbose);
 
 #endif

@@ -10,7 +10,14 @@ static const char *yes_no(bool v)
 	return v ? "yes" : "no";
 }
 
-static void text_point(FILE *out, const struct point_state *s)
+/* A point's reason that is only the host's (on its own line above). */
+static bool host_wide(const char *why, const char *host_why)
+{
+	return host_why && host_why[0] && !strcmp(why, host_why);
+}
+
+static void text_point(FILE *out, const struct kernel_caps *caps,
+		       const struct point_state *s)
 {
 	const struct probe_point *p = s->point;
 	enum attach_mode mode = s->attach_failed ? ATTACH_NONE : s->mode;
@@ -22,10 +29,11 @@ static void text_point(FILE *out, const struct point_state *s)
 	else if (mode == ATTACH_TRACEPOINT)
 		fprintf(out, " %s", p->tracepoint);
 	fputc('\n', out);
-	if (p->func && mode != ATTACH_FENTRY && s->fentry_why[0])
+	if (p->func && mode != ATTACH_FENTRY && s->fentry_why[0] &&
+	    !host_wide(s->fentry_why, caps->fentry_why))
 		fprintf(out, "  %22s   fentry: %s\n", "", s->fentry_why);
 	if (p->func && mode != ATTACH_FENTRY && mode != ATTACH_KPROBE &&
-	    s->kprobe_why[0])
+	    s->kprobe_why[0] && !host_wide(s->kprobe_why, caps->kprobes_why))
 		fprintf(out, "  %22s   kprobe: %s\n", "", s->kprobe_why);
 	if (s->tracepoint_why[0] && mode != ATTACH_FENTRY &&
 	    mode != ATTACH_KPROBE)
@@ -68,7 +76,7 @@ void text_probe(FILE *out, const struct kernel_caps *caps,
 
 			if (s->point->detector == (enum detector_id)det &&
 			    s->applicable)
-				text_point(out, s);
+				text_point(out, caps, s);
 		}
 	}
 }

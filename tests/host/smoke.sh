@@ -41,6 +41,10 @@ else
 		json_assert "$out/probe.json" 'd["fentry"]["status"] == "refused" and d["fentry"]["why_not"]'
 	check "every function point not in fentry mode gives the fentry reason" \
 		json_assert "$out/probe.json" 'all(p.get("why_not", {}).get("fentry") for det in d["detectors"].values() for p in det["points"] if p["applicable"] and p["function"] and p["mode"] != "fentry")'
+	"$kw" probe >"$out/probe.txt" 2>/dev/null
+	why=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["fentry"]["why_not"])' "$out/probe.json")
+	n=$(grep -cF -- "$why" "$out/probe.txt")
+	check "probe's text gives the host's fentry reason once, not under each point ($n times)" [ "$n" -eq 1 ]
 fi
 
 # kprobes: against the kernel's own interfaces.
@@ -89,6 +93,16 @@ diag "plan: $expected points with a mode; top attached: ${attached:-none}"
 check "top attached one program per planned point" [ "${attached:-x}" = "$expected" ]
 check "top states the attach mode of every exits point" json_assert "$out/top.json" \
 	'all(p["mode"] for p in d["detectors"]["exits"]["points"] if p["applicable"])'
+
+# Start-up is one line: it counts the points watched in a weaker form or
+# off; -v names each with what it loses.
+lost=$(sed -n 's/^kvmwatch: attached .*; \([0-9]*\) probe points* in a weaker form.*/\1/p' "$out/top.err")
+"$kw" -v top -b -n 1 -d 0.5 -o json >/dev/null 2>"$out/top-v.err"
+named=$(grep -c ': lost: ' "$out/top-v.err")
+diag "start-up: ${lost:-0} points counted, $named named with -v"
+check "top's start-up counts its weaker points in one line (${lost:-0}), naming none" \
+	sh -c "! grep -q ': lost: ' '$out/top.err'"
+check "-v names each of them with what it loses ($named)" [ "${lost:-0}" = "$named" ]
 
 # SIGINT: clean detach, a final report, exit 0. The stderr file is
 # emptied first so that an earlier run's "attached" line cannot be read.
