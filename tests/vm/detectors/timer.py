@@ -229,9 +229,13 @@ class TimerChecks:
                 continue
             med_a = median_slot(a.get("lateness_hist"))
             med_b = median_slot(b.get("lateness_hist"))
-            # A run the kernel skipped also cuts a chain short.
+            # A run the kernel skipped also cuts a chain short. The
+            # callback that ends a chain is judged from different
+            # evidence (the re-arm's target with fentry, the next expiry
+            # with tracepoints): once 3240 against 3239.
             good = (abs(a["callbacks"] - b["callbacks"]) <= missed and
-                    abs(a["longest_chain"] - b["longest_chain"]) <= missed and
+                    abs(a["longest_chain"] - b["longest_chain"]) <=
+                    missed + 1 and
                     med_a is not None and med_b is not None and
                     abs(med_a[0] - med_b[0]) <= 1 and
                     abs(a["max_response_ns"] - b["max_response_ns"]) <=
