@@ -549,7 +549,6 @@ int BPF_PROG(tp_sched_wakeup_new, struct task_struct *p)
 	return 0;
 }
 
-/* Every move of a runnable or waking task (set_task_cpu). */
 /*
  * Task p leaves its CPU (set_task_cpu: a queued task already off its run
  * queue, or a waking one). A waiter only inferred from the run queue's
@@ -580,6 +579,7 @@ static __always_inline void departure(struct task_struct *p)
 	c->wanted = 0;
 }
 
+/* Every move of a runnable or waking task (set_task_cpu). */
 SEC("raw_tp/sched_migrate_task")
 int BPF_PROG(tp_sched_migrate, struct task_struct *p, int dest_cpu)
 {

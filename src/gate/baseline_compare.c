@@ -165,13 +165,10 @@ static void fmt_quantity(char *buf, size_t len, double v, const char *unit)
 	snprintf(buf, len, "%.4g%s%s", v, unit ? " " : "", unit ? unit : "");
 }
 
-static void judge(struct baseline_row *row, const struct metric *bm,
-		  const struct metric *cm, const struct normalised *b,
-		  const struct normalised *c)
+/* The row's two figures and their ratio. */
+static void set_values(struct baseline_row *row, const struct normalised *b,
+		       const struct normalised *c)
 {
-	bool worse, lower = bm->better == BETTER_LOWER;
-	double expected, excess;
-
 	row->have_values = true;
 	row->base = b->value;
 	row->cur = c->value;
@@ -179,6 +176,16 @@ static void judge(struct baseline_row *row, const struct metric *bm,
 		row->ratio = 1;
 	else
 		row->ratio = b->value ? c->value / b->value : INFINITY;
+}
+
+static void judge(struct baseline_row *row, const struct metric *bm,
+		  const struct metric *cm, const struct normalised *b,
+		  const struct normalised *c)
+{
+	bool worse, lower = bm->better == BETTER_LOWER;
+	double expected, excess;
+
+	set_values(row, b, c);
 	row->allowed = lower ? 1 + row->tolerance :
 		(row->tolerance < 1 ? 1 - row->tolerance : 0);
 	if (bm->type == METRIC_HISTOGRAM && (!bm->value || !cm->value)) {
@@ -363,13 +370,8 @@ static void show_values(struct baseline_row *row, const struct record *base,
 		return;
 	b = baseline_normalise(bm, base, norm, "baseline");
 	c = baseline_normalise(cm, cur, norm, "current");
-	if (!b.ok || !c.ok)
-		return;
-	row->have_values = true;
-	row->base = b.value;
-	row->cur = c.value;
-	row->ratio = b.value == c.value ? 1 :
-		b.value ? c.value / b.value : INFINITY;
+	if (b.ok && c.ok)
+		set_values(row, &b, &c);
 }
 
 /* One compared row: bm from the baseline against cm (NULL: missing). */
