@@ -19,7 +19,8 @@ import struct
 import subprocess
 
 import kernels
-from testbed import Cpio, TestbedError, elf_sections, store_archive
+from bootlib import TestbedError
+from initramfs import Cpio, elf_sections, store_archive
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))

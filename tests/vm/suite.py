@@ -19,8 +19,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+import bootlib  # noqa: E402
+import initramfs  # noqa: E402  (ELF checks shared with boot.sh)
 import kernels  # noqa: E402
-import testbed  # noqa: E402  (ELF checks shared with boot.sh)
+import testbed  # noqa: E402
 from detectors.exits import ExitsChecks  # noqa: E402
 from detectors.mmio import MmioChecks  # noqa: E402
 from detectors.pmu import PmuChecks  # noqa: E402
@@ -96,8 +98,8 @@ class ArchRun(ExitsChecks, TimerChecks, MmioChecks, TeardownChecks,
                 why = f"{rel} is missing"
             else:
                 try:
-                    testbed.check_guest_binary(path, self.arch)
-                except testbed.TestbedError as e:
+                    initramfs.check_guest_binary(path, self.arch)
+                except bootlib.TestbedError as e:
                     why = str(e)
             make = "make ARCH=arm64" if self.arch == "arm64" else "make"
             good &= self.ok(why is None, f"{rel} is built as a static "

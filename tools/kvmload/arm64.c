@@ -22,175 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "arch.h"
-#include "kvm_util.h"
+#include "arm64.h"
 
 const char *const arch_name = "arm64";
-
-#define GICD_GPA		0x08000000ull
-#define GICR_GPA		0x080a0000ull
-#define GICR_STRIDE		0x20000ull
-#define HOSTCALL_GPA		0x0a000000ull
-#define MMIO_PAGES_GPA		0x0a001000ull
-#define MMIO_FAST_OFF		0x000
-#define MMIO_MATCH_OFF		0x100
-#define MMIO_UNBACKED_OFF	0x200
-#define RAM_GPA			0x40000000ull
-#define RAM_SIZE		0x200000ull
-#define CODE_OFF		0x0
-#define CODE_MAX		0x10000
-#define PGTABLE_OFF		0x10000
-#define BLOCKS_OFF		0x20000
-#define BLOCK_SIZE		0x1000
-#define STACKS_OFF		0x100000
-#define STACK_SIZE		0x4000
-#define TEARDOWN_GPA		0x80000000ull
-
-/* Keeps the redistributors below the doorbells and the blocks and
- * stacks inside slot 0. */
-#define ARM64_MAX_VCPUS		64
-
-#define RAM_SLOT		0
-#define TEARDOWN_SLOT		1
-
-#define PAGE_SIZE_4K		4096ull
-#define MATCH_LEN		4
-#define MATCH_DATA		0x6b766d6cull	/* "kvml" */
-#define PMU_IRQ			23		/* a free PPI */
-#define VTIMER_INTID		27		/* KVM's default vtimer */
-#define PMU_EVENT_CPU_CYCLES	0x11
-#define TIMER_START_TIMEOUT_NS	(30 * 1000000000ull)
-
-/* Host-call codes the guest writes to HOSTCALL_GPA. */
-#define HC_DONE			1
-#define HC_TIMER_STARTED	2
-#define HC_FATAL		3
-
-/* Registers the pmu loop touches, indexes into the pmu_* arrays. */
-enum { PMU_PMCR, PMU_PMEVTYPER0, PMU_PMCNTENSET, PMU_PMCNTENCLR,
-	PMU_PMEVCNTR0, PMU_NREGS };
-
-static const struct {
-	const char *name;
-	const char *encoding;	/* op0_op1_CRn_CRm_op2 */
-} pmu_regs[PMU_NREGS] = {
-	[PMU_PMCR] = { "PMCR_EL0", "S3_3_C9_C12_0" },
-	[PMU_PMEVTYPER0] = { "PMEVTYPER0_EL0", "S3_3_C14_C12_0" },
-	[PMU_PMCNTENSET] = { "PMCNTENSET_EL0", "S3_3_C9_C12_1" },
-	[PMU_PMCNTENCLR] = { "PMCNTENCLR_EL0", "S3_3_C9_C12_2" },
-	[PMU_PMEVCNTR0] = { "PMEVCNTR0_EL0", "S3_3_C14_C8_0" },
-};
-
-/* Per-vCPU parameters and results in guest memory; the layout is the GB_*
- * offsets in guest_arm64.S. */
-struct guest_block {
-	/* written by the host */
-	uint64_t scenario;
-	uint64_t vcpu_index;
-	uint64_t hostcall_gpa;
-	uint64_t count;
-	uint64_t fast_gpa;
-	uint64_t match_gpa;
-	uint64_t match_data;
-	uint64_t unbacked_gpa;
-	uint64_t period_us;
-	uint64_t gicd_gpa;
-	uint64_t gicr_gpa;
-	uint64_t stop;
-	uint64_t mem_base;
-	uint64_t mem_pages;
-	uint64_t pmu_event;
-	uint64_t ttbr0;
-	/* written by the guest */
-	uint64_t timer_irqs;
-	uint64_t spurious_irqs;
-	uint64_t other_irqs;
-	uint64_t last_other_intid;
-	uint64_t cntfrq;
-	uint64_t period_ticks;
-	uint64_t cnt_start;
-	uint64_t cnt_end;
-	uint64_t pages_touched;
-	uint64_t faults;
-	uint64_t fault_esr;
-	uint64_t fatal_esr;
-	uint64_t fatal_elr;
-	uint64_t fatal_vector;
-	uint64_t pmu_last;
-	uint64_t pmu_nonzero;
-	uint64_t pmu_reads[8];
-	uint64_t pmu_writes[8];
-	uint64_t mmio_stores[3];	/* fast, datamatch, unbacked */
-	uint64_t pmcr_init;
-	uint64_t pmu_iterations;
-	uint64_t timer_skipped;
-	uint64_t phase_cnt[4];		/* CNTVCT at phase boundaries */
-	uint64_t pmu_read_faults[8];
-	uint64_t pmu_write_faults[8];
-};
-
-#define CHECK_OFF(field, off) \
-	_Static_assert(offsetof(struct guest_block, field) == (off), \
-		       "guest_block." #field " must match guest_arm64.S")
-CHECK_OFF(scenario, 0x000);
-CHECK_OFF(hostcall_gpa, 0x010);
-CHECK_OFF(unbacked_gpa, 0x038);
-CHECK_OFF(stop, 0x058);
-CHECK_OFF(pmu_event, 0x070);
-CHECK_OFF(ttbr0, 0x078);
-CHECK_OFF(timer_irqs, 0x080);
-CHECK_OFF(cntfrq, 0x0a0);
-CHECK_OFF(pages_touched, 0x0c0);
-CHECK_OFF(fatal_vector, 0x0e8);
-CHECK_OFF(pmu_nonzero, 0x0f8);
-CHECK_OFF(pmu_reads, 0x100);
-CHECK_OFF(pmu_writes, 0x140);
-CHECK_OFF(mmio_stores, 0x180);
-CHECK_OFF(pmcr_init, 0x198);
-CHECK_OFF(pmu_iterations, 0x1a0);
-CHECK_OFF(timer_skipped, 0x1a8);
-CHECK_OFF(phase_cnt, 0x1b0);
-CHECK_OFF(pmu_read_faults, 0x1d0);
-CHECK_OFF(pmu_write_faults, 0x210);
-_Static_assert(sizeof(struct guest_block) <= BLOCK_SIZE, "block too big");
-_Static_assert(GICR_GPA + ARM64_MAX_VCPUS * GICR_STRIDE <= HOSTCALL_GPA,
-	       "redistributors overlap the doorbells");
-_Static_assert(BLOCKS_OFF + ARM64_MAX_VCPUS * BLOCK_SIZE <= STACKS_OFF,
-	       "blocks overlap the stacks");
-_Static_assert(STACKS_OFF + ARM64_MAX_VCPUS * STACK_SIZE <= RAM_SIZE,
-	       "stacks overflow slot 0");
-
-/* Guest code, assembled into this binary. */
-extern const char guest_arm64_start[], guest_arm64_end[];
-
-struct arm64_vm;
-
-struct arm64_vcpu {
-	struct arm64_vm *vm;
-	struct guest_block *blk;	/* host view of the guest block */
-	uint64_t unbacked_gpa;
-	uint64_t unbacked_exits;	/* KVM_EXIT_MMIO at unbacked_gpa */
-	uint64_t hostcall_exits;	/* KVM_EXIT_MMIO at HOSTCALL_GPA */
-	int fast_efd, match_efd;
-	uint64_t start_ns, done_ns;	/* host time of the host calls */
-	bool done;
-};
-
-struct arm64_vm {
-	const struct kvmload_opts *o;
-	struct kvm_vm kvm;
-	struct kvm_vcpu *vcpus;
-	struct arm64_vcpu *avcpus;
-	uint8_t *ram;
-	uint8_t *mem;			/* teardown slot */
-	size_t mem_size;
-	int vgic_fd;
-	bool vpmu;
-
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	unsigned int timers_started;
-};
 
 #define CORE_REG(name) (KVM_REG_ARM64 | KVM_REG_SIZE_U64 | \
 			KVM_REG_ARM_CORE | KVM_REG_ARM_CORE_REG(name))
@@ -512,177 +346,6 @@ static void run_timer(struct arm64_vm *vm, uint64_t *start_ns,
 	*stop_ns = now_ns();
 }
 
-static void set_uint(json_t *obj, const char *key, uint64_t value)
-{
-	json_set(obj, key, json_integer((json_int_t)value));
-}
-
-static json_t *new_object(void)
-{
-	json_t *obj = json_object();
-
-	if (!obj)
-		die("out of memory building JSON");
-	return obj;
-}
-
-/* Guest virtual counter ticks to ns. */
-static uint64_t ticks_ns(const struct guest_block *blk, uint64_t ticks)
-{
-	return (uint64_t)((unsigned __int128)ticks * 1000000000u /
-			  blk->cntfrq);
-}
-
-static uint64_t phase_ns(const struct guest_block *blk, unsigned int from,
-			 unsigned int to)
-{
-	return ticks_ns(blk, blk->phase_cnt[to] - blk->phase_cnt[from]);
-}
-
-static void mmio_json(struct arm64_vcpu *av, json_t *v)
-{
-	const struct guest_block *blk = av->blk;
-
-	set_uint(v, "fast_mmio_gpa", blk->fast_gpa);
-	set_uint(v, "datamatch_gpa", blk->match_gpa);
-	set_uint(v, "user_mmio_gpa", blk->unbacked_gpa);
-	set_uint(v, "datamatch_len", MATCH_LEN);
-	set_uint(v, "datamatch_value", MATCH_DATA);
-	set_uint(v, "fast_mmio_writes", blk->mmio_stores[0]);
-	set_uint(v, "datamatch_writes", blk->mmio_stores[1]);
-	set_uint(v, "user_mmio_writes", blk->mmio_stores[2]);
-	set_uint(v, "fast_mmio_eventfd", kvm_eventfd_take(av->fast_efd));
-	set_uint(v, "datamatch_eventfd", kvm_eventfd_take(av->match_efd));
-	set_uint(v, "user_mmio_exits", av->unbacked_exits);
-	/* The doorbell is the VM's, one address for all its vCPUs. */
-	set_uint(v, "hostcall_gpa", HOSTCALL_GPA);
-	set_uint(v, "hostcall_writes", av->hostcall_exits);
-	/* Phase times by the guest's virtual counter: no extra exits. */
-	set_uint(v, "fast_mmio_ns", phase_ns(blk, 0, 1));
-	set_uint(v, "datamatch_ns", phase_ns(blk, 1, 2));
-	set_uint(v, "user_mmio_ns", phase_ns(blk, 2, 3));
-	close(av->fast_efd);
-	close(av->match_efd);
-}
-
-static void timer_json(struct arm64_vcpu *av, json_t *v, uint64_t stop_ns,
-		       unsigned int period_us)
-{
-	const struct guest_block *blk = av->blk;
-	uint64_t window = stop_ns - av->start_ns;
-	uint64_t guest_ticks = blk->cnt_end - blk->cnt_start;
-
-	set_uint(v, "interrupts", blk->timer_irqs);
-	/* Host view: this vCPU's timer start to the stop flag. */
-	set_uint(v, "host_elapsed_ns", window);
-	json_set(v, "expected_interrupts_host",
-		 json_real((double)window / 1e3 / period_us));
-	json_set(v, "interrupts_per_s",
-		 json_real(window ? blk->timer_irqs * 1e9 / window : 0));
-	/*
-	 * Guest view: timer armed to stop flag seen, by the virtual counter
-	 * the timer compares against.  The ISR re-arms at CVAL + period and
-	 * so catches up on late ticks, except those still due when the guest
-	 * stops (skipped_ticks): interrupts + skipped_ticks is exactly
-	 * expected_interrupts.
-	 */
-	set_uint(v, "guest_elapsed_ns", ticks_ns(blk, guest_ticks));
-	set_uint(v, "expected_interrupts", guest_ticks / blk->period_ticks);
-	set_uint(v, "skipped_ticks", blk->timer_skipped);
-	set_uint(v, "spurious_interrupts", blk->spurious_irqs);
-	set_uint(v, "other_interrupts", blk->other_irqs);
-	if (blk->other_irqs)
-		set_uint(v, "last_other_intid", blk->last_other_intid);
-}
-
-/* Per-VM timer figures; every vCPU computed the same period. */
-static void timer_vm_json(struct arm64_vm *vm, uint64_t start_ns,
-			  uint64_t stop_ns, json_t *vmj)
-{
-	const struct guest_block *blk0 = vm->avcpus[0].blk;
-
-	for (unsigned int i = 0; i < vm->o->vcpus; i++) {
-		const struct guest_block *blk = vm->avcpus[i].blk;
-
-		if (!blk->period_ticks ||
-		    blk->period_ticks != blk0->period_ticks)
-			die("vCPU %u computed a timer period of %llu ticks, vCPU 0 %llu",
-			    i, (unsigned long long)blk->period_ticks,
-			    (unsigned long long)blk0->period_ticks);
-	}
-	set_uint(vmj, "elapsed_ns", stop_ns - start_ns);
-	/* No clamp on arm64, only the rounding to whole counter ticks. */
-	json_set(vmj, "period_us_effective",
-		 json_real((double)blk0->period_ticks * 1e6 /
-			   (double)blk0->cntfrq));
-	set_uint(vmj, "cntfrq_hz", blk0->cntfrq);
-	set_uint(vmj, "period_ticks", blk0->period_ticks);
-	set_uint(vmj, "vtimer_intid", VTIMER_INTID);
-	set_uint(vmj, "timer_start_ns", start_ns);
-	set_uint(vmj, "timer_stop_ns", stop_ns);
-}
-
-static void teardown_json(struct arm64_vcpu *av, json_t *v)
-{
-	const struct guest_block *blk = av->blk;
-	uint64_t ns = phase_ns(blk, 0, 1);
-
-	set_uint(v, "pages_touched", blk->pages_touched);
-	set_uint(v, "first_page_gpa", blk->mem_base);
-	set_uint(v, "pages_assigned", blk->mem_pages);
-	/* By the guest's virtual counter. */
-	set_uint(v, "touch_ns", ns);
-	json_set(v, "pages_per_s",
-		 json_real(ns ? blk->pages_touched * 1e9 / ns : 0));
-}
-
-static void pmu_json(const struct arm64_vm *vm, struct arm64_vcpu *av,
-		     json_t *v)
-{
-	const struct guest_block *blk = av->blk;
-	uint64_t reads = 0, writes = 0;
-	json_t *regs = new_object();
-
-	for (unsigned int r = 0; r < PMU_NREGS; r++) {
-		json_t *reg = new_object();
-
-		json_set(reg, "sysreg", json_string(pmu_regs[r].encoding));
-		set_uint(reg, "reads", blk->pmu_reads[r]);
-		set_uint(reg, "writes", blk->pmu_writes[r]);
-		set_uint(reg, "read_faults", blk->pmu_read_faults[r]);
-		set_uint(reg, "write_faults", blk->pmu_write_faults[r]);
-		json_set(regs, pmu_regs[r].name, reg);
-		reads += blk->pmu_reads[r];
-		writes += blk->pmu_writes[r];
-	}
-	json_set(v, "pmu_registers", regs);
-	set_uint(v, "pmu_reads", reads);
-	set_uint(v, "pmu_writes", writes);
-	set_uint(v, "faults", blk->faults);
-	if (blk->faults)
-		set_uint(v, "fault_esr_value", blk->fault_esr);
-	set_uint(v, "iterations", blk->pmu_iterations);
-	set_uint(v, "pmu_ns", phase_ns(blk, 0, 1));
-	/* Without a vPMU every read faulted and these mean nothing. */
-	if (vm->vpmu) {
-		set_uint(v, "counter_last_value", blk->pmu_last);
-		set_uint(v, "counter_nonzero_reads", blk->pmu_nonzero);
-		set_uint(v, "pmcr_value", blk->pmcr_init);
-	}
-}
-
-static void pmu_vm_json(const struct arm64_vm *vm, int cap, json_t *vmj)
-{
-	json_set(vmj, "vpmu", json_boolean(vm->vpmu));
-	set_uint(vmj, "kvm_cap_arm_pmu_v3", (uint64_t)cap);
-	set_uint(vmj, "pmu_irq", PMU_IRQ);
-	set_uint(vmj, "pmu_event", PMU_EVENT_CPU_CYCLES);
-	/* PMCR_EL0.N: event counters the guest sees. */
-	if (vm->vpmu)
-		set_uint(vmj, "pmu_counters",
-			 (vm->avcpus[0].blk->pmcr_init >> 11) & 0x1f);
-}
-
 static void destroy_vm(struct arm64_vm *vm, json_t *vmj)
 {
 	struct vm_parts p = {
@@ -760,7 +423,7 @@ int arch_run_vm(const struct kvmload_opts *o, json_t *vmj)
 	if (o->scenario == SCENARIO_TIMER)
 		run_timer(&vm, &timer_start, &timer_stop);
 	kvm_vcpus_join(vm.vcpus, o->vcpus);
-	set_uint(vmj, "run_ns", now_ns() - run_start);
+	json_set_uint(vmj, "run_ns", now_ns() - run_start);
 	check_guest(&vm);
 
 	for (unsigned int i = 0; i < o->vcpus; i++) {
@@ -769,16 +432,16 @@ int arch_run_vm(const struct kvmload_opts *o, json_t *vmj)
 
 		switch (o->scenario) {
 		case SCENARIO_MMIO:
-			mmio_json(av, v);
+			arm64_mmio_json(av, v);
 			break;
 		case SCENARIO_TIMER:
-			timer_json(av, v, timer_stop, o->period_us);
+			arm64_timer_json(av, v, timer_stop, o->period_us);
 			break;
 		case SCENARIO_TEARDOWN:
-			teardown_json(av, v);
+			arm64_teardown_json(av, v);
 			break;
 		case SCENARIO_PMU:
-			pmu_json(&vm, av, v);
+			arm64_pmu_json(&vm, av, v);
 			break;
 		}
 		if (json_array_append_new(vcpus_json, v))
@@ -786,14 +449,14 @@ int arch_run_vm(const struct kvmload_opts *o, json_t *vmj)
 	}
 	switch (o->scenario) {
 	case SCENARIO_TIMER:
-		timer_vm_json(&vm, timer_start, timer_stop, vmj);
+		arm64_timer_vm_json(&vm, timer_start, timer_stop, vmj);
 		break;
 	case SCENARIO_TEARDOWN:
-		set_uint(vmj, "mem_gpa", TEARDOWN_GPA);
-		set_uint(vmj, "mem_pages", vm.mem_size / PAGE_SIZE_4K);
+		json_set_uint(vmj, "mem_gpa", TEARDOWN_GPA);
+		json_set_uint(vmj, "mem_pages", vm.mem_size / PAGE_SIZE_4K);
 		break;
 	case SCENARIO_PMU:
-		pmu_vm_json(&vm, pmu_cap, vmj);
+		arm64_pmu_vm_json(&vm, pmu_cap, vmj);
 		break;
 	default:
 		break;

@@ -257,6 +257,20 @@ void json_set(json_t *obj, const char *key, json_t *value)
 		die("out of memory building JSON (%s)", key);
 }
 
+void json_set_uint(json_t *obj, const char *key, uint64_t value)
+{
+	json_set(obj, key, json_integer((json_int_t)value));
+}
+
+json_t *json_new_object(void)
+{
+	json_t *obj = json_object();
+
+	if (!obj)
+		die("out of memory building JSON");
+	return obj;
+}
+
 json_t *kvm_vcpu_json(const struct kvm_vcpu *vcpu)
 {
 	json_t *obj = json_object(), *exits = json_object();

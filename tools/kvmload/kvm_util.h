@@ -128,6 +128,12 @@ json_t *kvm_vcpu_json(const struct kvm_vcpu *vcpu);
 /* json_object_set_new() that dies on allocation failure. */
 void json_set(json_t *obj, const char *key, json_t *value);
 
+/* json_set() of an unsigned figure. */
+void json_set_uint(json_t *obj, const char *key, uint64_t value);
+
+/* json_object() that dies on allocation failure. */
+json_t *json_new_object(void);
+
 /*
  * Timer scenario: call once per VM when the guest timers of all its vCPUs
  * run.  kvmload prints KVMLOAD-TIMER-START on stderr when every VM has

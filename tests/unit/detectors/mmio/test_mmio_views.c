@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What the mmio detector shows of the streams of mmio_sim.h: an
+ * interval's delta, the JSON (what is unknown says so), the metrics a
+ * baseline compares and the text table.
+ */
+#include "mmio_sim.h"
+
+static void interval_delta(void **state)
+{
+	struct mmio_setup setup = setup_for(SVM_612, true);
+	struct mmio_sample a, b, out;
+	struct mmio_view v;
+	struct sim s;
+
+	(void)state;
+	sim_start(&s, SVM_612, true);
+	kvmload_mmio(&s, SVM_612, 100, 10);
+	sim_sample(&s, &setup, &a);
+	kvmload_mmio(&s, SVM_612, 100, 5);
+	sim_sample(&s, &setup, &b);
+	assert_int_equal(mmio_sample_delta(&a, &b, &out), 0);
+	assert_int_equal(mmio_view_from(&out, 1.0, EXIT_TABLE_SVM, &v), 0);
+	assert_int_equal(v.writes, 15);
+	assert_int_equal(addr(&v, FAST_GPA)->path[MMIO_PATH_EMULATED].writes, 5);
+	assert_int_equal(v.exits, 15);
+	assert_int_equal(v.fast_path.slow_candidate_runs, 5);
+	/* Candidates are the current ones, not a difference. */
+	assert_int_equal(addr(&v, FAST_GPA)->candidate, 1);
+	mmio_view_free(&v);
+	mmio_sample_free(&out);
+	/* An entry re-created in between restarts from its own counts. */
+	b.recs[0].stats.path[MMIO_PATH_EMULATED].writes = 2;
+	assert_int_equal(mmio_sample_delta(&a, &b, &out), 0);
+	assert_int_equal(out.recs[0].stats.path[MMIO_PATH_EMULATED].writes, 2);
+	mmio_sample_free(&out);
+	mmio_sample_free(&a);
+	mmio_sample_free(&b);
+}
+
+static void json_says_what_is_unknown(void **state)
+{
+	struct mmio_view v;
+	struct sim s;
+	json_t *doc, *a;
+
+	(void)state;
+	sim_start(&s, SVM_612, false);
+	kvmload_mmio(&s, SVM_612, 100, 3);
+	build(&s, SVM_612, false, &v);
+	doc = mmio_view_json(&v);
+	assert_true(json_is_null(json_object_get(json_object_get(doc,
+		"fast_path"), "present")));
+	assert_false(json_is_true(json_object_get(doc, "candidates_known")));
+	assert_true(json_is_string(json_object_get(doc, "candidates_why")));
+	assert_true(json_is_null(json_object_get(json_object_get(doc, "costs"),
+						 "emulated")));
+	a = json_array_get(json_object_get(json_array_get(json_object_get(doc,
+		"vms"), 0), "addresses"), 0);
+	assert_int_equal(json_integer_value(json_object_get(a, "gpa")),
+			 FAST_GPA);
+	assert_true(json_is_null(json_object_get(a, "candidate")));
+	assert_string_equal(json_string_value(json_object_get(a, "class")),
+			    "emulated");
+	assert_true(json_is_null(json_object_get(json_object_get(a,
+		"emulated"), "cost_avg_ns")));
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(a,
+		"emulated"), "insn_emulated")), 3);
+	json_decref(doc);
+	mmio_view_free(&v);
+
+	sim_start(&s, SVM_612, true);
+	kvmload_mmio(&s, SVM_612, 100, 3);
+	build(&s, SVM_612, true, &v);
+	doc = mmio_view_json(&v);
+	assert_true(json_is_false(json_object_get(json_object_get(doc,
+		"fast_path"), "present")));
+	a = json_array_get(json_object_get(json_array_get(json_object_get(doc,
+		"vms"), 0), "candidates"), 0);
+	assert_int_equal(json_integer_value(a), FAST_GPA);
+	json_decref(doc);
+	mmio_view_free(&v);
+}
+
+static void metrics_for_the_baseline(void **state)
+{
+	struct metric_set set = { 0 };
+	const struct metric *m;
+	struct mmio_view v;
+	struct sim s;
+
+	(void)state;
+	sim_start(&s, VMX, true);
+	kvmload_mmio(&s, VMX, 100, 10);
+	build(&s, VMX, true, &v);
+	assert_int_equal(mmio_view_metrics(&v, &set), 0);
+	m = metric_find(&set, "mmio.writes", "");
+	assert_non_null(m);
+	assert_true(m->value == 30);
+	m = metric_find(&set, "mmio.fast_writes", "");
+	assert_true(m->value == 10);
+	assert_string_equal(m->per, "mmio.writes");
+	assert_int_equal(m->better, BETTER_HIGHER);
+	m = metric_find(&set, "mmio.fast_share", "");
+	assert_int_equal(m->better, BETTER_HIGHER);
+	m = metric_find(&set, "mmio.exits", "");
+	assert_string_equal(m->per, "mmio.writes");
+	assert_true(m->value == 30);
+	m = metric_find(&set, "mmio.write_cost_ns", "path=fast");
+	assert_non_null(m);
+	assert_int_equal(m->type, METRIC_HISTOGRAM);
+	assert_true(m->value == 10);
+	assert_true(m->sum == 10 * 30 * US);
+	m = metric_find(&set, "mmio.addr_writes",
+			"vm=4242,addr=0xd0000000,path=fast");
+	assert_non_null(m);
+	assert_true(m->per_entity);
+	assert_true(m->value == 10);
+	metric_set_free(&set);
+	mmio_view_free(&v);
+
+	/* Tracepoint mode: no cost metrics rather than zeros. */
+	sim_start(&s, VMX, false);
+	kvmload_mmio(&s, VMX, 100, 10);
+	build(&s, VMX, false, &v);
+	assert_int_equal(mmio_view_metrics(&v, &set), 0);
+	assert_null(metric_find(&set, "mmio.write_cost_ns", "path=fast"));
+	assert_null(metric_find(&set, "mmio.fast_misses", ""));
+	assert_non_null(metric_find(&set, "mmio.fast_writes", ""));
+	metric_set_free(&set);
+	mmio_view_free(&v);
+}
+
+static void text_table(void **state)
+{
+	struct mmio_view v;
+	struct sim s;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	sim_start(&s, SVM_612, true);
+	kvmload_mmio(&s, SVM_612, 100, 4);
+	build(&s, SVM_612, true, &v);
+	f = open_memstream(&buf, &len);
+	mmio_view_text(f, &v, "fentry+tracepoint");
+	fclose(f);
+	assert_non_null(strstr(buf, "mmio: fentry+tracepoint - svm npf_interception: fast path absent (observed)"));
+	assert_non_null(strstr(buf, "12 writes: fast 0, emulated 8, to VMM 4"));
+	assert_non_null(strstr(buf, "0xd0000000"));
+	assert_non_null(strstr(buf, "candidates (len-0 ioeventfds): 0xd0000000"));
+	free(buf);
+	mmio_view_free(&v);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(interval_delta),
+		cmocka_unit_test(json_says_what_is_unknown),
+		cmocka_unit_test(metrics_for_the_baseline),
+		cmocka_unit_test(text_table),
+	};
+
+	return cmocka_run_group_tests_name("mmio views", tests, NULL, NULL);
+}
