@@ -74,6 +74,7 @@ static void check_usage(FILE *out)
 		"                        only those COMMAND's processes create\n"
 		"  --command-output FILE COMMAND's stdout and stderr go to FILE (with\n"
 		"                        -o json they go to stderr, never into the JSON)\n"
+		GLOBAL_OPTIONS_HELP
 		"exit status: 0 passed (a rule judged the run), 1 a rule failed or a\n"
 		"metric regressed, 2 usage, 3 permission, 4 a group cannot run on this\n"
 		"kernel or the baseline comparison was refused, 5 runtime error,\n"
@@ -144,6 +145,7 @@ static int parse_check_options(int argc, char **argv, struct check_options *o)
 		{ "command-output", required_argument, NULL, OPT_COMMAND_OUTPUT },
 		{ "all-vms", no_argument, NULL, OPT_ALL_VMS },
 		{ "help", no_argument, NULL, 'h' },
+		GLOBAL_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct check_rule_group *const *groups = check_groups();
@@ -165,7 +167,8 @@ static int parse_check_options(int argc, char **argv, struct check_options *o)
 		o->thresholds[i] = check_rule_at(i)->default_threshold;
 	optind = 0;	/* all of getopt's state, not only its index */
 	/* '+': stop at the first non-option, COMMAND's own options are its. */
-	while ((opt = getopt_long(argc, argv, "+d:o:p:h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+" GLOBAL_SHORTOPTS "d:o:p:h",
+				  longopts, NULL)) != -1) {
 		if (opt >= OPT_GROUP && opt < OPT_GROUP + (int)ngroups) {
 			o->groups[opt - OPT_GROUP] = true;
 			any = true;
@@ -237,6 +240,11 @@ static int parse_check_options(int argc, char **argv, struct check_options *o)
 			check_usage(stdout);
 			return OPTIONS_SHOWN;
 		default:
+			if (opt_is_global(opt)) {
+				if (opt_global(opt, optarg))
+					return KW_EXIT_USAGE;
+				break;
+			}
 			check_usage(stderr);
 			return KW_EXIT_USAGE;
 		}

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* kvmwatch's own options, before the command: -v, -m, -P, -V, -h. */
+/* kvmwatch's own options (-v, -m, -P, -V, -h) and its commands' table. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +13,7 @@
 void kvmwatch_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: kvmwatch [-v] COMMAND [OPTIONS]\n"
+		"usage: kvmwatch [-v] [-m MODE] [-P POINT]... COMMAND [OPTIONS]\n"
 		"\n"
 		"commands:\n"
 		"  probe [-o text|json]   what this kernel lets kvmwatch observe, per detector\n"
@@ -40,6 +40,7 @@ void kvmwatch_usage(FILE *out)
 		"                         probe lists them; they cost enough to change\n"
 		"                         what they measure)\n"
 		"  -V, --version          print the version\n"
+		"-v, -m and -P may also follow the command: kvmwatch top -m tracepoint.\n"
 		"\n"
 		"'kvmwatch COMMAND -h' describes a command; see kvmwatch(8).\n");
 }
@@ -61,37 +62,77 @@ const struct kvmwatch_command *kvmwatch_command(const char *name)
 	return NULL;
 }
 
+bool opt_is_global(int opt)
+{
+	return opt == 'v' || opt == 'm' || opt == 'P';
+}
+
+int opt_global(int opt, const char *arg)
+{
+	int err;
+
+	switch (opt) {
+	case 'v':
+		kw_verbose = true;
+		return KW_EXIT_OK;
+	case 'm':
+		if (parse_attach_mode(arg, &attach_mode_limit)) {
+			kw_warn("unknown attach mode '%s' (fentry, kprobe or tracepoint)",
+				arg);
+			return KW_EXIT_USAGE;
+		}
+		return KW_EXIT_OK;
+	case 'P':
+		err = points_opt_in(arg);
+		if (err) {
+			kw_warn(err == -ENOENT ?
+				"no probe point '%s' (kvmwatch probe lists them)" :
+				"probe point '%s' is always watched; --point names an opt-in one",
+				arg);
+			return KW_EXIT_USAGE;
+		}
+		return KW_EXIT_OK;
+	}
+	return KW_EXIT_USAGE;
+}
+
+/* argv[arg] as one of kvmwatch's own options: 'v', 'm', 'P', or 0. */
+static int global_option_of(const char *name)
+{
+	static const struct { const char *s, *l; int opt; } names[] = {
+		{ "-v", "--verbose", 'v' },
+		{ "-m", "--mode", 'm' },
+		{ "-P", "--point", 'P' },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(name, names[i].s) || !strcmp(name, names[i].l))
+			return names[i].opt;
+	return 0;
+}
+
 int parse_global_options(int argc, char **argv, int *command_at)
 {
 	const char *mode = getenv("KVMWATCH_MODE");
-	int arg = 1, err;
+	int arg = 1, opt;
 
+	if (mode && *mode && opt_global('m', mode))
+		return KW_EXIT_USAGE;
 	for (; arg < argc && argv[arg][0] == '-'; arg++) {
-		if (!strcmp(argv[arg], "-v") || !strcmp(argv[arg], "--verbose")) {
+		opt = global_option_of(argv[arg]);
+		if (opt == 'v') {
 			kw_verbose = true;
-		} else if (!strcmp(argv[arg], "-m") ||
-			   !strcmp(argv[arg], "--mode")) {
+		} else if (opt) {
 			if (++arg == argc) {
-				kw_warn("%s needs a mode: fentry, kprobe or tracepoint",
+				kw_warn(opt == 'm' ?
+					"%s needs a mode: fentry, kprobe or tracepoint" :
+					"%s needs a probe point name (kvmwatch probe lists them)",
 					argv[arg - 1]);
 				return KW_EXIT_USAGE;
 			}
-			mode = argv[arg];
-		} else if (!strcmp(argv[arg], "-P") ||
-			   !strcmp(argv[arg], "--point")) {
-			if (++arg == argc) {
-				kw_warn("%s needs a probe point name (kvmwatch probe lists them)",
-					argv[arg - 1]);
+			if (opt_global(opt, argv[arg]))
 				return KW_EXIT_USAGE;
-			}
-			err = points_opt_in(argv[arg]);
-			if (err) {
-				kw_warn(err == -ENOENT ?
-					"no probe point '%s' (kvmwatch probe lists them)" :
-					"probe point '%s' is always watched; --point names an opt-in one",
-					argv[arg]);
-				return KW_EXIT_USAGE;
-			}
 		} else if (!strcmp(argv[arg], "-V") ||
 			   !strcmp(argv[arg], "--version")) {
 			printf("kvmwatch %s\n", KVMWATCH_VERSION);
@@ -105,11 +146,6 @@ int parse_global_options(int argc, char **argv, int *command_at)
 			kvmwatch_usage(stderr);
 			return KW_EXIT_USAGE;
 		}
-	}
-	if (mode && *mode && parse_attach_mode(mode, &attach_mode_limit)) {
-		kw_warn("unknown attach mode '%s' (fentry, kprobe or tracepoint)",
-			mode);
-		return KW_EXIT_USAGE;
 	}
 	if (arg == argc) {
 		kvmwatch_usage(stderr);

@@ -85,7 +85,8 @@ static void export_usage(FILE *out)
 		"  --max-series N        at most N per-VM series (default %d); more are\n"
 		"                        counted in kvmwatch_export_dropped_series_total\n"
 		"  -n, --count N         stop after N reads (default: until SIGINT)\n"
-		"  -p, --pid PID         watch only the VMM process PID\n",
+		"  -p, --pid PID         watch only the VMM process PID\n"
+		GLOBAL_OPTIONS_HELP,
 		EXPORT_DEFAULT_INTERVAL, EXPORT_FRESH_SEC, EXPORT_DEFAULT_GRACE,
 		EXPORT_DEFAULT_MAX_SERIES);
 }
@@ -102,6 +103,7 @@ static int parse_export_options(int argc, char **argv, struct export_options *o)
 		{ "count", required_argument, NULL, 'n' },
 		{ "pid", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
+		GLOBAL_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
@@ -110,7 +112,8 @@ static int parse_export_options(int argc, char **argv, struct export_options *o)
 	o->grace_sec = EXPORT_DEFAULT_GRACE;
 	o->max_series = EXPORT_DEFAULT_MAX_SERIES;
 	optind = 0;	/* all of getopt's state, not only its index */
-	while ((opt = getopt_long(argc, argv, "i:n:p:h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, GLOBAL_SHORTOPTS "i:n:p:h",
+				  longopts, NULL)) != -1) {
 		switch (opt) {
 		case OPT_LISTEN:
 			o->listen = optarg;
@@ -144,6 +147,11 @@ static int parse_export_options(int argc, char **argv, struct export_options *o)
 			export_usage(stdout);
 			return OPTIONS_SHOWN;
 		default:
+			if (opt_is_global(opt)) {
+				if (opt_global(opt, optarg))
+					return KW_EXIT_USAGE;
+				break;
+			}
 			export_usage(stderr);
 			return KW_EXIT_USAGE;
 		}

@@ -28,6 +28,22 @@ int opt_output(const char *cmd, const char *arg, enum output_format *out);
 int opt_command(const char *cmd, int argc, char **argv, int optind,
 		char ***command);
 
+/*
+ * kvmwatch's own options, which each command takes too, so that
+ * "kvmwatch top -m tracepoint" means "kvmwatch -m tracepoint top".
+ */
+#define GLOBAL_SHORTOPTS "vm:P:"
+#define GLOBAL_LONGOPTS						\
+	{ "verbose", no_argument, NULL, 'v' },			\
+	{ "mode", required_argument, NULL, 'm' },		\
+	{ "point", required_argument, NULL, 'P' }
+#define GLOBAL_OPTIONS_HELP						\
+	"  -v, -m MODE, -P POINT  kvmwatch's own options (kvmwatch -h)\n"
+/* Whether getopt's opt is one of them. */
+bool opt_is_global(int opt);
+/* Apply one of them: KW_EXIT_OK, or KW_EXIT_USAGE after saying why. */
+int opt_global(int opt, const char *arg);
+
 /* kvmwatch's own usage text. */
 void kvmwatch_usage(FILE *out);
 /* The options before the command (-v, -m MODE, -P POINT, -V, -h): on

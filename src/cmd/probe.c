@@ -14,7 +14,9 @@
 
 static void probe_usage(FILE *out)
 {
-	fprintf(out, "usage: kvmwatch probe [-o text|json]\n");
+	fprintf(out, "usage: kvmwatch probe [-o text|json]\n"
+		"  -o, --output FMT    text (default) or json\n"
+		GLOBAL_OPTIONS_HELP);
 }
 
 static json_t *probe_json(const struct kernel_caps *caps,
@@ -55,12 +57,14 @@ static int parse_probe_options(int argc, char **argv,
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
+		GLOBAL_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
 
 	optind = 0;	/* all of getopt's state, not only its index */
-	while ((opt = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, GLOBAL_SHORTOPTS "o:h",
+				  longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'o':
 			if (opt_output("probe", optarg, format))
@@ -70,6 +74,11 @@ static int parse_probe_options(int argc, char **argv,
 			probe_usage(stdout);
 			return OPTIONS_SHOWN;
 		default:
+			if (opt_is_global(opt)) {
+				if (opt_global(opt, optarg))
+					return KW_EXIT_USAGE;
+				break;
+			}
 			probe_usage(stderr);
 			return KW_EXIT_USAGE;
 		}

@@ -50,6 +50,7 @@ static void record_usage(FILE *out)
 		"  --repeat N            run COMMAND N times (2 to 100) in one attach: the\n"
 		"                        record adds them up and keeps how far each metric\n"
 		"                        moved between runs, which a comparison allows\n"
+		GLOBAL_OPTIONS_HELP
 		"Every detector that can run here is recorded; compare a later run with\n"
 		"'kvmwatch check --baseline FILE'. Exit status: 0 written, 2 usage,\n"
 		"3 permission, 4 no detector can run, 5 runtime error or interrupted,\n"
@@ -69,6 +70,7 @@ static int parse_record_options(int argc, char **argv, struct record_options *o)
 		{ "duration", required_argument, NULL, 'd' },
 		{ "pid", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
+		GLOBAL_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	char error[512];
@@ -76,7 +78,8 @@ static int parse_record_options(int argc, char **argv, struct record_options *o)
 
 	o->repeats = 1;
 	optind = 0;	/* all of getopt's state, not only its index */
-	while ((opt = getopt_long(argc, argv, "+o:d:p:h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+" GLOBAL_SHORTOPTS "o:d:p:h",
+				  longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'o':
 			o->path = optarg;
@@ -107,6 +110,11 @@ static int parse_record_options(int argc, char **argv, struct record_options *o)
 			record_usage(stdout);
 			return OPTIONS_SHOWN;
 		default:
+			if (opt_is_global(opt)) {
+				if (opt_global(opt, optarg))
+					return KW_EXIT_USAGE;
+				break;
+			}
 			record_usage(stderr);
 			return KW_EXIT_USAGE;
 		}

@@ -39,7 +39,8 @@ static void top_usage(FILE *out)
 		"  -d, --delay SEC     interval between reports (default 1)\n"
 		"  -n, --iterations N  stop after N reports (default: until SIGINT)\n"
 		"  -p, --pid PID       watch only the VMM process PID\n"
-		"  -o, --output FMT    text (default) or json: one document per report\n");
+		"  -o, --output FMT    text (default) or json: one document per report\n"
+		GLOBAL_OPTIONS_HELP);
 }
 
 static int parse_top_options(int argc, char **argv, struct top_options *o)
@@ -52,13 +53,15 @@ static int parse_top_options(int argc, char **argv, struct top_options *o)
 		{ "pid", required_argument, NULL, 'p' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
+		GLOBAL_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
 
 	o->interval_sec = 1.0;
 	optind = 0;	/* all of getopt's state, not only its index */
-	while ((opt = getopt_long(argc, argv, "bcd:n:p:o:h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, GLOBAL_SHORTOPTS "bcd:n:p:o:h",
+				  longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'b':
 			o->batch = true;
@@ -87,6 +90,11 @@ static int parse_top_options(int argc, char **argv, struct top_options *o)
 			top_usage(stdout);
 			return OPTIONS_SHOWN;
 		default:
+			if (opt_is_global(opt)) {
+				if (opt_global(opt, optarg))
+					return KW_EXIT_USAGE;
+				break;
+			}
 			top_usage(stderr);
 			return KW_EXIT_USAGE;
 		}

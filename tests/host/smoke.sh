@@ -167,13 +167,29 @@ fi
 
 # Bad input: usage errors exit 2 with a message.
 for args in "bogus" "top -d 0" "top -d abc" "top -n 0" "top -o yaml" \
-	"top -p 0" "top -p 2147483647" "top extra" "probe -o xml" "--nope"; do
+	"top -p 0" "top -p 2147483647" "top extra" "probe -o xml" "--nope" \
+	"top -m bogus" "check --lockup -P nosuch" "record -o x.json -m"; do
 	# shellcheck disable=SC2086
 	"$kw" $args >/dev/null 2>"$out/usage.err"
 	rc=$?
 	check "'kvmwatch $args' is a usage error (rc=$rc) with a message" \
 		sh -c "[ $rc -eq 2 ] && [ -s '$out/usage.err' ]"
 done
+
+# kvmwatch's own options after the command act as before it: the same
+# modes in probe's JSON.
+"$kw" -m tracepoint probe -o json >"$out/probe-m-before.json" 2>/dev/null
+"$kw" probe -o json -m tracepoint >"$out/probe-m-after.json" 2>"$out/probe-m-after.err"
+rc=$?
+check "'probe -o json -m tracepoint' (rc=$rc) tries no fentry program and plans every point as '-m tracepoint probe' does" \
+	python3 -c '
+import json, sys
+docs = [json.load(open(f)) for f in sys.argv[1:]]
+modes = [{(n, p["name"]): p["mode"] for n, det in d["detectors"].items() for p in det.get("points", []) if p.get("mode")} for d in docs]
+sys.exit(not (modes[0] == modes[1] and modes[0] and docs[1]["fentry"]["status"] == "not-tried" == docs[0]["fentry"]["status"]))
+' "$out/probe-m-before.json" "$out/probe-m-after.json"
+"$kw" top -h >"$out/top-help.txt"
+check "top -h lists kvmwatch's own options" grep -q -- '-m MODE' "$out/top-help.txt"
 
 # Without privileges: one line, exit 3.
 if command -v setpriv >/dev/null; then
