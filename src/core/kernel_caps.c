@@ -143,6 +143,14 @@ static void probe_btf(struct kernel_caps *caps)
 
 void caps_release(struct kernel_caps *caps)
 {
+	size_t i;
+
+	for (i = 0; i < caps->nmodule_btfs; i++) {
+		btf__free(caps->module_btfs[i].btf);
+		if (caps->module_btfs[i].fd >= 0)
+			close(caps->module_btfs[i].fd);
+	}
+	caps->nmodule_btfs = 0;
 	btf__free(caps->vmlinux_btf);
 	caps->vmlinux_btf = NULL;
 }
@@ -332,6 +340,32 @@ static int module_btf_fd(const char *module)
 	return -ENOENT;
 }
 
+/* A module's BTF and the kernel's fd for it, from the cache or loaded. */
+static const struct caps_module_btf *module_btf(struct kernel_caps *caps,
+						const char *module)
+{
+	struct caps_module_btf *m;
+	size_t i;
+
+	for (i = 0; i < caps->nmodule_btfs; i++)
+		if (!strcmp(caps->module_btfs[i].name, module))
+			return &caps->module_btfs[i];
+	if (caps->nmodule_btfs == ARRAY_SIZE(caps->module_btfs))
+		return NULL;
+	m = &caps->module_btfs[caps->nmodule_btfs];
+	m->btf = btf__load_module_btf(module, caps->vmlinux_btf);
+	m->fd = module_btf_fd(module);
+	if (!m->btf || m->fd < 0) {
+		btf__free(m->btf);
+		if (m->fd >= 0)
+			close(m->fd);
+		return NULL;
+	}
+	snprintf(m->name, sizeof(m->name), "%s", module);
+	caps->nmodule_btfs++;
+	return m;
+}
+
 bool caps_fentry_can_attach(struct kernel_caps *caps, const char *func,
 			    const char *module, char *why, size_t why_len)
 {
@@ -341,8 +375,9 @@ bool caps_fentry_can_attach(struct kernel_caps *caps, const char *func,
 	};
 	LIBBPF_OPTS(bpf_prog_load_opts, opts,
 		    .expected_attach_type = BPF_TRACE_FENTRY);
-	struct btf *vmlinux = caps->vmlinux_btf, *btf;
-	int id, prog_fd, link_fd, btf_fd = -1;
+	const struct caps_module_btf *m = NULL;
+	struct btf *btf = caps->vmlinux_btf;
+	int id, prog_fd, link_fd;
 	bool ok = false;
 
 	if (caps->fentry_global_err < 0) {
@@ -353,20 +388,19 @@ bool caps_fentry_can_attach(struct kernel_caps *caps, const char *func,
 		snprintf(why, why_len, "no kernel BTF (/sys/kernel/btf/vmlinux)");
 		return false;
 	}
-	btf = vmlinux;
-	if (vmlinux && module && *module) {
-		btf = btf__load_module_btf(module, vmlinux);
-		btf_fd = module_btf_fd(module);
+	if (btf && module && *module) {
+		m = module_btf(caps, module);
+		btf = m ? m->btf : NULL;
 	}
 	id = btf ? btf__find_by_name_kind(btf, func, BTF_KIND_FUNC) : -ENOENT;
-	if (id <= 0 || (module && *module && btf_fd < 0)) {
+	if (id <= 0) {
 		snprintf(why, why_len, "%s has no BTF in %s", func,
 			 module && *module ? module : "vmlinux");
-		goto out;
+		return false;
 	}
 	opts.attach_btf_id = id;
-	if (btf_fd >= 0)
-		opts.attach_btf_obj_fd = btf_fd;
+	if (m)
+		opts.attach_btf_obj_fd = m->fd;
 	prog_fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "kw_fentry_probe",
 				"GPL", return_zero, 2, &opts);
 	if (prog_fd < 0) {
@@ -382,7 +416,11 @@ bool caps_fentry_can_attach(struct kernel_caps *caps, const char *func,
 				 "the kernel refuses fentry programs (%s)",
 				 kw_strerror(err));
 		}
-		goto out;
+		return false;
+	}
+	if (caps->fentry_attached_once) {
+		close(prog_fd);
+		return true;
 	}
 	link_fd = bpf_raw_tracepoint_open(NULL, prog_fd);
 	if (link_fd < 0) {
@@ -400,13 +438,9 @@ bool caps_fentry_can_attach(struct kernel_caps *caps, const char *func,
 	} else {
 		ok = true;
 		caps->fentry_global_err = 0;
+		caps->fentry_attached_once = true;
 		close(link_fd);
 	}
 	close(prog_fd);
-out:
-	if (btf != vmlinux)
-		btf__free(btf);
-	if (btf_fd >= 0)
-		close(btf_fd);
 	return ok;
 }

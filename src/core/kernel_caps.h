@@ -52,6 +52,16 @@ struct kernel_caps {
 	 * when the refusal is global (EPERM, no BTF). */
 	int fentry_global_err;
 	char fentry_why[WHY_LEN];
+	/* One trial attached: every later point is only loaded (each
+	 * trampoline took ~0.4 s to make and free under TCG). */
+	bool fentry_attached_once;
+	/* KVM modules' BTF for the fentry trials, parsed once each. */
+	struct caps_module_btf {
+		char name[32];
+		struct btf *btf;
+		int fd;
+	} module_btfs[4];
+	size_t nmodule_btfs;
 };
 
 void caps_probe(struct kernel_caps *caps);
@@ -73,7 +83,11 @@ int caps_lookup_ksyms(struct ksym_query *queries, size_t count);
 bool caps_tracepoint_exists(const struct kernel_caps *caps,
 			    const char *category_slash_name);
 
-/* Try to load and attach a no-op fentry program on func. */
+/*
+ * Try a no-op fentry program on func: loaded for every function, attached
+ * for the first that loads (whether this kernel can attach fentry at all,
+ * e.g. not arm64 6.1). A later attach that fails is the point's own.
+ */
 bool caps_fentry_can_attach(struct kernel_caps *caps, const char *func,
 			    const char *module, char *why, size_t why_len);
 
