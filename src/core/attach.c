@@ -10,6 +10,7 @@
 
 #include "attach.h"
 #include "bpf_log.h"
+#include "detector.h"
 
 static const char *const mode_names[] = {
 	[ATTACH_NONE] = "none",
@@ -122,7 +123,9 @@ int attach_plan_resolve(struct attach_plan *plan, struct kernel_caps *caps,
 			unsigned int detector_mask)
 {
 	size_t i, nq = 0, npoints = probe_point_count();
-	struct ksym_query queries[64];
+	struct ksym_query queries[64], facts[32];
+	size_t nfacts = 0;
+	enum detector_id det;
 	int err;
 
 	memset(plan, 0, sizeof(*plan));
@@ -146,7 +149,19 @@ int attach_plan_resolve(struct attach_plan *plan, struct kernel_caps *caps,
 		if (p->func && s->applicable)
 			queries[nq++] = (struct ksym_query){ .name = p->func };
 	}
-	err = caps_lookup_ksyms(queries, nq);
+	/* The detectors' other symbols in the same pass: it is kept. */
+	for (det = 0; det < DET_COUNT; det++) {
+		const struct detector_ops *ops = detector_ops(det);
+		const char *const *name;
+
+		if (!ops || !ops->kernel_symbols ||
+		    !(detector_mask & (1u << det)))
+			continue;
+		for (name = ops->kernel_symbols; *name &&
+		     nfacts < ARRAY_SIZE(facts); name++)
+			facts[nfacts++] = (struct ksym_query){ .name = *name };
+	}
+	err = caps_lookup_ksyms_also(queries, nq, facts, nfacts);
 	if (err)
 		kw_warn("cannot read /proc/kallsyms: %s; function probes disabled",
 			strerror(-err));
@@ -351,7 +366,9 @@ int attach_plan_load(struct attach_plan *plan, enum detector_id det,
 		goto fail;
 	}
 	bpf_log_reset();
+	kw_timing("%s: opened", detectors[det].name);
 	err = bpf_object__load_skeleton(skel);
+	kw_timing("%s: loaded (maps, CO-RE, verifier)", detectors[det].name);
 	if (err) {
 		char why[WHY_LEN - 64];
 
@@ -374,6 +391,7 @@ int attach_plan_load(struct attach_plan *plan, enum detector_id det,
 		goto fail;
 	}
 	*nlinks = err;
+	kw_timing("%s: attached %d links", detectors[det].name, err);
 	return 0;
 fail:
 	attach_plan_refuse(plan, det, error);

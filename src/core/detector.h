@@ -87,6 +87,10 @@ struct detector_ops {
 	size_t npoints;
 	/* Its rules for `kvmwatch check --GROUP`, or NULL. */
 	const struct check_rule_group *rules;
+	/* Optional, NULL-ended: kernel functions besides its points whose
+	 * presence it reads (caps_lookup_ksyms), found in the plan's one
+	 * pass over /proc/kallsyms. */
+	const char *const *kernel_symbols;
 	/* The maps a sample copies; the runner reads and prunes them. */
 	const struct detector_map *maps;
 	size_t nmaps;

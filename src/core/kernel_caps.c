@@ -256,10 +256,56 @@ static int compare_query(const void *a, const void *b)
 		      ((const struct ksym_query *const *)b)[0]->name);
 }
 
-int caps_lookup_ksyms(struct ksym_query *queries, size_t count)
+/* What earlier passes found, or found missing, by name. */
+#define KSYM_KEPT_MAX 128
+static struct ksym_query kept[KSYM_KEPT_MAX];
+static size_t nkept;
+
+static const struct ksym_query *kept_answer(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < nkept; i++)
+		if (!strcmp(kept[i].name, name))
+			return &kept[i];
+	return NULL;
+}
+
+static void keep_answer(const struct ksym_query *q)
+{
+	if (nkept < KSYM_KEPT_MAX && !kept_answer(q->name))
+		kept[nkept++] = *q;
+}
+
+/*
+ * One line of /proc/kallsyms: "ADDR TYPE NAME" or "ADDR TYPE NAME\t[MODULE]".
+ * Parsed by hand: sscanf took half the time of reading the file.
+ */
+static bool parse_ksym_line(char *line, unsigned long long *addr, char *type,
+			    char **name, char **module)
+{
+	char *p, *end;
+
+	*addr = strtoull(line, &end, 16);
+	if (end == line || *end != ' ' || !end[1] || end[2] != ' ')
+		return false;
+	*type = end[1];
+	*name = p = end + 3;
+	p += strcspn(p, "\t\n");
+	*module = NULL;
+	if (*p == '\t' && p[1] == '[') {
+		*module = p + 2;
+		(*module)[strcspn(*module, "]")] = '\0';
+	}
+	*p = '\0';
+	return **name != '\0';
+}
+
+/* One pass over /proc/kallsyms for the count queries. */
+static int read_kallsyms(struct ksym_query **queries, size_t count)
 {
 	struct ksym_query **sorted, key, *keyp = &key, **hit;
-	char line[512], name[256], module[64];
+	char line[512], *name, *module;
 	unsigned long long addr;
 	char type;
 	size_t i;
@@ -268,20 +314,20 @@ int caps_lookup_ksyms(struct ksym_query *queries, size_t count)
 	f = fopen("/proc/kallsyms", "r");
 	if (!f)
 		return -errno;
+	/* procfs says 1 KiB blocks: 5000 reads for the file. */
+	setvbuf(f, NULL, _IOFBF, 1 << 16);
 	sorted = calloc(count, sizeof(*sorted));
 	if (!sorted) {
 		fclose(f);
 		return -ENOMEM;
 	}
 	for (i = 0; i < count; i++) {
-		sorted[i] = &queries[i];
-		queries[i].found = false;
+		sorted[i] = queries[i];
+		queries[i]->found = false;
 	}
 	qsort(sorted, count, sizeof(*sorted), compare_query);
 	while (fgets(line, sizeof(line), f)) {
-		module[0] = '\0';
-		if (sscanf(line, "%llx %c %255s [%63[^]]]", &addr, &type, name,
-			   module) < 3)
+		if (!parse_ksym_line(line, &addr, &type, &name, &module))
 			continue;
 		if (type != 't' && type != 'T')
 			continue;
@@ -291,17 +337,54 @@ int caps_lookup_ksyms(struct ksym_query *queries, size_t count)
 			continue;
 		/* Several queries may name the same function. */
 		for (i = 0; i < count; i++) {
-			if (strcmp(queries[i].name, name))
+			if (strcmp(queries[i]->name, name))
 				continue;
-			queries[i].found = true;
-			queries[i].addr = addr;
-			snprintf(queries[i].module, sizeof(queries[i].module),
-				 "%s", module);
+			queries[i]->found = true;
+			queries[i]->addr = addr;
+			snprintf(queries[i]->module, sizeof(queries[i]->module),
+				 "%s", module ? module : "");
 		}
 	}
 	free(sorted);
 	fclose(f);
 	return 0;
+}
+
+int caps_lookup_ksyms_also(struct ksym_query *queries, size_t count,
+			   struct ksym_query *more, size_t nmore)
+{
+	struct ksym_query **all;
+	const struct ksym_query *k;
+	size_t i, n = 0;
+	int err;
+
+	all = calloc(count + nmore, sizeof(*all));
+	if (!all)
+		return -ENOMEM;
+	for (i = 0; i < count; i++) {
+		k = kept_answer(queries[i].name);
+		if (k)
+			queries[i] = *k;
+		else
+			all[n++] = &queries[i];
+	}
+	/* Every answer kept: no pass. */
+	if (!n) {
+		free(all);
+		return 0;
+	}
+	for (i = 0; i < nmore; i++)
+		all[n++] = &more[i];
+	err = read_kallsyms(all, n);
+	for (i = 0; !err && i < n; i++)
+		keep_answer(all[i]);
+	free(all);
+	return err;
+}
+
+int caps_lookup_ksyms(struct ksym_query *queries, size_t count)
+{
+	return caps_lookup_ksyms_also(queries, count, NULL, 0);
 }
 
 bool caps_tracepoint_exists(const struct kernel_caps *caps,

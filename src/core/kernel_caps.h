@@ -77,8 +77,14 @@ struct ksym_query {
 	uint64_t addr;		/* 0 when kptr_restrict hides it */
 };
 
-/* Resolve names in one pass over /proc/kallsyms. */
+/*
+ * Resolve names in one pass over /proc/kallsyms (5 MB, seconds under
+ * TCG), or from what an earlier pass kept: each pass keeps its answers.
+ */
 int caps_lookup_ksyms(struct ksym_query *queries, size_t count);
+/* The same, also resolving (and keeping) more, for later lookups. */
+int caps_lookup_ksyms_also(struct ksym_query *queries, size_t count,
+			   struct ksym_query *more, size_t nmore);
 
 bool caps_tracepoint_exists(const struct kernel_caps *caps,
 			    const char *category_slash_name);

@@ -27,6 +27,9 @@ enum output_format { OUTPUT_TEXT, OUTPUT_JSON };
 
 void kw_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void kw_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* With KVMWATCH_TIMING set: "kvmwatch: [1.234 s] what", seconds since
+ * the first call (where start-up and shutdown spend their time). */
+void kw_timing(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 extern bool kw_verbose;
 
 /* Parse "text" or "json" (the -o argument). */

@@ -48,6 +48,8 @@ static void stop_one(struct detector_run *run)
 	if (run->state && ops->stop)
 		ops->stop(run->state);
 	detector_bpf_close(&run->bpf);
+	if (run->on)
+		kw_timing("%s: closed", detectors[run->ops->id].name);
 	free(run->view);
 	free(run->last);
 	free(run->state);
@@ -94,6 +96,7 @@ static int start_one(struct runner *r, enum detector_id det, uint32_t pid,
 		return -EIO;
 	}
 	run->on = true;
+	kw_timing("%s: started", name);
 	session_modes(r->plan, det, run->modes, sizeof(run->modes));
 	/* The start-up says how many; -v and probe name each. */
 	r->lost_points += session_lost_figures(stderr, r->plan, det,

@@ -37,6 +37,28 @@ void kw_info(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+void kw_timing(const char *fmt, ...)
+{
+	static uint64_t start_ns;
+	static int on = -1;
+	va_list ap;
+
+	if (on < 0) {
+		const char *env = getenv("KVMWATCH_TIMING");
+
+		on = env && *env && strcmp(env, "0");
+		start_ns = monotonic_ns();
+	}
+	if (!on)
+		return;
+	fprintf(stderr, "kvmwatch: [%.3f s] ",
+		(monotonic_ns() - start_ns) / 1e9);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
 int parse_output_format(const char *arg, enum output_format *out)
 {
 	if (!strcmp(arg, "text"))

@@ -193,4 +193,5 @@ static int pmu_sample(void *state, void *sample)
 DEFINE_DETECTOR(pmu, DET_PMU,
 		.json_key = "pmu",
 		.rules = &pmu_rule_group,
+		.kernel_symbols = pmu_kernel_symbols,
 		.can_start = pmu_can_start)

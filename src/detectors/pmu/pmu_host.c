@@ -130,14 +130,19 @@ static bool kernel_has_member(const struct kernel_caps *caps,
 	return false;
 }
 
+const char *const pmu_kernel_symbols[] = {
+	"kvm_mediated_pmu_load", "perf_load_guest_context",
+	"kvm_vcpu_pmu_restore_guest", "perf_guest_get_msrs", NULL,
+};
+
 void pmu_gather_facts(const struct kernel_caps *caps,
 		      struct pmu_host_facts *f)
 {
 	struct ksym_query q[] = {
-		{ .name = "kvm_mediated_pmu_load" },
-		{ .name = "perf_load_guest_context" },
-		{ .name = "kvm_vcpu_pmu_restore_guest" },
-		{ .name = "perf_guest_get_msrs" },
+		{ .name = pmu_kernel_symbols[0] },
+		{ .name = pmu_kernel_symbols[1] },
+		{ .name = pmu_kernel_symbols[2] },
+		{ .name = pmu_kernel_symbols[3] },
 	};
 
 	memset(f, 0, sizeof(*f));
