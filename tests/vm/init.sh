@@ -12,7 +12,9 @@
 
 /bin/busybox --install -s /bin
 export PATH=/bin HOME=/root TMPDIR=/tmp
-mkdir -p /proc /sys /dev /tmp /out /root
+mkdir -p /proc /sys /dev /tmp /out /root /run
+# /run as on a host: a tmpfs (kvmwatch keeps its kallsyms answers there).
+mount -t tmpfs -o mode=0755 tmpfs /run
 mount -t proc proc /proc
 
 arg() {
