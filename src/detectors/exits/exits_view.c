@@ -2,6 +2,7 @@
 /* The exits view as text (top's first table), JSON and metrics. */
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/histogram.h"
 #include "exits_model.h"
@@ -70,10 +71,17 @@ void exits_view_text(FILE *out, const void *exits_view, const char *modes)
 	const struct kernel_caps *caps = ev->caps;
 	char pid[24], tid[24], vcpu[24];
 	size_t i, j;
+	char now[16] = "";
+	time_t t = time(NULL);
+	struct tm tm;
 
-	fprintf(out, "kvmwatch top - %s %s %s - exits: %s - %s %.2f s - %zu VM%s, %.1f exits/s\n",
-		caps->release, arch_name(caps->arch), vendor_name(caps->vendor),
-		modes, view->cumulative ? "total over" : "interval",
+	/* The time of day, as top(1) shows it: batch logs are read later. */
+	if (localtime_r(&t, &tm))
+		strftime(now, sizeof(now), "%H:%M:%S", &tm);
+	fprintf(out, "kvmwatch top - %s - %s %s %s - exits: %s - %s %.2f s - %zu VM%s with exits, %.1f exits/s\n",
+		now, caps->release, arch_name(caps->arch),
+		vendor_name(caps->vendor), modes,
+		view->cumulative ? "total over" : "interval",
 		view->interval_sec, view->nvms, view->nvms == 1 ? "" : "s",
 		view->exits_per_sec);
 	fprintf(out, "%8s %8s %4s %-16s %11s %11s %9s  %s\n", "PID", "TID",
@@ -154,9 +162,10 @@ static void set_reasons(json_t *obj, const struct reason_view *reasons,
 
 static json_t *json_vcpu(const struct vcpu_view *v)
 {
-	json_t *vcpu = json_pack("{s:I, s:I, s:s, s:I, s:f, s:I, s:f}",
+	json_t *vcpu = json_pack("{s:I, s:o, s:s, s:I, s:f, s:I, s:f}",
 				 "tid", (json_int_t)v->tid,
-				 "vcpu_id", (json_int_t)v->vcpu_id,
+				 "vcpu_id", v->vcpu_id < 0 ? json_null() :
+				 json_integer(v->vcpu_id),
 				 "comm", v->comm,
 				 "exits", (json_int_t)v->exits,
 				 "exits_per_s", v->exits_per_sec,

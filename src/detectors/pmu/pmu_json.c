@@ -171,10 +171,11 @@ static json_t *json_vcpu(const struct pmu_vcpu_view *v,
 				    run->ops[op].state == PMU_WATCH_ON ?
 				    json_op(&v->ops[op]) : json_null());
 	}
-	o = json_pack("{s:I, s:I, s:I, s:o, s:I, s:f, s:o, s:o, s:o}",
+	o = json_pack("{s:I, s:I, s:o, s:o, s:I, s:f, s:o, s:o, s:o}",
 		      "pid", (json_int_t)v->pid,
 		      "tid", (json_int_t)v->tid,
-		      "vcpu_id", (json_int_t)v->vcpu_id,
+		      "vcpu_id", v->vcpu_id < 0 ? json_null() :
+		      json_integer(v->vcpu_id),
 		      "vpmu", v->vpmu < 0 ? json_null() : json_boolean(v->vpmu),
 		      "exits", (json_int_t)v->exits,
 		      "exits_per_s", v->exits_per_sec,

@@ -135,7 +135,8 @@ class PmuChecks:
                             "read from struct kvm_vcpu",
                             [] if good else [json.dumps(v)[:400]])
                 else:
-                    good = v.get("vcpu_id") == -1 and v.get("vpmu") is None
+                    good = ("vcpu_id" in v and v["vcpu_id"] is None and
+                            v.get("vpmu") is None)
                     self.ok(good, f"{label}: {who}: without "
                             "kvm_arch_vcpu_load the vCPU index and vPMU "
                             "are unknown, not guessed",
