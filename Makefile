@@ -74,7 +74,8 @@ LIB_OBJS := $(filter-out $(BUILD)/obj/cmd/main.o,$(OBJS))
 TEST_SRCS := $(sort $(shell find tests/unit -name 'test_*.c'))
 TESTS := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(TEST_SRCS)))
 
-.PHONY: all kvmload deps test unit-tests fuzz fuzz-build fuzz-merge demo bench clean
+.PHONY: all kvmload deps test unit-tests fuzz fuzz-build fuzz-merge demo bench clean \
+	install uninstall
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -208,6 +209,21 @@ bench: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(if $(filter arm64-%,$(BENCH_KERNELS)),$(MAKE) --no-print-directory ARCH=arm64 all)
 	$(Q)python3 tests/bench/bench.py $(BENCH_KERNELS)
+
+# The binary, its man page and bash completion, under DESTDIR/PREFIX.
+PREFIX ?= /usr/local
+INSTALLED := $(PREFIX)/sbin/kvmwatch $(PREFIX)/share/man/man8/kvmwatch.8 \
+	$(PREFIX)/share/bash-completion/completions/kvmwatch
+install: $(BUILD)/kvmwatch
+	$(Q)install -D -m 0755 $(BUILD)/kvmwatch $(DESTDIR)$(PREFIX)/sbin/kvmwatch
+	$(Q)install -D -m 0644 docs/kvmwatch.8 \
+		$(DESTDIR)$(PREFIX)/share/man/man8/kvmwatch.8
+	$(Q)install -D -m 0644 tools/completion/kvmwatch.bash \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/kvmwatch
+	$(Q)printf '  INSTALL  %s\n' $(addprefix $(DESTDIR),$(INSTALLED))
+
+uninstall:
+	$(Q)rm -f $(addprefix $(DESTDIR),$(INSTALLED))
 
 clean:
 	rm -rf build kvmwatch

@@ -188,6 +188,26 @@ docs = [json.load(open(f)) for f in sys.argv[1:]]
 modes = [{(n, p["name"]): p["mode"] for n, det in d["detectors"].items() for p in det.get("points", []) if p.get("mode")} for d in docs]
 sys.exit(not (modes[0] == modes[1] and modes[0] and docs[1]["fentry"]["status"] == "not-tried" == docs[0]["fentry"]["status"]))
 ' "$out/probe-m-before.json" "$out/probe-m-after.json"
+"$kw" top -b -n 1 -d 0.2 >"$out/top.txt" 2>/dev/null
+check "top -b's header gives the time of day and whose VM count it is: $(head -1 "$out/top.txt" | cut -c1-60)" \
+	sh -c "head -1 '$out/top.txt' | grep -Eq '^kvmwatch top - [0-2][0-9]:[0-5][0-9]:[0-6][0-9] - .* VMs? with exits,'"
+# make install: the binary, the man page, bash completion; the completion
+# offers every long option each command's -h lists.
+rm -rf "$out/inst"
+make -C "$top" -s install DESTDIR="$out/inst" PREFIX=/usr >/dev/null 2>"$out/install.err"
+rc=$?
+check "make install DESTDIR=... (rc=$rc) puts the binary, man page and completion in place, and the binary runs" \
+	sh -c "[ $rc -eq 0 ] && '$out/inst/usr/sbin/kvmwatch' --version | grep -q '^kvmwatch ' && [ -s '$out/inst/usr/share/man/man8/kvmwatch.8' ] && [ -s '$out/inst/usr/share/bash-completion/completions/kvmwatch' ]"
+bash -c '. "$1/tools/completion/kvmwatch.bash"
+for cmd in probe top check record export; do
+	COMP_WORDS=(kvmwatch "$cmd" ""); COMP_CWORD=2; _kvmwatch
+	have=" ${COMPREPLY[*]} "
+	for o in $("$2" "$cmd" -h 2>&1 | sed -n "s/^ *\(-[a-zA-Z], \)\{0,1\}\(--[a-z][a-z-]*\).*/\2/p" | sort -u); do
+		case "$have" in *" $o "*) ;; *) echo "$cmd $o"; exit 1 ;; esac
+	done
+done' completion "$top" "$kw" >"$out/completion.missing" 2>&1
+rc=$?
+check "bash completion offers every long option of every command's -h (missing: $(cat "$out/completion.missing"))" [ $rc -eq 0 ]
 "$kw" top -h >"$out/top-help.txt"
 check "top -h lists kvmwatch's own options" grep -q -- '-m MODE' "$out/top-help.txt"
 
