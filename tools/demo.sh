@@ -38,7 +38,9 @@ kill \$(jobs -p) 2>/dev/null
 exit 0
 GUEST
 
+# Attaching every detector takes 15-40 s under TCG, minutes on a loaded
+# machine: the guest gets 10 minutes beyond the reports.
 echo "demo: booting the $arch testbed (Debian 6.12, KVM under QEMU TCG); first boot downloads the kernel"
-exec "$top/tests/vm/boot.sh" "$arch" -v --timeout $((seconds + 240)) \
+exec "$top/tests/vm/boot.sh" "$arch" -v --timeout $((seconds + 600)) \
 	--file "$top/build/$arch/kvmwatch" --file "$top/build/$arch/kvmload" \
 	--script "$script" --out "$out"

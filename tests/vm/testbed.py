@@ -55,6 +55,33 @@ def prepare_out(out):
     open(stamp, "w").close()
 
 
+class ConsoleEcho:
+    """The console for -v, line by line, with the base64 of /out said in
+    one line rather than shown (hundreds of lines that tell a reader
+    nothing)."""
+
+    def __init__(self):
+        self.pending = b""
+        self.inside = 0
+
+    def feed(self, chunk):
+        lines = (self.pending + chunk).split(b"\n")
+        self.pending = lines.pop()
+        shown = []
+        for ln in lines:
+            if re.search(rb"@@KVMTB-\w+ OUT-BEGIN", ln):
+                self.inside = 1
+            elif self.inside and re.search(rb"@@KVMTB-\w+ OUT-END", ln):
+                shown.append(b"[/out sent as %d lines of base64]" %
+                             (self.inside - 1))
+                self.inside = 0
+            elif self.inside:
+                self.inside += 1
+            else:
+                shown.append(ln)
+        return b"".join(ln + b"\n" for ln in shown)
+
+
 def tail(path, n=TAIL_LINES):
     """The last n lines of a log; for a console log, without the base64 of
     /out, which says nothing to a reader."""
@@ -177,6 +204,7 @@ def run_script(args, cmd, prefix):
     fd = proc.stdout.fileno()
     deadline = t0 + args.timeout
     pending = b""  # the current incomplete console line
+    echo = ConsoleEcho()
     window = b""  # the tail of the stream, to find a split stall marker
     try:
         while True:
@@ -194,8 +222,10 @@ def run_script(args, cmd, prefix):
             now = time.monotonic()
             console.write(chunk)
             if args.verbose:
-                sys.stdout.buffer.write(chunk)
-                sys.stdout.flush()
+                shown = echo.feed(chunk)
+                if shown:
+                    sys.stdout.buffer.write(shown)
+                    sys.stdout.flush()
             lines = (pending + chunk).split(b"\n")
             pending = lines.pop()
             for ln in lines:
