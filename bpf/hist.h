@@ -18,18 +18,36 @@ struct log2_hist {
 	__u32 slots[HIST_SLOTS];
 };
 
+/*
+ * Without branches: each test of v was a branch the verifier walked, and
+ * the bounds it learnt on v kept the paths apart in the code that used v
+ * next (64 paths a histogram; in the teardown's sched_switch, 182,703
+ * instructions processed against 48,260 now). A step's bit is 1 when v
+ * has a bit at or above 2^s: adding 2^s - 1 carries out of the low s bits.
+ */
 static __always_inline unsigned int log2_slot(__u64 v)
 {
-	unsigned int slot = 0;
+	__u64 slot = 0, bit;
 
-	/* Unrolled binary search: the verifier wants bounded work. */
-	if (v >> 32) { v >>= 32; slot += 32; }
-	if (v >> 16) { v >>= 16; slot += 16; }
-	if (v >> 8) { v >>= 8; slot += 8; }
-	if (v >> 4) { v >>= 4; slot += 4; }
-	if (v >> 2) { v >>= 2; slot += 2; }
-	if (v >> 1) { v >>= 1; slot += 1; }
-	slot += v;
+	bit = ((v >> 32) + 0xffffffffull) >> 32;	/* v < 2^64 */
+	v >>= bit << 5;
+	slot += bit << 5;
+	bit = ((v >> 16) + 0xffffull) >> 16;		/* v < 2^32 */
+	v >>= bit << 4;
+	slot += bit << 4;
+	bit = ((v >> 8) + 0xffull) >> 8;		/* v < 2^16 */
+	v >>= bit << 3;
+	slot += bit << 3;
+	bit = ((v >> 4) + 0xfull) >> 4;			/* v < 2^8 */
+	v >>= bit << 2;
+	slot += bit << 2;
+	bit = ((v >> 2) + 0x3ull) >> 2;			/* v < 2^4 */
+	v >>= bit << 1;
+	slot += bit << 1;
+	bit = ((v >> 1) + 0x1ull) >> 1;			/* v < 2^2 */
+	v >>= bit;
+	slot += bit;
+	slot += v;					/* v < 2 */
 	return slot < HIST_SLOTS ? slot : HIST_SLOTS - 1;
 }
 

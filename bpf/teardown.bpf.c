@@ -191,8 +191,10 @@ static __always_inline void phase_enter(__u32 p, struct kvm *kvm)
 		return;
 	/* The last one ended and this one follows in the same run. */
 	if (r && r->on_cpu) {
+		struct td_next nobody = {};
+
 		r->end_how = TD_END_NEXT;
-		if (td_stretch_close(r, now, -1, 0, NULL, 0, TD_WAIT_NONE))
+		if (td_stretch_close(r, now, -1, &nobody))
 			record_done(r);
 	}
 	id = __sync_fetch_and_add(&globals.next_id, 1) + 1;
@@ -441,13 +443,11 @@ int BPF_PROG(tp_sched_switch, bool preempt, struct task_struct *prev_task,
 	if (c->td_tid) {
 		r = record_of(c->td_id);
 		if (r && c->td_tid == prev) {
-			char comm[TD_COMM_LEN];
-			__u64 from;
-			__u32 how = td_waiter(c, next, r->cur_start, &from);
+			struct td_next n = { .pid = next };
 
-			BPF_CORE_READ_STR_INTO(&comm, next_task, comm);
-			if (td_stretch_close(r, now, state, next, comm, from,
-					     how))
+			n.how = td_waiter(c, next, r->cur_start, &n.wait_from);
+			BPF_CORE_READ_STR_INTO(&n.comm, next_task, comm);
+			if (td_stretch_close(r, now, state, &n))
 				record_done(r);
 		}
 		/* Or an event was lost: start over on this CPU. */

@@ -376,15 +376,25 @@ static __always_inline bool td_want(struct td_record *r, __u64 now, __u32 pid,
 /*
  * The open run ends at now: the thread is switched out in state
  * prev_state (or, with prev_state < 0, the teardown is cut short while
- * it runs). next is the task that gets the CPU (0: idle), waiting since
- * wait_from by how (td_waiter). Returns true when the record is done.
+ * it runs), and n gets the CPU. Returns true when the record is done.
  */
+/* The task that gets the CPU as a run ends (pid 0: idle), and since when
+ * it waited, by how (td_waiter). */
+struct td_next {
+	__u64 wait_from;
+	__u32 pid;
+	__u32 how;		/* enum td_wait_how */
+	char comm[TD_COMM_LEN];
+};
+
 static __always_inline bool td_stretch_close(struct td_record *r, __u64 now,
-					     long prev_state, __u32 next,
-					     const char *next_comm,
-					     __u64 wait_from, __u32 how)
+					     long prev_state,
+					     const struct td_next *n)
 {
 	__u64 len, from, to, wait = 0, held = 0;
+	__u32 next = n->pid, how = n->how;
+	__u64 wait_from = n->wait_from;
+	const char *next_comm = n->comm;
 	bool before = false;
 	int p;
 

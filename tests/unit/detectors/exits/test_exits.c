@@ -193,6 +193,19 @@ static void log2_slots_and_percentiles(void **state)
 	assert_int_equal(log2_slot(1023), 10);
 	assert_int_equal(log2_slot(1024), 11);
 	assert_int_equal(log2_slot(~0ull), HIST_SLOTS - 1);
+	/* Branch-free in BPF: the bit length at every power of two and
+	 * either side of it, clamped to the last slot. */
+	for (int b = 0; b < 64; b++) {
+		for (int d = -1; d <= 1; d++) {
+			uint64_t v = (1ull << b) + d;
+			unsigned int len = 0;
+
+			for (uint64_t x = v; x; x >>= 1)
+				len++;
+			assert_int_equal(log2_slot(v), len < HIST_SLOTS ?
+					 len : HIST_SLOTS - 1);
+		}
+	}
 
 	assert_int_equal(hist_percentile(&h, 0.5), 0);
 	h.slots[log2_slot(1000)] = 90;		/* [512, 1024) */

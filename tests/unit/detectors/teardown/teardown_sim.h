@@ -96,18 +96,16 @@ static inline bool sim_exit(struct sim *m, unsigned int p, uint64_t after)
 static inline bool sim_switch_out(struct sim *m, uint64_t after, long state,
 				  uint32_t next, const char *comm)
 {
-	char c[TD_COMM_LEN] = { 0 };
-	__u64 from;
-	uint32_t how;
+	struct td_next n = { .pid = next };
 
 	m->now += after;
-	how = td_waiter(&m->c, next, m->r.cur_start, &from);
-	strncpy(c, comm, sizeof(c) - 1);
+	n.how = td_waiter(&m->c, next, m->r.cur_start, &n.wait_from);
+	strncpy(n.comm, comm, sizeof(n.comm) - 1);
 	m->c.td_tid = 0;
 	m->c.last_switch_ns = m->now;
 	m->c.last_prev = VMM;
 	m->c.last_prev_runnable = td_state_runnable(state);
-	return td_stretch_close(&m->r, m->now, state, next, c, from, how);
+	return td_stretch_close(&m->r, m->now, state, &n);
 }
 
 /* ... and comes back after the other task ran for ran ns. */
