@@ -195,7 +195,8 @@ static int run_tui(struct top_options *o, struct runner *r)
 		return KW_EXIT_USAGE;
 	}
 	snprintf(status, sizeof(status),
-		 " first report in %.2g s | q quit  space now", o->interval_sec);
+		 " first report in %.2g s | q quit  space now  h help",
+		 o->interval_sec);
 	tui_show("", 0, status);
 	for (;;) {
 		next_ns += (uint64_t)(o->interval_sec * 1e9);
@@ -226,7 +227,7 @@ static int run_tui(struct top_options *o, struct runner *r)
 		}
 		fclose(out);
 		snprintf(status, sizeof(status),
-			 " every %.2g s, %s | q quit  space now  +/- interval  c %s  arrows/PgUp/PgDn scroll",
+			 " every %.2g s, %s | q quit  h help  space now  +/- interval  c %s  arrows scroll",
 			 o->interval_sec, o->cumulative ? "since start" :
 			 "per interval", o->cumulative ? "per interval" :
 			 "since start");

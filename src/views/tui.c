@@ -15,7 +15,22 @@ static struct {
 	char status[160];
 	int scroll;		/* first report line shown */
 	bool active;
+	bool help;		/* the keys, until the next key */
 } screen;
+
+static const char help_text[] =
+	"kvmwatch top: keys\n"
+	"\n"
+	"  q            quit\n"
+	"  space        report now\n"
+	"  + / -        double / halve the interval\n"
+	"  c            per-interval figures, or since start\n"
+	"  arrows, j k  scroll a line\n"
+	"  PgUp PgDn    scroll a page\n"
+	"  Home         back to the top\n"
+	"  h ?          this help\n"
+	"\n"
+	"Any key returns to the report. kvmwatch(8) describes every column.\n";
 
 int tui_start(void)
 {
@@ -50,7 +65,12 @@ static void draw(void)
 	int rows = LINES - 1, total, row = 0, line = 0;
 	const char *p = screen.text, *end = screen.text + screen.len;
 
-	total = count_lines(screen.text, screen.len);
+	if (screen.help) {
+		p = help_text;
+		end = help_text + sizeof(help_text) - 1;
+	}
+
+	total = count_lines(p, end - p);
 	if (screen.scroll > total - rows)
 		screen.scroll = total - rows;
 	if (screen.scroll < 0)
@@ -60,7 +80,7 @@ static void draw(void)
 		const char *nl = memchr(p, '\n', end - p);
 		int n = nl ? nl - p : end - p;
 
-		if (line++ >= screen.scroll)
+		if (line++ >= (screen.help ? 0 : screen.scroll))
 			mvaddnstr(row++, 0, p, n < COLS ? n : COLS);
 		p = nl ? nl + 1 : end;
 	}
@@ -105,8 +125,18 @@ enum tui_event tui_wait(uint64_t deadline_ns, const sigset_t *stop)
 		timeout((deadline_ns - now) / 1000000 < 200 ?
 			(int)((deadline_ns - now) / 1000000) : 200);
 		key = getch();
+		if (key != ERR && key != KEY_RESIZE && screen.help) {
+			screen.help = false;
+			draw();
+			continue;
+		}
 		switch (key) {
 		case ERR:
+			break;
+		case 'h':
+		case '?':
+			screen.help = true;
+			draw();
 			break;
 		case 'q':
 		case 'Q':

@@ -128,6 +128,13 @@ if command -v script >/dev/null; then
 	check "interactive top ends on 'q' with exit 0 (rc=$rc)" [ $rc -eq 0 ]
 	check "interactive top drew the exits table on the alternate screen" \
 		sh -c "grep -q 'kvmwatch top -' '$out/tui.out' && grep -q '1049h' '$out/tui.out'"
+	# 'h' (or '?') shows the keys; any key goes back, 'q' still quits.
+	(sleep 3; printf '?'; sleep 1; printf x; sleep 1; printf q) |
+		TERM=xterm timeout 20 script -qec "'$kw' top -d 0.5" /dev/null \
+		>"$out/tui-help.out" 2>&1
+	rc=$?
+	check "interactive top shows its keys on '?' and still quits on 'q' (rc=$rc)" \
+		sh -c "[ $rc -eq 0 ] && grep -q 'Any key returns to the report' '$out/tui-help.out'"
 	TERM=no-such-terminal timeout 20 script -qec "'$kw' top -n 1 -d 0.2" \
 		/dev/null >"$out/tui-bad.out" 2>&1
 	rc=$?
