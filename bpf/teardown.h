@@ -373,11 +373,6 @@ static __always_inline bool td_want(struct td_record *r, __u64 now, __u32 pid,
 	return true;
 }
 
-/*
- * The open run ends at now: the thread is switched out in state
- * prev_state (or, with prev_state < 0, the teardown is cut short while
- * it runs), and n gets the CPU. Returns true when the record is done.
- */
 /* The task that gets the CPU as a run ends (pid 0: idle), and since when
  * it waited, by how (td_waiter). */
 struct td_next {
@@ -387,6 +382,11 @@ struct td_next {
 	char comm[TD_COMM_LEN];
 };
 
+/*
+ * The open run ends at now: the thread is switched out in state
+ * prev_state (or, with prev_state < 0, the teardown is cut short while
+ * it runs), and n gets the CPU. Returns true when the record is done.
+ */
 static __always_inline bool td_stretch_close(struct td_record *r, __u64 now,
 					     long prev_state,
 					     const struct td_next *n)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* kvmwatch's own options (-v, -m, -P, -V, -h) and its commands' table. */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,9 +63,17 @@ const struct kvmwatch_command *kvmwatch_command(const char *name)
 	return NULL;
 }
 
+/* kvmwatch's own options, as each command's getopt takes them too. */
+static const struct option global_options[] = { GLOBAL_LONGOPTS };
+
 bool opt_is_global(int opt)
 {
-	return opt == 'v' || opt == 'm' || opt == 'P';
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(global_options); i++)
+		if (opt == global_options[i].val)
+			return true;
+	return false;
 }
 
 int opt_global(int opt, const char *arg)
@@ -96,19 +105,18 @@ int opt_global(int opt, const char *arg)
 	return KW_EXIT_USAGE;
 }
 
-/* argv[arg] as one of kvmwatch's own options: 'v', 'm', 'P', or 0. */
-static int global_option_of(const char *name)
+/* argv[arg] as one of kvmwatch's own options ("-m", "--mode"): its
+ * letter, or 0. */
+static int global_option_of(const char *arg)
 {
-	static const struct { const char *s, *l; int opt; } names[] = {
-		{ "-v", "--verbose", 'v' },
-		{ "-m", "--mode", 'm' },
-		{ "-P", "--point", 'P' },
-	};
 	size_t i;
 
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (!strcmp(name, names[i].s) || !strcmp(name, names[i].l))
-			return names[i].opt;
+	for (i = 0; i < ARRAY_SIZE(global_options); i++)
+		if ((arg[0] == '-' && arg[1] == global_options[i].val &&
+		     !arg[2]) ||
+		    (!strncmp(arg, "--", 2) &&
+		     !strcmp(arg + 2, global_options[i].name)))
+			return global_options[i].val;
 	return 0;
 }
 

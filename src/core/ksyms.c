@@ -164,21 +164,28 @@ static bool ksyms_cache_key(char *key, size_t len)
 /* Names outlive the cache file's buffer: the kept answers point here. */
 static char cached_names[KSYM_KEPT_MAX][64];
 
+/* This run's key, made once (the pass follows at once), or "" when there
+ * is none (no boot id). */
+static char cache_key[160];
+
 static void ksyms_cache_load(void)
 {
-	char key[160], line[256], name[64], module[64];
+	char line[256], name[64], module[64];
 	unsigned long long addr;
 	size_t n = 0;
 	int found;
 	FILE *f;
 
-	if (!ksyms_cache_key(key, sizeof(key)))
+	if (!ksyms_cache_key(cache_key, sizeof(cache_key))) {
+		cache_key[0] = '\0';
 		return;
+	}
 	f = fopen(KSYMS_CACHE, "r");
 	if (!f)
 		return;
 	if (!fgets(line, sizeof(line), f) ||
-	    strncmp(line, key, strlen(key)) || line[strlen(key)] != '\n') {
+	    strncmp(line, cache_key, strlen(cache_key)) ||
+	    line[strlen(cache_key)] != '\n') {
 		fclose(f);
 		return;
 	}
@@ -203,12 +210,12 @@ static void ksyms_cache_load(void)
 /* Best effort: a read-only /run only costs the next run a pass. */
 static void ksyms_cache_save(void)
 {
-	char key[160], tmp[64];
+	char tmp[64];
 	size_t i;
 	FILE *f;
 	int fd;
 
-	if (!ksyms_cache_key(key, sizeof(key)))
+	if (!cache_key[0])
 		return;
 	if (mkdir(KSYMS_CACHE_DIR, 0700) && errno != EEXIST)
 		return;
@@ -220,7 +227,7 @@ static void ksyms_cache_save(void)
 			close(fd);
 		return;
 	}
-	fprintf(f, "%s\n", key);
+	fprintf(f, "%s\n", cache_key);
 	for (i = 0; i < nkept; i++)
 		fprintf(f, "%s %d %llx %s\n", kept[i].name, kept[i].found,
 			(unsigned long long)kept[i].addr,

@@ -12,7 +12,7 @@ int session_prepare(struct kernel_caps *caps, struct attach_plan *plan,
 	kw_timing("start");
 	bpf_log_install();
 	caps_probe(caps);
-	kw_timing("kernel probed (BTF, kallsyms, tracefs, kprobes)");
+	kw_timing("kernel probed (BTF, tracefs, kprobes)");
 	if (caps->arch == ARCH_OTHER) {
 		kw_warn("unsupported architecture %s (x86_64 and arm64 only)",
 			caps->machine);
@@ -34,7 +34,7 @@ int session_prepare(struct kernel_caps *caps, struct attach_plan *plan,
 		kw_warn("internal: too many probe points");
 		return KW_EXIT_RUNTIME;
 	}
-	kw_timing("probe points planned (fentry trials)");
+	kw_timing("probe points planned (kallsyms, fentry trials)");
 	return KW_EXIT_OK;
 }
 

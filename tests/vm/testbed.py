@@ -87,23 +87,12 @@ def tail(path, n=TAIL_LINES):
     /out, which says nothing to a reader."""
     try:
         with open(path, "rb") as f:
-            lines = f.read().decode(errors="replace").splitlines()
+            data = f.read()
     except OSError:
         return ""
-    shown, inside = [], 0
-    for ln in lines:
-        if re.search(r"@@KVMTB-\w+ OUT-BEGIN", ln):
-            inside = 1
-            continue
-        if inside and re.search(r"@@KVMTB-\w+ OUT-END", ln):
-            shown.append(f"[/out sent as {inside - 1} lines of base64]")
-            inside = 0
-        if inside:
-            inside += 1
-        else:
-            # The firmware's terminal resets must not reach ours.
-            shown.append(CONTROL.sub("", ln))
-    return "\n".join(shown[-n:])
+    lines = ConsoleEcho().feed(data + b"\n").decode(errors="replace")
+    # The firmware's terminal resets must not reach ours.
+    return "\n".join(CONTROL.sub("", ln) for ln in lines.splitlines()[-n:])
 
 
 def decode_out(console, prefix, out):
