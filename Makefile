@@ -74,7 +74,7 @@ LIB_OBJS := $(filter-out $(BUILD)/obj/cmd/main.o,$(OBJS))
 TEST_SRCS := $(sort $(shell find tests/unit -name 'test_*.c'))
 TESTS := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(TEST_SRCS)))
 
-.PHONY: all kvmload deps test unit-tests fuzz fuzz-build fuzz-merge demo bench clean \
+.PHONY: all kvmload deps test unit-tests fuzz fuzz-build fuzz-merge demo bench soak clean \
 	install uninstall
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -209,6 +209,16 @@ bench: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(if $(filter arm64-%,$(BENCH_KERNELS)),$(MAKE) --no-print-directory ARCH=arm64 all)
 	$(Q)python3 tests/bench/bench.py $(BENCH_KERNELS)
+
+# kvmwatch export left attached while VMs come and go, checked per VM
+# (docs/reliability.md): DURATION seconds in the testbed (SOAK_KERNEL), or
+# on this KVM host as root with SOAK_HOST=1.
+DURATION ?= 120
+SOAK_KERNEL ?= x86_64-7.3
+soak: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(if $(filter arm64-%,$(SOAK_KERNEL)),$(MAKE) --no-print-directory ARCH=arm64 all)
+	$(Q)python3 tests/soak/soak.py $(if $(SOAK_HOST),--host) --kernel $(SOAK_KERNEL) $(DURATION)
 
 # The binary, its man page and bash completion, under DESTDIR/PREFIX.
 PREFIX ?= /usr/local

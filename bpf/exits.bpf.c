@@ -32,6 +32,15 @@ struct {
 	__type(value, struct vcpu_thread);
 } vcpu_threads SEC(".maps");
 
+/* Threads that exited, until user space has read their last state. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, EXITS_MAX_THREADS);
+	__type(key, struct thread_ident);
+	__type(value, struct vcpu_thread);
+} vcpu_threads_done SEC(".maps");
+
 static const struct exit_stats zero_stats;
 
 static __always_inline bool filtered_out(__u32 pid)
@@ -40,7 +49,8 @@ static __always_inline bool filtered_out(__u32 pid)
 }
 
 /* The thread's record, made the first time it is seen so that its names
- * survive it. */
+ * survive it. A record of another process is one the exit program missed:
+ * the tid came back, and nothing of the old thread goes on. */
 static __always_inline struct vcpu_thread *note_thread(__u32 pid, __u32 tid,
 						       __u32 vcpu_id)
 {
@@ -48,12 +58,14 @@ static __always_inline struct vcpu_thread *note_thread(__u32 pid, __u32 tid,
 	struct vcpu_thread thread = {};
 	struct task_struct *task;
 
-	if (known) {
+	if (known && known->pid == pid) {
 		if (vcpu_id != VCPU_ID_UNKNOWN)
 			known->vcpu_id = vcpu_id;
 		return known;
 	}
 	thread.pid = pid;
+	thread.tid = tid;
+	thread.vm_start = current_vm_start();
 	thread.vcpu_id = vcpu_id;
 	bpf_get_current_comm(thread.comm, sizeof(thread.comm));
 	task = (struct task_struct *)bpf_get_current_task();
@@ -66,8 +78,7 @@ static __always_inline struct vcpu_thread *note_thread(__u32 pid, __u32 tid,
  * Close the thread's open interval: an exit ends at the next guest entry,
  * or, for an exit KVM hands to the VMM, when KVM_RUN returns.
  */
-static __always_inline void finish_pending(struct vcpu_thread *thread,
-					   __u32 pid, __u32 tid)
+static __always_inline void finish_pending(struct vcpu_thread *thread)
 {
 	struct exit_stats *stats;
 	struct exit_key key;
@@ -76,8 +87,9 @@ static __always_inline void finish_pending(struct vcpu_thread *thread,
 	if (!thread->pending_ts)
 		return;
 	delta = bpf_ktime_get_ns() - thread->pending_ts;
-	key.pid = pid;
-	key.tid = tid;
+	key.pid = thread->pid;
+	key.tid = thread->tid;
+	key.vm_start = thread->vm_start;
 	key.kind = thread->pending_kind;
 	key.reason = thread->pending_reason;
 	thread->pending_ts = 0;
@@ -104,7 +116,8 @@ static __always_inline void count_exit(__u32 kind, __u32 reason,
 	if (!thread)
 		return;
 	if (kind == EXIT_KIND_USER)
-		finish_pending(thread, pid, tid);
+		finish_pending(thread);
+	key.vm_start = thread->vm_start;
 	stats = lookup_or_init(&exit_stats, &key, &zero_stats);
 	if (!stats)
 		return;
@@ -122,8 +135,8 @@ static __always_inline void count_entry(void)
 	if (filtered_out(pid))
 		return;
 	thread = bpf_map_lookup_elem(&vcpu_threads, &tid);
-	if (thread)
-		finish_pending(thread, pid, tid);
+	if (thread && thread->pid == pid)
+		finish_pending(thread);
 }
 
 SEC("tracepoint/kvm/kvm_exit")
@@ -195,6 +208,27 @@ int BPF_KPROBE(kprobe_vcpu_load, struct kvm_vcpu *vcpu)
 {
 	note_vcpu_index(BPF_CORE_READ(vcpu, vcpu_id));
 	return KEEP_EVENT;
+}
+
+/* Every thread's exit, in every attach mode: a vCPU thread's record moves
+ * to vcpu_threads_done, so that the next thread given its tid starts
+ * clean and user space still reads the names of this one. */
+SEC("raw_tp/sched_process_exit")
+int BPF_PROG(tp_exits_thread_exit)
+{
+	__u32 tid = current_tid();
+	struct vcpu_thread *thread = bpf_map_lookup_elem(&vcpu_threads, &tid);
+	struct thread_ident id;
+
+	if (!thread)
+		return 0;
+	id.pid = thread->pid;
+	id.tid = tid;
+	id.vm_start = thread->vm_start;
+	thread->pending_ts = 0;
+	bpf_map_update_elem(&vcpu_threads_done, &id, thread, BPF_ANY);
+	bpf_map_delete_elem(&vcpu_threads, &tid);
+	return 0;
 }
 
 char LICENSE[] SEC("license") = "GPL";

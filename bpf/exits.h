@@ -5,6 +5,7 @@
 
 #include "exit_codes.h"
 #include "hist.h"
+#include "vm_ident.h"
 
 #define EXITS_MAX_KEYS 65536
 #define EXITS_MAX_THREADS 16384
@@ -20,6 +21,7 @@ struct exit_key {
 	__u32 tid;	/* vCPU thread */
 	__u32 kind;	/* enum exit_kind */
 	__u32 reason;	/* vendor exit code, see src/core/exit_reasons.c */
+	__u64 vm_start;	/* bpf/vm_ident.h */
 };
 
 struct exit_stats {
@@ -32,9 +34,14 @@ struct exit_stats {
 	struct log2_hist hist;
 };
 
+/* Kept by tid while the thread runs, then by its struct thread_ident in
+ * vcpu_threads_done until user space has read it (bpf/vm_ident.h). */
 struct vcpu_thread {
 	__u32 pid;
+	__u32 tid;
+	__u64 vm_start;
 	__u32 vcpu_id;	/* VCPU_ID_UNKNOWN where the tracepoint lacks it */
+	__u32 pad;
 	char comm[16];	/* thread name, kept for threads that exit early */
 	char pcomm[16];	/* VMM process name */
 	/* The interval open between an exit and the next entry (0: none),

@@ -29,6 +29,16 @@ static __always_inline __u32 current_tid(void)
 	return (__u32)bpf_get_current_pid_tgid();
 }
 
+/* When the current VMM process started (boot-time ns): with its pid, it
+ * names this VM, not a later one that reuses the pid (bpf/vm_ident.h).
+ * Read once per thread, as its state is made. */
+static __always_inline __u64 current_vm_start(void)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	return BPF_CORE_READ(task, group_leader, start_boottime);
+}
+
 /* 0: every process; otherwise only this VMM (-p PID). */
 const volatile __u32 filter_pid = 0;
 /* Only VMs of the processes in scope_tgids (a -- COMMAND's tree). */

@@ -34,10 +34,19 @@ struct {
 	__type(value, struct mmio_thread);
 } mmio_threads SEC(".maps");
 
+/* Threads that exited, until user space has read their last counts. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, MMIO_MAX_THREADS);
+	__type(key, struct thread_ident);
+	__type(value, struct mmio_thread);
+} mmio_threads_done SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MMIO_MAX_VMS);
-	__type(key, __u32);
+	__type(key, struct thread_ident);	/* tid 0 */
 	__type(value, struct mmio_vm);
 } mmio_vms SEC(".maps");
 
@@ -53,6 +62,39 @@ static const struct mmio_stats zero_stats;
 static const struct mmio_thread zero_thread;
 static const struct mmio_vm zero_vm;
 
+static __always_inline struct mmio_stats *
+addr_stats(const struct mmio_thread *t, __u64 gpa)
+{
+	struct mmio_key key = { .pid = t->pid, .tid = t->tid, .gpa = gpa,
+				.vm_start = t->vm_start };
+
+	return lookup_or_init(&mmio_stats, &key, &zero_stats);
+}
+
+static __always_inline void account(const struct mmio_thread *t,
+				    const struct mmio_done *d)
+{
+	struct mmio_stats *s = addr_stats(t, d->gpa);
+
+	if (s)
+		mmio_account(s, d);
+}
+
+/* Move the state of thread tid to mmio_threads_done: its counts are read
+ * once more, and nothing of it is left for a thread given its tid. */
+static __always_inline void retire_thread(__u32 tid, struct mmio_thread *t)
+{
+	struct thread_ident id = { .pid = t->pid, .tid = tid,
+				   .vm_start = t->vm_start };
+	struct mmio_done d;
+
+	/* A write still open is settled where it was: in the kernel. */
+	if (mmio_settle(t, &d))
+		account(t, &d);
+	bpf_map_update_elem(&mmio_threads_done, &id, t, BPF_ANY);
+	bpf_map_delete_elem(&mmio_threads, &tid);
+}
+
 static __always_inline struct mmio_thread *this_thread(void)
 {
 	__u32 pid = current_pid(), tid = current_tid();
@@ -60,28 +102,20 @@ static __always_inline struct mmio_thread *this_thread(void)
 
 	if (!vmm_watched(pid))
 		return NULL;
-	t = lookup_or_init(&mmio_threads, &tid, &zero_thread);
+	t = bpf_map_lookup_elem(&mmio_threads, &tid);
+	if (t && t->pid == pid)
+		return t;
+	/* Another process's thread: its exit was missed. */
 	if (t)
+		retire_thread(tid, t);
+	bpf_map_update_elem(&mmio_threads, &tid, &zero_thread, BPF_ANY);
+	t = bpf_map_lookup_elem(&mmio_threads, &tid);
+	if (t) {
 		t->pid = pid;
+		t->tid = tid;
+		t->vm_start = current_vm_start();
+	}
 	return t;
-}
-
-static __always_inline void account(const struct mmio_thread *t,
-				    const struct mmio_done *d)
-{
-	struct mmio_key key = { .pid = t->pid, .tid = current_tid(),
-				.gpa = d->gpa };
-	struct mmio_stats *s = lookup_or_init(&mmio_stats, &key, &zero_stats);
-
-	if (s)
-		mmio_account(s, d);
-}
-
-static __always_inline struct mmio_stats *addr_stats(__u32 pid, __u64 gpa)
-{
-	struct mmio_key key = { .pid = pid, .tid = current_tid(), .gpa = gpa };
-
-	return lookup_or_init(&mmio_stats, &key, &zero_stats);
 }
 
 /* ---- the tracepoints every mode uses ---- */
@@ -151,7 +185,8 @@ int tp_emulate_insn(void *ctx)
 /* vcpu->kvm->buses[KVM_FAST_MMIO_BUS]: every len-0 MMIO ioeventfd is on
  * it. The kernel replaces the bus on each change (copy and RCU), so a
  * different instance or device count means read it again. */
-static __always_inline void scan_fast_bus(struct kvm_vcpu *vcpu, __u32 pid)
+static __always_inline void scan_fast_bus(struct kvm_vcpu *vcpu,
+					  const struct mmio_thread *t)
 {
 	__u64 fast = bpf_core_enum_value(enum kvm_bus, KVM_FAST_MMIO_BUS);
 	__u64 range_off = bpf_core_field_offset(struct kvm_io_bus, range);
@@ -159,8 +194,9 @@ static __always_inline void scan_fast_bus(struct kvm_vcpu *vcpu, __u32 pid)
 	__u64 addr_off = bpf_core_field_offset(struct kvm_io_range, addr);
 	__u64 len_off = bpf_core_field_offset(struct kvm_io_range, len);
 	struct kvm *kvm = BPF_CORE_READ(vcpu, kvm);
+	struct thread_ident vm_id = { .pid = t->pid, .vm_start = t->vm_start };
+	struct mmio_key key = { .pid = t->pid, .vm_start = t->vm_start };
 	struct mmio_candidate cand = {};
-	struct mmio_key key = { .pid = pid };
 	struct kvm_io_bus *bus = NULL;
 	struct mmio_vm *vm;
 	int count = 0, i;
@@ -172,7 +208,7 @@ static __always_inline void scan_fast_bus(struct kvm_vcpu *vcpu, __u32 pid)
 			      fast * sizeof(void *));
 	if (bus)
 		count = BPF_CORE_READ(bus, dev_count);
-	vm = lookup_or_init(&mmio_vms, &pid, &zero_vm);
+	vm = lookup_or_init(&mmio_vms, &vm_id, &zero_vm);
 	if (!vm || (vm->bus == (__u64)bus && vm->bus_count == (__u32)count &&
 		    vm->scans))
 		return;
@@ -194,11 +230,14 @@ static __always_inline void scan_fast_bus(struct kvm_vcpu *vcpu, __u32 pid)
 	vm->scans++;
 }
 
-static __always_inline int is_candidate(__u32 pid, __u64 gpa)
+static __always_inline int is_candidate(const struct mmio_thread *t,
+					__u64 gpa)
 {
-	struct mmio_key key = { .pid = pid, .gpa = gpa };
+	struct thread_ident vm_id = { .pid = t->pid, .vm_start = t->vm_start };
+	struct mmio_key key = { .pid = t->pid, .gpa = gpa,
+				.vm_start = t->vm_start };
 	struct mmio_candidate *c = bpf_map_lookup_elem(&mmio_candidates, &key);
-	struct mmio_vm *vm = bpf_map_lookup_elem(&mmio_vms, &pid);
+	struct mmio_vm *vm = bpf_map_lookup_elem(&mmio_vms, &vm_id);
 
 	return c && vm && c->bus == vm->bus && c->bus_count == vm->bus_count;
 }
@@ -215,10 +254,10 @@ static __always_inline void bus_write_done(struct mmio_thread *t, __u32 bus,
 	if (!fast && !mmio)
 		return;
 	if (mmio_on_bus_write(t, fast, mmio, addr, ret,
-			      mmio && is_candidate(t->pid, addr), &missed, &d))
+			      mmio && is_candidate(t, addr), &missed, &d))
 		account(t, &d);
 	if (missed) {
-		s = addr_stats(t->pid, addr);
+		s = addr_stats(t, addr);
 		if (s)
 			s->fast_misses++;
 	}
@@ -232,7 +271,7 @@ int BPF_PROG(fexit_io_bus_write, struct kvm_vcpu *vcpu, enum kvm_bus bus_idx,
 
 	if (!t)
 		return 0;
-	scan_fast_bus(vcpu, t->pid);
+	scan_fast_bus(vcpu, t);
 	bus_write_done(t, bus_idx, addr, ret);
 	return 0;
 }
@@ -245,7 +284,7 @@ int BPF_KPROBE(kprobe_io_bus_write, struct kvm_vcpu *vcpu,
 
 	if (!t)
 		return KEEP_EVENT;
-	scan_fast_bus(vcpu, t->pid);
+	scan_fast_bus(vcpu, t);
 	t->arg_bus = bus_idx;
 	t->arg_addr = addr;
 	return KEEP_EVENT;
@@ -286,7 +325,7 @@ static __always_inline void ioeventfd_done(__u64 addr, int ret)
 	if (ret)
 		return;
 	t = this_thread();
-	s = t ? addr_stats(t->pid, addr) : NULL;
+	s = t ? addr_stats(t, addr) : NULL;
 	if (s)
 		s->ioeventfd_signals++;
 }
@@ -391,5 +430,17 @@ HANDLER_PROGRAMS(ept_misconfig, handle_ept_misconfig)
 HANDLER_PROGRAMS(npf_interception, npf_interception)
 /* arm64: stage-2 aborts; MMIO is decoded from the syndrome. */
 HANDLER_PROGRAMS(guest_abort, kvm_handle_guest_abort)
+
+/* Every thread's exit, in every attach mode (bpf/vm_ident.h). */
+SEC("raw_tp/sched_process_exit")
+int BPF_PROG(tp_mmio_thread_exit)
+{
+	__u32 tid = current_tid();
+	struct mmio_thread *t = bpf_map_lookup_elem(&mmio_threads, &tid);
+
+	if (t)
+		retire_thread(tid, t);
+	return 0;
+}
 
 char LICENSE[] SEC("license") = "GPL";

@@ -15,6 +15,7 @@
 #define KVMWATCH_MMIO_H
 
 #include "hist.h"
+#include "vm_ident.h"
 
 #define MMIO_MAX_ADDRS 16384
 #define MMIO_MAX_THREADS 16384
@@ -42,10 +43,13 @@ enum mmio_pending {
 	MMIO_PENDING_DECODED,	/* emulated or user: not known yet */
 };
 
-/* Per vCPU thread: the write not yet classified and what led to it. */
+/* Per vCPU thread: the write not yet classified and what led to it. Kept
+ * by tid while the thread runs, then by its struct thread_ident in
+ * mmio_threads_done until user space has read its last counts. */
 struct mmio_thread {
 	__u32 pid;
-	__u32 pad0;
+	__u32 tid;
+	__u64 vm_start;		/* bpf/vm_ident.h */
 	__u64 gpa;
 	__u64 handler_ns;	/* vendor exit handler entry */
 	__u64 handler_switches;	/* the thread's context switches then */
@@ -102,6 +106,7 @@ struct mmio_key {
 	__u32 pid;	/* VMM process (tgid) */
 	__u32 tid;	/* vCPU thread */
 	__u64 gpa;
+	__u64 vm_start;	/* bpf/vm_ident.h */
 };
 
 struct mmio_path_stats {

@@ -54,7 +54,8 @@ struct {
 	__type(value, struct pmu_reg_stats);
 } pmu_regs SEC(".maps");
 
-/* Open calls per thread; LRU so threads that died mid-call age out. */
+/* Open calls per thread; dropped as the thread exits, and LRU so that a
+ * missed exit ages out. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, PMU_MAX_THREADS);
@@ -72,7 +73,8 @@ static const struct pmu_open zero_open;
 static __always_inline struct pmu_vcpu_stats *this_vcpu(void)
 {
 	struct pmu_vcpu_key key = { .pid = current_pid(),
-				    .tid = current_tid() };
+				    .tid = current_tid(),
+				    .vm_start = current_vm_start() };
 
 	if (!vmm_watched(key.pid))
 		return NULL;
@@ -115,6 +117,7 @@ static __always_inline void op_end(enum pmu_op op)
 		return;
 	took = bpf_ktime_get_ns() - open->start[op];
 	open->start[op] = 0;
+	key.vm_start = current_vm_start();
 	s = bpf_map_lookup_elem(&pmu_vcpus, &key);
 	if (!s)
 		return;
@@ -263,7 +266,7 @@ int BPF_KRETPROBE(kretprobe_guest_get_msrs)
 static __always_inline void count_reg(__u32 reg, bool write, bool fault)
 {
 	struct pmu_reg_key key = { .pid = current_pid(), .tid = current_tid(),
-				   .reg = reg };
+				   .reg = reg, .vm_start = current_vm_start() };
 	struct pmu_vcpu_stats *s = this_vcpu();
 	struct pmu_reg_stats *r;
 
@@ -369,6 +372,17 @@ int BPF_KPROBE(kprobe_pmu_vcpu_load, struct kvm_vcpu *vcpu)
 {
 	vcpu_load_begin(vcpu);
 	return KEEP_EVENT;
+}
+
+/* Every thread's exit, in every attach mode: a later thread given its tid
+ * inherits no open call (bpf/vm_ident.h). */
+SEC("raw_tp/sched_process_exit")
+int BPF_PROG(tp_pmu_thread_exit)
+{
+	__u32 tid = current_tid();
+
+	bpf_map_delete_elem(&pmu_opens, &tid);
+	return 0;
 }
 
 char LICENSE[] SEC("license") = "GPL";

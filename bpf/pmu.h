@@ -9,6 +9,7 @@
 #define KVMWATCH_PMU_H
 
 #include "hist.h"
+#include "vm_ident.h"
 
 #define PMU_MAX_THREADS 4096
 #define PMU_MAX_REGS 16384
@@ -48,6 +49,7 @@ struct pmu_op_stats {
 struct pmu_vcpu_key {
 	__u32 pid;	/* VMM process */
 	__u32 tid;	/* vCPU thread */
+	__u64 vm_start;	/* bpf/vm_ident.h */
 };
 
 /* vpmu values; x86 also keeps the guest's PMU version. */
@@ -72,6 +74,7 @@ struct pmu_reg_key {
 	__u32 tid;
 	__u32 reg;	/* MSR index, or PMU_SYSREG() of the arm64 register */
 	__u32 pad;
+	__u64 vm_start;
 };
 
 struct pmu_reg_stats {

@@ -216,6 +216,8 @@ static __always_inline void phase_enter(__u32 p, struct kvm *kvm)
 	r->pid = pid;
 	r->tid = tid;
 	r->kvm = (__u64)kvm;
+	if (pid == current_pid())
+		r->vm_start = current_vm_start();
 	read_mapped(r, kvm);
 	bpf_get_current_comm(r->comm, sizeof(r->comm));
 	r->start_ns = now;

@@ -104,6 +104,9 @@ struct td_record {
 	__u32 pid;		/* VMM process (kvm->userspace_pid or tgid) */
 	__u32 tid;		/* the thread tearing down */
 	__u64 kvm;		/* struct kvm address, 0 in tracepoint mode */
+	/* The VMM's start (bpf/vm_ident.h) when the VMM itself tears the
+	 * VM down, else 0. */
+	__u64 vm_start;
 	char comm[TD_COMM_LEN];
 	__u64 start_ns, end_ns;	/* CLOCK_MONOTONIC; end 0 while open */
 	__u32 begun_by;		/* enum td_phase that opened it */

@@ -113,17 +113,37 @@ static __always_inline __u64 hrtimer_expires(__u64 hrtimer)
 	return BPF_CORE_READ(timer, node.expires);
 }
 
+/* The start of the process of the thread with pid vpid (a struct pid,
+ * PIDTYPE_PID): its task is the first on the pid's task list. */
+static __always_inline __u64 vm_start_of(struct pid *vpid)
+{
+	struct hlist_node *first;
+	struct task_struct *task;
+
+	if (!vpid)
+		return 0;
+	first = BPF_CORE_READ(vpid, tasks[0].first);
+	if (!first)
+		return 0;
+	task = (void *)first - bpf_core_field_offset(struct task_struct,
+						     pid_links);
+	return BPF_CORE_READ(task, group_leader, start_boottime);
+}
+
 static __always_inline bool vcpu_key(struct kvm_lapic *apic,
 				     struct timer_key *key, __u32 *tid)
 {
 	struct kvm_vcpu *vcpu = BPF_CORE_READ(apic, vcpu);
+	struct pid *vpid;
 
 	if (!vcpu)
 		return false;
 	key->pid = BPF_CORE_READ(vcpu, kvm, userspace_pid);
 	key->vcpu_id = BPF_CORE_READ(vcpu, vcpu_id);
 	/* vcpu->pid: the thread that last ran KVM_RUN (NULL before). */
-	*tid = BPF_CORE_READ(vcpu, pid, numbers[0].nr);
+	vpid = BPF_CORE_READ(vcpu, pid);
+	*tid = BPF_CORE_READ(vpid, numbers[0].nr);
+	key->vm_start = vm_start_of(vpid);
 	return vmm_watched(key->pid);
 }
 
@@ -139,9 +159,19 @@ static __always_inline void callback_entry(__u64 hrtimer)
 
 	if (!vcpu_key(apic, &key, &tid))
 		return;
-	stats = lookup_or_init(&timer_stats, &key, &zero_stats);
 	state = lookup_or_init(&timer_states, &hrtimer, &zero_state);
-	if (!stats || !state)
+	if (!state)
+		return;
+	/* The vCPU thread is gone (a VM being torn down): still this VM. */
+	if (!key.vm_start && state->key.pid == key.pid &&
+	    state->key.vcpu_id == key.vcpu_id)
+		key.vm_start = state->key.vm_start;
+	/* An hrtimer at the address of another VM's: nothing carries over. */
+	if (state->key.pid != key.pid || state->key.vcpu_id != key.vcpu_id ||
+	    state->key.vm_start != key.vm_start)
+		__builtin_memcpy(state, &zero_state, sizeof(*state));
+	stats = lookup_or_init(&timer_stats, &key, &zero_stats);
+	if (!stats)
 		return;
 	if (tid)
 		stats->tid = tid;
@@ -311,7 +341,8 @@ int BPF_KRETPROBE(kretprobe_advance_periodic)
 static __always_inline struct timer_thread_stats *thread_stats(void)
 {
 	struct timer_thread_key key = { .pid = current_pid(),
-					.tid = current_tid() };
+					.tid = current_tid(),
+					.vm_start = current_vm_start() };
 
 	if (!vmm_watched(key.pid))
 		return NULL;

@@ -9,6 +9,7 @@
 #define KVMWATCH_TIMER_H
 
 #include "hist.h"
+#include "vm_ident.h"
 #ifndef __VMLINUX_H__
 #include <stdbool.h>
 #endif
@@ -35,6 +36,9 @@ enum timer_restart {
 struct timer_key {
 	__u32 pid;	/* VMM process: kvm->userspace_pid */
 	__u32 vcpu_id;
+	/* The VMM's start (bpf/vm_ident.h), read through the vCPU thread;
+	 * 0 while no thread has run the vCPU. */
+	__u64 vm_start;
 };
 
 /* Per vCPU LAPIC timer, cumulative since attach. */
@@ -102,6 +106,7 @@ struct timer_state {
 struct timer_thread_key {
 	__u32 pid;
 	__u32 tid;
+	__u64 vm_start;
 };
 
 struct timer_thread_stats {

@@ -5,7 +5,7 @@
  *
  * Counters must only grow, so the exporter keeps its own series: every
  * read takes the detectors' figures since the previous read (the runner
- * forgets exited threads from the maps) and adds them up. Series of a VM
+ * forgets exited VMs from the maps) and adds them up. Series of a VM
  * whose process has exited are dropped after a grace period, and the
  * number of per-VM series is capped: label cardinality stays bounded
  * however many VMs come and go.
@@ -36,6 +36,7 @@
 #include "gate/record_file.h"
 #include "core/runner.h"
 #include "core/session.h"
+#include "core/vm_ident.h"
 
 #define EXPORT_DEFAULT_INTERVAL 5.0
 #define EXPORT_DEFAULT_GRACE 60.0
@@ -217,19 +218,19 @@ static int parse_listen(const char *arg, struct sockaddr_storage *ss,
 	return inet_pton(AF_INET, host, &in->sin_addr) == 1 ? 0 : -EINVAL;
 }
 
-/* A series' VM runs while its process exists. */
-static bool vm_alive(const struct metric *m)
+/* A series' VM runs while its process exists and started when the series
+ * says: a later VMM at the same pid is another VM. */
+static bool series_vm_alive(const struct metric *m)
 {
-	char path[48];
+	const char *pid = NULL, *start = NULL;
 	int i;
 
 	for (i = 0; i < m->nlabels; i++)
-		if (!strcmp(m->labels[i].key, "vm")) {
-			snprintf(path, sizeof(path), "/proc/%s",
-				 m->labels[i].value);
-			return path_exists(path);
-		}
-	return true;
+		if (!strcmp(m->labels[i].key, "vm"))
+			pid = m->labels[i].value;
+		else if (!strcmp(m->labels[i].key, "vm_start"))
+			start = m->labels[i].value;
+	return !pid || vm_label_alive(pid, start);
 }
 
 static int export_read(struct exporter *x)
@@ -253,12 +254,40 @@ static int export_read(struct exporter *x)
 	}
 	x->last_read = now_sec();
 	err = export_store_expire(&x->store, x->last_read, x->o->grace_sec,
-				  vm_alive);
+				  series_vm_alive);
 	if (err) {
 		x->error = err;
 		return err;
 	}
 	x->store.reads++;
+	return 0;
+}
+
+/* Which programs of det had runs skipped, by name: which events it may
+ * be short of (kvm_mmio: writes). Only those that had any. */
+static int program_misses(const struct exporter *x, enum detector_id det,
+			  struct metric_set *out)
+{
+	const struct detector_bpf *bpf = &x->runner.runs[det].bpf;
+	struct bpf_program *prog;
+	struct metric *m;
+	uint64_t missed;
+
+	if (!bpf->object)
+		return 0;
+	bpf_object__for_each_program(prog, *bpf->object->obj) {
+		missed = bpf_program_missed_runs(prog);
+		if (!missed)
+			continue;
+		m = metric_add(out, METRIC_COUNTER, "runs",
+			       "runs of one BPF program the kernel skipped",
+			       BETTER_NEITHER, "%s", "export.program_missed_runs");
+		if (!m || metric_label(m, "detector", "%s",
+				       detectors[det].name) ||
+		    metric_label(m, "program", "%s", bpf_program__name(prog)))
+			return -ENOMEM;
+		m->value = missed;
+	}
 	return 0;
 }
 
@@ -291,6 +320,17 @@ static int self_metrics(const struct exporter *x, struct metric_set *out)
 		     "export.detector_up", runner_on(&x->runner, det));
 		metric_label(m, "detector", "%s", detectors[det].name);
 		metric_label(m, "modes", "%s", x->runner.runs[det].modes);
+		if (!runner_on(&x->runner, det))
+			continue;
+		/* Each is an event the detector did not see: its counts
+		 * may be short by that much. */
+		SELF(METRIC_COUNTER, "runs",
+		     "runs of the detector's BPF programs the kernel skipped (one already running on that CPU)",
+		     "export.missed_runs",
+		     runner_missed_runs(&x->runner, det));
+		metric_label(m, "detector", "%s", detectors[det].name);
+		if (program_misses(x, det, out))
+			return -ENOMEM;
 	}
 	SELF(METRIC_GAUGE, "series", "series kept, per VM or vCPU",
 	     "export.series", x->store.per_entity);

@@ -229,7 +229,8 @@ enum detector_status attach_plan_status(const struct attach_plan *plan,
 		    (s->mode == ATTACH_NONE || s->attach_failed))
 			return DETECTOR_UNAVAILABLE;
 		degraded |= point_is_degraded(s);
-		watched |= s->mode != ATTACH_NONE && !s->attach_failed;
+		watched |= !point_is_upkeep(s->point) &&
+			s->mode != ATTACH_NONE && !s->attach_failed;
 	}
 	if (!any)
 		return DETECTOR_NOT_APPLICABLE;
@@ -398,21 +399,24 @@ fail:
 	return err;
 }
 
+uint64_t bpf_program_missed_runs(const struct bpf_program *prog)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+	int fd = bpf_program__fd(prog);
+
+	memset(&info, 0, sizeof(info));
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+		return 0;
+	return info.recursion_misses;
+}
+
 uint64_t bpf_object_missed_runs(const struct bpf_object *obj)
 {
 	struct bpf_program *prog;
 	uint64_t missed = 0;
 
-	bpf_object__for_each_program(prog, obj) {
-		struct bpf_prog_info info;
-		__u32 len = sizeof(info);
-		int fd = bpf_program__fd(prog);
-
-		if (fd < 0)
-			continue;
-		memset(&info, 0, sizeof(info));
-		if (!bpf_obj_get_info_by_fd(fd, &info, &len))
-			missed += info.recursion_misses;
-	}
+	bpf_object__for_each_program(prog, obj)
+		missed += bpf_program_missed_runs(prog);
 	return missed;
 }

@@ -109,5 +109,7 @@ void attach_plan_fail_detector(struct attach_plan *plan, enum detector_id det,
  * tracepoint or kprobe program is not run while another one runs on the
  * same CPU, so figures can be short by this much. */
 uint64_t bpf_object_missed_runs(const struct bpf_object *obj);
+/* The same for one program (0 for one not loaded). */
+uint64_t bpf_program_missed_runs(const struct bpf_program *prog);
 
 #endif

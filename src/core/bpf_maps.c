@@ -3,14 +3,132 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "bpf_maps.h"
 #include "kvmwatch.h"
+#include "map_dump.skel.h"
 
-int map_read_all(int fd, size_t key_size, size_t rec_size, size_t value_off,
-		 void **out, size_t *n)
+/* Key and value of one entry the iterator dumps (bpf/map_dump.bpf.c). */
+#define DUMP_HALF 2048
+
+/* Loaded at the first read; NULL and failed after a load that failed. */
+static struct map_dump_bpf *dumper;
+static bool dumper_failed;
+
+static struct map_dump_bpf *dumper_get(void)
+{
+	if (!dumper && !dumper_failed) {
+		dumper = map_dump_bpf__open_and_load();
+		dumper_failed = !dumper;
+	}
+	return dumper;
+}
+
+bool map_dump_available(void)
+{
+	return dumper_get();
+}
+
+void map_dump_open(void)
+{
+	dumper_get();
+}
+
+void map_dump_close(void)
+{
+	map_dump_bpf__destroy(dumper);
+	dumper = NULL;
+	dumper_failed = false;
+}
+
+/* All of an iterator's output: n bytes into *out (the caller's). */
+static int read_iter(int iter_fd, char **out, size_t *n)
+{
+	size_t cap = 65536;
+	char *buf = malloc(cap), *grown;
+	ssize_t got;
+
+	*n = 0;
+	while (buf) {
+		if (cap - *n < 8192) {
+			grown = realloc(buf, cap * 2);
+			if (!grown)
+				break;
+			buf = grown;
+			cap *= 2;
+		}
+		got = read(iter_fd, buf + *n, cap - *n);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0) {
+			if (!got) {
+				*out = buf;
+				return 0;
+			}
+			free(buf);
+			return -errno;
+		}
+		*n += got;
+	}
+	free(buf);
+	return -ENOMEM;
+}
+
+/* map_read_all() through a BPF iterator: no bpf(2) call per entry.
+ * -EOPNOTSUPP where the iterator cannot read this map (or at all). */
+static int read_by_iterator(int fd, size_t key_size, size_t rec_size,
+			    size_t value_off, void **out, size_t *n)
+{
+	LIBBPF_OPTS(bpf_iter_attach_opts, opts);
+	union bpf_iter_link_info link_info = { .map.map_fd = fd };
+	struct map_dump_bpf *d = dumper_get();
+	struct bpf_map_info info = { 0 };
+	__u32 info_len = sizeof(info);
+	struct bpf_link *link;
+	size_t entry, i, size = 0;
+	char *raw = NULL, *recs;
+	int iter_fd, err;
+
+	if (!d || bpf_obj_get_info_by_fd(fd, &info, &info_len) ||
+	    info.key_size != key_size || info.key_size > DUMP_HALF ||
+	    info.value_size > DUMP_HALF || value_off + info.value_size > rec_size)
+		return -EOPNOTSUPP;
+	opts.link_info = &link_info;
+	opts.link_info_len = sizeof(link_info);
+	link = bpf_program__attach_iter(d->progs.dump_map_elem, &opts);
+	if (!link)
+		return -EOPNOTSUPP;
+	iter_fd = bpf_iter_create(bpf_link__fd(link));
+	err = iter_fd < 0 ? -errno : read_iter(iter_fd, &raw, &size);
+	if (iter_fd >= 0)
+		close(iter_fd);
+	bpf_link__destroy(link);
+	if (err)
+		return err;
+	entry = info.key_size + info.value_size;
+	*n = size / entry;
+	recs = calloc(*n ? *n : 1, rec_size);
+	if (!recs) {
+		free(raw);
+		return -ENOMEM;
+	}
+	for (i = 0; i < *n; i++) {
+		memcpy(recs + i * rec_size, raw + i * entry, info.key_size);
+		memcpy(recs + i * rec_size + value_off,
+		       raw + i * entry + info.key_size, info.value_size);
+	}
+	free(raw);
+	*out = recs;
+	return 0;
+}
+
+/* One lookup per entry: where no iterator can be loaded. */
+static int read_by_lookups(int fd, size_t key_size, size_t rec_size,
+			   size_t value_off, void **out, size_t *n)
 {
 	char key[MAP_KEY_MAX], next[MAP_KEY_MAX];
 	char *recs = NULL, *rec;
@@ -47,17 +165,32 @@ int map_read_all(int fd, size_t key_size, size_t rec_size, size_t value_off,
 	return 0;
 }
 
-void map_delete_listed(int fd, const void *records, size_t n, size_t stride,
-		       size_t id_offset, size_t key_offset,
-		       const uint32_t *ids, size_t nids)
+int map_read_all(int fd, size_t key_size, size_t rec_size, size_t value_off,
+		 void **out, size_t *n)
+{
+	int err;
+
+	*n = 0;
+	*out = NULL;
+	err = read_by_iterator(fd, key_size, rec_size, value_off, out, n);
+	if (err == -EOPNOTSUPP)
+		err = read_by_lookups(fd, key_size, rec_size, value_off, out, n);
+	return err;
+}
+
+void map_delete_vms(int fd, const void *records, size_t n, size_t stride,
+		    size_t pid_off, size_t start_off,
+		    const struct vm_ident *gone, size_t ngone)
 {
 	const char *rec = records;
-	uint32_t id;
+	uint64_t start;
+	uint32_t pid;
 	size_t i;
 
 	for (i = 0; i < n; i++, rec += stride) {
-		memcpy(&id, rec + id_offset, sizeof(id));
-		if (id_listed(id, ids, nids))
-			bpf_map_delete_elem(fd, rec + key_offset);
+		memcpy(&pid, rec + pid_off, sizeof(pid));
+		memcpy(&start, rec + start_off, sizeof(start));
+		if (vm_listed(pid, start, gone, ngone))
+			bpf_map_delete_elem(fd, rec);
 	}
 }

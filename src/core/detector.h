@@ -27,38 +27,46 @@
 #include "metrics.h"
 #include "rule.h"
 #include "scope.h"
+#include "vm_ident.h"
 
 #define DETECTOR_MAX_LINKS 64
-/* A map whose entries are never dropped by pid or tid. */
+/* A map whose entries are never dropped by VM. */
 #define DETECTOR_MAP_KEPT ((size_t)-1)
 
 /*
  * A BPF hash map of bpf/NAME.bpf.c whose entries a sample copies into an
  * array of records (the key at offset 0, the value after it), and by
- * which id its entries go once that process or thread has exited.
+ * which VM its entries go once that VM has exited (core/vm_ident.h).
  */
 struct detector_map {
 	const char *name;
 	size_t key_size;
 	size_t rec_size, value_off;
 	size_t recs_off, count_off;	/* in the sample: RECORD *, size_t */
-	/* The u32 VMM pid or vCPU tid in a record, or DETECTOR_MAP_KEPT. */
-	size_t id_off;
-	/* find_gone looks up the ids of this map's records. */
-	bool gone_ids;
-	/* Per-thread state in another map (not sampled), keyed by the u32
-	 * at sibling_key_off of each record: dropped with the record. */
-	const char *sibling;
-	size_t sibling_key_off;
+	/* The VM of a record: its u32 VMM pid and u64 start, or id_off
+	 * DETECTOR_MAP_KEPT. */
+	size_t id_off, start_off;
+	/* A map of running threads keyed by tid, which the BPF programs
+	 * prune themselves: as a thread exits, its state moves to this
+	 * map, keyed by struct thread_ident. Read after the first into the
+	 * same records (whose key area holds a thread_ident), and the one
+	 * pruned by VM here. */
+	const char *retired;
 };
 
 /* Map MAP read into SAMPLE's members RECS (RECORD *) and COUNT (size_t):
  * a key of KEY_SIZE bytes at offset 0 of RECORD, the value in its member
- * VALUE; its entries dropped by the u32 at RECORD's member ID. */
-#define DETECTOR_MAP(SAMPLE, MAP, KEY_SIZE, RECORD, VALUE, RECS, COUNT, ID) \
+ * VALUE; its entries dropped by the VM at RECORD's members PID and START. */
+#define DETECTOR_MAP(SAMPLE, MAP, KEY_SIZE, RECORD, VALUE, RECS, COUNT, PID, \
+		     START)						\
 	DETECTOR_MAP_LAYOUT(SAMPLE, MAP, KEY_SIZE, RECORD, VALUE, RECS, COUNT), \
-	.id_off = offsetof(RECORD, ID)
-/* The same, kept until the detector drops entries itself (find_gone). */
+	.id_off = offsetof(RECORD, PID), .start_off = offsetof(RECORD, START)
+/* Running threads in MAP (keyed by tid), exited ones in RETIRED. */
+#define DETECTOR_THREAD_MAP(SAMPLE, MAP, RETIRED, RECORD, VALUE, RECS,	\
+			    COUNT, PID, START)				\
+	DETECTOR_MAP(SAMPLE, MAP, sizeof(__u32), RECORD, VALUE, RECS, COUNT, \
+		     PID, START), .retired = #RETIRED
+/* The same, kept until the detector drops entries itself. */
 #define DETECTOR_KEPT_MAP(SAMPLE, MAP, KEY_SIZE, RECORD, VALUE, RECS, COUNT) \
 	DETECTOR_MAP_LAYOUT(SAMPLE, MAP, KEY_SIZE, RECORD, VALUE, RECS, COUNT), \
 	.id_off = DETECTOR_MAP_KEPT
@@ -115,13 +123,10 @@ struct detector_ops {
 	 * all-zero sample before the first read. */
 	int (*delta)(const void *base, const void *cur, void *out);
 	void (*sample_free)(void *sample);
-	/* Optional, for maps not pruned by pid or tid (DETECTOR_MAP_KEPT):
-	 * the ids of base whose entries may go, then dropping them after
-	 * the next sample was read. Otherwise the runner drops the entries
-	 * of exited processes or threads itself (detector_maps.c). */
-	size_t (*find_gone)(const void *base, uint32_t *ids, size_t max);
-	void (*forget)(void *state, const uint32_t *ids, size_t n);
-
+	/* Optional, for maps not pruned by VM (DETECTOR_MAP_KEPT): drop
+	 * what sample, just read, holds for the last time. Only between
+	 * interval reads, whose deltas no longer need it. */
+	void (*prune)(void *state, const void *sample);
 	int (*view_build)(const void *sample, double interval_sec,
 			  const struct kernel_caps *caps, void *view);
 	void (*view_free)(void *view);
@@ -219,12 +224,14 @@ uint64_t detector_bpf_missed_runs(const struct detector_bpf *bpf);
 /* Read ops->maps into sample (none kept on an error). 0 or -errno. */
 int detector_read_maps(const struct detector_ops *ops,
 		       const struct detector_bpf *bpf, void *sample);
-/* The ids of sample's gone_ids map that have no /proc entry now. */
+/* The VMs of sample's records, in every map pruned by VM, that no
+ * longer run: up to max into gone, returning how many. */
 size_t detector_find_gone(const struct detector_ops *ops, const void *sample,
-			  uint32_t *ids, size_t max);
-/* Drop every entry of ops->maps (and siblings) whose id is listed. */
+			  struct vm_ident *gone, size_t max);
+/* Drop every entry of ops->maps (retired threads for a thread map) of a
+ * listed VM. */
 void detector_forget(const struct detector_ops *ops,
-		     const struct detector_bpf *bpf, const uint32_t *ids,
-		     size_t n);
+		     const struct detector_bpf *bpf,
+		     const struct vm_ident *gone, size_t n);
 
 #endif

@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * A detector's maps as its samples see them: read into arrays of records,
- * and pruned of the entries of processes and threads that have exited,
- * so long runs over many VMs do not fill them.
+ * and pruned of the entries of VMs that have exited, so long runs over
+ * many VMs do not fill them.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <bpf/bpf.h>
 
+#include "bpf/vm_ident.h"
 #include "bpf_maps.h"
 #include "detector.h"
 
@@ -33,6 +35,36 @@ static size_t *count_of(const struct detector_map *m, void *sample)
 	return (size_t *)((char *)sample + m->count_off);
 }
 
+/* Append the records of the exited threads of m to those of the running
+ * ones: one array, as if one map. */
+static int read_retired(const struct detector_map *m,
+			const struct detector_bpf *bpf, void *sample)
+{
+	int fd = map_fd(bpf, m->retired);
+	size_t n, have = *count_of(m, sample);
+	char *recs, *all;
+	int err;
+
+	if (fd < 0)
+		return -ENOENT;
+	err = map_read_all(fd, sizeof(struct thread_ident), m->rec_size,
+			   m->value_off, (void **)&recs, &n);
+	if (err || !n) {
+		free(recs);
+		return err;
+	}
+	all = realloc(*recs_of(m, sample), (have + n) * m->rec_size);
+	if (!all) {
+		free(recs);
+		return -ENOMEM;
+	}
+	memcpy(all + have * m->rec_size, recs, n * m->rec_size);
+	free(recs);
+	*recs_of(m, sample) = all;
+	*count_of(m, sample) = have + n;
+	return 0;
+}
+
 int detector_read_maps(const struct detector_ops *ops,
 		       const struct detector_bpf *bpf, void *sample)
 {
@@ -47,6 +79,8 @@ int detector_read_maps(const struct detector_ops *ops,
 			map_read_all(fd, m->key_size, m->rec_size,
 				     m->value_off, recs_of(m, sample),
 				     count_of(m, sample));
+		if (!err && m->retired)
+			err = read_retired(m, bpf, sample);
 	}
 	if (!err)
 		return 0;
@@ -58,56 +92,91 @@ int detector_read_maps(const struct detector_ops *ops,
 	return err;
 }
 
-size_t detector_find_gone(const struct detector_ops *ops, const void *sample,
-			  uint32_t *ids, size_t max)
+static int compare_vm(const void *a, const void *b)
 {
-	size_t i;
+	const struct vm_ident *x = a, *y = b;
 
+	return vm_ident_compare(x->pid, x->start, y->pid, y->start);
+}
+
+/* Every VM in any of the maps, once: a VM may have records in some maps
+ * only (candidates but no writes, a thread but no exit). */
+static struct vm_ident *vms_of(const struct detector_ops *ops,
+			       const void *sample, size_t *n)
+{
+	struct vm_ident *vms;
+	size_t i, j, total = 0;
+
+	for (i = 0; i < ops->nmaps; i++)
+		if (ops->maps[i].id_off != DETECTOR_MAP_KEPT)
+			total += *count_of(&ops->maps[i], (void *)sample);
+	vms = calloc(total ? total : 1, sizeof(*vms));
+	*n = 0;
+	if (!vms)
+		return NULL;
 	for (i = 0; i < ops->nmaps; i++) {
 		const struct detector_map *m = &ops->maps[i];
+		const char *rec = *recs_of(m, (void *)sample);
 
-		if (m->gone_ids)
-			return ids_gone(*recs_of(m, (void *)sample),
-					*count_of(m, (void *)sample),
-					m->rec_size, m->id_off, ids, max);
+		if (m->id_off == DETECTOR_MAP_KEPT)
+			continue;
+		for (j = 0; j < *count_of(m, (void *)sample); j++) {
+			memcpy(&vms[*n].pid, rec + j * m->rec_size + m->id_off,
+			       sizeof(vms[*n].pid));
+			memcpy(&vms[*n].start,
+			       rec + j * m->rec_size + m->start_off,
+			       sizeof(vms[*n].start));
+			(*n)++;
+		}
 	}
-	return 0;
+	qsort(vms, *n, sizeof(*vms), compare_vm);
+	*n = unique_sorted(vms, *n, sizeof(*vms), compare_vm);
+	return vms;
+}
+
+size_t detector_find_gone(const struct detector_ops *ops, const void *sample,
+			  struct vm_ident *gone, size_t max)
+{
+	size_t n, found;
+	struct vm_ident *vms = vms_of(ops, sample, &n);
+
+	if (!vms)
+		return 0;
+	found = vms_gone(vms, n, sizeof(*vms), offsetof(struct vm_ident, pid),
+			 offsetof(struct vm_ident, start), gone, max);
+	free(vms);
+	return found;
 }
 
 /* The records are read first and deleted after: deleting while walking
- * a hash map can restart or skip the walk. */
+ * a hash map can restart or skip the walk. A thread map's running
+ * threads are the BPF programs' to prune; its exited ones are pruned. */
 static void forget_in(const struct detector_map *m,
-		      const struct detector_bpf *bpf, const uint32_t *ids,
-		      size_t n)
+		      const struct detector_bpf *bpf,
+		      const struct vm_ident *gone, size_t n)
 {
-	int fd = map_fd(bpf, m->name);
-	int sibling = m->sibling ? map_fd(bpf, m->sibling) : -1;
-	size_t i, nrecs;
-	char *recs;
+	const char *name = m->retired ? m->retired : m->name;
+	size_t key_size = m->retired ? sizeof(struct thread_ident) :
+		m->key_size;
+	int fd = map_fd(bpf, name);
+	size_t nrecs;
+	void *recs;
 
-	if (fd < 0 || map_read_all(fd, m->key_size, m->rec_size, m->value_off,
-				   (void **)&recs, &nrecs))
+	if (fd < 0 || map_read_all(fd, key_size, m->rec_size, m->value_off,
+				   &recs, &nrecs))
 		return;
-	map_delete_listed(fd, recs, nrecs, m->rec_size, m->id_off, 0, ids, n);
-	for (i = 0; sibling >= 0 && i < nrecs; i++) {
-		uint32_t id, key;
-
-		memcpy(&id, recs + i * m->rec_size + m->id_off, sizeof(id));
-		memcpy(&key, recs + i * m->rec_size + m->sibling_key_off,
-		       sizeof(key));
-		if (id_listed(id, ids, n))
-			bpf_map_delete_elem(sibling, &key);
-	}
+	map_delete_vms(fd, recs, nrecs, m->rec_size, m->id_off, m->start_off,
+		       gone, n);
 	free(recs);
 }
 
 void detector_forget(const struct detector_ops *ops,
-		     const struct detector_bpf *bpf, const uint32_t *ids,
-		     size_t n)
+		     const struct detector_bpf *bpf,
+		     const struct vm_ident *gone, size_t n)
 {
 	size_t i;
 
 	for (i = 0; i < ops->nmaps; i++)
 		if (ops->maps[i].id_off != DETECTOR_MAP_KEPT)
-			forget_in(&ops->maps[i], bpf, ids, n);
+			forget_in(&ops->maps[i], bpf, gone, n);
 }

@@ -3,6 +3,7 @@
 #include <errno.h>
 
 #include "json_figures.h"
+#include "vm_ident.h"
 
 int json_emit(FILE *out, json_t *doc)
 {
@@ -15,4 +16,9 @@ int json_emit(FILE *out, json_t *doc)
 		err = -EIO;
 	json_decref(doc);
 	return err;
+}
+
+json_t *json_vm_start(uint64_t start)
+{
+	return start ? json_real(vm_start_unix(start)) : json_null();
 }

@@ -25,4 +25,7 @@ static inline json_t *json_ratio(double v)
 /* Print doc on one line and free it. Returns 0 or -EIO. */
 int json_emit(FILE *out, json_t *doc);
 
+/* A VM's vm_start (core/vm_ident.h) as Unix seconds, or null unknown. */
+json_t *json_vm_start(uint64_t start);
+
 #endif

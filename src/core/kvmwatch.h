@@ -45,12 +45,10 @@ int read_text_file(const char *path, char *buf, size_t size);
 bool path_exists(const char *path);
 /* strerror(), and the kernel-internal codes BPF calls leak (ENOTSUPP). */
 const char *kw_strerror(int err);
-/* The ids (pids or tids) of n records of stride bytes, read at id_offset,
- * that have no /proc entry now: up to max into gone, returning how many.
- * Runs of one id (records sorted by it) are looked at once. */
-size_t ids_gone(const void *records, size_t n, size_t stride,
-		size_t id_offset, uint32_t *gone, size_t max);
-bool id_listed(uint32_t id, const uint32_t *ids, size_t n);
+/* Drop the records of a sorted array equal to the one before them (by
+ * compare); returns how many are left. */
+size_t unique_sorted(void *base, size_t n, size_t size,
+		     int (*compare)(const void *, const void *));
 /* The index of s in a table of n names (NULLs allowed), or -1. */
 int string_index(const char *const *table, size_t n, const char *s);
 uint64_t monotonic_ns(void);

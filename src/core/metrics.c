@@ -7,6 +7,7 @@
 
 #include "kvmwatch.h"
 #include "metrics.h"
+#include "vm_ident.h"
 
 struct metric *metric_add(struct metric_set *set, enum metric_type type,
 			  const char *unit, const char *help,
@@ -51,6 +52,18 @@ int metric_label(struct metric *m, const char *key, const char *value_fmt, ...)
 	if (!strcmp(key, "vm") || !strcmp(key, "vcpu"))
 		m->per_entity = true;
 	return 0;
+}
+
+int metric_vm_labels(struct metric *m, uint32_t pid, uint64_t vm_start)
+{
+	char start[METRIC_LABEL_LEN];
+
+	if (metric_label(m, "vm", "%u", pid))
+		return -E2BIG;
+	if (!vm_start)
+		return 0;
+	vm_start_label(vm_start, start, sizeof(start));
+	return metric_label(m, "vm_start", "%s", start);
 }
 
 /* Slot i holds [2^(i-1), 2^i); slot 0 holds 0. */

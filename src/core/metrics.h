@@ -18,7 +18,7 @@
 #include "bpf/hist.h"
 
 #define METRIC_NAME_LEN 48
-#define METRIC_MAX_LABELS 4
+#define METRIC_MAX_LABELS 5
 #define METRIC_LABEL_LEN 48
 
 enum metric_type {
@@ -110,6 +110,10 @@ double metric_hist_interpolated(const struct metric *m, double p);
 const struct metric *metric_find(const struct metric_set *set,
 				 const char *name, const char *labels);
 /* "vm=12,vcpu=0" into buf. */
+/* The labels of one VM: vm (its pid) and vm_start (core/vm_ident.h), so
+ * that a later VM at the same pid is another series; no vm_start where
+ * the maps could not tell it (start 0). */
+int metric_vm_labels(struct metric *m, uint32_t pid, uint64_t vm_start);
 void metric_labels_string(const struct metric *m, char *buf, size_t len);
 void metric_set_free(struct metric_set *set);
 

@@ -74,3 +74,9 @@ bool point_opted_in(const struct probe_point *point)
 			return true;
 	return false;
 }
+
+bool point_is_upkeep(const struct probe_point *point)
+{
+	return point->tracepoint &&
+	       !strcmp(point->tracepoint, THREAD_EXIT_TRACEPOINT);
+}

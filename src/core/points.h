@@ -45,4 +45,15 @@ const struct probe_point *probe_point_find(const char *name);
 /* Shorthands for the point tables. */
 #define ANY_ARCH (ARCH_X86_64 | ARCH_ARM64)
 
+/* Program tp_NAME on every thread's exit: it drops the thread's state,
+ * so that a later thread given the tid starts clean (bpf/vm_ident.h). */
+#define THREAD_EXIT_TRACEPOINT "sched/sched_process_exit"
+#define THREAD_EXIT_POINT(DET, NAME)					\
+	{ DET, NAME, NULL, THREAD_EXIT_TRACEPOINT, ANY_ARCH, VENDOR_ANY,	\
+	  true, NULL, NULL, NULL }
+
+/* A point that keeps its detector's maps right and watches nothing of
+ * KVM: it alone does not make the detector watched. */
+bool point_is_upkeep(const struct probe_point *point);
+
 #endif

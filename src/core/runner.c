@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Running detectors side by side: start, read, build views, stop. */
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bpf_maps.h"
 #include "runner.h"
 #include "session.h"
 
-/* Bounds the threads forgotten per interval; more wait for the next. */
+/* Bounds the VMs forgotten per interval; more wait for the next. */
 #define GONE_MAX 256
 
 static void set_off(struct detector_run *run, const char *fmt, const char *a,
@@ -183,6 +185,7 @@ int runner_start(struct runner *r, struct attach_plan *plan,
 	memset(r, 0, sizeof(*r));
 	r->plan = plan;
 	r->caps = plan->caps;
+	map_dump_open();
 	for (det = 0; det < DET_COUNT; det++) {
 		r->runs[det].ops = detector_ops(det);
 		snprintf(r->runs[det].modes, sizeof(r->runs[det].modes), "off");
@@ -196,6 +199,10 @@ int runner_start(struct runner *r, struct attach_plan *plan,
 		}
 	}
 	mark_start(r);
+	/* Loading parsed the kernel's BTF again and again (libbpf, once per
+	 * object): give back what that freed, wherever in the heap it lies,
+	 * or a long run keeps the start-up's peak resident. */
+	malloc_trim(0);
 	r->start_ns = monotonic_ns();
 	r->last_ns = r->start_ns;
 	return 0;
@@ -205,17 +212,16 @@ static int read_one(struct runner *r, struct detector_run *run,
 		    bool interval, double elapsed_sec)
 {
 	const struct detector_ops *ops = run->ops;
-	uint32_t gone[GONE_MAX];
+	struct vm_ident gone[GONE_MAX];
 	size_t ngone = 0;
 	void *cur, *delta = NULL;
 	int err;
 
-	/* Threads already gone before this read are forgotten after it, so
-	 * their last events are in it. */
+	/* VMs already gone before this read are forgotten after it, so
+	 * their last events are in it. Their keys carry their start: a VMM
+	 * that reuses a pid meanwhile counts under keys of its own. */
 	if (interval && run->last)
-		ngone = ops->find_gone ?
-			ops->find_gone(run->last, gone, GONE_MAX) :
-			detector_find_gone(ops, run->last, gone, GONE_MAX);
+		ngone = detector_find_gone(ops, run->last, gone, GONE_MAX);
 	cur = new_sample(ops, &err);
 	if (cur)
 		err = detector_read_maps(ops, &run->bpf, cur);
@@ -252,10 +258,10 @@ static int read_one(struct runner *r, struct detector_run *run,
 		run->view = NULL;
 	}
 	free_sample(ops, delta);
-	if (ngone && ops->forget)
-		ops->forget(run->state, gone, ngone);
-	else if (ngone)
+	if (ngone)
 		detector_forget(ops, &run->bpf, gone, ngone);
+	if (interval && ops->prune)
+		ops->prune(run->state, cur);
 	free_sample(ops, run->last);
 	run->last = cur;
 	return err;
@@ -354,4 +360,5 @@ void runner_stop(struct runner *r)
 	for (det = 0; det < DET_COUNT; det++)
 		if (r->runs[det].ops)
 			stop_one(&r->runs[det]);
+	map_dump_close();
 }

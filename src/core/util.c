@@ -144,34 +144,20 @@ uint64_t monotonic_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-size_t ids_gone(const void *records, size_t n, size_t stride,
-		size_t id_offset, uint32_t *gone, size_t max)
+size_t unique_sorted(void *base, size_t n, size_t size,
+		     int (*compare)(const void *, const void *))
 {
-	const char *rec = records;
-	uint32_t id, last = 0;
-	char path[32];
-	size_t i, found = 0;
+	char *recs = base;
+	size_t i, kept = 0;
 
-	for (i = 0; i < n && found < max; i++, rec += stride) {
-		memcpy(&id, rec + id_offset, sizeof(id));
-		if (id == last)
+	for (i = 0; i < n; i++) {
+		if (kept && !compare(recs + (kept - 1) * size, recs + i * size))
 			continue;
-		last = id;
-		snprintf(path, sizeof(path), "/proc/%u", id);
-		if (!path_exists(path))
-			gone[found++] = id;
+		if (kept != i)
+			memcpy(recs + kept * size, recs + i * size, size);
+		kept++;
 	}
-	return found;
-}
-
-bool id_listed(uint32_t id, const uint32_t *ids, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (ids[i] == id)
-			return true;
-	return false;
+	return kept;
 }
 
 int string_index(const char *const *table, size_t n, const char *s)

@@ -25,7 +25,7 @@ VM = os.path.join(REPO, "tests", "vm")
 sys.path.insert(0, VM)
 sys.dont_write_bytecode = True
 import kernels  # noqa: E402
-from vmlib import load_json, read_text  # noqa: E402
+from vmlib import guest_run_cmd, load_json, read_text  # noqa: E402
 
 OUT = os.path.join(REPO, "build", "bench")
 ENV = ("BENCH_REPS", "BENCH_WRITES", "BENCH_TIMER_S", "BENCH_OBSERVERS")
@@ -188,12 +188,8 @@ def run(name, boot=True):
             if os.environ.get(var):
                 f.write(f"{var}='{os.environ[var]}'\n")
         f.write(read_text(os.path.join(HERE, "guest-bench.sh")))
-    bindir = os.path.join(REPO, "build", arch)
-    cmd = [os.path.join(VM, "boot.sh"), arch, "--kernel", name,
-           "--script", script, "--out", out, "--timeout", str(TIMEOUT),
-           "--tools", "perf,bpftrace,bpftool",
-           "--file", os.path.join(bindir, "kvmwatch"),
-           "--file", os.path.join(bindir, "kvmload")]
+    cmd = guest_run_cmd(name, script, out, TIMEOUT,
+                        tools="perf,bpftrace,bpftool")
     t0 = time.monotonic()
     res = subprocess.run(cmd) if boot else None
     if res and res.returncode:

@@ -302,6 +302,76 @@ pmu_check() {
 	echo "suite: pmu-check: exit fentry $(cat "$d/check-fentry.rc"), tracepoint $(cat "$d/check-tracepoint.rc")"
 }
 
+# pid_reuse MODE: PIDs and TIDs come back within seconds (pid_max 400)
+# while "export -i 1" and "top -b -d 1" watch in MODE. Each round's
+# kvmload output, and the export file two intervals after it, go to
+# /out/pid-reuse-MODE/; then a VMM is SIGKILLed mid-run, its series read
+# while it runs and again after --grace.
+PID_REUSE_ROUNDS=8
+PID_REUSE_GRACE=6
+pid_reuse() {
+	mode=$1
+	d=/out/pid-reuse-$mode
+	mkdir -p "$d"
+	echo "suite: pid-reuse ($mode, uptime $(uptime_s) s)"
+	grep '^btime ' /proc/stat | cut -d' ' -f2 >"$d/btime"
+	old_max=$(cat /proc/sys/kernel/pid_max)
+	echo 400 >/proc/sys/kernel/pid_max
+	kvmwatch -m "$mode" export --textfile "$d/export.prom" -i 1 \
+		--grace $PID_REUSE_GRACE >"$d/export.out" 2>"$d/export.err" &
+	xpid=$!
+	kvmwatch -m "$mode" top -b -d 1 -o json >"$d/top.json" \
+		2>"$d/top.err" &
+	tpid=$!
+	wait_attached "$d/export.err" $xpid
+	wait_attached "$d/top.err" $tpid
+	n=0
+	while [ $n -lt $PID_REUSE_ROUNDS ] && attached_to "$d/export.err" &&
+		attached_to "$d/top.err"; do
+		timeout $KVMLOAD_TIMEOUT kvmload mmio --vms 2 --vcpus 2 -n 300 \
+			>"$d/mmio-$n.json" 2>"$d/mmio-$n.err"
+		timeout $KVMLOAD_TIMEOUT kvmload timer --vms 1 --vcpus 1 \
+			--period-us 1000 --seconds 0.3 >"$d/timer-$n.json" \
+			2>"$d/timer-$n.err"
+		# Two reads after the last exit of the round.
+		sleep 2.5
+		cp "$d/export.prom" "$d/export-$n.prom"
+		n=$((n + 1))
+	done
+	echo $n >"$d/rounds"
+	# A VMM killed mid-run: its VM process is kvmload's child.
+	kvmload mmio --vms 1 --vcpus 1 -n 100000000 >/dev/null 2>&1 &
+	kpid=$!
+	vmm=
+	i=0
+	while [ -z "$vmm" ] && [ $i -lt 100 ]; do
+		sleep 0.1
+		for p in /proc/[0-9]*; do
+			[ "$(cut -d' ' -f4 "$p/stat" 2>/dev/null)" = $kpid ] &&
+				vmm=${p#/proc/}
+		done
+		i=$((i + 1))
+	done
+	if [ -n "$vmm" ]; then
+		echo "$vmm $(cut -d' ' -f22 "/proc/$vmm/stat")" >"$d/killed"
+		sleep 3
+		cp "$d/export.prom" "$d/export-killed-live.prom"
+		kill -KILL "$vmm"
+		wait $kpid
+		sleep $((PID_REUSE_GRACE + 3))
+		cp "$d/export.prom" "$d/export-killed-gone.prom"
+	else
+		kill -KILL $kpid
+		wait $kpid
+	fi
+	kill -INT $tpid
+	stop_watch $xpid "$d/export.rc"
+	wait $tpid
+	echo $? >"$d/top.rc"
+	echo "$old_max" >/proc/sys/kernel/pid_max
+	echo "suite: pid-reuse ($mode): $n rounds, top exit $(cat "$d/top.rc")"
+}
+
 kvm=MISSING
 [ -c /dev/kvm ] && kvm=present
 echo "suite: $(uname -m) $(uname -r), /dev/kvm $kvm"
@@ -377,3 +447,7 @@ want memslots && scenario memslots no teardown --vms 2 --vcpus 2 \
 	--mem-mib 16 --memslot-cycles 3
 want pmu && scenario pmu no pmu --vms 2 --vcpus 2 -k 1000
 want pmu-check && pmu_check
+if want pid-reuse; then
+	pid_reuse fentry
+	pid_reuse tracepoint
+fi

@@ -31,18 +31,22 @@ from detectors.timer import TimerChecks  # noqa: E402
 from coexist import CoexistChecks  # noqa: E402
 from gate import GateChecks  # noqa: E402
 from proof import ProofChecks  # noqa: E402
+from reuse import PidReuseChecks  # noqa: E402
 from vmlib import (ARCHES, BINDIR, BOOT_TIMEOUT, HERE, REPO,  # noqa: E402
                    STALL_MARKER, STALL_SECONDS, TAIL_LINES, VMTEST, Tap,
                    load_json, read_rc, read_text)
 
 
-# The guest suite: helpers and detector scenarios, then the gate's, then
-# the co-existence with perf; one script, run in this order.
-GUEST_PARTS = ("guest-suite.sh", "guest-gate.sh", "guest-coexist.sh")
+# The guest suite: helpers and detector scenarios, then the gate's, the
+# co-existence with perf, and make soak's workload (a short run); one
+# script, run in this order.
+GUEST_PARTS = ("guest-suite.sh", "guest-gate.sh", "guest-coexist.sh",
+               os.path.join("..", "soak", "guest-soak.sh"))
 
 
 class ArchRun(ExitsChecks, TimerChecks, MmioChecks, TeardownChecks,
-              PmuChecks, GateChecks, ProofChecks, CoexistChecks):
+              PmuChecks, GateChecks, ProofChecks, CoexistChecks,
+              PidReuseChecks):
     """One kernel of the matrix: boot, then assertions over
     build/vmtest/<kernel>/."""
 
@@ -319,10 +323,13 @@ class ArchRun(ExitsChecks, TimerChecks, MmioChecks, TeardownChecks,
         ("memslots", [lambda r: r.memslots()]),
         ("pmu", [lambda r: r.pmu()]),
         ("pmu-check", [lambda r: r.pmu_check()]),
+        ("pid-reuse", [lambda r: r.pid_reuse("fentry"),
+                       lambda r: r.pid_reuse("tracepoint")]),
         ("ci", [lambda r: r.ci_gate()]),
         ("gate-proof", [lambda r: r.gate_proof()]),
         ("gate-proof-timer", [lambda r: r.gate_proof()]),
         ("coexist", [lambda r: r.coexist()]),
+        ("soak", [lambda r: r.soak()]),
     ]
 
 

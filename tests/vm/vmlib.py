@@ -21,6 +21,21 @@ STALL_SECONDS = 3
 TAIL_LINES = 40
 
 
+def guest_run_cmd(kernel, script, out, timeout, tools=None):
+    """boot.sh's command line for one guest script on kernel (a matrix
+    name) with build/<arch>/kvmwatch and kvmload, as make bench and make
+    soak run theirs."""
+    import kernels  # noqa: E402  (vmlib is imported before the path is set)
+    arch = kernels.load(kernel)["arch"]
+    bindir = os.path.join(BUILD, arch)
+    cmd = [os.path.join(HERE, "boot.sh"), arch, "--kernel", kernel,
+           "--script", script, "--out", out, "--timeout", str(timeout)]
+    if tools:
+        cmd += ["--tools", tools]
+    return cmd + ["--file", os.path.join(bindir, "kvmwatch"),
+                  "--file", os.path.join(bindir, "kvmload")]
+
+
 class Tap:
     def __init__(self):
         self.n = 0

@@ -30,6 +30,9 @@ static const struct probe_point exits_points[] = {
 	  VENDOR_ANY, false,
 	  "vCPU index of vCPUs that were already running when kvmwatch started",
 	  NULL, NULL },
+	/* A thread's state goes as it exits: a later thread with its tid
+	 * (pids come back) starts clean. */
+	THREAD_EXIT_POINT(DET_EXITS, "exits_thread_exit"),
 };
 
 struct exits_detector {
@@ -56,10 +59,11 @@ static int exits_start(void *state, struct detector_bpf *bpf,
 
 static const struct detector_map exits_maps[] = {
 	{ DETECTOR_MAP(struct exits_sample, exit_stats, sizeof(struct exit_key),
-		       struct exit_record, stats, recs, nrecs, key.tid) },
-	{ DETECTOR_MAP(struct exits_sample, vcpu_threads, sizeof(uint32_t),
-		       struct thread_record, info, threads, nthreads, tid),
-	  .gone_ids = true },
+		       struct exit_record, stats, recs, nrecs, key.pid,
+		       key.vm_start) },
+	{ DETECTOR_THREAD_MAP(struct exits_sample, vcpu_threads,
+			      vcpu_threads_done, struct thread_record, info,
+			      threads, nthreads, info.pid, info.vm_start) },
 };
 
 static int exits_sample(void *state, void *sample)

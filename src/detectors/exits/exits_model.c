@@ -9,8 +9,10 @@
 
 static int compare_key(const struct exit_key *a, const struct exit_key *b)
 {
-	if (a->pid != b->pid)
-		return a->pid < b->pid ? -1 : 1;
+	int vm = vm_ident_compare(a->pid, a->vm_start, b->pid, b->vm_start);
+
+	if (vm)
+		return vm;
 	if (a->tid != b->tid)
 		return a->tid < b->tid ? -1 : 1;
 	if (a->kind != b->kind)
@@ -28,10 +30,13 @@ static int compare_record(const void *a, const void *b)
 
 static int compare_thread(const void *a, const void *b)
 {
-	uint32_t x = ((const struct thread_record *)a)->tid;
-	uint32_t y = ((const struct thread_record *)b)->tid;
+	const struct vcpu_thread *x = &((const struct thread_record *)a)->info;
+	const struct vcpu_thread *y = &((const struct thread_record *)b)->info;
+	int vm = vm_ident_compare(x->pid, x->vm_start, y->pid, y->vm_start);
 
-	return x < y ? -1 : x > y;
+	if (vm)
+		return vm;
+	return x->tid < y->tid ? -1 : x->tid > y->tid;
 }
 
 void exits_sample_sort(struct exits_sample *sample)
@@ -40,6 +45,10 @@ void exits_sample_sort(struct exits_sample *sample)
 	      compare_record);
 	qsort(sample->threads, sample->nthreads, sizeof(*sample->threads),
 	      compare_thread);
+	/* A thread read as it exited can be in both maps (bpf/vm_ident.h). */
+	sample->nthreads = unique_sorted(sample->threads, sample->nthreads,
+					 sizeof(*sample->threads),
+					 compare_thread);
 }
 
 void exits_sample_free(void *data)
@@ -106,9 +115,12 @@ int exits_sample_delta(const void *prev_sample, const void *cur_sample,
 }
 
 static const struct thread_record *find_thread(const struct exits_sample *s,
-					       uint32_t tid)
+					       const struct exit_key *of)
 {
-	struct thread_record key = { .tid = tid };
+	struct thread_record key = {
+		.info = { .pid = of->pid, .tid = of->tid,
+			  .vm_start = of->vm_start },
+	};
 
 	return bsearch(&key, s->threads, s->nthreads, sizeof(*s->threads),
 		       compare_thread);
@@ -168,7 +180,7 @@ static int compare_vm(const void *a, const void *b)
 	if (x->exits + x->user_exits != y->exits + y->user_exits)
 		return x->exits + x->user_exits > y->exits + y->user_exits ?
 			-1 : 1;
-	return x->pid < y->pid ? -1 : x->pid > y->pid;
+	return vm_ident_compare(x->pid, x->vm_start, y->pid, y->vm_start);
 }
 
 /* Add rec to the reason list (reasons, n), growing it by one if new. */
@@ -221,13 +233,14 @@ int top_view_build(const struct exits_sample *s, double interval_sec,
 	memset(view, 0, sizeof(*view));
 	view->interval_sec = interval_sec;
 	view->cumulative = cumulative;
-	/* Records are sorted by pid, tid: VMs and vCPUs come in runs. */
+	/* Records are sorted by VM, tid: VMs and vCPUs come in runs. */
 	for (i = 0; i < s->nrecs; i++) {
 		const struct exit_record *rec = &s->recs[i];
 		const struct thread_record *thread;
 		bool user = rec->key.kind == EXIT_KIND_USER;
 
-		if (!vm || vm->pid != rec->key.pid) {
+		if (!vm || vm->pid != rec->key.pid ||
+		    vm->vm_start != rec->key.vm_start) {
 			struct vm_view *grown = realloc(view->vms,
 				(view->nvms + 1) * sizeof(*view->vms));
 
@@ -237,6 +250,7 @@ int top_view_build(const struct exits_sample *s, double interval_sec,
 			vm = &view->vms[view->nvms++];
 			memset(vm, 0, sizeof(*vm));
 			vm->pid = rec->key.pid;
+			vm->vm_start = rec->key.vm_start;
 			vcpu = NULL;
 		}
 		if (!vcpu || vcpu->tid != rec->key.tid) {
@@ -250,7 +264,7 @@ int top_view_build(const struct exits_sample *s, double interval_sec,
 			memset(vcpu, 0, sizeof(*vcpu));
 			vcpu->tid = rec->key.tid;
 			vcpu->vcpu_id = -1;
-			thread = find_thread(s, rec->key.tid);
+			thread = find_thread(s, &rec->key);
 			if (thread) {
 				if (thread->info.vcpu_id != VCPU_ID_UNKNOWN)
 					vcpu->vcpu_id = thread->info.vcpu_id;

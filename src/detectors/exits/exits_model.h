@@ -21,13 +21,15 @@ struct exit_record {
 	struct exit_stats stats;
 };
 
+/* A running thread's key is its tid, an exited one's its thread_ident:
+ * info says both. */
 struct thread_record {
-	uint32_t tid;
+	struct thread_ident key;
 	struct vcpu_thread info;
 };
 
 /* One read of the maps; cumulative since the programs were attached.
- * recs sorted by key, threads by tid. */
+ * recs sorted by key, threads by VM and tid. */
 struct exits_sample {
 	struct exit_record *recs;
 	size_t nrecs;
@@ -60,6 +62,7 @@ struct vcpu_view {
 
 struct vm_view {
 	uint32_t pid;
+	uint64_t vm_start;	/* with pid, names the VM (core/vm_ident.h) */
 	char comm[16];
 	uint64_t exits, user_exits;
 	double exits_per_sec, user_exits_per_sec;

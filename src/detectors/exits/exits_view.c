@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "core/histogram.h"
+#include "core/json_figures.h"
 #include "exits_model.h"
 
 /* "npf 49% io 48% hlt 3%": the reasons that make up most exits. */
@@ -183,8 +184,9 @@ static json_t *json_vm(const struct vm_view *v)
 
 	for (i = 0; i < v->nvcpus; i++)
 		json_array_append_new(vcpus, json_vcpu(&v->vcpus[i]));
-	vm = json_pack("{s:I, s:s, s:I, s:f, s:I, s:f, s:I}",
-		       "pid", (json_int_t)v->pid, "comm", v->comm,
+	vm = json_pack("{s:I, s:o, s:s, s:I, s:f, s:I, s:f, s:I}",
+		       "pid", (json_int_t)v->pid,
+		       "vm_start", json_vm_start(v->vm_start), "comm", v->comm,
 		       "exits", (json_int_t)v->exits,
 		       "exits_per_s", v->exits_per_sec,
 		       "userspace_exits", (json_int_t)v->user_exits,
@@ -287,13 +289,13 @@ int exits_view_metrics(const void *view, struct metric_set *out)
 				 "in-kernel VM exits of one VM", vm->exits);
 		if (!m)
 			return -ENOMEM;
-		metric_label(m, "vm", "%u", vm->pid);
+		metric_vm_labels(m, vm->pid, vm->vm_start);
 		metric_label(m, "comm", "%s", vm->comm);
 		m = exits_metric(out, "exits.vm_user_exits",
 				 "exits to the VMM of one VM", vm->user_exits);
 		if (!m)
 			return -ENOMEM;
-		metric_label(m, "vm", "%u", vm->pid);
+		metric_vm_labels(m, vm->pid, vm->vm_start);
 		metric_label(m, "comm", "%s", vm->comm);
 		for (j = 0; j < vm->nvcpus; j++) {
 			const struct vcpu_view *v = &vm->vcpus[j];
@@ -303,7 +305,7 @@ int exits_view_metrics(const void *view, struct metric_set *out)
 					 v->exits);
 			if (!m)
 				return -ENOMEM;
-			metric_label(m, "vm", "%u", vm->pid);
+			metric_vm_labels(m, vm->pid, vm->vm_start);
 			if (v->vcpu_id >= 0)
 				metric_label(m, "vcpu", "%lld",
 					     (long long)v->vcpu_id);

@@ -21,6 +21,8 @@ static const struct probe_point mmio_points[] = {
 	 * points add the fast-bus tries, the candidates and the costs. */
 	{ DET_MMIO, "kvm_mmio", NULL, "kvm/kvm_mmio", ANY_ARCH, VENDOR_ANY,
 	  true, NULL, NULL, NULL },
+	/* A thread's state goes as it exits (bpf/vm_ident.h). */
+	THREAD_EXIT_POINT(DET_MMIO, "mmio_thread_exit"),
 	{ DET_MMIO, "io_bus_write", "kvm_io_bus_write", "kvm/kvm_fast_mmio",
 	  ANY_ARCH, VENDOR_ANY, false,
 	  "fast-MMIO candidates (len-0 ioeventfds on KVM_FAST_MMIO_BUS), fast-bus tries that missed, and the handler's own fast-bus tries as evidence of a fast path (fast-bus hits still come from kvm:kvm_fast_mmio on x86)",
@@ -185,15 +187,17 @@ static int mmio_start(void *state, struct detector_bpf *bpf,
 
 static const struct detector_map mmio_maps[] = {
 	{ DETECTOR_MAP(struct mmio_sample, mmio_stats, sizeof(struct mmio_key),
-		       struct mmio_record, stats, recs, nrecs, key.pid) },
-	{ DETECTOR_MAP(struct mmio_sample, mmio_threads, sizeof(uint32_t),
-		       struct mmio_thread_record, t, threads, nthreads, t.pid),
-	  .gone_ids = true },
-	{ DETECTOR_MAP(struct mmio_sample, mmio_vms, sizeof(uint32_t),
-		       struct mmio_vm_record, vm, vms, nvms, pid) },
+		       struct mmio_record, stats, recs, nrecs, key.pid,
+		       key.vm_start) },
+	{ DETECTOR_THREAD_MAP(struct mmio_sample, mmio_threads,
+			      mmio_threads_done, struct mmio_thread_record, t,
+			      threads, nthreads, t.pid, t.vm_start) },
+	{ DETECTOR_MAP(struct mmio_sample, mmio_vms,
+		       sizeof(struct thread_ident), struct mmio_vm_record, vm,
+		       vms, nvms, key.pid, key.vm_start) },
 	{ DETECTOR_MAP(struct mmio_sample, mmio_candidates,
 		       sizeof(struct mmio_key), struct mmio_candidate_record, c,
-		       cands, ncands, key.pid) },
+		       cands, ncands, key.pid, key.vm_start) },
 };
 
 static int mmio_sample(void *state, void *sample)

@@ -105,7 +105,7 @@ int mmio_view_metrics(const void *mmio_view, struct metric_set *out)
 			m = add(out, METRIC_COUNTER, "exits", BETTER_LOWER, NULL,
 				"mmio.vm_exits",
 				"guest exits of one VM that wrote MMIO", vm->exits);
-			if (!m || metric_label(m, "vm", "%u", vm->pid))
+			if (!m || metric_vm_labels(m, vm->pid, vm->vm_start))
 				return -ENOMEM;
 		}
 		for (j = 0; j < vm->naddrs; j++) {
@@ -121,7 +121,7 @@ int mmio_view_metrics(const void *mmio_view, struct metric_set *out)
 					"mmio.addr_writes",
 					"MMIO writes to one address of one VM, by path",
 					pv->writes);
-				if (!m || metric_label(m, "vm", "%u", vm->pid) ||
+				if (!m || metric_vm_labels(m, vm->pid, vm->vm_start) ||
 				    metric_label(m, "addr", "0x%" PRIx64, a->gpa) ||
 				    metric_label(m, "path", "%s",
 						 mmio_path_name(p)))
@@ -133,7 +133,7 @@ int mmio_view_metrics(const void *mmio_view, struct metric_set *out)
 					"mmio.addr_write_cost_ns",
 					"cost of one MMIO write to one address, by path",
 					0);
-				if (!m || metric_label(m, "vm", "%u", vm->pid) ||
+				if (!m || metric_vm_labels(m, vm->pid, vm->vm_start) ||
 				    metric_label(m, "addr", "0x%" PRIx64, a->gpa) ||
 				    metric_label(m, "path", "%s",
 						 mmio_path_name(p)))

@@ -11,9 +11,10 @@
 static int compare_key(const void *a, const void *b)
 {
 	const struct mmio_key *x = a, *y = b;
+	int vm = vm_ident_compare(x->pid, x->vm_start, y->pid, y->vm_start);
 
-	if (x->pid != y->pid)
-		return x->pid < y->pid ? -1 : 1;
+	if (vm)
+		return vm;
 	if (x->gpa != y->gpa)
 		return x->gpa < y->gpa ? -1 : 1;
 	return x->tid < y->tid ? -1 : x->tid > y->tid;
@@ -22,23 +23,29 @@ static int compare_key(const void *a, const void *b)
 static int compare_thread(const void *a, const void *b)
 {
 	const struct mmio_thread_record *x = a, *y = b;
+	int vm = vm_ident_compare(x->t.pid, x->t.vm_start, y->t.pid,
+				  y->t.vm_start);
 
-	if (x->t.pid != y->t.pid)
-		return x->t.pid < y->t.pid ? -1 : 1;
-	return x->tid < y->tid ? -1 : x->tid > y->tid;
+	if (vm)
+		return vm;
+	return x->t.tid < y->t.tid ? -1 : x->t.tid > y->t.tid;
 }
 
 static int compare_vm(const void *a, const void *b)
 {
 	const struct mmio_vm_record *x = a, *y = b;
 
-	return x->pid < y->pid ? -1 : x->pid > y->pid;
+	return vm_ident_compare(x->key.pid, x->key.vm_start, y->key.pid,
+				y->key.vm_start);
 }
 
 void mmio_sample_sort(struct mmio_sample *s)
 {
 	qsort(s->recs, s->nrecs, sizeof(*s->recs), compare_key);
 	qsort(s->threads, s->nthreads, sizeof(*s->threads), compare_thread);
+	/* A thread read as it exited can be in both maps (bpf/vm_ident.h). */
+	s->nthreads = unique_sorted(s->threads, s->nthreads,
+				    sizeof(*s->threads), compare_thread);
 	qsort(s->vms, s->nvms, sizeof(*s->vms), compare_vm);
 	qsort(s->cands, s->ncands, sizeof(*s->cands), compare_key);
 }
@@ -231,7 +238,9 @@ static void path_finish(struct mmio_path_view *v, enum exit_table table)
 static bool candidate_current(const struct mmio_sample *s,
 			      const struct mmio_candidate_record *c)
 {
-	struct mmio_vm_record key = { .pid = c->key.pid };
+	struct mmio_vm_record key = {
+		.key = { .pid = c->key.pid, .vm_start = c->key.vm_start },
+	};
 	const struct mmio_vm_record *vm = bsearch(&key, s->vms, s->nvms,
 						  sizeof(*s->vms), compare_vm);
 
@@ -251,30 +260,36 @@ static int is_candidate(const struct mmio_vm_view *vm, uint64_t gpa)
 	return 0;
 }
 
-/* The VM view of pid, appended if new (vms stay sorted: pids come in
- * order from every sorted array, merged below). */
-static struct mmio_vm_view *vm_of(struct mmio_view *view, uint32_t pid)
+/* The view of the VM of pid and start, or NULL. */
+static struct mmio_vm_view *vm_of(struct mmio_view *view, uint32_t pid,
+				  uint64_t start)
 {
 	size_t i;
 
 	for (i = 0; i < view->nvms; i++)
-		if (view->vms[i].pid == pid)
+		if (view->vms[i].pid == pid && view->vms[i].vm_start == start)
 			return &view->vms[i];
 	return NULL;
+}
+
+static bool in_vm(const struct mmio_vm_view *vm, uint32_t pid, uint64_t start)
+{
+	return vm->pid == pid && vm->vm_start == start;
 }
 
 static int compare_vm_view(const void *a, const void *b)
 {
 	const struct mmio_vm_view *x = a, *y = b;
 
-	return x->pid < y->pid ? -1 : x->pid > y->pid;
+	return vm_ident_compare(x->pid, x->vm_start, y->pid, y->vm_start);
 }
 
-static int add_vm(struct mmio_view *view, size_t *cap, uint32_t pid)
+static int add_vm(struct mmio_view *view, size_t *cap, uint32_t pid,
+		  uint64_t start)
 {
 	struct mmio_vm_view *grown;
 
-	if (vm_of(view, pid))
+	if (vm_of(view, pid, start))
 		return 0;
 	if (view->nvms == *cap) {
 		*cap = *cap ? *cap * 2 : 8;
@@ -284,7 +299,8 @@ static int add_vm(struct mmio_view *view, size_t *cap, uint32_t pid)
 		view->vms = grown;
 	}
 	memset(&view->vms[view->nvms], 0, sizeof(view->vms[0]));
-	view->vms[view->nvms++].pid = pid;
+	view->vms[view->nvms].pid = pid;
+	view->vms[view->nvms++].vm_start = start;
 	return 0;
 }
 
@@ -295,10 +311,12 @@ static int collect_vms(const struct mmio_sample *s, struct mmio_view *view)
 
 	for (i = 0; i < s->nrecs && !err; i++)
 		if (stats_writes(&s->recs[i].stats))
-			err = add_vm(view, &cap, s->recs[i].key.pid);
+			err = add_vm(view, &cap, s->recs[i].key.pid,
+				     s->recs[i].key.vm_start);
 	for (i = 0; i < s->nthreads && !err; i++)
 		if (s->threads[i].t.handler_writes)
-			err = add_vm(view, &cap, s->threads[i].t.pid);
+			err = add_vm(view, &cap, s->threads[i].t.pid,
+				     s->threads[i].t.vm_start);
 	if (err)
 		return err;
 	qsort(view->vms, view->nvms, sizeof(*view->vms), compare_vm_view);
@@ -307,7 +325,9 @@ static int collect_vms(const struct mmio_sample *s, struct mmio_view *view)
 
 static int fill_candidates(const struct mmio_sample *s, struct mmio_vm_view *vm)
 {
-	struct mmio_vm_record key = { .pid = vm->pid };
+	struct mmio_vm_record key = {
+		.key = { .pid = vm->pid, .vm_start = vm->vm_start },
+	};
 	const struct mmio_vm_record *r;
 	size_t i;
 
@@ -327,7 +347,8 @@ static int fill_candidates(const struct mmio_sample *s, struct mmio_vm_view *vm)
 	for (i = 0; i < s->ncands; i++) {
 		const struct mmio_candidate_record *c = &s->cands[i];
 
-		if (c->key.pid == vm->pid && candidate_current(s, c) &&
+		if (in_vm(vm, c->key.pid, c->key.vm_start) &&
+		    candidate_current(s, c) &&
 		    vm->ncands < r->vm.candidates)
 			vm->cands[vm->ncands++] = c->key.gpa;
 	}
@@ -342,7 +363,7 @@ static int fill_addrs(const struct mmio_sample *s, struct mmio_view *view,
 	int p;
 
 	for (i = 0; i < s->nrecs; i++)
-		if (s->recs[i].key.pid == vm->pid)
+		if (in_vm(vm, s->recs[i].key.pid, s->recs[i].key.vm_start))
 			n++;
 	vm->addrs = calloc(n ? n : 1, sizeof(*vm->addrs));
 	if (!vm->addrs)
@@ -351,7 +372,7 @@ static int fill_addrs(const struct mmio_sample *s, struct mmio_view *view,
 		const struct mmio_record *r = &s->recs[i];
 		const struct mmio_stats *st = &r->stats;
 
-		if (r->key.pid != vm->pid)
+		if (!in_vm(vm, r->key.pid, r->key.vm_start))
 			continue;
 		if (!stats_writes(st) && !st->fast_misses &&
 		    !st->ioeventfd_signals)
@@ -359,6 +380,7 @@ static int fill_addrs(const struct mmio_sample *s, struct mmio_view *view,
 		if (!a || a->gpa != r->key.gpa) {
 			a = &vm->addrs[vm->naddrs++];
 			a->pid = vm->pid;
+			a->vm_start = vm->vm_start;
 			a->gpa = r->key.gpa;
 			a->candidate = is_candidate(vm, a->gpa);
 		}
@@ -425,7 +447,7 @@ int mmio_view_from(const struct mmio_sample *s, double interval_sec,
 	}
 	for (i = 0; i < s->nthreads; i++) {
 		const struct mmio_thread *t = &s->threads[i].t;
-		struct mmio_vm_view *vm = vm_of(view, t->pid);
+		struct mmio_vm_view *vm = vm_of(view, t->pid, t->vm_start);
 
 		fp->handler_writes += t->handler_writes;
 		fp->fast_tries += t->fast_tries;

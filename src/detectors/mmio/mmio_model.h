@@ -21,15 +21,15 @@ struct mmio_record {
 	struct mmio_stats stats;
 };
 
+/* A running thread's key is its tid, an exited one's its thread_ident:
+ * t says both. */
 struct mmio_thread_record {
-	uint32_t tid;
-	uint32_t pad;
+	struct thread_ident key;
 	struct mmio_thread t;
 };
 
 struct mmio_vm_record {
-	uint32_t pid;
-	uint32_t pad;
+	struct thread_ident key;	/* tid 0 */
 	struct mmio_vm vm;
 };
 
@@ -66,8 +66,9 @@ struct mmio_setup {
 	char costs_why[MMIO_WHY_LEN];		/* when !handler_probed */
 };
 
-/* One read of the maps, cumulative since attach. recs sorted by (pid,
- * gpa, tid), threads by (pid, tid), vms by pid, candidates by (pid, gpa). */
+/* One read of the maps, cumulative since attach. recs sorted by (VM,
+ * gpa, tid), threads by (VM, tid), vms by VM, candidates by (VM, gpa); a
+ * VM is its pid and start (core/vm_ident.h). */
 struct mmio_sample {
 	struct mmio_record *recs;
 	size_t nrecs;
@@ -101,6 +102,7 @@ struct mmio_path_view {
 
 struct mmio_addr_view {
 	uint32_t pid;
+	uint64_t vm_start;
 	uint64_t gpa;
 	uint32_t len;			/* of the last write */
 	int candidate;			/* 1, 0, -1: not known in this mode */
@@ -113,6 +115,7 @@ struct mmio_addr_view {
 
 struct mmio_vm_view {
 	uint32_t pid;
+	uint64_t vm_start;	/* with pid, names the VM (core/vm_ident.h) */
 	uint64_t exits;
 	uint64_t writes;
 	uint64_t by_path[MMIO_PATH_COUNT];

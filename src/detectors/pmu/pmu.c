@@ -53,6 +53,7 @@ static const struct probe_point pmu_points[] = {
 	  VENDOR_ANY, false,
 	  "vCPU index and vPMU presence per vCPU (vCPUs are shown by thread id)",
 	  NULL, NULL },
+	THREAD_EXIT_POINT(DET_PMU, "pmu_thread_exit"),
 };
 
 struct pmu_detector {
@@ -172,11 +173,11 @@ static int pmu_start(void *state, struct detector_bpf *bpf,
 
 static const struct detector_map pmu_maps[] = {
 	{ DETECTOR_MAP(struct pmu_sample, pmu_vcpus, sizeof(struct pmu_vcpu_key),
-		       struct pmu_vcpu_record, stats, vcpus, nvcpus, key.pid),
-	  .gone_ids = true, .sibling = "pmu_opens",
-	  .sibling_key_off = offsetof(struct pmu_vcpu_record, key.tid) },
+		       struct pmu_vcpu_record, stats, vcpus, nvcpus, key.pid,
+		       key.vm_start) },
 	{ DETECTOR_MAP(struct pmu_sample, pmu_regs, sizeof(struct pmu_reg_key),
-		       struct pmu_reg_record, stats, regs, nregs, key.pid) },
+		       struct pmu_reg_record, stats, regs, nregs, key.pid,
+		       key.vm_start) },
 };
 
 static int pmu_sample(void *state, void *sample)

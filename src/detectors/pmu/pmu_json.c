@@ -2,6 +2,7 @@
 /* The PMU view as JSON: the mechanism and what is watched, then per VM
  * and vCPU the switches, their cost and the register exits. */
 #include "core/histogram.h"
+#include "core/json_figures.h"
 #include "pmu_model.h"
 
 static json_t *json_param(int v)
@@ -204,8 +205,9 @@ json_t *pmu_view_json(const void *pmu_view)
 			json_array_append_new(vcpus, json_vcpu(&vm->vcpus[j],
 							       &view->run));
 		json_array_append_new(vms, json_pack(
-			"{s:I, s:I, s:I, s:I, s:I, s:o}",
+			"{s:I, s:o, s:I, s:I, s:I, s:I, s:o}",
 			"pid", (json_int_t)vm->pid,
+			"vm_start", json_vm_start(vm->vm_start),
 			"exits", (json_int_t)vm->exits,
 			"loads", (json_int_t)vm->loads,
 			"puts", (json_int_t)vm->puts,

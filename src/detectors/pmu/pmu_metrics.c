@@ -16,7 +16,7 @@ static int label_entity(struct metric *m, const struct pmu_vcpu_view *v)
 {
 	if (!v)
 		return 0;
-	if (metric_label(m, "vm", "%u", v->pid))
+	if (metric_vm_labels(m, v->pid, v->vm_start))
 		return -E2BIG;
 	/* A vCPU whose index no probe told is named by its thread. */
 	if (v->vcpu_id >= 0)

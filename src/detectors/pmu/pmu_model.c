@@ -8,19 +8,38 @@
 #include "core/histogram.h"
 #include "pmu_model.h"
 
+/* By VM (core/vm_ident.h), then thread. */
+static int compare_thread(uint32_t pid_a, uint64_t start_a, uint32_t tid_a,
+			  uint32_t pid_b, uint64_t start_b, uint32_t tid_b)
+{
+	int vm = vm_ident_compare(pid_a, start_a, pid_b, start_b);
+
+	if (vm)
+		return vm;
+	return tid_a < tid_b ? -1 : tid_a > tid_b;
+}
+
 static int compare_vcpu_key(const void *a, const void *b)
 {
 	const struct pmu_vcpu_key *x = a, *y = b;
 
-	if (x->pid != y->pid)
-		return x->pid < y->pid ? -1 : 1;
-	return x->tid < y->tid ? -1 : x->tid > y->tid;
+	return compare_thread(x->pid, x->vm_start, x->tid, y->pid, y->vm_start,
+			      y->tid);
+}
+
+/* A register's thread against a vCPU's. */
+static int compare_reg_thread(const struct pmu_reg_key *x,
+			      const struct pmu_vcpu_key *y)
+{
+	return compare_thread(x->pid, x->vm_start, x->tid, y->pid, y->vm_start,
+			      y->tid);
 }
 
 static int compare_reg_key(const void *a, const void *b)
 {
 	const struct pmu_reg_key *x = a, *y = b;
-	int c = compare_vcpu_key(a, b);
+	int c = compare_thread(x->pid, x->vm_start, x->tid, y->pid,
+			       y->vm_start, y->tid);
 
 	if (c)
 		return c;
@@ -231,6 +250,7 @@ static int build_vcpu(struct pmu_vcpu_view *v, const struct pmu_sample *s,
 	int op;
 
 	v->pid = r->key.pid;
+	v->vm_start = r->key.vm_start;
 	v->tid = r->key.tid;
 	v->vcpu_id = st->vcpu_id == PMU_VCPU_ID_UNKNOWN ? -1 : (int64_t)st->vcpu_id;
 	v->vpmu = st->vpmu == PMU_VPMU_UNKNOWN ? -1 : st->vpmu;
@@ -253,13 +273,13 @@ static int build_vcpu(struct pmu_vcpu_view *v, const struct pmu_sample *s,
 	v->reg_exits_per_sec = rate(v->reg_exits, interval_sec);
 	v->reg_exits_per_exit = st->exits ? (double)v->reg_exits / st->exits : -1;
 
-	/* Registers of this thread: regs are sorted by (pid, tid, reg). */
+	/* Registers of this thread: regs are sorted by (VM, tid, reg). */
 	while (*reg_pos < s->nregs &&
-	       compare_vcpu_key(&s->regs[*reg_pos].key, &r->key) < 0)
+	       compare_reg_thread(&s->regs[*reg_pos].key, &r->key) < 0)
 		(*reg_pos)++;
 	first = *reg_pos;
 	while (*reg_pos < s->nregs &&
-	       !compare_vcpu_key(&s->regs[*reg_pos].key, &r->key))
+	       !compare_reg_thread(&s->regs[*reg_pos].key, &r->key))
 		(*reg_pos)++;
 	if (*reg_pos == first)
 		return 0;
@@ -315,13 +335,15 @@ int pmu_view_build(const void *sample, double interval_sec,
 		if (err)
 			goto fail;
 	}
-	/* all[] is in pid order: cut it into VMs, each owning its slice. */
+	/* all[] is in VM order: cut it into VMs, each owning its slice. */
 	for (i = 0; i < n; ) {
 		struct pmu_vm_view *vm = &view->vms[view->nvms++];
 		size_t j = i;
 
 		vm->pid = all[i].pid;
-		while (j < n && all[j].pid == vm->pid)
+		vm->vm_start = all[i].vm_start;
+		while (j < n && all[j].pid == vm->pid &&
+		       all[j].vm_start == vm->vm_start)
 			j++;
 		vm->nvcpus = j - i;
 		vm->vcpus = calloc(vm->nvcpus, sizeof(*vm->vcpus));

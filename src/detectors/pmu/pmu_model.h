@@ -116,6 +116,7 @@ struct pmu_reg_view {
 
 struct pmu_vcpu_view {
 	uint32_t pid, tid;
+	uint64_t vm_start;	/* with pid, names the VM (core/vm_ident.h) */
 	int64_t vcpu_id;	/* -1 when no probe said */
 	int vpmu;		/* 1, 0, or -1 unknown */
 	unsigned int pmu_version, gp_counters;	/* x86 */
@@ -137,6 +138,7 @@ struct pmu_vcpu_view {
 
 struct pmu_vm_view {
 	uint32_t pid;
+	uint64_t vm_start;
 	uint64_t exits, loads, puts, reg_exits;
 	struct pmu_vcpu_view *vcpus;	/* by vCPU index, then thread */
 	size_t nvcpus;

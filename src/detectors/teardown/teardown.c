@@ -172,6 +172,21 @@ static const struct detector_map teardown_maps[] = {
 			    struct teardown_entry, rec, entries, n) },
 };
 
+/* Drop from the map the done records of this sample but the newest few,
+ * which top lists as recent: a done record never changes again, this
+ * sample holds it, and dropping it keeps a long run from filling the map. */
+static void forget_done(void *state, const void *sample)
+{
+	const struct teardown_detector *st = state;
+	const struct teardown_sample *s = sample;
+	int fd = bpf_map__fd(st->skel->maps.td_records);
+	size_t i;
+
+	for (i = 0; i + TEARDOWN_VIEW_MAX < s->n; i++)
+		if (s->entries[i].rec.done)
+			bpf_map_delete_elem(fd, &s->entries[i].rec.id);
+}
+
 static int teardown_sample(void *state, void *sample)
 {
 	struct teardown_detector *st = state;
@@ -188,34 +203,7 @@ static int teardown_sample(void *state, void *sample)
 	return 0;
 }
 
-/* Done records of base, but the newest few that top lists as recent:
- * they were shown; dropping them keeps a long run from filling the map. */
-static size_t teardown_find_gone(const void *base, uint32_t *ids, size_t max)
-{
-	const struct teardown_sample *b = base;
-	size_t i, n = 0;
-
-	for (i = 0; i + TEARDOWN_VIEW_MAX < b->n && n < max; i++)
-		if (b->entries[i].rec.done)
-			ids[n++] = (uint32_t)b->entries[i].rec.id;
-	return n;
-}
-
-static void teardown_forget(void *state, const uint32_t *ids, size_t n)
-{
-	struct teardown_detector *st = state;
-	int fd = bpf_map__fd(st->skel->maps.td_records);
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		__u64 id = ids[i];
-
-		bpf_map_delete_elem(fd, &id);
-	}
-}
-
 DEFINE_DETECTOR(teardown, DET_TEARDOWN,
 		.json_key = "teardown",
 		.rules = &teardown_rule_group,
-		.find_gone = teardown_find_gone,
-		.forget = teardown_forget)
+		.prune = forget_done)

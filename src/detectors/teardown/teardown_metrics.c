@@ -84,24 +84,24 @@ int teardown_view_metrics(const void *view, struct metric_set *out)
 		ADD(METRIC_GAUGE, "ms", "longest stretch of this VM's teardown (0: nobody wanted its CPU)",
 		    BETTER_LOWER, "teardown.vm_max_stretch_ms");
 		m->value = r->max_stretch_ns / 1e6;
-		if (metric_label(m, "vm", "%u", r->pid))
+		if (metric_vm_labels(m, r->pid, r->vm_start))
 			return -E2BIG;
 		ADD(METRIC_GAUGE, "ms", "longest run of this VM's teardown without a schedule point",
 		    BETTER_LOWER, "teardown.vm_max_run_ms");
 		m->value = r->max_run_ns / 1e6;
-		if (metric_label(m, "vm", "%u", r->pid))
+		if (metric_vm_labels(m, r->pid, r->vm_start))
 			return -E2BIG;
 		ADD(METRIC_GAUGE, "ms", "duration of this VM's teardown",
 		    BETTER_LOWER, "teardown.vm_duration_ms");
 		m->value = v->items[i].duration_ns / 1e6;
-		if (metric_label(m, "vm", "%u", r->pid))
+		if (metric_vm_labels(m, r->pid, r->vm_start))
 			return -E2BIG;
 		if (!teardown_mapped(&v->kernel, r, &entries, &mib))
 			continue;
 		ADD(METRIC_GAUGE, "entries", "leaf page-table entries this VM's teardown found mapped",
 		    BETTER_LOWER, "teardown.vm_mapped_entries");
 		m->value = entries;
-		if (metric_label(m, "vm", "%u", r->pid))
+		if (metric_vm_labels(m, r->pid, r->vm_start))
 			return -E2BIG;
 	}
 #undef ADD

@@ -89,11 +89,11 @@ static int timer_start(void *state, struct detector_bpf *bpf,
 static const struct detector_map timer_maps[] = {
 	{ DETECTOR_MAP(struct timer_sample, timer_stats,
 		       sizeof(struct timer_key), struct timer_record, stats,
-		       recs, nrecs, key.pid), .gone_ids = true },
+		       recs, nrecs, key.pid, key.vm_start) },
 	{ DETECTOR_MAP(struct timer_sample, timer_threads,
 		       sizeof(struct timer_thread_key),
 		       struct timer_thread_record, stats, threads, nthreads,
-		       key.pid) },
+		       key.pid, key.vm_start) },
 };
 
 static int timer_sample(void *state, void *sample)

@@ -10,18 +10,20 @@
 static int compare_key(const void *a, const void *b)
 {
 	const struct timer_key *x = a, *y = b;
+	int vm = vm_ident_compare(x->pid, x->vm_start, y->pid, y->vm_start);
 
-	if (x->pid != y->pid)
-		return x->pid < y->pid ? -1 : 1;
+	if (vm)
+		return vm;
 	return x->vcpu_id < y->vcpu_id ? -1 : x->vcpu_id > y->vcpu_id;
 }
 
 static int compare_thread_key(const void *a, const void *b)
 {
 	const struct timer_thread_key *x = a, *y = b;
+	int vm = vm_ident_compare(x->pid, x->vm_start, y->pid, y->vm_start);
 
-	if (x->pid != y->pid)
-		return x->pid < y->pid ? -1 : 1;
+	if (vm)
+		return vm;
 	return x->tid < y->tid ? -1 : x->tid > y->tid;
 }
 
@@ -149,9 +151,12 @@ const char *timer_mode_name(uint32_t mode)
 }
 
 static const struct timer_thread_record *
-find_thread(const struct timer_sample *s, uint32_t pid, uint32_t tid)
+find_thread(const struct timer_sample *s, const struct timer_vcpu_view *v)
 {
-	struct timer_thread_record key = { .key = { .pid = pid, .tid = tid } };
+	struct timer_thread_record key = {
+		.key = { .pid = v->pid, .tid = v->tid,
+			 .vm_start = v->vm_start },
+	};
 
 	return bsearch(&key, s->threads, s->nthreads, sizeof(*s->threads),
 		       compare_thread_key);
@@ -182,6 +187,7 @@ int timer_view_build(const void *sample, double interval_sec,
 			continue;
 		view->nvcpus++;
 		v->pid = r->key.pid;
+		v->vm_start = r->key.vm_start;
 		v->vcpu_id = r->key.vcpu_id;
 		v->tid = st->tid;
 		v->mode = timer_mode_name(st->mode);
@@ -203,7 +209,7 @@ int timer_view_build(const void *sample, double interval_sec,
 		v->longest_chain_at = st->longest_chain_at;
 		v->longest_chain_lateness_ns = st->longest_chain_lateness_ns;
 		v->stats = *st;
-		t = v->tid ? find_thread(s, v->pid, v->tid) : NULL;
+		t = v->tid ? find_thread(s, v) : NULL;
 		if (t)
 			v->thread = t->stats;
 		view->callbacks += st->callbacks;

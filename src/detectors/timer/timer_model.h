@@ -35,6 +35,7 @@ struct timer_sample {
 
 struct timer_vcpu_view {
 	uint32_t pid;
+	uint64_t vm_start;	/* with pid, names the VM (core/vm_ident.h) */
 	uint32_t vcpu_id;
 	uint32_t tid;		/* 0 if the vCPU never ran KVM_RUN */
 	const char *mode;	/* "periodic", "oneshot", "tscdeadline" */

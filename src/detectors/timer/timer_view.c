@@ -3,6 +3,7 @@
  * metrics. */
 #include <errno.h>
 
+#include "core/json_figures.h"
 #include "timer_model.h"
 
 static void format_us(char *buf, size_t len, uint64_t ns)
@@ -80,8 +81,9 @@ static json_t *json_timer_vcpu(const struct timer_vcpu_view *v)
 {
 	const struct timer_stats *st = &v->stats;
 	const struct timer_thread_stats *th = &v->thread;
-	json_t *o = json_pack("{s:I, s:I, s:I, s:s, s:I}",
+	json_t *o = json_pack("{s:I, s:o, s:I, s:I, s:s, s:I}",
 			      "pid", (json_int_t)v->pid,
+			      "vm_start", json_vm_start(v->vm_start),
 			      "vcpu_id", (json_int_t)v->vcpu_id,
 			      "tid", (json_int_t)v->tid,
 			      "mode", v->mode,
@@ -214,7 +216,7 @@ int timer_view_metrics(const void *view, struct metric_set *out)
 				 "apic_timer_fn runs of one vCPU", t->callbacks);
 		if (!m)
 			return -ENOMEM;
-		metric_label(m, "vm", "%u", t->pid);
+		metric_vm_labels(m, t->pid, t->vm_start);
 		metric_label(m, "vcpu", "%u", t->vcpu_id);
 		m = timer_metric(out, METRIC_GAUGE, "callbacks", BETTER_LOWER,
 				 "timer.vcpu_longest_chain",
@@ -222,7 +224,7 @@ int timer_view_metrics(const void *view, struct metric_set *out)
 				 t->longest_chain);
 		if (!m)
 			return -ENOMEM;
-		metric_label(m, "vm", "%u", t->pid);
+		metric_vm_labels(m, t->pid, t->vm_start);
 		metric_label(m, "vcpu", "%u", t->vcpu_id);
 	}
 	return 0;

@@ -5,12 +5,18 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+
+#include "../own_start.h"
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 
 #include "core/bpf_maps.h"
 #include "core/kvmwatch.h"
+#include "core/vm_ident.h"
 
 static void uints(void **state)
 {
@@ -56,21 +62,24 @@ static void formats(void **state)
 struct vcpu_key {
 	uint32_t pid;
 	uint32_t tid;
+	uint64_t vm_start;
 };
 
 struct vcpu_record {
-	uint64_t figure;
 	struct vcpu_key key;
+	uint64_t figure;
 };
 
-/* A real hash map: the records of pid 20 go, the others stay. */
-static void deletes_the_listed_ids_keys(void **state)
+/* A real hash map: the records of VM (20, 7) go; those of a later VM at
+ * pid 20 (start 8) and of the other VMs stay. */
+static void deletes_the_gone_vms_keys(void **state)
 {
 	const struct vcpu_record recs[] = {
-		{ 1, { 10, 11 } }, { 2, { 20, 21 } }, { 3, { 20, 22 } },
-		{ 4, { 30, 31 } },
+		{ { 10, 11, 7 }, 1 }, { { 20, 21, 7 }, 2 },
+		{ { 20, 22, 7 }, 3 }, { { 20, 21, 8 }, 4 },
+		{ { 30, 31, 7 }, 5 },
 	};
-	const uint32_t gone[] = { 20, 99 };
+	const struct vm_ident gone[] = { { 20, 7 }, { 99, 7 } };
 	uint64_t value = 0;
 	size_t i;
 	int fd;
@@ -83,14 +92,109 @@ static void deletes_the_listed_ids_keys(void **state)
 		fail_msg("bpf_map_create: %s (the unit tests run as root)",
 			 strerror(errno));
 	}
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < ARRAY_SIZE(recs); i++)
 		assert_int_equal(bpf_map_update_elem(fd, &recs[i].key,
 						     &recs[i].figure, BPF_ANY), 0);
-	MAP_DELETE_LISTED(fd, recs, 4, key.pid, key, gone, 2);
-	for (i = 0; i < 4; i++)
+	MAP_DELETE_VMS(fd, recs, ARRAY_SIZE(recs), key.pid, key.vm_start,
+		       gone, ARRAY_SIZE(gone));
+	for (i = 0; i < ARRAY_SIZE(recs); i++)
 		assert_int_equal(bpf_map_lookup_elem(fd, &recs[i].key, &value) == 0,
-				 recs[i].key.pid != 20);
+				 recs[i].key.pid != 20 || recs[i].key.vm_start != 7);
 	close(fd);
+}
+
+/* A VM runs while its pid runs with the start the maps gave it: the same
+ * pid with another start is a later process (a reused pid). */
+static void vm_alive_needs_the_start(void **state)
+{
+	uint64_t start = own_start_ns();
+	uint64_t tick = 1000000000ull / sysconf(_SC_CLK_TCK);
+	struct vm_ident gone[4];
+	struct vcpu_record recs[] = {
+		{ { getpid(), 1, start + tick - 1 }, 0 },	/* same tick */
+		{ { getpid(), 1, start + tick }, 0 },		/* later */
+		{ { getpid(), 2, start + tick }, 0 },		/* its run */
+		{ { 0x7ffffff0u, 1, start }, 0 },		/* no such pid */
+	};
+
+	(void)state;
+	assert_true(vm_alive(getpid(), start));
+	assert_true(vm_alive(getpid(), 0));
+	assert_false(vm_alive(getpid(), start + tick));
+	assert_false(vm_alive(0x7ffffff0u, 0));
+	assert_int_equal(vms_gone(recs, ARRAY_SIZE(recs), sizeof(recs[0]),
+				  offsetof(struct vcpu_record, key.pid),
+				  offsetof(struct vcpu_record, key.vm_start),
+				  gone, ARRAY_SIZE(gone)), 2);
+	assert_int_equal(gone[0].pid, getpid());
+	assert_true(gone[0].start == start + tick);
+	assert_int_equal(gone[1].pid, 0x7ffffff0u);
+	/* Unix time of the start: after 2020, not after now. */
+	assert_true(vm_start_unix(start) > 1.5e9);
+	assert_true(vm_start_unix(start) <= (double)time(NULL) + 1);
+	assert_true(vm_start_unix(0) == 0);
+}
+
+/* map_read_all() reads what a real map holds: through the iterator
+ * where the kernel loads it (a lookup per entry would hold the CPU
+ * against the counting programs), else by lookups; the VM suite reads
+ * every detector's maps through it on the testbed's kernels. */
+static void reads_a_map_whole(void **state)
+{
+	struct vcpu_record *got = NULL;
+	uint64_t figure;
+	size_t n, i, seen = 0;
+	int fd;
+
+	(void)state;
+	print_message("map_read_all through %s\n", map_dump_available() ?
+		      "the BPF iterator" :
+		      "lookups (this kernel refuses tracing programs)");
+	fd = bpf_map_create(BPF_MAP_TYPE_HASH, "kw_read", sizeof(struct vcpu_key),
+			    sizeof(figure), 512, NULL);
+	assert_true(fd >= 0);
+	for (i = 0; i < 300; i++) {
+		struct vcpu_key key = { 1000 + i, 2000 + i, 7 * i };
+
+		figure = i * 3;
+		assert_int_equal(bpf_map_update_elem(fd, &key, &figure,
+						     BPF_ANY), 0);
+	}
+	assert_int_equal(map_read_all(fd, sizeof(struct vcpu_key),
+				      sizeof(*got),
+				      offsetof(struct vcpu_record, figure),
+				      (void **)&got, &n), 0);
+	assert_int_equal(n, 300);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(got[i].key.tid, got[i].key.pid + 1000);
+		assert_true(got[i].figure == (got[i].key.pid - 1000) * 3);
+		assert_true(got[i].key.vm_start == (got[i].key.pid - 1000) * 7);
+		seen += got[i].key.pid;
+	}
+	assert_int_equal(seen, 300 * 1000 + 299 * 300 / 2);
+	free(got);
+	close(fd);
+	map_dump_close();
+}
+
+static int compare_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/* A thread read in both maps as it exits is one record. */
+static void unique_keeps_one_of_each(void **state)
+{
+	int v[] = { 1, 1, 2, 3, 3, 3, 4 };
+	size_t n = unique_sorted(v, ARRAY_SIZE(v), sizeof(v[0]), compare_int);
+
+	(void)state;
+	assert_int_equal(n, 4);
+	assert_int_equal(v[0], 1);
+	assert_int_equal(v[1], 2);
+	assert_int_equal(v[2], 3);
+	assert_int_equal(v[3], 4);
+	assert_int_equal(unique_sorted(v, 0, sizeof(v[0]), compare_int), 0);
 }
 
 int main(void)
@@ -99,7 +203,10 @@ int main(void)
 		cmocka_unit_test(uints),
 		cmocka_unit_test(seconds),
 		cmocka_unit_test(formats),
-		cmocka_unit_test(deletes_the_listed_ids_keys),
+		cmocka_unit_test(deletes_the_gone_vms_keys),
+		cmocka_unit_test(vm_alive_needs_the_start),
+		cmocka_unit_test(unique_keeps_one_of_each),
+		cmocka_unit_test(reads_a_map_whole),
 	};
 
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);

@@ -31,9 +31,10 @@ static struct thread_record thread(uint32_t tid, uint32_t pid,
 				   uint32_t vcpu_id, const char *comm,
 				   const char *pcomm)
 {
-	struct thread_record t = { .tid = tid };
+	struct thread_record t = { .key = { .tid = tid } };
 
 	t.info.pid = pid;
+	t.info.tid = tid;
 	t.info.vcpu_id = vcpu_id;
 	strncpy(t.info.comm, comm, sizeof(t.info.comm) - 1);
 	strncpy(t.info.pcomm, pcomm, sizeof(t.info.pcomm) - 1);
@@ -167,6 +168,51 @@ static void view_groups_vms_vcpus_and_reasons(void **state)
 	exits_sample_free(&s);
 }
 
+/* A later VMM given the same pid and tids (pids come back) is another VM:
+ * its counts neither continue the old one's nor meet its earlier sample,
+ * and each VM keeps its own thread names. */
+static void reused_pid_is_another_vm(void **state)
+{
+	struct exit_record old_vm = rec(300, 301, KERNEL, 0x7b, 1800, 0, 0);
+	struct exit_record new_vm = rec(300, 301, KERNEL, 0x7b, 1800, 0, 0);
+	struct thread_record threads[] = {
+		thread(301, 300, 0, "old-vcpu", "old-vmm"),
+		thread(301, 300, 0, "new-vcpu", "new-vmm"),
+	};
+	struct exit_record both[2];
+	struct exits_sample prev, cur, d;
+	struct top_view v;
+
+	(void)state;
+	old_vm.key.vm_start = threads[0].info.vm_start = 5000000000ull;
+	new_vm.key.vm_start = threads[1].info.vm_start = 9000000000ull;
+	both[0] = new_vm;
+	both[1] = old_vm;
+	prev = sample(&old_vm, 1, threads, 1, 1);
+	cur = sample(both, 2, threads, 2, 2);
+	assert_int_equal(exits_sample_delta(&prev, &cur, &d), 0);
+	/* The old VM made nothing new; the new one all of its 1800. */
+	assert_int_equal(d.nrecs, 1);
+	assert_true(d.recs[0].key.vm_start == 9000000000ull);
+	assert_int_equal(d.recs[0].stats.count, 1800);
+	assert_int_equal(top_view_build(&cur, 1.0, true, EXIT_TABLE_SVM, &v), 0);
+	assert_int_equal(v.nvms, 2);
+	assert_int_equal(v.vms[0].pid, 300);
+	assert_int_equal(v.vms[1].pid, 300);
+	assert_int_equal(v.vms[0].exits, 1800);
+	assert_int_equal(v.vms[1].exits, 1800);
+	assert_true(v.vms[0].vm_start != v.vms[1].vm_start);
+	assert_string_equal(v.vms[0].vm_start == 5000000000ull ?
+			    v.vms[0].comm : v.vms[1].comm, "old-vmm");
+	assert_string_equal(v.vms[0].vm_start == 9000000000ull ?
+			    v.vms[0].vcpus[0].comm : v.vms[1].vcpus[0].comm,
+			    "new-vcpu");
+	top_view_free(&v);
+	exits_sample_free(&prev);
+	exits_sample_free(&cur);
+	exits_sample_free(&d);
+}
+
 static void view_of_empty_sample(void **state)
 {
 	struct exits_sample s = { 0 };
@@ -221,6 +267,7 @@ int main(void)
 		cmocka_unit_test(delta_subtracts_and_drops_idle_keys),
 		cmocka_unit_test(delta_restarts_recreated_key),
 		cmocka_unit_test(view_groups_vms_vcpus_and_reasons),
+		cmocka_unit_test(reused_pid_is_another_vm),
 		cmocka_unit_test(view_of_empty_sample),
 		cmocka_unit_test(log2_slots_and_percentiles),
 	};

@@ -69,6 +69,7 @@ static inline struct mmio_thread *thread(struct sim *s, uint32_t tid)
 	struct mmio_thread *t = &s->t[tid - 100];
 
 	t->pid = PID;
+	t->tid = tid;
 	return t;
 }
 
@@ -268,12 +269,12 @@ static inline void sim_sample(const struct sim *s,
 	out->nrecs = s->nrecs;
 	for (i = 0; i < 4; i++)
 		if (s->t[i].pid) {
-			out->threads[n].tid = 100 + i;
+			out->threads[n].key.tid = 100 + i;
 			out->threads[n++].t = s->t[i];
 		}
 	out->nthreads = n;
 	if (setup->bus_probed) {
-		out->vms[0].pid = PID;
+		out->vms[0].key.pid = PID;
 		out->vms[0].vm.bus = 0xffff888000001000ull;
 		out->vms[0].vm.bus_count = s->ncands;
 		out->vms[0].vm.scans = 1;
