@@ -1,6 +1,7 @@
 """kvmwatch never blinds perf (issue 14): Debian's perf counts the same
 workload's events system-wide as many times with kvmwatch attached, in
-its default and its tracepoint mode, as without it.
+its default and its tracepoint mode, as without it (the scheduler's
+switches, which kvmwatch's own running adds to, no fewer).
 
 A part of ArchRun (tests/vm/suite.py); the guest half is
 tests/vm/guest-coexist.sh; artefacts in build/vmtest/<kernel>/coexist/.
@@ -20,6 +21,9 @@ BESIDE = ("default", "tracepoint")
 SLACK_SHARE = {"sched:sched_switch": 0.5}
 SLACK_SHARE_KVM = 0.25
 SLACK_EVENTS = 10
+# Events that kvmwatch's own running adds to: perf beside it may count
+# more (149 switches against 80 and 96 alone, once), only not fewer.
+ONE_SIDED = ("sched:sched_switch",)
 
 
 def perf_counts(path):
@@ -98,12 +102,15 @@ class CoexistChecks:
             share = SLACK_SHARE.get(event, SLACK_SHARE_KVM)
             slack = max(share * mean, abs(alone[0] - alone[1])) + \
                 SLACK_EVENTS
+            high = None if event in ONE_SIDED else mean + slack
             for mode in BESIDE:
                 beside = runs[mode][0].get(event)
                 good = beside is not None and mean > 0 and \
-                    abs(beside - mean) <= slack
+                    beside >= mean - slack and \
+                    (high is None or beside <= high)
+                allowed = (f"{mean - slack:.0f} or more" if high is None
+                           else f"{mean - slack:.0f} to {high:.0f}")
                 self.ok(good, f"coexist: perf counts {event} beside "
                         f"kvmwatch ({mode} mode) as without it: {beside} "
                         f"against {alone[0]} and {alone[1]} (allowed "
-                        f"{mean - slack:.0f} to {mean + slack:.0f})",
-                        [json.dumps(facts)])
+                        f"{allowed})", [json.dumps(facts)])
