@@ -49,16 +49,18 @@ static __always_inline bool filtered_out(__u32 pid)
 }
 
 /* The thread's record, made the first time it is seen so that its names
- * survive it. A record of another process is one the exit program missed:
- * the tid came back, and nothing of the old thread goes on. */
+ * survive it. A record of another thread (another start) is one the exit
+ * program missed: the tid came back, and nothing of the old thread goes
+ * on (its counts are keyed by its own VM already). */
 static __always_inline struct vcpu_thread *note_thread(__u32 pid, __u32 tid,
 						       __u32 vcpu_id)
 {
 	struct vcpu_thread *known = bpf_map_lookup_elem(&vcpu_threads, &tid);
+	__u64 started = current_thread_start();
 	struct vcpu_thread thread = {};
 	struct task_struct *task;
 
-	if (known && known->pid == pid) {
+	if (known && known->pid == pid && known->thread_start == started) {
 		if (vcpu_id != VCPU_ID_UNKNOWN)
 			known->vcpu_id = vcpu_id;
 		return known;
@@ -66,6 +68,7 @@ static __always_inline struct vcpu_thread *note_thread(__u32 pid, __u32 tid,
 	thread.pid = pid;
 	thread.tid = tid;
 	thread.vm_start = current_vm_start();
+	thread.thread_start = started;
 	thread.vcpu_id = vcpu_id;
 	bpf_get_current_comm(thread.comm, sizeof(thread.comm));
 	task = (struct task_struct *)bpf_get_current_task();
@@ -135,7 +138,8 @@ static __always_inline void count_entry(void)
 	if (filtered_out(pid))
 		return;
 	thread = bpf_map_lookup_elem(&vcpu_threads, &tid);
-	if (thread && thread->pid == pid)
+	if (thread && thread->pid == pid &&
+	    thread->thread_start == current_thread_start())
 		finish_pending(thread);
 }
 

@@ -40,6 +40,7 @@ struct vcpu_thread {
 	__u32 pid;
 	__u32 tid;
 	__u64 vm_start;
+	__u64 thread_start;	/* the thread's own start_time */
 	__u32 vcpu_id;	/* VCPU_ID_UNKNOWN where the tracepoint lacks it */
 	__u32 pad;
 	char comm[16];	/* thread name, kept for threads that exit early */

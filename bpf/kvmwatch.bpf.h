@@ -29,6 +29,15 @@ static __always_inline __u32 current_tid(void)
 	return (__u32)bpf_get_current_pid_tgid();
 }
 
+/* When the current thread started (monotonic ns): with its tid, it names
+ * this thread, not a later one given the tid whose exit was missed. */
+static __always_inline __u64 current_thread_start(void)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	return BPF_CORE_READ(task, start_time);
+}
+
 /* When the current VMM process started (boot-time ns): with its pid, it
  * names this VM, not a later one that reuses the pid (bpf/vm_ident.h).
  * Read once per thread, as its state is made. */

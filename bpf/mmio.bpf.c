@@ -98,14 +98,15 @@ static __always_inline void retire_thread(__u32 tid, struct mmio_thread *t)
 static __always_inline struct mmio_thread *this_thread(void)
 {
 	__u32 pid = current_pid(), tid = current_tid();
+	__u64 started = current_thread_start();
 	struct mmio_thread *t;
 
 	if (!vmm_watched(pid))
 		return NULL;
 	t = bpf_map_lookup_elem(&mmio_threads, &tid);
-	if (t && t->pid == pid)
+	if (t && t->pid == pid && t->thread_start == started)
 		return t;
-	/* Another process's thread: its exit was missed. */
+	/* An earlier thread given this tid: its exit was missed. */
 	if (t)
 		retire_thread(tid, t);
 	bpf_map_update_elem(&mmio_threads, &tid, &zero_thread, BPF_ANY);
@@ -114,6 +115,7 @@ static __always_inline struct mmio_thread *this_thread(void)
 		t->pid = pid;
 		t->tid = tid;
 		t->vm_start = current_vm_start();
+		t->thread_start = started;
 	}
 	return t;
 }

@@ -50,6 +50,7 @@ struct mmio_thread {
 	__u32 pid;
 	__u32 tid;
 	__u64 vm_start;		/* bpf/vm_ident.h */
+	__u64 thread_start;	/* the thread's own start_time */
 	__u64 gpa;
 	__u64 handler_ns;	/* vendor exit handler entry */
 	__u64 handler_switches;	/* the thread's context switches then */
