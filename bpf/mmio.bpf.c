@@ -98,11 +98,12 @@ static __always_inline void retire_thread(__u32 tid, struct mmio_thread *t)
 static __always_inline struct mmio_thread *this_thread(void)
 {
 	__u32 pid = current_pid(), tid = current_tid();
-	__u64 started = current_thread_start();
 	struct mmio_thread *t;
+	__u64 started;
 
 	if (!vmm_watched(pid))
 		return NULL;
+	started = current_thread_start();
 	t = bpf_map_lookup_elem(&mmio_threads, &tid);
 	if (t && t->pid == pid && t->thread_start == started)
 		return t;

@@ -70,15 +70,22 @@ static const struct pmu_vcpu_stats zero_vcpu = {
 static const struct pmu_reg_stats zero_reg;
 static const struct pmu_open zero_open;
 
+/* The current vCPU's figures, and its key into *key. */
+static __always_inline struct pmu_vcpu_stats *vcpu_of(struct pmu_vcpu_key *key)
+{
+	key->pid = current_pid();
+	key->tid = current_tid();
+	if (!vmm_watched(key->pid))
+		return NULL;
+	key->vm_start = current_vm_start();
+	return lookup_or_init(&pmu_vcpus, key, &zero_vcpu);
+}
+
 static __always_inline struct pmu_vcpu_stats *this_vcpu(void)
 {
-	struct pmu_vcpu_key key = { .pid = current_pid(),
-				    .tid = current_tid(),
-				    .vm_start = current_vm_start() };
+	struct pmu_vcpu_key key;
 
-	if (!vmm_watched(key.pid))
-		return NULL;
-	return lookup_or_init(&pmu_vcpus, &key, &zero_vcpu);
+	return vcpu_of(&key);
 }
 
 static __always_inline void learn_vcpu_id(struct pmu_vcpu_stats *s,
@@ -265,13 +272,16 @@ int BPF_KRETPROBE(kretprobe_guest_get_msrs)
 
 static __always_inline void count_reg(__u32 reg, bool write, bool fault)
 {
-	struct pmu_reg_key key = { .pid = current_pid(), .tid = current_tid(),
-				   .reg = reg, .vm_start = current_vm_start() };
-	struct pmu_vcpu_stats *s = this_vcpu();
+	struct pmu_vcpu_key vcpu;
+	struct pmu_vcpu_stats *s = vcpu_of(&vcpu);
+	struct pmu_reg_key key = { .reg = reg };
 	struct pmu_reg_stats *r;
 
 	if (!s)
 		return;
+	key.pid = vcpu.pid;
+	key.tid = vcpu.tid;
+	key.vm_start = vcpu.vm_start;
 	if (write)
 		s->reg_writes++;
 	else

@@ -341,11 +341,11 @@ int BPF_KRETPROBE(kretprobe_advance_periodic)
 static __always_inline struct timer_thread_stats *thread_stats(void)
 {
 	struct timer_thread_key key = { .pid = current_pid(),
-					.tid = current_tid(),
-					.vm_start = current_vm_start() };
+					.tid = current_tid() };
 
 	if (!vmm_watched(key.pid))
 		return NULL;
+	key.vm_start = current_vm_start();
 	return lookup_or_init(&timer_threads, &key, &zero_thread);
 }
 

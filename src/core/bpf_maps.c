@@ -28,14 +28,9 @@ static struct map_dump_bpf *dumper_get(void)
 	return dumper;
 }
 
-bool map_dump_available(void)
+bool map_dump_open(void)
 {
 	return dumper_get();
-}
-
-void map_dump_open(void)
-{
-	dumper_get();
 }
 
 void map_dump_close(void)

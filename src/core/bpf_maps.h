@@ -18,11 +18,10 @@
  * lookup per entry would hold the CPU against the counting programs. */
 int map_read_all(int fd, size_t key_size, size_t rec_size, size_t value_off,
 		 void **out, size_t *n);
-/* Whether the iterator loads here (else lookups read the maps). */
-bool map_dump_available(void);
 /* Load the iterator now rather than at the first read: as the detectors
- * load, before their maps hold memory above what its loading frees. */
-void map_dump_open(void);
+ * load, before their maps hold memory above what its loading frees.
+ * Whether it loads here (else lookups read the maps). */
+bool map_dump_open(void);
 /* Unload the iterator (loaded at the first read). */
 void map_dump_close(void);
 

@@ -5,7 +5,6 @@
  * many VMs do not fill them.
  */
 #include <errno.h>
-#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -142,8 +141,7 @@ size_t detector_find_gone(const struct detector_ops *ops, const void *sample,
 
 	if (!vms)
 		return 0;
-	found = vms_gone(vms, n, sizeof(*vms), offsetof(struct vm_ident, pid),
-			 offsetof(struct vm_ident, start), gone, max);
+	found = vms_gone(vms, n, gone, max);
 	free(vms);
 	return found;
 }

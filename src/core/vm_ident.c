@@ -71,23 +71,14 @@ bool vm_alive(uint32_t pid, uint64_t start)
 	return !start || (uint64_t)ticks == start_ticks(start);
 }
 
-size_t vms_gone(const void *records, size_t n, size_t stride, size_t pid_off,
-		size_t start_off, struct vm_ident *gone, size_t max)
+size_t vms_gone(const struct vm_ident *vms, size_t n, struct vm_ident *gone,
+		size_t max)
 {
-	const char *rec = records;
-	struct vm_ident last = { 0 }, id;
 	size_t i, found = 0;
 
-	for (i = 0; i < n && found < max; i++, rec += stride) {
-		memcpy(&id.pid, rec + pid_off, sizeof(id.pid));
-		memcpy(&id.start, rec + start_off, sizeof(id.start));
-		if (i && id.pid == last.pid && id.start == last.start)
-			continue;
-		last = id;
-		if (!vm_listed(id.pid, id.start, gone, found) &&
-		    !vm_alive(id.pid, id.start))
-			gone[found++] = id;
-	}
+	for (i = 0; i < n && found < max; i++)
+		if (!vm_alive(vms[i].pid, vms[i].start))
+			gone[found++] = vms[i];
 	return found;
 }
 

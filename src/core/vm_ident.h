@@ -23,11 +23,10 @@ int vm_ident_compare(uint32_t pid_a, uint64_t start_a, uint32_t pid_b,
 /* Whether the VMM pid that started at start still runs. start 0 (not
  * known to the map): whether any process pid runs. */
 bool vm_alive(uint32_t pid, uint64_t start);
-/* The VMs of n records of stride bytes (pid, a u32 at pid_off; start, a
- * u64 at start_off) that no longer run: up to max into gone, returning
- * how many. Runs of one VM (records sorted by it) are looked at once. */
-size_t vms_gone(const void *records, size_t n, size_t stride, size_t pid_off,
-		size_t start_off, struct vm_ident *gone, size_t max);
+/* Those of n VMs (each once) that no longer run: up to max into gone,
+ * returning how many. */
+size_t vms_gone(const struct vm_ident *vms, size_t n, struct vm_ident *gone,
+		size_t max);
 bool vm_listed(uint32_t pid, uint64_t start, const struct vm_ident *vms,
 	       size_t n);
 /* The VMM's start as Unix time in seconds, to 1/CLK_TCK (what
