@@ -25,13 +25,19 @@ SEC("iter/bpf_map_elem")
 int dump_map_elem(struct bpf_iter__bpf_map_elem *ctx)
 {
 	struct bpf_map *map = ctx->map;
-	__u32 zero = 0, key_size, value_size;
+	/* 64-bit, so that the bounds below hold for the very registers that
+	 * carry the sizes: compared on a 32-bit copy, the verifier of 7.3
+	 * saw the value size unbounded and refused the program. */
+	__u64 key_size, value_size;
+	__u32 zero = 0;
 	char *buf;
 
 	if (!ctx->key || !ctx->value)
 		return 0;
 	key_size = map->key_size;
 	value_size = map->value_size;
+	barrier_var(key_size);
+	barrier_var(value_size);
 	buf = bpf_map_lookup_elem(&dump_entry, &zero);
 	if (!buf || key_size > DUMP_ENTRY_MAX / 2 ||
 	    value_size > DUMP_ENTRY_MAX / 2)

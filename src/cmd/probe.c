@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "options.h"
+#include "core/bpf_maps.h"
 #include "core/json_figures.h"
 #include "views/probe_report.h"
 #include "core/runner.h"
@@ -48,6 +49,11 @@ static json_t *probe_json(const struct kernel_caps *caps,
 			 "can_run", rc == KW_EXIT_OK,
 			 "reason", reason);
 	json_object_set_new(doc, "vgic", json_vgic(caps, vgic));
+	if (caps->privileged)
+		json_object_set_new(doc, "map_reads",
+				    json_pack("{s:s, s:s?}", "method",
+					      map_dump_why_not() ? "lookups" : "iterator",
+					      "why_not", map_dump_why_not()));
 	return doc;
 }
 

@@ -15,15 +15,16 @@
 /* Key and value of one entry the iterator dumps (bpf/map_dump.bpf.c). */
 #define DUMP_HALF 2048
 
-/* Loaded at the first read; NULL and failed after a load that failed. */
+/* Loaded at the first read; NULL and dumper_err (-errno) after a load
+ * that failed. */
 static struct map_dump_bpf *dumper;
-static bool dumper_failed;
+static int dumper_err;
 
 static struct map_dump_bpf *dumper_get(void)
 {
-	if (!dumper && !dumper_failed) {
+	if (!dumper && !dumper_err) {
 		dumper = map_dump_bpf__open_and_load();
-		dumper_failed = !dumper;
+		dumper_err = dumper ? 0 : errno ? -errno : -EINVAL;
 	}
 	return dumper;
 }
@@ -33,11 +34,16 @@ bool map_dump_open(void)
 	return dumper_get();
 }
 
+const char *map_dump_why_not(void)
+{
+	return dumper_get() ? NULL : strerror(-dumper_err);
+}
+
 void map_dump_close(void)
 {
 	map_dump_bpf__destroy(dumper);
 	dumper = NULL;
-	dumper_failed = false;
+	dumper_err = 0;
 }
 
 /* All of an iterator's output: n bytes into *out (the caller's). */

@@ -22,6 +22,8 @@ int map_read_all(int fd, size_t key_size, size_t rec_size, size_t value_off,
  * load, before their maps hold memory above what its loading frees.
  * Whether it loads here (else lookups read the maps). */
 bool map_dump_open(void);
+/* Why the iterator did not load (the kernel's error), or NULL. */
+const char *map_dump_why_not(void);
 /* Unload the iterator (loaded at the first read). */
 void map_dump_close(void);
 

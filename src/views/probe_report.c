@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "probe_report.h"
+#include "core/bpf_maps.h"
 
 static const char *yes_no(bool v)
 {
@@ -67,6 +68,10 @@ void text_probe(FILE *out, const struct kernel_caps *caps,
 	fprintf(out, "fentry       %s\n", caps->fentry_global_err == 0 ? "works" :
 		caps->fentry_global_err < 0 ? caps->fentry_why : "not tried");
 	fprintf(out, "kprobes      %s\n", caps->kprobes ? "available" : caps->kprobes_why);
+	if (caps->privileged)
+		fprintf(out, map_dump_why_not() ?
+			"map reads    bpf(2) lookups: the BPF iterator did not load (%s); classic tracepoint programs can skip events during a read\n" :
+			"map reads    BPF iterator%s\n", map_dump_why_not() ?: "");
 	for (det = 0; det < DET_COUNT; det++) {
 		fprintf(out, "\ndetector %s (%s): %s\n", detectors[det].name,
 			detectors[det].title,

@@ -205,6 +205,12 @@ class ArchRun(ExitsChecks, TimerChecks, MmioChecks, TeardownChecks,
                     refused in (fentry.get("why_not") or ""),
                     f"probe: fentry refused on this kernel, saying "
                     f"{refused}: {fentry.get('why_not')}")
+        # Every testbed kernel loads the map iterator; reading by bpf(2)
+        # lookups instead makes classic kvm:* programs skip events.
+        reads = doc.get("map_reads") or {}
+        self.ok(reads.get("method") == "iterator",
+                f"probe: maps are read through the BPF iterator, not "
+                f"lookups: {reads}")
         if self.arch == "arm64":
             self.probe_arm64(doc)
 
