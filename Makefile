@@ -188,7 +188,7 @@ fuzz-merge: fuzz-build
 	done
 
 deps:
-	$(Q)tools/deps.sh build cross vm
+	$(Q)tools/deps.sh build cross vm fleet
 
 # The whole suite: unit tests, host smoke tests, then the nested-KVM
 # testbed on both arches. It ends with "N passed, N failed".
@@ -220,16 +220,33 @@ soak: deps
 	$(Q)$(if $(filter arm64-%,$(SOAK_KERNEL)),$(MAKE) --no-print-directory ARCH=arm64 all)
 	$(Q)python3 tests/soak/soak.py $(if $(SOAK_HOST),--host) --kernel $(SOAK_KERNEL) $(DURATION)
 
-# The binary, its man page and bash completion, under DESTDIR/PREFIX.
+# The binary, its man page, bash completion, the systemd units and the
+# Prometheus rules (docs/fleet.md), under DESTDIR/PREFIX.
 PREFIX ?= /usr/local
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+# Where Debian's node_exporter reads *.prom files.
+TEXTFILE_DIR ?= /var/lib/prometheus/node-exporter
+UNITS := kvmwatch-export.service kvmwatch-export-textfile.service
+RULES := kvmwatch-rules.yml kvmwatch-alerts.yml alertmanager-example.yml
 INSTALLED := $(PREFIX)/sbin/kvmwatch $(PREFIX)/share/man/man8/kvmwatch.8 \
-	$(PREFIX)/share/bash-completion/completions/kvmwatch
+	$(PREFIX)/share/bash-completion/completions/kvmwatch \
+	$(addprefix $(UNITDIR)/,$(UNITS)) \
+	$(addprefix $(PREFIX)/share/kvmwatch/prometheus/,$(RULES))
 install: $(BUILD)/kvmwatch
 	$(Q)install -D -m 0755 $(BUILD)/kvmwatch $(DESTDIR)$(PREFIX)/sbin/kvmwatch
 	$(Q)install -D -m 0644 docs/kvmwatch.8 \
 		$(DESTDIR)$(PREFIX)/share/man/man8/kvmwatch.8
 	$(Q)install -D -m 0644 tools/completion/kvmwatch.bash \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/kvmwatch
+	$(Q)install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(PREFIX)/share/kvmwatch/prometheus
+	$(Q)for unit in $(UNITS); do \
+		sed -e 's|@SBINDIR@|$(PREFIX)/sbin|g' \
+		    -e 's|@TEXTFILE_DIR@|$(TEXTFILE_DIR)|g' \
+		    tools/fleet/$$unit.in > $(DESTDIR)$(UNITDIR)/$$unit && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$unit || exit 1; \
+	done
+	$(Q)install -m 0644 $(addprefix tools/fleet/,$(RULES)) \
+		$(DESTDIR)$(PREFIX)/share/kvmwatch/prometheus/
 	$(Q)printf '  INSTALL  %s\n' $(addprefix $(DESTDIR),$(INSTALLED))
 
 uninstall:

@@ -60,6 +60,7 @@ for part in "$@"; do
 		run host-smoke "$top/tests/host/smoke.sh"
 		run host-ci "$top/tests/host/ci.sh"
 		run host-gate "$top/tests/host/gate_inputs.sh"
+		run host-fleet "$top/tests/host/fleet.sh"
 		;;
 	fuzz)
 		run fuzz-rules-file "$top/tests/fuzz/run.sh" rules_file
@@ -68,6 +69,8 @@ for part in "$@"; do
 		;;
 	vm)
 		run vm "$top/tests/vm/run.sh"
+		# A real Prometheus scraping kvmwatch export in the testbed.
+		run vm-fleet python3 "$top/tests/fleet/e2e.py"
 		;;
 	*)
 		echo "usage: $0 [unit] [host] [fuzz] [vm]" >&2

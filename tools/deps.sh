@@ -6,6 +6,8 @@
 #   cross  cross-build the static arm64 binaries (arm64 libraries are
 #          fetched separately into the cache by tools/apt-fetch.sh)
 #   vm     boot the nested-KVM testbed under QEMU
+#   fleet  check the service unit, the Prometheus rules and the exposition
+#          with the tools a fleet runs them with (tools/fleet/)
 set -eu
 
 pkgs_build="make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
@@ -13,6 +15,8 @@ pkgs_build="make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
 	libyaml-dev libevent-dev libclang-rt-dev liblzma-dev libzstd-dev
 	linux-perf"
 pkgs_cross="gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
+pkgs_fleet="prometheus prometheus-node-exporter prometheus-alertmanager
+	systemd"
 pkgs_vm="qemu-system-x86 qemu-system-arm busybox-static cpio kmod xz-utils
 	file patch dwarves"
 
@@ -22,7 +26,8 @@ for group in "$@"; do
 	build) want="$want $pkgs_build" ;;
 	cross) want="$want $pkgs_cross" ;;
 	vm) want="$want $pkgs_vm" ;;
-	*) echo "usage: $0 build|cross|vm..." >&2; exit 2 ;;
+	fleet) want="$want $pkgs_fleet" ;;
+	*) echo "usage: $0 build|cross|vm|fleet..." >&2; exit 2 ;;
 	esac
 done
 

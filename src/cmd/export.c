@@ -10,58 +10,29 @@
  * number of per-VM series is capped: label cardinality stays bounded
  * however many VMs come and go.
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
 #include <event2/event.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 
 #include "commands.h"
+#include "export.h"
 #include "options.h"
 #include "views/export_store.h"
 #include "views/prom.h"
 #include "core/files.h"
 #include "gate/record_file.h"
+#include "core/rule.h"
 #include "core/runner.h"
 #include "core/session.h"
 #include "core/vm_ident.h"
 
-#define EXPORT_DEFAULT_INTERVAL 5.0
-#define EXPORT_DEFAULT_GRACE 60.0
-#define EXPORT_DEFAULT_MAX_SERIES 10000
-/* A scrape reads the maps again when the last read is older than this. */
-#define EXPORT_FRESH_SEC 1.0
-
-struct export_options {
-	const char *listen;
-	const char *textfile;
-	double interval_sec;
-	double grace_sec;
-	unsigned long max_series;
-	unsigned long count;	/* stop after COUNT reads; 0: never */
-	unsigned long pid;
-};
-
-struct exporter {
-	const struct export_options *o;
-	struct runner runner;
-	struct export_store store;
-	double last_read;	/* monotonic s */
-	struct event_base *base;
-	int error;		/* a read failed: stop */
-};
 
 static double now_sec(void)
 {
@@ -178,46 +149,6 @@ static int parse_export_options(int argc, char **argv, struct export_options *o)
 	return KW_EXIT_OK;
 }
 
-/* "127.0.0.1:9477", "[::1]:9477", ":9477", "localhost:9477". Numeric only
- * (and localhost): a static binary cannot use the system's resolver. */
-static int parse_listen(const char *arg, struct sockaddr_storage *ss,
-			socklen_t *len)
-{
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-	struct sockaddr_in *in = (struct sockaddr_in *)ss;
-	const char *colon = strrchr(arg, ':');
-	char host[64];
-	unsigned long port;
-	size_t hlen;
-
-	if (!colon || !parse_uint(colon + 1, 65535, &port))
-		return -EINVAL;
-	hlen = colon - arg;
-	if (hlen >= sizeof(host))
-		return -EINVAL;
-	memcpy(host, arg, hlen);
-	host[hlen] = '\0';
-	memset(ss, 0, sizeof(*ss));
-	if (hlen >= 2 && host[0] == '[' && host[hlen - 1] == ']') {
-		host[hlen - 1] = '\0';
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(port);
-		*len = sizeof(*in6);
-		return inet_pton(AF_INET6, host + 1, &in6->sin6_addr) == 1 ?
-			0 : -EINVAL;
-	}
-	in->sin_family = AF_INET;
-	in->sin_port = htons(port);
-	*len = sizeof(*in);
-	if (!host[0]) {
-		in->sin_addr.s_addr = htonl(INADDR_ANY);
-		return 0;
-	}
-	if (!strcmp(host, "localhost"))
-		snprintf(host, sizeof(host), "127.0.0.1");
-	return inet_pton(AF_INET, host, &in->sin_addr) == 1 ? 0 : -EINVAL;
-}
-
 /* A series' VM runs while its process exists and started when the series
  * says: a later VMM at the same pid is another VM. */
 static bool series_vm_alive(const struct metric *m)
@@ -233,7 +164,7 @@ static bool series_vm_alive(const struct metric *m)
 	return !pid || vm_label_alive(pid, start);
 }
 
-static int export_read(struct exporter *x)
+int export_read(struct exporter *x)
 {
 	struct metric_set fresh = { 0 };
 	size_t i;
@@ -292,6 +223,38 @@ static int program_misses(const struct exporter *x, enum detector_id det,
 }
 
 /* The exporter's own figures, built fresh for each exposition. */
+/* The kernel's own lockup counters, which check --lockup also judges:
+ * an alert on them needs them in the same scrape. */
+static int kernel_counters(struct metric_set *out)
+{
+	static const struct {
+		enum kernel_counter counter;
+		const char *name, *help;
+	} counters[] = {
+		{ KCOUNT_HARDLOCKUP, "kernel.hardlockups",
+		  "hard lockups the kernel detected (/sys/kernel/hardlockup_count)" },
+		{ KCOUNT_SOFTLOCKUP, "kernel.softlockups",
+		  "soft lockups the kernel detected (/sys/kernel/softlockup_count)" },
+		{ KCOUNT_RCU_STALL, "kernel.rcu_stalls",
+		  "RCU stalls the kernel detected (/sys/kernel/rcu_stall_count)" },
+	};
+	struct metric *m;
+	uint64_t value;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(counters); i++) {
+		m = metric_add(out, METRIC_COUNTER, NULL, counters[i].help,
+			       BETTER_LOWER, "%s", counters[i].name);
+		if (!m)
+			return -ENOMEM;
+		if (kernel_counter_read(counters[i].counter, &value))
+			m->value = value;
+		else
+			m->unavailable = "this kernel has no such counter file";
+	}
+	return 0;
+}
+
 static int self_metrics(const struct exporter *x, struct metric_set *out)
 {
 	const struct kernel_caps *caps = x->runner.caps;
@@ -332,6 +295,8 @@ static int self_metrics(const struct exporter *x, struct metric_set *out)
 		if (program_misses(x, det, out))
 			return -ENOMEM;
 	}
+	if (kernel_counters(out))
+		return -ENOMEM;
 	SELF(METRIC_GAUGE, "series", "series kept, per VM or vCPU",
 	     "export.series", x->store.per_entity);
 	SELF(METRIC_COUNTER, "series",
@@ -347,7 +312,7 @@ static int self_metrics(const struct exporter *x, struct metric_set *out)
 }
 
 /* The whole exposition into a malloc'd buffer. */
-static int export_render(const struct exporter *x, char **text, size_t *len)
+int export_render(struct exporter *x, bool last, char **text, size_t *len)
 {
 	struct metric_set self = { 0 };
 	FILE *f;
@@ -357,7 +322,10 @@ static int export_render(const struct exporter *x, char **text, size_t *len)
 	f = open_memstream(text, len);
 	if (!f)
 		return -ENOMEM;
-	err = prom_render(f, &x->store.set);
+	/* A new VM's counters at 0 first (export_store.h), but in the last
+	 * file of a run, which nothing reads again. */
+	err = prom_render_zeroed(f, &x->store.set,
+				 last ? NULL : x->store.fresh);
 	if (!err)
 		err = self_metrics(x, &self);
 	if (!err)
@@ -368,19 +336,21 @@ static int export_render(const struct exporter *x, char **text, size_t *len)
 	if (err) {
 		free(*text);
 		*text = NULL;
+		return err;
 	}
-	return err;
+	export_store_exposed(&x->store);
+	return 0;
 }
 
 /* ------------------------------------------------------------ textfile */
 
-static int write_textfile(const struct exporter *x)
+static int write_textfile(struct exporter *x, bool last)
 {
 	char error[512], *text;
 	size_t len;
 	int err;
 
-	err = export_render(x, &text, &len);
+	err = export_render(x, last, &text, &len);
 	if (!err)
 		err = write_file_atomic(x->o->textfile, text, len, error,
 					sizeof(error));
@@ -405,7 +375,7 @@ static int run_textfile(struct exporter *x)
 	sigprocmask(SIG_BLOCK, &signals, NULL);
 	/* The first read was made at start: write it at once. */
 	for (;;) {
-		if (write_textfile(x))
+		if (write_textfile(x, x->o->count && n + 1 >= x->o->count))
 			return KW_EXIT_RUNTIME;
 		if (x->o->count && ++n >= x->o->count)
 			return KW_EXIT_OK;
@@ -419,167 +389,6 @@ static int run_textfile(struct exporter *x)
 		if (export_read(x))
 			return KW_EXIT_RUNTIME;
 	}
-}
-
-/* ------------------------------------------------------------ HTTP */
-
-static void on_metrics(struct evhttp_request *req, void *arg)
-{
-	struct exporter *x = arg;
-	struct evbuffer *body;
-	char *text;
-	size_t len;
-
-	if (now_sec() - x->last_read >= EXPORT_FRESH_SEC && export_read(x)) {
-		evhttp_send_error(req, HTTP_INTERNAL, "reading the detectors failed");
-		event_base_loopbreak(x->base);
-		return;
-	}
-	if (export_render(x, &text, &len)) {
-		evhttp_send_error(req, HTTP_INTERNAL, "rendering failed");
-		return;
-	}
-	x->store.scrapes++;
-	body = evbuffer_new();
-	if (!body || evbuffer_add(body, text, len)) {
-		free(text);
-		if (body)
-			evbuffer_free(body);
-		evhttp_send_error(req, HTTP_INTERNAL, "out of memory");
-		return;
-	}
-	free(text);
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-			  "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-	evhttp_send_reply(req, HTTP_OK, "OK", body);
-	evbuffer_free(body);
-}
-
-static void on_other(struct evhttp_request *req, void *arg)
-{
-	struct evbuffer *body = evbuffer_new();
-
-	(void)arg;
-	if (body)
-		evbuffer_add_printf(body, "kvmwatch exporter: the metrics are at /metrics\n");
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-			  "Content-Type", "text/plain; charset=utf-8");
-	evhttp_send_reply(req, HTTP_NOTFOUND, "Not Found", body);
-	if (body)
-		evbuffer_free(body);
-}
-
-static void on_tick(evutil_socket_t fd, short what, void *arg)
-{
-	struct exporter *x = arg;
-
-	(void)fd;
-	(void)what;
-	if (export_read(x) ||
-	    (x->o->count && x->store.reads >= x->o->count))
-		event_base_loopbreak(x->base);
-}
-
-static void on_signal(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	event_base_loopbreak(arg);
-}
-
-static int listen_socket(const char *arg, char *shown, size_t shown_len)
-{
-	struct sockaddr_storage ss;
-	socklen_t len;
-	char host[INET6_ADDRSTRLEN];
-	int fd, one = 1;
-
-	if (parse_listen(arg, &ss, &len)) {
-		kw_warn("export: --listen takes ADDR:PORT with a numeric address (127.0.0.1:9477, [::1]:9477, :9477), not '%s'",
-			arg);
-		return -EINVAL;
-	}
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 64) ||
-	    getsockname(fd, (struct sockaddr *)&ss, &len)) {
-		int err = -errno;
-
-		kw_warn("export: cannot listen on %s: %s", arg, strerror(-err));
-		if (fd >= 0)
-			close(fd);
-		return err;
-	}
-	if (ss.ss_family == AF_INET6) {
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-
-		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-		snprintf(shown, shown_len, "[%s]:%u", host,
-			 ntohs(in6->sin6_port));
-	} else {
-		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-
-		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-		snprintf(shown, shown_len, "%s:%u", host, ntohs(in->sin_port));
-	}
-	return fd;
-}
-
-static int run_http(struct exporter *x)
-{
-	struct event *tick = NULL, *sigint = NULL, *sigterm = NULL;
-	struct timeval tv;
-	struct evhttp *http = NULL;
-	char shown[96];
-	int fd, rc = KW_EXIT_RUNTIME;
-
-	fd = listen_socket(x->o->listen, shown, sizeof(shown));
-	if (fd < 0)
-		return fd == -EINVAL ? KW_EXIT_USAGE : KW_EXIT_RUNTIME;
-	x->base = event_base_new();
-	if (x->base)
-		http = evhttp_new(x->base);
-	if (!http || evhttp_accept_socket(http, fd)) {
-		kw_warn("export: cannot start the HTTP server");
-		close(fd);
-		goto out;
-	}
-	/* Scrapes are small GETs: bound what a client can make us hold. */
-	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
-	evhttp_set_timeout(http, 10);
-	evhttp_set_max_headers_size(http, 16384);
-	evhttp_set_max_body_size(http, 0);
-	evhttp_set_cb(http, "/metrics", on_metrics, x);
-	evhttp_set_gencb(http, on_other, x);
-	tick = event_new(x->base, -1, EV_PERSIST, on_tick, x);
-	sigint = evsignal_new(x->base, SIGINT, on_signal, x->base);
-	sigterm = evsignal_new(x->base, SIGTERM, on_signal, x->base);
-	if (!tick || !sigint || !sigterm) {
-		kw_warn("export: out of memory");
-		goto out;
-	}
-	tv.tv_sec = (time_t)x->o->interval_sec;
-	tv.tv_usec = (suseconds_t)((x->o->interval_sec - tv.tv_sec) * 1e6);
-	event_add(tick, &tv);
-	event_add(sigint, NULL);
-	event_add(sigterm, NULL);
-	fprintf(stderr, "kvmwatch: serving http://%s/metrics\n", shown);
-	fflush(stderr);
-	event_base_dispatch(x->base);
-	rc = x->error ? KW_EXIT_RUNTIME : KW_EXIT_OK;
-out:
-	if (tick)
-		event_free(tick);
-	if (sigint)
-		event_free(sigint);
-	if (sigterm)
-		event_free(sigterm);
-	if (http)
-		evhttp_free(http);
-	if (x->base)
-		event_base_free(x->base);
-	return rc;
 }
 
 int cmd_export_parse(int argc, char **argv)
@@ -621,7 +430,7 @@ int cmd_export(int argc, char **argv)
 		runner_announce(&x.runner, stderr);
 		/* A first read, so the first scrape has figures. */
 		rc = export_read(&x) ? KW_EXIT_RUNTIME :
-			o.textfile ? run_textfile(&x) : run_http(&x);
+			o.textfile ? run_textfile(&x) : export_serve_http(&x);
 	}
 	runner_stop(&x.runner);
 	export_store_free(&x.store);

@@ -54,17 +54,27 @@ void check_when(const struct check_data *d, uint64_t mono_ns, char *buf,
 		 tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
+bool kernel_counter_read(enum kernel_counter c, uint64_t *value)
+{
+	unsigned long long v;
+	char buf[32];
+
+	if (read_text_file(check_counter_file(c), buf, sizeof(buf)) ||
+	    sscanf(buf, "%llu", &v) != 1)
+		return false;
+	*value = v;
+	return true;
+}
+
 void check_read_counters(struct check_data *d, bool after)
 {
 	enum kernel_counter c;
-	char buf[32];
-	unsigned long long v;
+	uint64_t v;
 
 	for (c = 0; c < KCOUNT_COUNT; c++) {
 		struct counter_pair *p = &d->counters[c];
 
-		if (read_text_file(check_counter_file(c), buf, sizeof(buf)) ||
-		    sscanf(buf, "%llu", &v) != 1) {
+		if (!kernel_counter_read(c, &v)) {
 			p->present = false;
 			continue;
 		}

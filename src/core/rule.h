@@ -22,6 +22,8 @@ enum kernel_counter {
 
 /* /sys/kernel/hardlockup_count... */
 const char *check_counter_file(enum kernel_counter c);
+/* Its value now; false where this kernel has no such file. */
+bool kernel_counter_read(enum kernel_counter c, uint64_t *value);
 
 struct counter_pair {
 	bool present;

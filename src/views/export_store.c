@@ -96,15 +96,21 @@ int export_store_add(struct export_store *s, const struct metric *m,
 		if (s->set.capacity > 0) {
 			double *g = realloc(s->gone_since, s->set.capacity *
 					    sizeof(*g));
+			bool *f;
 
 			if (!g)
 				return -ENOMEM;
 			s->gone_since = g;
+			f = realloc(s->fresh, s->set.capacity * sizeof(*f));
+			if (!f)
+				return -ENOMEM;
+			s->fresh = f;
 		}
 		idx = s->set.count - 1;
 		s->index[slot] = idx + 1;
 		*e = *m;
 		s->gone_since[idx] = 0;
+		s->fresh[idx] = m->per_entity && m->type != METRIC_GAUGE;
 		s->per_entity += m->per_entity;
 		return 0;
 	}
@@ -146,6 +152,8 @@ int export_store_expire(struct export_store *s, double now, double grace,
 		memmove(m, m + 1, (s->set.count - i - 1) * sizeof(*m));
 		memmove(&s->gone_since[i], &s->gone_since[i + 1],
 			(s->set.count - i - 1) * sizeof(double));
+		memmove(&s->fresh[i], &s->fresh[i + 1],
+			(s->set.count - i - 1) * sizeof(bool));
 		s->set.count--;
 		s->per_entity--;
 		s->expired++;
@@ -154,10 +162,17 @@ int export_store_expire(struct export_store *s, double now, double grace,
 	return s->set.count != before ? index_rebuild(s) : 0;
 }
 
+void export_store_exposed(struct export_store *s)
+{
+	if (s->fresh)
+		memset(s->fresh, 0, s->set.count * sizeof(*s->fresh));
+}
+
 void export_store_free(struct export_store *s)
 {
 	metric_set_free(&s->set);
 	free(s->gone_since);
+	free(s->fresh);
 	free(s->index);
 	memset(s, 0, sizeof(*s));
 }

@@ -19,6 +19,11 @@ struct export_store {
 	/* Parallel to set.items: CLOCK_MONOTONIC s at which the series' VM
 	 * was first seen gone, 0 while it runs. */
 	double *gone_since;
+	/* Parallel to set.items: a per-VM counter or histogram not exposed
+	 * yet. It is shown at 0 once: a series that first appears at its
+	 * value counts nothing in rate() or increase(), and a VM that lives
+	 * less than a scrape interval would vanish from per-VM rates. */
+	bool *fresh;
 	/* Open-addressing index of set.items by name and labels: a read
 	 * adds thousands of series, a linear search each would not do.
 	 * Rebuilt when it fills or series are dropped. */
@@ -38,6 +43,8 @@ int export_store_add(struct export_store *s, const struct metric *m,
  * gone for grace seconds (now: a monotonic clock in seconds). */
 int export_store_expire(struct export_store *s, double now, double grace,
 			bool (*alive)(const struct metric *m));
+/* An exposition showed every series: none is fresh any more. */
+void export_store_exposed(struct export_store *s);
 void export_store_free(struct export_store *s);
 
 #endif

@@ -7,10 +7,43 @@
 #include <string.h>
 
 #include "prom.h"
+#include "core/kvmwatch.h"
 
-static bool is_ns(const struct metric *m)
+/* Prometheus wants base units: a time in ns, us or ms is exported in
+ * seconds, its name ending in _seconds, not _ms. */
+static const struct {
+	const char *unit;
+	double to_seconds;
+} time_units[] = { { "ns", 1e-9 }, { "us", 1e-6 }, { "ms", 1e-3 } };
+
+/* The factor to seconds of a time metric, else 0. */
+static double time_scale(const struct metric *m)
 {
-	return m->unit && !strcmp(m->unit, "ns");
+	size_t i;
+
+	for (i = 0; m->unit && i < ARRAY_SIZE(time_units); i++)
+		if (!strcmp(m->unit, time_units[i].unit))
+			return time_units[i].to_seconds;
+	return 0;
+}
+
+/* A time metric's name without its "_ns"-style unit suffix: its length. */
+static size_t name_without_unit(const struct metric *m)
+{
+	size_t n = strlen(m->name), u;
+
+	if (!time_scale(m))
+		return n;
+	u = strlen(m->unit);
+	if (n > u + 1 && m->name[n - u - 1] == '_' &&
+	    !strcmp(m->name + n - u, m->unit))
+		return n - u - 1;
+	return n;
+}
+
+static double exported_value(const struct metric *m, double v)
+{
+	return time_scale(m) ? v * time_scale(m) : v;
 }
 
 /* Metric and label names: [a-zA-Z_:][a-zA-Z0-9_:]*, lower case here. */
@@ -49,14 +82,12 @@ static bool has_word(const char *s, const char *word)
 
 void prom_name(const struct metric *m, char *buf, size_t len)
 {
-	size_t used = 0, n = strlen(m->name);
+	size_t used = 0;
 	char unit[32] = "";
 
 	append_sanitised(buf, len, &used, "kvmwatch_", 9);
-	if (is_ns(m) && n > 3 && !strcmp(m->name + n - 3, "_ns"))
-		n -= 3;
-	append_sanitised(buf, len, &used, m->name, n);
-	if (is_ns(m)) {
+	append_sanitised(buf, len, &used, m->name, name_without_unit(m));
+	if (time_scale(m)) {
 		snprintf(unit, sizeof(unit), "seconds");
 	} else if (m->unit && *m->unit) {
 		size_t u = 0;
@@ -150,14 +181,15 @@ static void put_labels(FILE *out, const struct metric *m, const char *extra_key,
 	fputc('}', out);
 }
 
-static void put_histogram(FILE *out, const char *name, const struct metric *m)
+static void put_histogram(FILE *out, const char *name, const struct metric *m,
+			  bool zero)
 {
-	double scale = is_ns(m) ? 1e-9 : 1;
+	double scale = time_scale(m) ? time_scale(m) : 1;
 	uint64_t cumulative = 0, count = 0;
 	char le[48];
 	int i, last = -1;
 
-	for (i = 0; i < HIST_SLOTS; i++) {
+	for (i = 0; i < HIST_SLOTS && !zero; i++) {
 		count += m->buckets[i];
 		if (m->buckets[i])
 			last = i;
@@ -181,7 +213,7 @@ static void put_histogram(FILE *out, const char *name, const struct metric *m)
 	fprintf(out, "%s_sum", name);
 	put_labels(out, m, NULL, NULL);
 	fputc(' ', out);
-	put_value(out, m->sum * scale);
+	put_value(out, zero ? 0 : m->sum * scale);
 	fprintf(out, "\n%s_count", name);
 	put_labels(out, m, NULL, NULL);
 	fprintf(out, " %llu\n", (unsigned long long)count);
@@ -195,8 +227,14 @@ static const char *type_name(enum metric_type t)
 
 int prom_render(FILE *out, const struct metric_set *set)
 {
+	return prom_render_zeroed(out, set, NULL);
+}
+
+int prom_render_zeroed(FILE *out, const struct metric_set *set,
+		       const bool *as_zero)
+{
 	char name[PROM_NAME_LEN], other[PROM_NAME_LEN];
-	bool *done;
+	bool *done, zero;
 	size_t i, j;
 
 	if (!set->count)
@@ -242,14 +280,16 @@ int prom_render(FILE *out, const struct metric_set *set)
 					type_name(first->type));
 				header = true;
 			}
+			zero = as_zero && as_zero[j] &&
+			       m->type != METRIC_GAUGE;
 			if (m->type == METRIC_HISTOGRAM) {
-				put_histogram(out, name, m);
+				put_histogram(out, name, m, zero);
 				continue;
 			}
 			fputs(name, out);
 			put_labels(out, m, NULL, NULL);
 			fputc(' ', out);
-			put_value(out, is_ns(m) ? m->value * 1e-9 : m->value);
+			put_value(out, zero ? 0 : exported_value(m, m->value));
 			fputc('\n', out);
 		}
 	}

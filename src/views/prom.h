@@ -29,6 +29,10 @@ void prom_name(const struct metric *m, char *buf, size_t len);
  * and TYPE each, in first-seen order). An unavailable metric is left out
  * with a comment saying why, never exported as 0. Returns 0 or -EIO. */
 int prom_render(FILE *out, const struct metric_set *set);
+/* The same, with the counters and histograms of set.items[i] shown at 0
+ * where as_zero[i] (NULL: none). */
+int prom_render_zeroed(FILE *out, const struct metric_set *set,
+		       const bool *as_zero);
 
 /* label value escaping: \ " and newline. */
 void prom_escape_label(FILE *out, const char *value);

@@ -22,7 +22,9 @@ ARCHES = {
         "console": "ttyS0",
         "elf_machine": 62,  # EM_X86_64
         # Loaded in this order (their own dependencies are added first).
-        "modules": ["irqbypass", "ccp", "kvm", "kvm-amd"],
+        # virtio_net: the NIC of boot.sh --forward (e.g. the fleet test's
+        # Prometheus scraping kvmwatch export in the guest).
+        "modules": ["irqbypass", "ccp", "kvm", "kvm-amd", "virtio_net"],
     },
     "arm64": {
         "debarch": "arm64",

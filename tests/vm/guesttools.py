@@ -32,6 +32,8 @@ TOOLS = {
     "perf": ("linux-perf", "usr/bin/perf"),
     "bpftrace": ("bpftrace", "usr/bin/bpftrace"),
     "bpftool": ("bpftool", "usr/sbin/bpftool"),
+    "node_exporter": ("prometheus-node-exporter",
+                      "usr/bin/prometheus-node-exporter"),
 }
 
 DT_NEEDED = 1

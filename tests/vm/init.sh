@@ -56,6 +56,12 @@ if [ -f /lib/modules/order ]; then
 			echo "testbed: insmod $mod failed" >&2
 	done
 fi
+# boot.sh --forward's NIC: QEMU's user network forwards to 10.0.2.15.
+ip link set lo up 2>/dev/null
+if [ -d /sys/class/net/eth0 ]; then
+	ip addr add 10.0.2.15/24 dev eth0 && ip link set eth0 up ||
+		echo "testbed: eth0 not configured" >&2
+fi
 if [ -c /dev/kvm ]; then
 	mark KVM ok
 else

@@ -12,6 +12,7 @@ of another's, and the global counter the sum over VMs. A part of ArchRun
 
 import json
 import os
+import subprocess
 import sys
 
 from vmlib import REPO, load_json, read_rc, read_text
@@ -131,8 +132,24 @@ class PidReuseChecks:
         self.ok(sums and not bad,
                 f"{name}: export: each round's growth of {ALL_WRITES} is "
                 "the sum over its VMs", bad)
+        self.promtool_metrics(os.path.join(d, "export-0.prom"), name)
         self.reuse_top(d, name, btime, mmio_vms)
         self.reuse_killed(d, name, btime)
+
+    def promtool_metrics(self, path, name):
+        """Prometheus's own linter on an exposition with per-VM series of
+        every kind: no warning (base units, _total, help texts)."""
+        try:
+            with open(path, "rb") as f:
+                run = subprocess.run(["promtool", "check", "metrics"],
+                                     stdin=f, capture_output=True,
+                                     timeout=120)
+            rc, said = run.returncode, (run.stdout + run.stderr).decode()
+        except (OSError, subprocess.TimeoutExpired) as e:
+            rc, said = None, str(e)
+        self.ok(rc == 0 and not said.strip(),
+                f"{name}: promtool check metrics on export's exposition "
+                f"with VMs: rc {rc}, no warning", said.splitlines()[:10])
 
     def reuse_top(self, d, name, btime, mmio_vms):
         """top's per-interval documents, summed per VM."""

@@ -157,11 +157,22 @@ def decode_out(console, prefix, out):
 
 # ---------------------------------------------------------------- QEMU
 
-def qemu_command(arch, kernel, initrd, append):
+def network(forwards):
+    """No network, or a virtio NIC that reaches nothing (restrict=on) but
+    whose guest TCP ports the host reaches on 127.0.0.1 (HOST:GUEST)."""
+    if not forwards:
+        return ["-nic", "none"]
+    fwd = "".join(f",hostfwd=tcp:127.0.0.1:{h}-:{g}" for h, g in forwards)
+    return ["-netdev", f"user,id=net0,restrict=on{fwd}",
+            "-device", "virtio-net-pci,netdev=net0"]
+
+
+def qemu_command(arch, kernel, initrd, append, forwards=()):
     a = ARCHES[arch]
     return ([a["qemu"]] + a["machine"] +
             ["-m", "2G", "-smp", "2", "-kernel", kernel, "-initrd", initrd,
-             "-append", append, "-nographic", "-no-reboot", "-nic", "none"])
+             "-append", append, "-nographic", "-no-reboot"] +
+            network(forwards))
 
 
 def cmdline(arch, nonce, mode, extra=()):
@@ -365,6 +376,10 @@ def parse_args(argv):
                    "what the script wrote to /out")
     p.add_argument("--timeout", type=float, default=300, metavar="SEC",
                    help="kill QEMU after SEC seconds (default 300)")
+    p.add_argument("--forward", action="append", default=[],
+                   metavar="HOSTPORT:GUESTPORT",
+                   help="reach the guest's TCP port on the host's "
+                   "127.0.0.1:HOSTPORT (x86_64; the guest reaches nothing)")
     p.add_argument("--stall-on", metavar="MARKER",
                    help="SIGSTOP QEMU when MARKER first appears on the "
                    "console")
@@ -393,6 +408,14 @@ def parse_args(argv):
         p.error("--stall-for: must be > 0 seconds")
     if args.timeout <= 0:
         p.error("--timeout: must be > 0 seconds")
+    args.forwards = []
+    for spec in args.forward:
+        m = re.fullmatch(r"(\d{1,5}):(\d{1,5})", spec)
+        if not m or not all(0 < int(x) < 65536 for x in m.groups()):
+            p.error(f"--forward {spec}: HOSTPORT:GUESTPORT, each 1-65535")
+        args.forwards.append((int(m.group(1)), int(m.group(2))))
+    if args.forwards and not ARCHES[args.arch]["modules"]:
+        p.error("--forward: the arm64 testbed has no NIC driver packed")
     for path in args.file + ([args.script] if args.script else []):
         if not os.path.isfile(path) or not os.access(path, os.R_OK):
             p.error(f"{path}: no such readable file")
@@ -455,7 +478,8 @@ def main(argv):
         cmd = qemu_command(args.arch, kernel, initrd,
                            cmdline(args.arch, nonce, "script",
                                    [f"kvmtb_script_limit="
-                                    f"{args.script_limit}"]))
+                                    f"{args.script_limit}"]),
+                           args.forwards)
         try:
             status, boot = run_script(args, cmd, prefix)
         except TestbedError as e:

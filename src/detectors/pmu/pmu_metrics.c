@@ -201,6 +201,14 @@ int pmu_view_metrics(const void *pmu_view, struct metric_set *out)
 		"1 when this host gives guests a vPMU, 0 when it has none",
 		BETTER_NEITHER, "pmu.vpmu_enabled");
 	m->value = view->run.mech.vpmu_enabled;
+	/* What the hw-virtualized rules and alerts are conditional on. */
+	NEW_METRIC(m, out, METRIC_GAUGE, NULL,
+		   "how this host virtualizes the guest PMU (label mechanism)",
+		   BETTER_NEITHER, "pmu.mechanism_info");
+	m->value = 1;
+	if (metric_label(m, "mechanism", "%s",
+			 pmu_mech_name(view->run.mech.mech)))
+		return -E2BIG;
 	err = add_figures(out, view, NULL);
 	for (i = 0; !err && i < view->nvms; i++)
 		for (j = 0; !err && j < view->vms[i].nvcpus; j++)

@@ -135,9 +135,47 @@ static void per_vm_series_capped(void **state)
 	export_store_free(&s);
 }
 
+static bool fresh(const struct export_store *s, const char *name,
+		  const char *labels)
+{
+	const struct metric *m = metric_find(&s->set, name, labels);
+
+	assert_non_null(m);
+	return s->fresh[m - s->set.items];
+}
+
+/* A new VM's counters are shown at 0 once (rate() sees their first
+ * figures); run totals and gauges never are. */
+static void new_vm_series_fresh_until_exposed(void **state)
+{
+	static const int first[] = { 100, 200 }, later[] = { 100, 300 };
+	struct export_store s = { 0 };
+
+	(void)state;
+	add_read(&s, 10, 5, first, 2, 100);
+	assert_true(fresh(&s, "exits.vm_exits", "vm=100"));
+	assert_true(fresh(&s, "exits.vm_exits", "vm=200"));
+	assert_false(fresh(&s, "exits.exits", ""));
+	assert_false(fresh(&s, "timer.longest_chain", ""));
+	assert_false(fresh(&s, "timer.lateness_ns", ""));
+	export_store_exposed(&s);
+	assert_false(fresh(&s, "exits.vm_exits", "vm=100"));
+	add_read(&s, 10, 5, later, 2, 100);
+	assert_false(fresh(&s, "exits.vm_exits", "vm=100"));
+	assert_true(fresh(&s, "exits.vm_exits", "vm=300"));
+	/* Dropping a series keeps the flags beside their series. */
+	gone_vm = 200;
+	assert_int_equal(export_store_expire(&s, 100, 0, alive), 0);
+	assert_null(metric_find(&s.set, "exits.vm_exits", "vm=200"));
+	assert_true(fresh(&s, "exits.vm_exits", "vm=300"));
+	assert_false(fresh(&s, "exits.vm_exits", "vm=100"));
+	export_store_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(new_vm_series_fresh_until_exposed),
 		cmocka_unit_test(counters_grow_gauges_follow),
 		cmocka_unit_test(gone_vms_dropped_after_grace),
 		cmocka_unit_test(per_vm_series_capped),

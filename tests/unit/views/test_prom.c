@@ -40,6 +40,9 @@ static void names_follow_conventions(void **state)
 		{ METRIC_GAUGE, "ratio", "mmio.fast_share", "kvmwatch_mmio_fast_share_ratio" },
 		{ METRIC_COUNTER, NULL, "teardown.runs", "kvmwatch_teardown_runs_total" },
 		{ METRIC_COUNTER, "ns", "teardown.stall-time", "kvmwatch_teardown_stall_time_seconds_total" },
+		/* Base units only: promtool check metrics warns on _ms. */
+		{ METRIC_GAUGE, "ms", "teardown.max_run_ms", "kvmwatch_teardown_max_run_seconds" },
+		{ METRIC_GAUGE, "us", "timer.late_us", "kvmwatch_timer_late_seconds" },
 	};
 	struct metric_set set = { 0 };
 	char name[PROM_NAME_LEN];
@@ -152,6 +155,64 @@ static void nanoseconds_become_seconds(void **state)
 	metric_set_free(&set);
 }
 
+static void milliseconds_become_seconds(void **state)
+{
+	struct metric_set set = { 0 };
+	struct metric *m;
+	char *text;
+
+	(void)state;
+	m = metric_add(&set, METRIC_GAUGE, "ms", "run", BETTER_LOWER,
+		       "teardown.vm_max_run_ms");
+	m->value = 250;
+	metric_label(m, "vm", "7");
+	text = render(&set);
+	assert_non_null(strstr(text, "kvmwatch_teardown_vm_max_run_seconds{vm=\"7\"} 0.25\n"));
+	assert_null(strstr(text, "_ms"));
+	free(text);
+	metric_set_free(&set);
+}
+
+/* A new VM's series at 0 once: counters and histograms, not gauges. */
+static void fresh_series_shown_at_zero(void **state)
+{
+	uint32_t slots[HIST_SLOTS] = { 0 };
+	struct metric_set set = { 0 };
+	bool zero[3] = { true, true, true };
+	struct metric *m;
+	char *text;
+	size_t len;
+	FILE *f;
+
+	(void)state;
+	m = metric_add(&set, METRIC_COUNTER, "exits", "h", BETTER_LOWER,
+		       "exits.vm_exits");
+	m->value = 12;
+	metric_label(m, "vm", "7");
+	slots[2] = 3;
+	m = metric_add(&set, METRIC_HISTOGRAM, "ns", "h", BETTER_LOWER,
+		       "mmio.write_cost_ns");
+	metric_set_hist(m, slots, 9);
+	metric_label(m, "vm", "7");
+	m = metric_add(&set, METRIC_GAUGE, "callbacks", "h", BETTER_LOWER,
+		       "timer.vcpu_longest_chain");
+	m->value = 4;
+	metric_label(m, "vm", "7");
+	f = open_memstream(&text, &len);
+	assert_int_equal(prom_render_zeroed(f, &set, zero), 0);
+	fclose(f);
+	assert_non_null(strstr(text, "kvmwatch_exits_vm_exits_total{vm=\"7\"} 0\n"));
+	assert_non_null(strstr(text, "kvmwatch_mmio_write_cost_seconds_bucket{vm=\"7\",le=\"+Inf\"} 0\n"));
+	assert_non_null(strstr(text, "kvmwatch_mmio_write_cost_seconds_sum{vm=\"7\"} 0\n"));
+	assert_non_null(strstr(text, "kvmwatch_timer_vcpu_longest_chain_callbacks{vm=\"7\"} 4\n"));
+	free(text);
+	text = render(&set);
+	assert_non_null(strstr(text, "kvmwatch_exits_vm_exits_total{vm=\"7\"} 12\n"));
+	assert_non_null(strstr(text, "kvmwatch_mmio_write_cost_seconds_count{vm=\"7\"} 3\n"));
+	free(text);
+	metric_set_free(&set);
+}
+
 static void unavailable_is_not_zero(void **state)
 {
 	struct metric_set set = { 0 };
@@ -176,6 +237,8 @@ int main(void)
 		cmocka_unit_test(families_and_labels),
 		cmocka_unit_test(histogram_buckets),
 		cmocka_unit_test(nanoseconds_become_seconds),
+		cmocka_unit_test(milliseconds_become_seconds),
+		cmocka_unit_test(fresh_series_shown_at_zero),
 		cmocka_unit_test(unavailable_is_not_zero),
 	};
 
