@@ -52,6 +52,7 @@ static void probe_privileges(struct kernel_caps *caps)
 		fclose(f);
 	}
 	admin = eff & (1ull << CAP_SYS_ADMIN);
+	caps->cap_sys_admin = admin;
 	bpf_ok = admin || (eff & (1ull << 39 /* CAP_BPF */));
 	perf_ok = admin || (eff & (1ull << 38 /* CAP_PERFMON */));
 	caps->privileged = bpf_ok && perf_ok;
@@ -139,6 +140,38 @@ static void probe_btf(struct kernel_caps *caps)
 		}
 	}
 	caps->vmlinux_btf = vmlinux;
+}
+
+/* What only CAP_SYS_ADMIN opens on some kernels, found by trying on
+ * Debian's (docs/fleet.md): with CAP_BPF and CAP_PERFMON alone every
+ * attach failed with EACCES there, or the KVM modules' types were not
+ * found. Said plainly rather than as a run with nothing attached. */
+static void probe_admin_needs(struct kernel_caps *caps)
+{
+	char buf[16], why[160] = "";
+	int paranoid;
+
+	if (!caps->privileged || caps->cap_sys_admin)
+		return;
+	/* Debian's kernels add a level 3: perf_event_open() only with
+	 * CAP_SYS_ADMIN, CAP_PERFMON or not. */
+	if (!read_text_file("/proc/sys/kernel/perf_event_paranoid", buf,
+			    sizeof(buf)) &&
+	    sscanf(buf, "%d", &paranoid) == 1 && paranoid > 2)
+		snprintf(why, sizeof(why),
+			 "kernel.perf_event_paranoid is %d, where perf events (tracepoints, kprobes) need it",
+			 paranoid);
+	/* A module's BTF object is opened by id: BPF_BTF_GET_FD_BY_ID. */
+	if (caps->kvm_module_btfs[0])
+		snprintf(why + strlen(why), sizeof(why) - strlen(why),
+			 "%sthe KVM modules' BTF (%s) is opened only with it",
+			 why[0] ? ", and " : "", caps->kvm_module_btfs);
+	if (!why[0])
+		return;
+	caps->privileged = false;
+	snprintf(caps->privilege_why, WHY_LEN,
+		 "needs CAP_SYS_ADMIN on this kernel: %s; run it as root (the systemd units grant it)",
+		 why);
 }
 
 void caps_release(struct kernel_caps *caps)
@@ -245,6 +278,7 @@ void caps_probe(struct kernel_caps *caps)
 		caps->arch = ARCH_ARM64;
 	probe_privileges(caps);
 	probe_btf(caps);
+	probe_admin_needs(caps);
 	probe_kvm(caps);
 	probe_tracefs(caps);
 	probe_kprobes(caps);

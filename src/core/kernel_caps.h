@@ -26,6 +26,7 @@ struct kernel_caps {
 	enum kw_arch arch;
 
 	bool privileged;
+	bool cap_sys_admin;	/* in the effective set */
 	char privilege_why[WHY_LEN];
 
 	bool btf_vmlinux;

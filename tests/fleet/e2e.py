@@ -144,6 +144,16 @@ def truth(out, rounds):
     return vms
 
 
+def unit_caps():
+    """The capability set of the listening unit (tools/fleet/)."""
+    unit = os.path.join(REPO, "tools", "fleet", "kvmwatch-export.service.in")
+    with open(unit) as f:
+        for line in f:
+            if line.startswith("CapabilityBoundingSet="):
+                return line.split("=", 1)[1].strip()
+    raise RuntimeError(f"{unit}: no CapabilityBoundingSet")
+
+
 def check_jobs(prom):
     for job in JOBS:
         up = prom.query(f'max_over_time(up{{job="{job}"}}[{WINDOW}])')
@@ -232,8 +242,12 @@ def testbed(args):
             return
         if not args.no_boot:
             bindir = os.path.join(REPO, "build", "x86_64")
+            caps = os.path.join(out, "unit-caps")
+            with open(caps, "w") as f:
+                f.write(unit_caps() + "\n")
             cmd = [os.path.join(REPO, "tests", "vm", "boot.sh"), "x86_64",
-                   "--kernel", KERNEL, "--tools", "node_exporter",
+                   "--kernel", KERNEL, "--tools", "node_exporter,capsh",
+                   "--file", caps,
                    "--forward", f"{ports['kvmwatch']}:9477",
                    "--forward", f"{ports['node']}:9100",
                    "--file", os.path.join(bindir, "kvmwatch"),
@@ -248,10 +262,19 @@ def testbed(args):
         fleet = os.path.join(guest, "fleet")
         for name in ("listen", "textfile"):
             err = read(os.path.join(fleet, f"{name}.err"))
-            tap("attached" in err and read(os.path.join(
-                fleet, f"{name}.rc")).strip() == "0",
-                f"kvmwatch export ({name}) attached and exited 0",
+            caps = read(os.path.join(fleet, f"{name}.caps")).strip()
+            tap("attached" in err and "fentry" in err and read(
+                os.path.join(fleet, f"{name}.rc")).strip() == "0",
+                f"kvmwatch export ({name}) attached in fentry mode and "
+                f"exited 0, as root with "
+                f"{'only ' + caps if caps else 'every capability'}",
                 err[-600:].splitlines())
+        err = read(os.path.join(fleet, "nocap.err")).strip()
+        tap(read(os.path.join(fleet, "nocap.rc")).strip() == "3" and
+            "CAP_SYS_ADMIN" in err,
+            "with CAP_BPF and CAP_PERFMON alone, on this kernel "
+            f"(perf_event_paranoid {read(os.path.join(fleet, 'paranoid')).strip()}"
+            f", KVM module BTF): exit 3 saying why: {err[:300]}")
         try:
             rounds = int(read(os.path.join(fleet, "rounds")) or 0)
             vms = truth(fleet, rounds)

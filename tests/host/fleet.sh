@@ -119,6 +119,20 @@ if [ "$(id -u)" -eq 0 ] && command -v capsh >/dev/null 2>&1 &&
 	rc=$?
 	check "export as root with only the unit's capabilities ($caps) attaches and exits 0 (rc=$rc)" \
 		[ $rc -eq 0 -a -s "$out/caps.prom" ]
+	# Without CAP_SYS_ADMIN: enough here, or said plainly where the
+	# kernel asks for it (Debian's perf_event_paranoid 3, module BTF).
+	capsh --drop="$(keep_only cap_bpf cap_perfmon)" -- -c \
+		"'$kw' export --textfile '$out/noadmin.prom' -i 0.5 -n 2" \
+		>/dev/null 2>"$out/noadmin.err"
+	rc=$?
+	if [ "$(cat /proc/sys/kernel/perf_event_paranoid)" -gt 2 ] ||
+		[ -e /sys/kernel/btf/kvm ]; then
+		check "without CAP_SYS_ADMIN on a kernel that asks for it: exit 3, naming it (rc=$rc)" \
+			[ $rc -eq 3 -a -n "$(grep CAP_SYS_ADMIN "$out/noadmin.err")" ]
+	else
+		check "without CAP_SYS_ADMIN (perf_event_paranoid <= 2, no KVM module BTF): attaches and exits 0 (rc=$rc)" \
+			[ $rc -eq 0 -a -s "$out/noadmin.prom" ]
+	fi
 	capsh --drop="$(keep_only cap_bpf)" -- -c \
 		"'$kw' export --textfile '$out/nocap.prom' -n 1" \
 		>/dev/null 2>"$out/nocap.err"

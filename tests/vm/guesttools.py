@@ -34,6 +34,7 @@ TOOLS = {
     "bpftool": ("bpftool", "usr/sbin/bpftool"),
     "node_exporter": ("prometheus-node-exporter",
                       "usr/bin/prometheus-node-exporter"),
+    "capsh": ("libcap2-bin", "sbin/capsh"),
 }
 
 DT_NEEDED = 1
