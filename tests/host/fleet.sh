@@ -113,18 +113,23 @@ if [ "$(id -u)" -eq 0 ] && command -v capsh >/dev/null 2>&1 &&
 		capsh --print | sed -n 's/^Bounding set =//p' | tr ',' '\n' |
 			grep -v -x -i -E "$(echo "$*" | tr ' ' '|')" | paste -sd,
 	}
-	capsh --drop="$(keep_only $caps)" -- -c \
-		"'$kw' export --textfile '$out/caps.prom' -i 0.5 -n 2" \
-		>/dev/null 2>"$out/caps.err"
-	rc=$?
+	# export_with NAME CAP...: export -n 2 with only those capabilities
+	# (rc in $rc, its file NAME.prom, its stderr NAME.err).
+	export_with() {
+		name=$1
+		shift
+		capsh --drop="$(keep_only "$@")" -- -c \
+			"'$kw' export --textfile '$out/$name.prom' -i 0.5 -n 2" \
+			>/dev/null 2>"$out/$name.err"
+		rc=$?
+	}
+	# shellcheck disable=SC2086
+	export_with caps $caps
 	check "export as root with only the unit's capabilities ($caps) attaches and exits 0 (rc=$rc)" \
 		[ $rc -eq 0 -a -s "$out/caps.prom" ]
 	# Without CAP_SYS_ADMIN: enough here, or said plainly where the
 	# kernel asks for it (Debian's perf_event_paranoid 3, module BTF).
-	capsh --drop="$(keep_only cap_bpf cap_perfmon)" -- -c \
-		"'$kw' export --textfile '$out/noadmin.prom' -i 0.5 -n 2" \
-		>/dev/null 2>"$out/noadmin.err"
-	rc=$?
+	export_with noadmin cap_bpf cap_perfmon
 	if [ "$(cat /proc/sys/kernel/perf_event_paranoid)" -gt 2 ] ||
 		[ -e /sys/kernel/btf/kvm ]; then
 		check "without CAP_SYS_ADMIN on a kernel that asks for it: exit 3, naming it (rc=$rc)" \
@@ -133,10 +138,7 @@ if [ "$(id -u)" -eq 0 ] && command -v capsh >/dev/null 2>&1 &&
 		check "without CAP_SYS_ADMIN (perf_event_paranoid <= 2, no KVM module BTF): attaches and exits 0 (rc=$rc)" \
 			[ $rc -eq 0 -a -s "$out/noadmin.prom" ]
 	fi
-	capsh --drop="$(keep_only cap_bpf)" -- -c \
-		"'$kw' export --textfile '$out/nocap.prom' -n 1" \
-		>/dev/null 2>"$out/nocap.err"
-	rc=$?
+	export_with nocap cap_bpf
 	check "without CAP_PERFMON: exit 3, naming it (rc=$rc: $(head -c 200 "$out/nocap.err"))" \
 		[ $rc -eq 3 -a -n "$(grep CAP_PERFMON "$out/nocap.err")" ]
 else

@@ -13,15 +13,20 @@
 
 #include "views/prom.h"
 
-static char *render(const struct metric_set *set)
+static char *render_zeroed(const struct metric_set *set, const bool *zero)
 {
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 
-	assert_int_equal(prom_render(f, set), 0);
+	assert_int_equal(prom_render_zeroed(f, set, zero), 0);
 	fclose(f);
 	return buf;
+}
+
+static char *render(const struct metric_set *set)
+{
+	return render_zeroed(set, NULL);
 }
 
 static void names_follow_conventions(void **state)
@@ -155,17 +160,26 @@ static void nanoseconds_become_seconds(void **state)
 	metric_set_free(&set);
 }
 
+/* A metric of VM 7. */
+static struct metric *vm_metric(struct metric_set *set, enum metric_type type,
+				const char *unit, const char *name, double value)
+{
+	struct metric *m = metric_add(set, type, unit, "h", BETTER_LOWER,
+				      "%s", name);
+
+	assert_non_null(m);
+	m->value = value;
+	metric_label(m, "vm", "7");
+	return m;
+}
+
 static void milliseconds_become_seconds(void **state)
 {
 	struct metric_set set = { 0 };
-	struct metric *m;
 	char *text;
 
 	(void)state;
-	m = metric_add(&set, METRIC_GAUGE, "ms", "run", BETTER_LOWER,
-		       "teardown.vm_max_run_ms");
-	m->value = 250;
-	metric_label(m, "vm", "7");
+	vm_metric(&set, METRIC_GAUGE, "ms", "teardown.vm_max_run_ms", 250);
 	text = render(&set);
 	assert_non_null(strstr(text, "kvmwatch_teardown_vm_max_run_seconds{vm=\"7\"} 0.25\n"));
 	assert_null(strstr(text, "_ms"));
@@ -179,28 +193,15 @@ static void fresh_series_shown_at_zero(void **state)
 	uint32_t slots[HIST_SLOTS] = { 0 };
 	struct metric_set set = { 0 };
 	bool zero[3] = { true, true, true };
-	struct metric *m;
 	char *text;
-	size_t len;
-	FILE *f;
 
 	(void)state;
-	m = metric_add(&set, METRIC_COUNTER, "exits", "h", BETTER_LOWER,
-		       "exits.vm_exits");
-	m->value = 12;
-	metric_label(m, "vm", "7");
+	vm_metric(&set, METRIC_COUNTER, "exits", "exits.vm_exits", 12);
 	slots[2] = 3;
-	m = metric_add(&set, METRIC_HISTOGRAM, "ns", "h", BETTER_LOWER,
-		       "mmio.write_cost_ns");
-	metric_set_hist(m, slots, 9);
-	metric_label(m, "vm", "7");
-	m = metric_add(&set, METRIC_GAUGE, "callbacks", "h", BETTER_LOWER,
-		       "timer.vcpu_longest_chain");
-	m->value = 4;
-	metric_label(m, "vm", "7");
-	f = open_memstream(&text, &len);
-	assert_int_equal(prom_render_zeroed(f, &set, zero), 0);
-	fclose(f);
+	metric_set_hist(vm_metric(&set, METRIC_HISTOGRAM, "ns",
+				  "mmio.write_cost_ns", 0), slots, 9);
+	vm_metric(&set, METRIC_GAUGE, "callbacks", "timer.vcpu_longest_chain", 4);
+	text = render_zeroed(&set, zero);
 	assert_non_null(strstr(text, "kvmwatch_exits_vm_exits_total{vm=\"7\"} 0\n"));
 	assert_non_null(strstr(text, "kvmwatch_mmio_write_cost_seconds_bucket{vm=\"7\",le=\"+Inf\"} 0\n"));
 	assert_non_null(strstr(text, "kvmwatch_mmio_write_cost_seconds_sum{vm=\"7\"} 0\n"));
