@@ -185,7 +185,9 @@ int runner_start(struct runner *r, struct attach_plan *plan,
 	memset(r, 0, sizeof(*r));
 	r->plan = plan;
 	r->caps = plan->caps;
-	map_dump_open();
+	if (!map_dump_open())
+		kw_info("maps are read by bpf(2) lookups, during which classic tracepoint programs can skip events: the BPF iterator did not load (%s)",
+			map_dump_why_not());
 	for (det = 0; det < DET_COUNT; det++) {
 		r->runs[det].ops = detector_ops(det);
 		snprintf(r->runs[det].modes, sizeof(r->runs[det].modes), "off");
