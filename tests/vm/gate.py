@@ -224,7 +224,7 @@ class GateChecks:
                 [err or "", read_text(os.path.join(d, "export-kvmload.err"))])
         pids = [str(vm["pid"]) for vm in (truth or {}).get("vms", [])]
         scrapes = {}
-        for when in ("during", "after"):
+        for when in ("first", "during", "after"):
             rc = read_rc(os.path.join(d, f"scrape-{when}.rc"))
             text = read_text(os.path.join(d, f"scrape-{when}.txt"))
             fams, errors = promparse.parse(text) if text else ([], ["empty"])
@@ -235,6 +235,11 @@ class GateChecks:
                     [f"wget exit {rc}"] + errors[:20])
             scrapes[when] = (text, {f.name: f for f in fams})
         text, fams = scrapes["during"]
+        first = {labels.get("vm"): v for _, labels, v in scrapes["first"][1].get(
+            "kvmwatch_exits_vm_exits_total", promparse.Family("")).samples}
+        self.ok(pids and all(first.get(p) == 0 for p in pids),
+                "ci: the first scrape shows each new VM's exits at 0 (so "
+                f"that rate() counts them): {first}")
         per_vm = {}
         for pid in pids:
             lines = [ln for ln in text.splitlines() if f'vm="{pid}"' in ln]

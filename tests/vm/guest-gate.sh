@@ -85,6 +85,11 @@ CIRULES
 	kpid=$!
 	wait_for KVMLOAD-TIMER-START $d/export-kvmload.err $kpid
 	sleep 1
+	# The first exposition of a new VM's counters shows them at 0 (for
+	# rate()), the next their figures.
+	wget -q -O $d/scrape-first.txt http://127.0.0.1:$CI_PORT/metrics
+	echo $? >$d/scrape-first.rc
+	sleep 1
 	wget -q -O $d/scrape-during.txt http://127.0.0.1:$CI_PORT/metrics
 	echo $? >$d/scrape-during.rc
 	wait $kpid
