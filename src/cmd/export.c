@@ -19,8 +19,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <event2/event.h>
-
 #include "commands.h"
 #include "export.h"
 #include "options.h"
@@ -33,11 +31,6 @@
 #include "core/session.h"
 #include "core/vm_ident.h"
 
-
-static double now_sec(void)
-{
-	return monotonic_ns() / 1e9;
-}
 
 static void export_usage(FILE *out)
 {
@@ -183,7 +176,7 @@ int export_read(struct exporter *x)
 		x->error = err;
 		return err;
 	}
-	x->last_read = now_sec();
+	x->last_read = export_now();
 	err = export_store_expire(&x->store, x->last_read, x->o->grace_sec,
 				  series_vm_alive);
 	if (err) {
@@ -222,7 +215,6 @@ static int program_misses(const struct exporter *x, enum detector_id det,
 	return 0;
 }
 
-/* The exporter's own figures, built fresh for each exposition. */
 /* The kernel's own lockup counters, which check --lockup also judges:
  * an alert on them needs them in the same scrape. */
 static int kernel_counters(struct metric_set *out)
@@ -255,6 +247,7 @@ static int kernel_counters(struct metric_set *out)
 	return 0;
 }
 
+/* The exporter's own figures, built fresh for each exposition. */
 static int self_metrics(const struct exporter *x, struct metric_set *out)
 {
 	const struct kernel_caps *caps = x->runner.caps;

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "core/kvmwatch.h"
 #include "core/runner.h"
 #include "views/export_store.h"
 
@@ -36,6 +37,12 @@ struct exporter {
 	struct event_base *base;
 	int error;		/* a read failed: stop */
 };
+
+/* The clock of last_read and EXPORT_FRESH_SEC: monotonic seconds. */
+static inline double export_now(void)
+{
+	return monotonic_ns() / 1e9;
+}
 
 /* Read the detectors into the store; 0 or -errno (then x->error). */
 int export_read(struct exporter *x);

@@ -68,8 +68,7 @@ static void on_metrics(struct evhttp_request *req, void *arg)
 	char *text;
 	size_t len;
 
-	if (monotonic_ns() / 1e9 - x->last_read >= EXPORT_FRESH_SEC &&
-	    export_read(x)) {
+	if (export_now() - x->last_read >= EXPORT_FRESH_SEC && export_read(x)) {
 		evhttp_send_error(req, HTTP_INTERNAL, "reading the detectors failed");
 		event_base_loopbreak(x->base);
 		return;

@@ -68,10 +68,11 @@ void text_probe(FILE *out, const struct kernel_caps *caps,
 	fprintf(out, "fentry       %s\n", caps->fentry_global_err == 0 ? "works" :
 		caps->fentry_global_err < 0 ? caps->fentry_why : "not tried");
 	fprintf(out, "kprobes      %s\n", caps->kprobes ? "available" : caps->kprobes_why);
-	if (caps->privileged)
-		fprintf(out, map_dump_why_not() ?
-			"map reads    bpf(2) lookups: the BPF iterator did not load (%s); classic tracepoint programs can skip events during a read\n" :
-			"map reads    BPF iterator%s\n", map_dump_why_not() ?: "");
+	if (caps->privileged && map_dump_why_not())
+		fprintf(out, "map reads    bpf(2) lookups: the BPF iterator did not load (%s); classic tracepoint programs can skip events during a read\n",
+			map_dump_why_not());
+	else if (caps->privileged)
+		fprintf(out, "map reads    BPF iterator\n");
 	for (det = 0; det < DET_COUNT; det++) {
 		fprintf(out, "\ndetector %s (%s): %s\n", detectors[det].name,
 			detectors[det].title,

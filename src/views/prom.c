@@ -41,9 +41,10 @@ static size_t name_without_unit(const struct metric *m)
 	return n;
 }
 
-static double exported_value(const struct metric *m, double v)
+/* What a value is multiplied by in the exposition: to seconds, or 1. */
+static double value_scale(const struct metric *m)
 {
-	return time_scale(m) ? v * time_scale(m) : v;
+	return time_scale(m) ? time_scale(m) : 1;
 }
 
 /* Metric and label names: [a-zA-Z_:][a-zA-Z0-9_:]*, lower case here. */
@@ -184,7 +185,7 @@ static void put_labels(FILE *out, const struct metric *m, const char *extra_key,
 static void put_histogram(FILE *out, const char *name, const struct metric *m,
 			  bool zero)
 {
-	double scale = time_scale(m) ? time_scale(m) : 1;
+	double scale = value_scale(m);
 	uint64_t cumulative = 0, count = 0;
 	char le[48];
 	int i, last = -1;
@@ -289,7 +290,7 @@ int prom_render_zeroed(FILE *out, const struct metric_set *set,
 			fputs(name, out);
 			put_labels(out, m, NULL, NULL);
 			fputc(' ', out);
-			put_value(out, zero ? 0 : exported_value(m, m->value));
+			put_value(out, zero ? 0 : m->value * value_scale(m));
 			fputc('\n', out);
 		}
 	}

@@ -37,27 +37,19 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests", "soak"))
 sys.path.insert(0, os.path.join(REPO, "tests", "vm"))
 sys.dont_write_bytecode = True
-from soak import judge_writes, start_label  # noqa: E402
+from soak import judge_writes, kvmload_vm  # noqa: E402
+from vmlib import Tap, read_rc, read_text  # noqa: E402
 
 OUT = os.path.join(REPO, "build", "fleet")
 KERNEL = "x86_64-7.3"
 RULES = [os.path.join(REPO, "tools", "fleet", f)
          for f in ("kvmwatch-rules.yml", "kvmwatch-alerts.yml")]
-WRITE_KINDS = ("fast_mmio_writes", "datamatch_writes", "user_mmio_writes",
-               "hostcall_writes")
 JOBS = ("kvmwatch", "node")
 # Older than any sample of the run: last_over_time() reaches past the
 # staleness markers written when the guest went away.
 WINDOW = "2h"
-TAP = [0]
-
-
-def tap(good, desc, details=()):
-    TAP[0] += 1
-    print(f"{'ok' if good else 'not ok'} {TAP[0]} - {desc}")
-    for line in details:
-        print(f"# {line}")
-    sys.stdout.flush()
+TAP = Tap()
+tap = TAP.result
 
 
 def free_port():
@@ -136,11 +128,7 @@ def truth(out, rounds):
     vms = []
     for n in range(rounds):
         with open(os.path.join(out, f"mmio-{n}.json")) as f:
-            doc = json.load(f)
-        for vm in doc["vms"]:
-            vms.append((str(vm["pid"]), start_label(btime, vm["start_ticks"]),
-                        sum(v.get(k, 0) for v in vm["vcpus"]
-                            for k in WRITE_KINDS)))
+            vms += [kvmload_vm(vm, btime) for vm in json.load(f)["vms"]]
     return vms
 
 
@@ -237,7 +225,7 @@ def testbed(args):
     try:
         if not prom.ready():
             tap(False, "Prometheus started",
-                open(os.path.join(out, "prometheus.log")).read()[-600:]
+                read_text(os.path.join(out, "prometheus.log"))[-600:]
                 .splitlines())
             return
         if not args.no_boot:
@@ -257,26 +245,26 @@ def testbed(args):
             with open(os.path.join(out, "boot.log"), "w") as log:
                 rc = subprocess.call(cmd, stdout=log, stderr=subprocess.STDOUT)
             tap(rc == 0, f"the testbed ran the guest half (boot.sh exit {rc})",
-                open(os.path.join(out, "boot.log")).read()[-800:]
+                read_text(os.path.join(out, "boot.log"))[-800:]
                 .splitlines())
         fleet = os.path.join(guest, "fleet")
         for name in ("listen", "textfile"):
-            err = read(os.path.join(fleet, f"{name}.err"))
-            caps = read(os.path.join(fleet, f"{name}.caps")).strip()
-            tap("attached" in err and "fentry" in err and read(
-                os.path.join(fleet, f"{name}.rc")).strip() == "0",
+            err = read_text(os.path.join(fleet, f"{name}.err"))
+            caps = read_text(os.path.join(fleet, f"{name}.caps")).strip()
+            tap("attached" in err and "fentry" in err and read_rc(
+                os.path.join(fleet, f"{name}.rc")) == 0,
                 f"kvmwatch export ({name}) attached in fentry mode and "
                 f"exited 0, as root with "
                 f"{'only ' + caps if caps else 'every capability'}",
                 err[-600:].splitlines())
-        err = read(os.path.join(fleet, "nocap.err")).strip()
-        tap(read(os.path.join(fleet, "nocap.rc")).strip() == "3" and
+        err = read_text(os.path.join(fleet, "nocap.err")).strip()
+        tap(read_rc(os.path.join(fleet, "nocap.rc")) == 3 and
             "CAP_SYS_ADMIN" in err,
             "with CAP_BPF and CAP_PERFMON alone, on this kernel "
-            f"(perf_event_paranoid {read(os.path.join(fleet, 'paranoid')).strip()}"
+            f"(perf_event_paranoid {read_text(os.path.join(fleet, 'paranoid')).strip()}"
             f", KVM module BTF): exit 3 saying why: {err[:300]}")
         try:
-            rounds = int(read(os.path.join(fleet, "rounds")) or 0)
+            rounds = int(read_text(os.path.join(fleet, "rounds")) or 0)
             vms = truth(fleet, rounds)
         except (OSError, ValueError, KeyError) as e:
             tap(False, f"kvmload's ground truth: {e}")
@@ -286,14 +274,6 @@ def testbed(args):
         check_vms(prom, vms)
     finally:
         prom.stop()
-
-
-def read(path):
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError:
-        return ""
 
 
 def host(args):
@@ -326,7 +306,7 @@ def host(args):
         tap(prom.ready(), "Prometheus started")
         tap(wait_http(f"http://127.0.0.1:{ports['kvmwatch']}/metrics", 120),
             "kvmwatch export --listen serves /metrics",
-            read(os.path.join(out, "listen.log"))[-400:].splitlines())
+            read_text(os.path.join(out, "listen.log"))[-400:].splitlines())
         time.sleep(8)
         vms = []
         if os.path.exists("/dev/kvm"):
@@ -376,7 +356,7 @@ def main(argv):
         host(args)
     else:
         testbed(args)
-    print(f"1..{TAP[0]}")
+    print(f"1..{TAP.n}")
 
 
 if __name__ == "__main__":

@@ -54,6 +54,18 @@ def start_label(btime, ticks):
     return "%.2f" % (btime + ticks / 100)
 
 
+# The MMIO stores of one vCPU in kvmload's JSON, by the path they take.
+WRITE_KINDS = ("fast_mmio_writes", "datamatch_writes", "user_mmio_writes",
+               "hostcall_writes")
+
+
+def kvmload_vm(vm, btime):
+    """(vm, vm_start, writes) of one VM of kvmload's JSON: its key in
+    kvmwatch's labels and the stores its vCPUs made."""
+    return (str(vm["pid"]), start_label(btime, vm["start_ticks"]),
+            sum(v.get(k, 0) for v in vm["vcpus"] for k in WRITE_KINDS))
+
+
 def judge_writes(counted, missed, what="kvm_mmio's program"):
     """counted: [(who, seen, made)] per VM. Exact, or short in all by no
     more than the runs the kernel skipped of what (missed, which kvmwatch

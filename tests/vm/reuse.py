@@ -19,20 +19,13 @@ from vmlib import REPO, load_json, read_rc, read_text
 
 sys.path.insert(0, os.path.join(REPO, "tests", "soak"))
 import soak as soak_run  # noqa: E402
-from soak import judge_writes  # noqa: E402
+from soak import judge_writes, kvmload_vm, start_label  # noqa: E402
 
 ADDR_WRITES = "kvmwatch_mmio_addr_writes_total"
 ALL_WRITES = "kvmwatch_mmio_writes_total"
 MISSED = "kvmwatch_export_program_missed_runs_total"
 # The LAPIC page: what a timer VM writes, never an mmio VM.
 LAPIC = (0xfee00000, 0xfee01000)
-WRITE_KINDS = ("fast_mmio_writes", "datamatch_writes", "user_mmio_writes",
-               "hostcall_writes")
-
-
-def start_label(btime, ticks):
-    """kvmwatch's vm_start for a process started ticks after boot."""
-    return "%.2f" % (btime + ticks / 100)
 
 
 class PidReuseChecks:
@@ -66,9 +59,8 @@ class PidReuseChecks:
         for kind in ("mmio", "timer"):
             truth, _ = load_json(os.path.join(d, f"{kind}-{n}.json"))
             for vm in (truth or {}).get("vms", []):
-                key = (str(vm["pid"]), start_label(btime, vm["start_ticks"]))
-                writes = sum(v.get(k, 0) for v in vm["vcpus"]
-                             for k in WRITE_KINDS)
+                pid, start, writes = kvmload_vm(vm, btime)
+                key = (pid, start)
                 tids = [v.get("tid") for v in vm["vcpus"]]
                 vms.append((key, writes if kind == "mmio" else None, tids))
         return vms
