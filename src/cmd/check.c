@@ -30,6 +30,7 @@ struct check_options {
 	enum output_format format;
 	const char *junit;
 	unsigned long pid;
+	const char *guest;	/* -g: NULL for every VM */
 	double thresholds[CHECK_MAX_RULES];	/* by check_rule_at() index */
 	bool expect_fast_mmio;
 	bool all;	/* --all: a group whose detector cannot run is skipped */
@@ -46,7 +47,7 @@ static void check_usage(FILE *out)
 	size_t i, n = check_rule_count();
 
 	fprintf(out, "usage: kvmwatch check --GROUP...|--all [--duration SEC | -- COMMAND ARGS...]\n"
-		"                      [-o text|json] [--junit FILE] [-p PID]\n"
+		"                      [-o text|json] [--junit FILE] [-p PID] [-g NAME]\n"
 		"                      [--threshold RULE=VALUE]... [--expect-fast-mmio]\n"
 		"                      [--baseline FILE [--tolerance METRIC=V]... [--normalise N]]\n"
 		"                      [--rules FILE] [--allow-command-failure]\n"
@@ -61,6 +62,7 @@ static void check_usage(FILE *out)
 		"  -o, --output FMT      text (default) or json\n"
 		"  --junit FILE          also write the verdicts as JUnit XML\n"
 		"  -p, --pid PID         watch only the VMM process PID\n"
+		GUEST_HELP
 		"  --threshold RULE=V    override one rule's threshold\n"
 		"  --expect-fast-mmio    fail, not note, a kernel without a fast MMIO path\n"
 		"  --baseline FILE       compare every metric with a record (kvmwatch record)\n"
@@ -134,6 +136,7 @@ static int parse_check_options(int argc, char **argv, struct check_options *o)
 		{ "output", required_argument, NULL, 'o' },
 		{ "junit", required_argument, NULL, OPT_JUNIT },
 		{ "pid", required_argument, NULL, 'p' },
+		{ "guest", required_argument, NULL, 'g' },
 		{ "threshold", required_argument, NULL, OPT_THRESHOLD },
 		{ "list-rules", no_argument, NULL, OPT_LIST },
 		{ "baseline", required_argument, NULL, OPT_BASELINE },
@@ -167,7 +170,7 @@ static int parse_check_options(int argc, char **argv, struct check_options *o)
 		o->thresholds[i] = check_rule_at(i)->default_threshold;
 	optind = 0;	/* all of getopt's state, not only its index */
 	/* '+': stop at the first non-option, COMMAND's own options are its. */
-	while ((opt = getopt_long(argc, argv, "+" GLOBAL_SHORTOPTS "d:o:p:h",
+	while ((opt = getopt_long(argc, argv, "+" GLOBAL_SHORTOPTS "d:o:p:hg:",
 				  longopts, NULL)) != -1) {
 		if (opt >= OPT_GROUP && opt < OPT_GROUP + (int)ngroups) {
 			o->groups[opt - OPT_GROUP] = true;
@@ -197,6 +200,10 @@ static int parse_check_options(int argc, char **argv, struct check_options *o)
 			break;
 		case 'p':
 			if (opt_pid("check", optarg, &o->pid))
+				return KW_EXIT_USAGE;
+			break;
+		case 'g':
+			if (opt_guest("check", optarg, &o->guest))
 				return KW_EXIT_USAGE;
 			break;
 		case OPT_THRESHOLD:
@@ -453,7 +460,7 @@ static int run_check(struct check_options *o, struct kernel_caps *caps,
 			close(output_fd);
 		return rc;
 	}
-	err = runner_start(&r, plan, needed_detectors(o), 0, o->pid);
+	err = runner_start(&r, plan, needed_detectors(o), 0, o->pid, o->guest);
 	if (err) {
 		if (o->command_output && output_fd >= 0)
 			close(output_fd);

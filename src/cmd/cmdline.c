@@ -18,7 +18,7 @@ void kvmwatch_usage(FILE *out)
 		"\n"
 		"commands:\n"
 		"  probe [-o text|json]   what this kernel lets kvmwatch observe, per detector\n"
-		"  top [-b] [-c] [-d SEC] [-n COUNT] [-p PID] [-o text|json]\n"
+		"  top [-b] [-c] [-d SEC] [-n COUNT] [-p PID] [-g NAME] [-o text|json]\n"
 		"                         exits per VM and per vCPU, by reason;\n"
 		"                         LAPIC timers, MMIO paths, teardowns and PMU\n"
 		"                         switches; interactive on a terminal\n"

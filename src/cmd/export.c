@@ -36,7 +36,7 @@ static void export_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: kvmwatch export --listen ADDR:PORT | --textfile PATH\n"
-		"                       [-i SEC] [--grace SEC] [--max-series N] [-n COUNT] [-p PID]\n"
+		"                       [-i SEC] [--grace SEC] [--max-series N] [-n COUNT] [-p PID] [-g NAME]\n"
 		"  --listen ADDR:PORT    serve GET /metrics over HTTP: 127.0.0.1:9477,\n"
 		"                        [::1]:9477, or :9477 for every address (port 0:\n"
 		"                        any free port; the address is printed on stderr)\n"
@@ -51,6 +51,7 @@ static void export_usage(FILE *out)
 		"                        counted in kvmwatch_export_dropped_series_total\n"
 		"  -n, --count N         stop after N reads (default: until SIGINT)\n"
 		"  -p, --pid PID         watch only the VMM process PID\n"
+		GUEST_HELP
 		GLOBAL_OPTIONS_HELP,
 		EXPORT_DEFAULT_INTERVAL, EXPORT_FRESH_SEC, EXPORT_DEFAULT_GRACE,
 		EXPORT_DEFAULT_MAX_SERIES);
@@ -67,6 +68,7 @@ static int parse_export_options(int argc, char **argv, struct export_options *o)
 		{ "max-series", required_argument, NULL, OPT_MAX_SERIES },
 		{ "count", required_argument, NULL, 'n' },
 		{ "pid", required_argument, NULL, 'p' },
+		{ "guest", required_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
 		GLOBAL_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
@@ -77,7 +79,7 @@ static int parse_export_options(int argc, char **argv, struct export_options *o)
 	o->grace_sec = EXPORT_DEFAULT_GRACE;
 	o->max_series = EXPORT_DEFAULT_MAX_SERIES;
 	optind = 0;	/* all of getopt's state, not only its index */
-	while ((opt = getopt_long(argc, argv, GLOBAL_SHORTOPTS "i:n:p:h",
+	while ((opt = getopt_long(argc, argv, GLOBAL_SHORTOPTS "i:n:p:hg:",
 				  longopts, NULL)) != -1) {
 		switch (opt) {
 		case OPT_LISTEN:
@@ -106,6 +108,10 @@ static int parse_export_options(int argc, char **argv, struct export_options *o)
 			break;
 		case 'p':
 			if (opt_pid("export", optarg, &o->pid))
+				return KW_EXIT_USAGE;
+			break;
+		case 'g':
+			if (opt_guest("export", optarg, &o->guest))
 				return KW_EXIT_USAGE;
 			break;
 		case 'h':
@@ -410,7 +416,7 @@ int cmd_export(int argc, char **argv)
 	if (rc != KW_EXIT_OK)
 		goto out;
 	x.o = &o;
-	if (runner_start(&x.runner, &plan, mask, 0, o.pid)) {
+	if (runner_start(&x.runner, &plan, mask, 0, o.pid, o.guest)) {
 		rc = KW_EXIT_RUNTIME;
 		goto out;
 	}

@@ -25,6 +25,7 @@ struct export_options {
 	unsigned long max_series;
 	unsigned long count;	/* stop after COUNT reads; 0: never */
 	unsigned long pid;
+	const char *guest;	/* -g: NULL for every VM */
 };
 
 struct event_base;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "options.h"
+#include "core/vm_name.h"
 
 int opt_seconds(const char *cmd, const char *opt, const char *arg,
 		double *out)
@@ -35,6 +36,22 @@ int opt_pid(const char *cmd, const char *arg, unsigned long *pid)
 		kw_warn("%s: no process with pid %lu", cmd, *pid);
 		return KW_EXIT_USAGE;
 	}
+	return KW_EXIT_OK;
+}
+
+int opt_guest(const char *cmd, const char *arg, const char **pattern)
+{
+	const char *c;
+
+	for (c = arg; *c; c++)
+		if ((unsigned char)*c < 0x20)
+			break;
+	if (!*arg || *c || strlen(arg) >= VM_NAME_LEN) {
+		kw_warn("%s: -g needs a VM name or a shell pattern of one (1 to %d printable characters), not '%s'",
+			cmd, VM_NAME_LEN - 1, arg);
+		return KW_EXIT_USAGE;
+	}
+	*pattern = arg;
 	return KW_EXIT_OK;
 }
 

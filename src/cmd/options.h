@@ -22,6 +22,11 @@ int opt_count(const char *cmd, const char *opt, const char *arg,
 	      unsigned long max, unsigned long *out);
 /* -p PID: a process that exists now. */
 int opt_pid(const char *cmd, const char *arg, unsigned long *pid);
+/* -g PATTERN: a VM name or a shell pattern of names (core/vm_name.h). */
+int opt_guest(const char *cmd, const char *arg, const char **pattern);
+#define GUEST_HELP \
+	"  -g, --guest NAME      watch only the VMs so named (a shell pattern:\n" \
+	"                        'web*'); QEMU's -name, else the executable\n"
 /* -o text|json. */
 int opt_output(const char *cmd, const char *arg, enum output_format *out);
 /* What getopt left: "-- COMMAND ARGS..." into *command, or nothing. */

@@ -24,6 +24,7 @@ struct record_options {
 	double duration_sec;
 	char **command;
 	unsigned long pid;
+	const char *guest;	/* -g: NULL for every VM */
 	bool allow_command_failure;
 	const char *command_output;
 	bool all_vms;
@@ -33,7 +34,7 @@ struct record_options {
 static void record_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: kvmwatch record -o FILE [-d SEC | -- COMMAND ARGS...] [-p PID]\n"
+		"usage: kvmwatch record -o FILE [-d SEC | -- COMMAND ARGS...] [-p PID] [-g NAME]\n"
 		"                       [--allow-command-failure] [--command-output FILE]\n"
 		"                       [--all-vms] [--repeat N]\n"
 		"  -o, --output FILE     write the record there (atomically: a temporary\n"
@@ -43,6 +44,7 @@ static void record_usage(FILE *out)
 		"                        until it ends; its exit status is recorded\n"
 		"                        (default, neither: until SIGINT)\n"
 		"  -p, --pid PID         watch only the VMM process PID\n"
+		GUEST_HELP
 		"  --allow-command-failure  record even when COMMAND fails\n"
 		"  --command-output FILE COMMAND's stdout and stderr go to FILE\n"
 		"  --all-vms             with -- COMMAND, record every VM on the host, not\n"
@@ -69,6 +71,7 @@ static int parse_record_options(int argc, char **argv, struct record_options *o)
 		{ "output", required_argument, NULL, 'o' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "pid", required_argument, NULL, 'p' },
+		{ "guest", required_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
 		GLOBAL_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
@@ -78,7 +81,7 @@ static int parse_record_options(int argc, char **argv, struct record_options *o)
 
 	o->repeats = 1;
 	optind = 0;	/* all of getopt's state, not only its index */
-	while ((opt = getopt_long(argc, argv, "+" GLOBAL_SHORTOPTS "o:d:p:h",
+	while ((opt = getopt_long(argc, argv, "+" GLOBAL_SHORTOPTS "o:d:p:hg:",
 				  longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'o':
@@ -90,6 +93,10 @@ static int parse_record_options(int argc, char **argv, struct record_options *o)
 			break;
 		case 'p':
 			if (opt_pid("record", optarg, &o->pid))
+				return KW_EXIT_USAGE;
+			break;
+		case 'g':
+			if (opt_guest("record", optarg, &o->guest))
 				return KW_EXIT_USAGE;
 			break;
 		case OPT_ALLOW_FAILURE:
@@ -250,7 +257,7 @@ static int run_record(const struct record_options *o,
 			close(output_fd);
 		return rc;
 	}
-	err = runner_start(&r, plan, mask, 0, o->pid);
+	err = runner_start(&r, plan, mask, 0, o->pid, o->guest);
 	if (err) {
 		if (output_fd >= 0)
 			close(output_fd);

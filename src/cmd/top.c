@@ -23,6 +23,7 @@ struct top_options {
 	double interval_sec;
 	unsigned long iterations;	/* 0: until interrupted */
 	unsigned long pid;
+	const char *guest;	/* -g: NULL for every VM */
 	enum output_format format;
 };
 
@@ -33,12 +34,15 @@ static sigset_t stop_signals;
 static void top_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: kvmwatch top [-b] [-c] [-d SECONDS] [-n COUNT] [-p PID] [-o text|json]\n"
+		"usage: kvmwatch top [-b] [-c] [-d SECONDS] [-n COUNT] [-p PID] [-g NAME]\n"
+		"                    [-o text|json]\n"
 		"  -b, --batch         print one report per interval (no screen control)\n"
 		"  -c, --cumulative    figures since start instead of per interval\n"
 		"  -d, --delay SEC     interval between reports (default 1)\n"
 		"  -n, --iterations N  stop after N reports (default: until SIGINT)\n"
 		"  -p, --pid PID       watch only the VMM process PID\n"
+		"  -g, --guest NAME    watch only the VMs so named (a shell pattern:\n"
+		"                      'web*'); QEMU's -name, else the executable\n"
 		"  -o, --output FMT    text (default) or json: one document per report\n"
 		GLOBAL_OPTIONS_HELP);
 }
@@ -51,6 +55,7 @@ static int parse_top_options(int argc, char **argv, struct top_options *o)
 		{ "delay", required_argument, NULL, 'd' },
 		{ "iterations", required_argument, NULL, 'n' },
 		{ "pid", required_argument, NULL, 'p' },
+		{ "guest", required_argument, NULL, 'g' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		GLOBAL_LONGOPTS,
@@ -60,7 +65,7 @@ static int parse_top_options(int argc, char **argv, struct top_options *o)
 
 	o->interval_sec = 1.0;
 	optind = 0;	/* all of getopt's state, not only its index */
-	while ((opt = getopt_long(argc, argv, GLOBAL_SHORTOPTS "bcd:n:p:o:h",
+	while ((opt = getopt_long(argc, argv, GLOBAL_SHORTOPTS "bcd:n:p:o:hg:",
 				  longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'b':
@@ -80,6 +85,10 @@ static int parse_top_options(int argc, char **argv, struct top_options *o)
 			break;
 		case 'p':
 			if (opt_pid("top", optarg, &o->pid))
+				return KW_EXIT_USAGE;
+			break;
+		case 'g':
+			if (opt_guest("top", optarg, &o->guest))
 				return KW_EXIT_USAGE;
 			break;
 		case 'o':
@@ -266,7 +275,7 @@ static int run_top(struct top_options *o, struct attach_plan *plan)
 	/* Exits are the core of top; the other detectors are extras that
 	 * it runs without, saying why. */
 	err = runner_start(&r, plan, implemented_detectors(), 1u << DET_EXITS,
-			   o->pid);
+			   o->pid, o->guest);
 	if (err)
 		return err == -EOPNOTSUPP ? KW_EXIT_UNSUPPORTED :
 			KW_EXIT_RUNTIME;

@@ -228,6 +228,17 @@ int detector_read_maps(const struct detector_ops *ops,
  * longer run: up to max into gone, returning how many. */
 size_t detector_find_gone(const struct detector_ops *ops, const void *sample,
 			  struct vm_ident *gone, size_t max);
+/* Every VM of sample's maps pruned by VM, once, sorted (NULL when out of
+ * memory, *n 0). */
+struct vm_ident *detector_vms(const struct detector_ops *ops,
+			      const void *sample, size_t *n);
+/* Keep in sample, just read, only the records of the VMs that keep()
+ * accepts, in every map pruned by VM (a kept map's detector prunes it
+ * from what its samples hold, so they hold every record). */
+void detector_keep_vms(const struct detector_ops *ops, void *sample,
+		       bool (*keep)(uint32_t pid, uint64_t start,
+				    const void *arg),
+		       const void *arg);
 /* Drop every entry of ops->maps (retired threads for a thread map) of a
  * listed VM. */
 void detector_forget(const struct detector_ops *ops,

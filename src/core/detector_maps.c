@@ -98,10 +98,10 @@ static int compare_vm(const void *a, const void *b)
 	return vm_ident_compare(x->pid, x->start, y->pid, y->start);
 }
 
-/* Every VM in any of the maps, once: a VM may have records in some maps
- * only (candidates but no writes, a thread but no exit). */
-static struct vm_ident *vms_of(const struct detector_ops *ops,
-			       const void *sample, size_t *n)
+/* A VM may have records in some maps only (candidates but no writes, a
+ * thread but no exit). */
+struct vm_ident *detector_vms(const struct detector_ops *ops,
+			      const void *sample, size_t *n)
 {
 	struct vm_ident *vms;
 	size_t i, j, total = 0;
@@ -137,7 +137,7 @@ size_t detector_find_gone(const struct detector_ops *ops, const void *sample,
 			  struct vm_ident *gone, size_t max)
 {
 	size_t n, found;
-	struct vm_ident *vms = vms_of(ops, sample, &n);
+	struct vm_ident *vms = detector_vms(ops, sample, &n);
 
 	if (!vms)
 		return 0;
@@ -177,4 +177,36 @@ void detector_forget(const struct detector_ops *ops,
 	for (i = 0; i < ops->nmaps; i++)
 		if (ops->maps[i].id_off != DETECTOR_MAP_KEPT)
 			forget_in(&ops->maps[i], bpf, gone, n);
+}
+
+void detector_keep_vms(const struct detector_ops *ops, void *sample,
+		       bool (*keep)(uint32_t pid, uint64_t start,
+				    const void *arg),
+		       const void *arg)
+{
+	size_t i, j, kept;
+
+	for (i = 0; i < ops->nmaps; i++) {
+		const struct detector_map *m = &ops->maps[i];
+		char *recs = *recs_of(m, sample);
+		size_t *count = count_of(m, sample);
+
+		if (m->id_off == DETECTOR_MAP_KEPT)
+			continue;
+		for (j = kept = 0; j < *count; j++) {
+			char *rec = recs + j * m->rec_size;
+			uint32_t pid;
+			uint64_t start;
+
+			memcpy(&pid, rec + m->id_off, sizeof(pid));
+			memcpy(&start, rec + m->start_off, sizeof(start));
+			if (!keep(pid, start, arg))
+				continue;
+			if (kept != j)
+				memcpy(recs + kept * m->rec_size, rec,
+				       m->rec_size);
+			kept++;
+		}
+		*count = kept;
+	}
 }

@@ -4,6 +4,7 @@
 
 #include "json_figures.h"
 #include "vm_ident.h"
+#include "vm_name.h"
 
 int json_emit(FILE *out, json_t *doc)
 {
@@ -21,4 +22,11 @@ int json_emit(FILE *out, json_t *doc)
 json_t *json_vm_start(uint64_t start)
 {
 	return start ? json_real(vm_start_unix(start)) : json_null();
+}
+
+json_t *json_vm_name(uint32_t pid, uint64_t start)
+{
+	const char *name = vm_name(pid, start);
+
+	return name[0] ? json_string(name) : json_null();
 }

@@ -27,5 +27,7 @@ int json_emit(FILE *out, json_t *doc);
 
 /* A VM's vm_start (core/vm_ident.h) as Unix seconds, or null unknown. */
 json_t *json_vm_start(uint64_t start);
+/* Its name (core/vm_name.h), or null when not known. */
+json_t *json_vm_name(uint32_t pid, uint64_t start);
 
 #endif

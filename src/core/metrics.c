@@ -7,6 +7,7 @@
 
 #include "kvmwatch.h"
 #include "metrics.h"
+#include "vm_name.h"
 #include "vm_ident.h"
 
 struct metric *metric_add(struct metric_set *set, enum metric_type type,
@@ -63,7 +64,12 @@ int metric_vm_labels(struct metric *m, uint32_t pid, uint64_t vm_start)
 	if (!vm_start)
 		return 0;
 	vm_start_label(vm_start, start, sizeof(start));
-	return metric_label(m, "vm_start", "%s", start);
+	if (metric_label(m, "vm_start", "%s", start))
+		return -E2BIG;
+	/* Named once for good (core/vm_name.h): a series keeps its labels. */
+	if (!vm_name(pid, vm_start)[0])
+		return 0;
+	return metric_label(m, "guest", "%s", vm_name(pid, vm_start));
 }
 
 /* Slot i holds [2^(i-1), 2^i); slot 0 holds 0. */

@@ -18,8 +18,8 @@
 #include "bpf/hist.h"
 
 #define METRIC_NAME_LEN 48
-#define METRIC_MAX_LABELS 5
-#define METRIC_LABEL_LEN 48
+#define METRIC_MAX_LABELS 6
+#define METRIC_LABEL_LEN 64
 
 enum metric_type {
 	METRIC_COUNTER,		/* events during the run; only grows */

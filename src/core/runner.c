@@ -8,6 +8,7 @@
 
 #include "bpf_maps.h"
 #include "runner.h"
+#include "vm_name.h"
 #include "session.h"
 
 /* Bounds the VMs forgotten per interval; more wait for the next. */
@@ -56,7 +57,10 @@ static void stop_one(struct detector_run *run)
 	free(run->last);
 	free(run->state);
 	free(run->empty);
+	free(run->seen);
 	run->view = run->last = run->state = run->empty = NULL;
+	run->seen = NULL;
+	run->nseen = 0;
 	run->on = false;
 }
 
@@ -148,6 +152,36 @@ static void free_sample(const struct detector_ops *ops, void *sample)
 	free(sample);
 }
 
+static bool guest_matches(uint32_t pid, uint64_t start, const void *pattern)
+{
+	return vm_name_matches(pid, start, pattern);
+}
+
+/* A sample of the maps as they are now, of the VMs the filter keeps;
+ * run->seen lists them all. NULL with *err set on a failure. */
+static void *read_sample(const struct runner *r, struct detector_run *run,
+			 int *err)
+{
+	const struct detector_ops *ops = run->ops;
+	void *sample = new_sample(ops, err);
+
+	if (sample)
+		*err = detector_read_maps(ops, &run->bpf, sample);
+	if (!*err) {
+		free(run->seen);
+		run->seen = detector_vms(ops, sample, &run->nseen);
+		if (r->guest)
+			detector_keep_vms(ops, sample, guest_matches, r->guest);
+	}
+	if (!*err && ops->sample)
+		*err = ops->sample(run->state, sample);
+	if (*err) {
+		free_sample(ops, sample);
+		return NULL;
+	}
+	return sample;
+}
+
 /* Detectors attach one after another, each counting from its own attach:
  * a sample of all of them at one instant is where every interval, the
  * first included, starts. Without it, the first interval would count the
@@ -155,34 +189,25 @@ static void free_sample(const struct detector_ops *ops, void *sample)
 static void mark_start(struct runner *r)
 {
 	enum detector_id det;
-	void *sample;
 	int err;
 
 	for (det = 0; det < DET_COUNT; det++) {
 		struct detector_run *run = &r->runs[det];
 
-		if (!run->on)
-			continue;
-		sample = new_sample(run->ops, &err);
-		if (sample)
-			err = detector_read_maps(run->ops, &run->bpf, sample);
-		if (!err && run->ops->sample)
-			err = run->ops->sample(run->state, sample);
-		if (err) {
-			free_sample(run->ops, sample);
-			continue;
-		}
-		run->last = sample;
+		if (run->on)
+			run->last = read_sample(r, run, &err);
 	}
 }
 
 int runner_start(struct runner *r, struct attach_plan *plan,
-		 unsigned int mask, unsigned int required_mask, uint32_t pid)
+		 unsigned int mask, unsigned int required_mask, uint32_t pid,
+		 const char *guest)
 {
 	enum detector_id det;
 	int err;
 
 	memset(r, 0, sizeof(*r));
+	r->guest = guest;
 	r->plan = plan;
 	r->caps = plan->caps;
 	if (!map_dump_open())
@@ -222,19 +247,11 @@ static int read_one(struct runner *r, struct detector_run *run,
 	/* VMs already gone before this read are forgotten after it, so
 	 * their last events are in it. Their keys carry their start: a VMM
 	 * that reuses a pid meanwhile counts under keys of its own. */
-	if (interval && run->last)
-		ngone = detector_find_gone(ops, run->last, gone, GONE_MAX);
-	cur = new_sample(ops, &err);
-	if (cur)
-		err = detector_read_maps(ops, &run->bpf, cur);
-	if (!err && ops->sample)
-		err = ops->sample(run->state, cur);
-	if (err) {
-		if (cur)
-			ops->sample_free(cur);
-		free(cur);
+	if (interval && run->seen)
+		ngone = vms_gone(run->seen, run->nseen, gone, GONE_MAX);
+	cur = read_sample(r, run, &err);
+	if (!cur)
 		return err;
-	}
 	if (interval) {
 		delta = new_sample(ops, &err);
 		if (delta)

@@ -17,6 +17,10 @@ struct detector_run {
 	void *empty;		/* an all-zero sample: the base before attach */
 	void *last;		/* the previous sample, for intervals */
 	void *view;		/* built by the last runner_read() */
+	/* Every VM of the last read, whether the guest filter kept it or
+	 * not: those gone are dropped from the maps. */
+	struct vm_ident *seen;
+	size_t nseen;
 	char modes[64];		/* "fentry+tracepoint", "off" */
 	char why[WHY_LEN];	/* why it is off */
 	int error;		/* -EOPNOTSUPP: cannot run here; else failed */
@@ -29,14 +33,18 @@ struct runner {
 	uint64_t start_ns;	/* CLOCK_MONOTONIC at attach */
 	uint64_t last_ns;	/* of the previous read */
 	int lost_points;	/* watched in a weaker form, or not at all */
+	const char *guest;	/* -g: a shell pattern of VM names, or NULL */
 };
 
 /* Start the implemented detectors of mask the plan can run; pid 0 watches
- * every VMM. A detector that cannot run is left off with why (warned on
+ * every VMM, guest NULL every name (else the VMs whose name, from
+ * core/vm_name.h, matches that shell pattern; teardowns list them all).
+ * A detector that cannot run is left off with why (warned on
  * stderr unless it does not apply here). Returns 0, or -errno when one in
  * required_mask is off. */
 int runner_start(struct runner *r, struct attach_plan *plan,
-		 unsigned int mask, unsigned int required_mask, uint32_t pid);
+		 unsigned int mask, unsigned int required_mask, uint32_t pid,
+		 const char *guest);
 /* Load, then close, the programs of every detector of mask that the plan
  * would run, attaching nothing: one that fails is marked in the plan
  * with the program and the verifier's reason (what probe reports). */

@@ -10,14 +10,20 @@
 #include <string.h>
 #include <unistd.h>
 
-static inline uint64_t own_start_ns(void)
+/* The same of process pid (0: this one); 0 if it is gone. */
+static inline uint64_t proc_start_ns(int pid)
 {
 	unsigned long long ticks = 0;
-	char buf[1024], *p;
-	FILE *f = fopen("/proc/self/stat", "r");
+	char path[32], buf[1024], *p;
+	FILE *f;
 	size_t n;
 	int field;
 
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/stat");
+	f = fopen(path, "r");
 	if (!f)
 		return 0;
 	n = fread(buf, 1, sizeof(buf) - 1, f);
@@ -29,6 +35,11 @@ static inline uint64_t own_start_ns(void)
 	if (!p || sscanf(p + 1, "%llu", &ticks) != 1)
 		return 0;
 	return ticks * (1000000000ull / sysconf(_SC_CLK_TCK));
+}
+
+static inline uint64_t own_start_ns(void)
+{
+	return proc_start_ns(0);
 }
 
 #endif

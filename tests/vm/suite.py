@@ -31,6 +31,7 @@ from detectors.timer import TimerChecks  # noqa: E402
 from coexist import CoexistChecks  # noqa: E402
 from gate import GateChecks  # noqa: E402
 from proof import ProofChecks  # noqa: E402
+from names import NameChecks  # noqa: E402
 from reuse import PidReuseChecks  # noqa: E402
 from vmlib import (ARCHES, BINDIR, BOOT_TIMEOUT, HERE, REPO,  # noqa: E402
                    STALL_MARKER, STALL_SECONDS, TAIL_LINES, VMTEST, Tap,
@@ -40,13 +41,13 @@ from vmlib import (ARCHES, BINDIR, BOOT_TIMEOUT, HERE, REPO,  # noqa: E402
 # The guest suite: helpers and detector scenarios, then the gate's, the
 # co-existence with perf, and make soak's workload (a short run); one
 # script, run in this order.
-GUEST_PARTS = ("guest-suite.sh", "guest-gate.sh", "guest-coexist.sh",
-               os.path.join("..", "soak", "guest-soak.sh"))
+GUEST_PARTS = ("guest-suite.sh", "guest-names.sh", "guest-gate.sh",
+               "guest-coexist.sh", os.path.join("..", "soak", "guest-soak.sh"))
 
 
 class ArchRun(ExitsChecks, TimerChecks, MmioChecks, TeardownChecks,
               PmuChecks, GateChecks, ProofChecks, CoexistChecks,
-              PidReuseChecks):
+              PidReuseChecks, NameChecks):
     """One kernel of the matrix: boot, then assertions over
     build/vmtest/<kernel>/."""
 
@@ -58,6 +59,12 @@ class ArchRun(ExitsChecks, TimerChecks, MmioChecks, TeardownChecks,
         self.console = os.path.join(self.out, "console.log")
         self.facts = {"kernel": variant["name"], "arch": self.arch,
                       "fixed": variant["fixed"]}
+        # VM_GROUPS="names pmu": only those of the kernel's groups (a
+        # quicker run while working on them; make test runs them all).
+        only = os.environ.get("VM_GROUPS")
+        if only:
+            self.kernel = dict(variant, groups=[
+                g for g in variant["groups"] if g in only.split()])
 
     def ok(self, good, desc, diag=()):
         return self.tap.result(good, f"{self.kernel['label']}: {desc}",
@@ -329,6 +336,7 @@ class ArchRun(ExitsChecks, TimerChecks, MmioChecks, TeardownChecks,
         ("memslots", [lambda r: r.memslots()]),
         ("pmu", [lambda r: r.pmu()]),
         ("pmu-check", [lambda r: r.pmu_check()]),
+        ("names", [lambda r: r.names()]),
         ("pid-reuse", [lambda r: r.pid_reuse("fentry"),
                        lambda r: r.pid_reuse("tracepoint")]),
         ("ci", [lambda r: r.ci_gate()]),

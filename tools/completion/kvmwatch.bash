@@ -40,13 +40,13 @@ _kvmwatch()
 	probe)
 		COMPREPLY=($(compgen -W "-o --output -h --help $global" -- "$cur")) ;;
 	top)
-		COMPREPLY=($(compgen -W "-b --batch -c --cumulative -d --delay -n --iterations -p --pid -o --output -h --help $global" -- "$cur")) ;;
+		COMPREPLY=($(compgen -W "-b --batch -c --cumulative -d --delay -n --iterations -p --pid -g --guest -o --output -h --help $global" -- "$cur")) ;;
 	check)
-		COMPREPLY=($(compgen -W "--lockup --mmio --teardown --pmu --all -d --duration -o --output --junit -p --pid --threshold --expect-fast-mmio --baseline --tolerance --normalise --rules --list-rules --allow-command-failure --all-vms --command-output -h --help $global" -- "$cur")) ;;
+		COMPREPLY=($(compgen -W "--lockup --mmio --teardown --pmu --all -d --duration -o --output --junit -p --pid -g --guest --threshold --expect-fast-mmio --baseline --tolerance --normalise --rules --list-rules --allow-command-failure --all-vms --command-output -h --help $global" -- "$cur")) ;;
 	record)
-		COMPREPLY=($(compgen -W "-o --output -d --duration -p --pid --allow-command-failure --command-output --all-vms --repeat -h --help $global" -- "$cur")) ;;
+		COMPREPLY=($(compgen -W "-o --output -d --duration -p --pid -g --guest --allow-command-failure --command-output --all-vms --repeat -h --help $global" -- "$cur")) ;;
 	export)
-		COMPREPLY=($(compgen -W "--listen --textfile -i --interval -n --count -p --pid --grace --max-series -h --help $global" -- "$cur")) ;;
+		COMPREPLY=($(compgen -W "--listen --textfile -i --interval -n --count -p --pid -g --guest --grace --max-series -h --help $global" -- "$cur")) ;;
 	esac
 }
 complete -F _kvmwatch kvmwatch

@@ -43,6 +43,7 @@ struct kvmload_opts {
 	int competitor_cpu;        /* teardown --competitor-cpu, or -1 */
 	unsigned int memslot_cycles; /* teardown --memslot-cycles */
 	const char *wait_file;     /* teardown --wait-file, or NULL */
+	const char *name;          /* -name, as QEMU's, or NULL */
 	int competitor_go_fd;      /* starts the competitor spinning, or -1 */
 	volatile int *competitor_spinning; /* set once it spins */
 	unsigned long iterations;  /* pmu -k */

@@ -67,6 +67,8 @@ static void usage(FILE *out)
 "options:\n"
 "  --vms V        VMs, each in its own process (1..%d, default 1)\n"
 "  --vcpus C      vCPUs per VM, one thread each (1..%d, default 1)\n"
+"  -name VALUE    as QEMU's (guest=NAME,debug-threads=on): kept on the\n"
+"                 command line, where tools that name VMs read it\n"
 "  -h, --help     show this help\n",
 		MAX_VMS, MAX_VCPUS);
 }
@@ -181,7 +183,8 @@ void kvmload_parse_args(int argc, char **argv, struct kvmload_opts *o)
 	/* Which scenario each scenario-specific option belongs to. */
 	int owner_seen = -1;
 	const char *owner_opt = NULL;
-	int c;
+	static char *args[256];
+	int c, i, nargs = 0;
 
 	*o = (struct kvmload_opts){
 		.vms = 1, .vcpus = 1, .writes = 1000, .period_us = 1000,
@@ -189,6 +192,22 @@ void kvmload_parse_args(int argc, char **argv, struct kvmload_opts *o)
 		.order = ORDER_VM_FIRST, .competitor_cpu = -1,
 		.competitor_go_fd = -1, .competitor_spinning = NULL,
 	};
+	/* QEMU's single-dash -name, which getopt cannot take: parsed here,
+	 * left in place on the command line (/proc/PID/cmdline). */
+	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "-name") || !strcmp(argv[i], "--name")) {
+			if (i + 1 >= argc || !*argv[i + 1])
+				usage_error("%s needs a value", argv[i]);
+			o->name = argv[++i];
+			continue;
+		}
+		if (nargs == (int)(sizeof(args) / sizeof(*args)) - 1)
+			usage_error("too many arguments");
+		args[nargs++] = argv[i];
+	}
+	args[nargs] = NULL;
+	argc = nargs;
+	argv = args;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":hn:k:", longopts, NULL)) != -1) {
 		const char *name = NULL;

@@ -32,6 +32,7 @@ static json_t *params_json(const struct kvmload_opts *o)
 		die("out of memory building JSON");
 	json_set(p, "vms", json_integer(o->vms));
 	json_set(p, "vcpus", json_integer(o->vcpus));
+	json_set(p, "name", o->name ? json_string(o->name) : json_null());
 	switch (o->scenario) {
 	case SCENARIO_MMIO:
 		json_set(p, "writes", json_integer((json_int_t)o->writes));

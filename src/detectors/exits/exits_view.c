@@ -6,6 +6,7 @@
 
 #include "core/histogram.h"
 #include "core/json_figures.h"
+#include "core/vm_name.h"
 #include "exits_model.h"
 
 /* "npf 49% io 48% hlt 3%": the reasons that make up most exits. */
@@ -57,11 +58,11 @@ static void text_row(FILE *out, const char *pid, const char *tid,
 	else
 		snprintf(avg, sizeof(avg), "%.2f", us);
 	if (cumulative)
-		fprintf(out, "%8s %8s %4s %-16s %11llu %11llu %9s  %s\n", pid,
+		fprintf(out, "%8s %8s %4s %-16.16s %11llu %11llu %9s  %s\n", pid,
 			tid, vcpu, comm, (unsigned long long)exits,
 			(unsigned long long)user, avg, why);
 	else
-		fprintf(out, "%8s %8s %4s %-16s %11.1f %11.1f %9s  %s\n", pid,
+		fprintf(out, "%8s %8s %4s %-16.16s %11.1f %11.1f %9s  %s\n", pid,
 			tid, vcpu, comm, exits_rate, user_rate, avg, why);
 }
 
@@ -86,14 +87,17 @@ void exits_view_text(FILE *out, const void *exits_view, const char *modes)
 		view->interval_sec, view->nvms, view->nvms == 1 ? "" : "s",
 		view->exits_per_sec);
 	fprintf(out, "%8s %8s %4s %-16s %11s %11s %9s  %s\n", "PID", "TID",
-		"VCPU", "COMM", view->cumulative ? "EXITS" : "EXITS/s",
+		"VCPU", "NAME", view->cumulative ? "EXITS" : "EXITS/s",
 		view->cumulative ? "TO-VMM" : "TO-VMM/s", "AVG-US",
 		"TOP REASONS");
 	for (i = 0; i < view->nvms; i++) {
 		const struct vm_view *vm = &view->vms[i];
 
 		snprintf(pid, sizeof(pid), "%u", vm->pid);
-		text_row(out, pid, "-", "-", vm->comm, view->cumulative,
+		/* The guest's name; its vCPU rows, their threads' names. */
+		text_row(out, pid, "-", "-",
+			 vm_name_or(vm->pid, vm->vm_start, vm->comm),
+			 view->cumulative,
 			 vm->exits, vm->exits_per_sec, vm->user_exits,
 			 vm->user_exits_per_sec, vm->reasons, vm->nreasons);
 		for (j = 0; j < vm->nvcpus; j++) {
@@ -184,9 +188,10 @@ static json_t *json_vm(const struct vm_view *v)
 
 	for (i = 0; i < v->nvcpus; i++)
 		json_array_append_new(vcpus, json_vcpu(&v->vcpus[i]));
-	vm = json_pack("{s:I, s:o, s:s, s:I, s:f, s:I, s:f, s:I}",
+	vm = json_pack("{s:I, s:o, s:o, s:s, s:I, s:f, s:I, s:f, s:I}",
 		       "pid", (json_int_t)v->pid,
-		       "vm_start", json_vm_start(v->vm_start), "comm", v->comm,
+		       "vm_start", json_vm_start(v->vm_start),
+		       "name", json_vm_name(v->pid, v->vm_start), "comm", v->comm,
 		       "exits", (json_int_t)v->exits,
 		       "exits_per_s", v->exits_per_sec,
 		       "userspace_exits", (json_int_t)v->user_exits,

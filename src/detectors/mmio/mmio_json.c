@@ -79,9 +79,10 @@ static json_t *json_addr(const struct mmio_view *view,
 static json_t *json_vm(const struct mmio_view *view,
 		       const struct mmio_vm_view *vm)
 {
-	json_t *o = json_pack("{s:i, s:o, s:o, s:o, s:o, s:o, s:o}",
+	json_t *o = json_pack("{s:i, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
 			      "pid", (int)vm->pid,
 			      "vm_start", json_vm_start(vm->vm_start),
+			      "name", json_vm_name(vm->pid, vm->vm_start),
 			      "writes", json_u64(vm->writes),
 			      "fast_writes", json_u64(vm->by_path[MMIO_PATH_FAST]),
 			      "emulated_writes",

@@ -10,6 +10,7 @@
 
 #include "mmio_model.h"
 #include "core/histogram.h"
+#include "core/vm_name.h"
 
 /* Writes to addresses known to be fast-MMIO candidates, either path. */
 static uint64_t candidate_writes(const struct mmio_view *v)
@@ -33,6 +34,7 @@ measure_emulated_candidates(const struct check_data *d, double *value,
 	const struct mmio_vm_view *vm = NULL;
 	const struct mmio_addr_view *a;
 	const struct mmio_path_view *e;
+	char name[VM_NAME_LEN + 32];
 
 	if (!v)
 		return NOT_MEASURED;
@@ -59,8 +61,8 @@ measure_emulated_candidates(const struct check_data *d, double *value,
 		return MEASURED;
 	e = &a->path[MMIO_PATH_EMULATED];
 	snprintf(evidence, evidence_len,
-		 "VM pid %u: GPA 0x%" PRIx64 " (a len-0 ioeventfd, on KVM_FAST_MMIO_BUS) was written %llu times after decoding (%llu after instruction emulation), %llu times on the fast bus, by %u vCPU thread%s; exit reason %s; the fast-bus try found no device %llu times",
-		 vm->pid, a->gpa,
+		 "%s: GPA 0x%" PRIx64 " (a len-0 ioeventfd, on KVM_FAST_MMIO_BUS) was written %llu times after decoding (%llu after instruction emulation), %llu times on the fast bus, by %u vCPU thread%s; exit reason %s; the fast-bus try found no device %llu times",
+		 vm_describe(vm->pid, vm->vm_start, name, sizeof(name)), a->gpa,
 		 (unsigned long long)(e->writes - e->nested),
 		 (unsigned long long)e->insn_emulated,
 		 (unsigned long long)a->path[MMIO_PATH_FAST].writes,
@@ -144,6 +146,7 @@ measure_write_cost(const struct check_data *d, double *value, char *evidence,
 	const struct mmio_addr_view *worst = NULL;
 	const struct mmio_vm_view *worst_vm = NULL;
 	struct log2_hist all = { { 0 } };
+	char name[VM_NAME_LEN + 32];
 	uint64_t timed = 0;
 	size_t i, j;
 	int p, k;
@@ -181,8 +184,10 @@ measure_write_cost(const struct check_data *d, double *value, char *evidence,
 		}
 	if (worst)
 		snprintf(evidence, evidence_len,
-			 "over %llu writes; slowest address: VM pid %u GPA 0x%" PRIx64 ", fast path avg %.1f us max %.1f us, emulated avg %.1f us max %.1f us",
-			 (unsigned long long)timed, worst_vm->pid, worst->gpa,
+			 "over %llu writes; slowest address: %s GPA 0x%" PRIx64 ", fast path avg %.1f us max %.1f us, emulated avg %.1f us max %.1f us",
+			 (unsigned long long)timed,
+			 vm_describe(worst_vm->pid, worst_vm->vm_start, name,
+				     sizeof(name)), worst->gpa,
 			 worst->path[MMIO_PATH_FAST].cost_avg_ns / 1e3,
 			 worst->path[MMIO_PATH_FAST].max_cost_ns / 1e3,
 			 worst->path[MMIO_PATH_EMULATED].cost_avg_ns / 1e3,

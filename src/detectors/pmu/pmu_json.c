@@ -205,9 +205,10 @@ json_t *pmu_view_json(const void *pmu_view)
 			json_array_append_new(vcpus, json_vcpu(&vm->vcpus[j],
 							       &view->run));
 		json_array_append_new(vms, json_pack(
-			"{s:I, s:o, s:I, s:I, s:I, s:I, s:o}",
+			"{s:I, s:o, s:o, s:I, s:I, s:I, s:I, s:o}",
 			"pid", (json_int_t)vm->pid,
 			"vm_start", json_vm_start(vm->vm_start),
+			"name", json_vm_name(vm->pid, vm->vm_start),
 			"exits", (json_int_t)vm->exits,
 			"loads", (json_int_t)vm->loads,
 			"puts", (json_int_t)vm->puts,

@@ -11,6 +11,7 @@
 
 #include "core/histogram.h"
 #include "pmu_model.h"
+#include "core/vm_name.h"
 
 /* vCPUs with fewer exits than this are not judged per exit: one vCPU
  * load around a handful of exits is not a rate. */
@@ -65,11 +66,14 @@ static bool switch_watched(const struct pmu_view *view, char *why, size_t len)
 
 static void vcpu_name(const struct pmu_vcpu_view *v, char *buf, size_t len)
 {
+	char vm[VM_NAME_LEN + 32];
+
+	vm_describe(v->pid, v->vm_start, vm, sizeof(vm));
 	if (v->vcpu_id >= 0)
-		snprintf(buf, len, "VM pid %u vCPU %lld (thread %u)", v->pid,
+		snprintf(buf, len, "%s vCPU %lld (thread %u)", vm,
 			 (long long)v->vcpu_id, v->tid);
 	else
-		snprintf(buf, len, "VM pid %u thread %u", v->pid, v->tid);
+		snprintf(buf, len, "%s thread %u", vm, v->tid);
 }
 
 /* A vCPU whose guest touched the PMU: its registers exited, or its
@@ -90,7 +94,7 @@ measure_switch_cost(const struct check_data *d, double *value, char *evidence,
 	const struct pmu_vcpu_view *v, *worst = NULL;
 	const struct pmu_vm_view *vm;
 	uint64_t median, worst_median = 0, unused = 0;
-	char who[80];
+	char who[VM_NAME_LEN + 96];
 
 	if (!view || !switch_watched(view, why, why_len))
 		return NOT_MEASURED;
@@ -141,7 +145,7 @@ measure_switches_per_exit(const struct check_data *d, double *value,
 	const struct pmu_view *view = vpmu_view(d, why, why_len);
 	const struct pmu_vcpu_view *v, *worst = NULL;
 	const struct pmu_vm_view *vm;
-	char who[80];
+	char who[VM_NAME_LEN + 96];
 
 	if (!view || !switch_watched(view, why, why_len) ||
 	    !watched(&view->run.exits, "kvm:kvm_exit", why, why_len))
@@ -191,7 +195,7 @@ static void reg_evidence(const struct pmu_view *view,
 			 const struct pmu_vcpu_view *v, char *buf, size_t len)
 {
 	const struct pmu_reg_view *top = NULL;
-	char who[80];
+	char who[VM_NAME_LEN + 96];
 	size_t i;
 
 	for (i = 0; i < v->nregs; i++)
@@ -252,7 +256,7 @@ measure_hw_virt_sw_loads(const struct check_data *d, double *value,
 	const struct pmu_vcpu_view *v, *worst = NULL;
 	const struct pmu_vm_view *vm;
 	double worst_ratio = -1;
-	char who[80];
+	char who[VM_NAME_LEN + 96];
 
 	if (!view || !switch_watched(view, why, why_len) ||
 	    !watched(&view->run.ops[PMU_OP_LOAD_PMCS], "kvm_pmu_load_guest_pmcs",

@@ -112,6 +112,7 @@ static json_t *item_json(const struct teardown_view *v,
 	json_object_set_new(o, "id", json_u64(r->id));
 	json_object_set_new(o, "pid", json_u64(r->pid));
 	json_object_set_new(o, "vm_start", json_vm_start(r->vm_start));
+	json_object_set_new(o, "name", json_vm_name(r->pid, r->vm_start));
 	json_object_set_new(o, "tid", json_u64(r->tid));
 	json_object_set_new(o, "comm", json_string(r->comm));
 	json_object_set_new(o, "in_interval", json_boolean(it->in_interval));

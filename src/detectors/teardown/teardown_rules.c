@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "teardown_model.h"
+#include "core/vm_name.h"
 
 /* A verdict needs a teardown to judge: none seen is no PASS. */
 static bool ran(const struct teardown_view *v, char *why, size_t why_len)
@@ -44,8 +45,9 @@ static void evidence_of(const struct teardown_view *v,
 	if (!it->has_stretch) {
 		snprintf(buf, len,
 			 "VM pid %u (%s, thread %u): teardown %.1f ms, %s; no task wanted its CPU (longest run %.1f ms on CPU %u)",
-			 r->pid, r->comm, r->tid, it->duration_ns / 1e6, size,
-			 r->max_run_ns / 1e6, r->max_run_cpu);
+			 r->pid, vm_name_or(r->pid, r->vm_start, r->comm), r->tid,
+			 it->duration_ns / 1e6, size, r->max_run_ns / 1e6,
+			 r->max_run_cpu);
 		return;
 	}
 	if (!r->max_stretch_first)
@@ -68,8 +70,8 @@ static void evidence_of(const struct teardown_view *v,
 		snprintf(waiter, sizeof(waiter), "the CPU then went idle");
 	snprintf(buf, len,
 		 "VM pid %u (%s, thread %u): teardown %.1f ms, %s; kept CPU %u %.1f ms without a schedule point after %s wanted it, in %s (run %.1f ms); %s",
-		 r->pid, r->comm, r->tid, it->duration_ns / 1e6, size,
-		 r->max_stretch_cpu, r->max_stretch_ns / 1e6, first,
+		 r->pid, vm_name_or(r->pid, r->vm_start, r->comm), r->tid,
+		 it->duration_ns / 1e6, size, r->max_stretch_cpu, r->max_stretch_ns / 1e6, first,
 		 it->holder ? it->holder : (v->kernel.boundaries ?
 			"code outside the probed functions" : "the VMM's exit"),
 		 r->max_stretch_run_ns / 1e6, waiter);

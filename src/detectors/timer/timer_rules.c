@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "timer_model.h"
+#include "core/vm_name.h"
 
 /* In tracepoint mode only hrtimer_expire_exit says where a callback
  * re-armed the timer: without it, chains are not measured. A run where
@@ -38,13 +39,13 @@ static void chain_evidence(const struct check_data *d,
 			   const struct timer_vcpu_view *v, char *buf,
 			   size_t len)
 {
-	char when[64];
+	char when[64], name[VM_NAME_LEN + 32];
 
 	check_when(d, v->longest_chain_at, when, sizeof(when));
 	snprintf(buf, len,
-		 "VM pid %u vCPU %u (thread %u): %llu callbacks in a row, each fired at once because the one before re-armed the hrtimer at an expiry already past when it began (expiry += period behind a late timer); %.1f us in hardirq; the expiry that began it was %.3f ms late; period %lld ns; ended %s",
-		 v->pid, v->vcpu_id, v->tid,
-		 (unsigned long long)v->longest_chain, v->longest_chain_ns / 1e3,
+		 "%s vCPU %u (thread %u): %llu callbacks in a row, each fired at once because the one before re-armed the hrtimer at an expiry already past when it began (expiry += period behind a late timer); %.1f us in hardirq; the expiry that began it was %.3f ms late; period %lld ns; ended %s",
+		 vm_describe(v->pid, v->vm_start, name, sizeof(name)),
+		 v->vcpu_id, v->tid, (unsigned long long)v->longest_chain, v->longest_chain_ns / 1e3,
 		 v->longest_chain_lateness_ns / 1e6, (long long)v->period_ns,
 		 when);
 }
@@ -91,6 +92,7 @@ measure_period0(const struct check_data *d, double *value, char *evidence,
 {
 	const struct timer_view *timer = check_view(d, DET_TIMER, why, why_len);
 	const struct timer_vcpu_view *worst = NULL;
+	char name[VM_NAME_LEN + 32];
 	uint64_t total = 0;
 	size_t i;
 
@@ -112,8 +114,9 @@ measure_period0(const struct check_data *d, double *value, char *evidence,
 	*value = total;
 	if (worst)
 		snprintf(evidence, evidence_len,
-			 "VM pid %u vCPU %u (thread %u): %llu apic_timer_fn runs in periodic mode with period 0 (the kernel now WARNs on this)",
-			 worst->pid, worst->vcpu_id, worst->tid,
+			 "%s vCPU %u (thread %u): %llu apic_timer_fn runs in periodic mode with period 0 (the kernel now WARNs on this)",
+			 vm_describe(worst->pid, worst->vm_start, name,
+				     sizeof(name)), worst->vcpu_id, worst->tid,
 			 (unsigned long long)worst->stats.period0);
 	return MEASURED;
 }

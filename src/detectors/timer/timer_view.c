@@ -81,9 +81,10 @@ static json_t *json_timer_vcpu(const struct timer_vcpu_view *v)
 {
 	const struct timer_stats *st = &v->stats;
 	const struct timer_thread_stats *th = &v->thread;
-	json_t *o = json_pack("{s:I, s:o, s:I, s:I, s:s, s:I}",
+	json_t *o = json_pack("{s:I, s:o, s:o, s:I, s:I, s:s, s:I}",
 			      "pid", (json_int_t)v->pid,
 			      "vm_start", json_vm_start(v->vm_start),
+			      "name", json_vm_name(v->pid, v->vm_start),
 			      "vcpu_id", (json_int_t)v->vcpu_id,
 			      "tid", (json_int_t)v->tid,
 			      "mode", v->mode,

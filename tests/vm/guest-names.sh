@@ -1,0 +1,56 @@
+# The VM suite's "names" group (concatenated after guest-suite.sh): VMs
+# named on their command line as QEMU and libvirt name them, one not
+# named, watched at once by top (every VM), top -g 'web*' and export.
+# /out/names/: <vm>.json/.err/.rc (kvmload), all.json, web.json (one top
+# document a second), export.prom, *.err, *.rc.
+
+NAMES_SECONDS=4		# each VM's life: several of top's reads
+
+guest_names() {
+	d=/out/names
+	mkdir -p "$d"
+	echo "suite: names (uptime $(uptime_s) s)"
+	kvmwatch -m tracepoint top -b -c -o json -d 1 >"$d/all.json" 2>"$d/all.err" &
+	apid=$!
+	kvmwatch -m tracepoint top -b -c -o json -d 1 -g 'web*' >"$d/web.json" \
+		2>"$d/web.err" &
+	wpid=$!
+	kvmwatch -m tracepoint export --textfile "$d/export.prom" -i 1 >"$d/export.out" \
+		2>"$d/export.err" &
+	xpid=$!
+	wait_attached "$d/all.err" $apid
+	wait_attached "$d/web.err" $wpid
+	wait_attached "$d/export.err" $xpid
+	# libvirt's shape, QEMU's plain one, and none.
+	for vm in web1 web2 plain; do
+		case $vm in
+		web1) name="-name guest=web1,debug-threads=on" ;;
+		web2) name="-name web2" ;;
+		plain) name= ;;
+		esac
+		{
+			timeout $KVMLOAD_TIMEOUT kvmload $name timer --vcpus 2 \
+				--period-us 1000 --seconds $NAMES_SECONDS \
+				>"$d/$vm.json" 2>"$d/$vm.err"
+			echo $? >"$d/$vm.rc"
+		} &
+	done
+	wait_for_file() {
+		i=0
+		while ! [ -s "$1" ] && [ $i -lt $((KVMLOAD_TIMEOUT * 10)) ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+	}
+	for vm in web1 web2 plain; do
+		wait_for_file "$d/$vm.rc"
+	done
+	# Two reads after the last exit.
+	sleep 2.5
+	cp "$d/export.prom" "$d/export-final.prom"
+	stop_watch $apid "$d/all.rc"
+	stop_watch $wpid "$d/web.rc"
+	stop_watch $xpid "$d/export.rc"
+	echo "suite: names: top exit $(cat "$d/all.rc"), top -g exit $(cat "$d/web.rc")"
+}
+want names && guest_names

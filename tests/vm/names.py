@@ -1,0 +1,83 @@
+"""VM names (the names group of tests/vm/guest-names.sh): what top, top -g
+and export call each VM, against the names its command line gave it.
+
+kvmload takes QEMU's -name as QEMU does; its VM processes carry it on
+their command line, where kvmwatch reads it (docs/kvmwatch.8, NAMES). A
+part of ArchRun (tests/vm/suite.py).
+"""
+
+import json
+import os
+import sys
+
+from vmlib import REPO, load_json, read_rc, read_text
+
+# The VMs the guest made, and the name each must have.
+NAMED = {"web1": "web1", "web2": "web2", "plain": "kvmload"}
+
+
+def last_doc(path):
+    """The last complete JSON document of a one-per-line stream."""
+    doc = None
+    for line in read_text(path).splitlines():
+        try:
+            doc = json.loads(line)
+        except ValueError:
+            pass
+    return doc
+
+
+class NameChecks:
+    def names(self):
+        d = os.path.join(self.out, "names")
+        truth = {}
+        for vm in NAMED:
+            t, err = load_json(os.path.join(d, f"{vm}.json"))
+            good = t is not None and read_rc(os.path.join(d, f"{vm}.rc")) == 0
+            self.ok(good, f"names: kvmload {vm} ran",
+                    [] if good else [err or read_text(
+                        os.path.join(d, f"{vm}.err"))[-400:]])
+            if good:
+                truth[vm] = t
+        if len(truth) != len(NAMED):
+            return
+        pids = {vm: t["vms"][0]["pid"] for vm, t in truth.items()}
+        for which in ("all", "web"):
+            rc = read_rc(os.path.join(d, f"{which}.rc"))
+            self.ok(rc == 0, f"names: top ({which}) exit 0 (rc={rc})",
+                    [] if rc == 0 else
+                    [read_text(os.path.join(d, f"{which}.err"))[-600:]])
+        every = last_doc(os.path.join(d, "all.json")) or {}
+        named = {v.get("pid"): v.get("name") for v in every.get("vms", [])}
+        for vm, want in NAMED.items():
+            got = named.get(pids[vm], "(not listed)")
+            self.ok(got == want, f"names: top names VM {vm} (pid "
+                    f"{pids[vm]}) '{want}'", [] if got == want
+                    else [f"kvmwatch: {got!r}", f"all: {named}"])
+        web = last_doc(os.path.join(d, "web.json")) or {}
+        listed = sorted(v.get("pid") for v in web.get("vms", []))
+        want = sorted([pids["web1"], pids["web2"]])
+        self.ok(listed == want, "names: top -g 'web*' lists web1 and web2 "
+                f"only ({want})", [] if listed == want else
+                [f"listed: {listed}", f"plain: {pids['plain']}"])
+        # Filtered, the figures are the VMs' own: each vCPU's returns to
+        # the VMM equal kvmload's.
+        for vm in ("web1", "web2"):
+            self.match_exits(f"names: top -g: {vm}",
+                             {"vms": truth[vm]["vms"]}, web)
+        sys.path.insert(0, os.path.join(REPO, "tests"))
+        import promparse  # noqa: E402
+        fams, errors = promparse.parse(
+            read_text(os.path.join(d, "export-final.prom")))
+        guests = {}
+        for fam in fams:
+            for _, labels, _ in fam.samples:
+                if "vm" in labels and labels.get("guest"):
+                    guests.setdefault(labels["vm"], set()).add(
+                        labels["guest"])
+        for vm, want in NAMED.items():
+            got = guests.get(str(pids[vm]), set())
+            self.ok(got == {want}, f"names: export labels VM {vm}'s "
+                    f"series guest=\"{want}\"", [] if got == {want} else
+                    [f"guest labels of vm {pids[vm]}: {sorted(got)}",
+                     f"parse errors: {errors[:3]}"])
