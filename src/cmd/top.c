@@ -15,11 +15,18 @@
 #include "views/probe_report.h"
 #include "core/runner.h"
 #include "core/session.h"
+#include "detectors/exits/exits_model.h"
 #include "views/tui.h"
 
 struct top_options {
 	bool batch;
 	bool cumulative;
+	bool log;		/* -l: one line per interval */
+	bool csv;		/* -c: the log as CSV */
+	const char *log_file;	/* -L: the log there, not on stdout */
+	unsigned long log_lines;	/* written so far */
+	FILE *log_out;		/* -L's file, open before attaching */
+	char *last_detectors;	/* the block as last printed (JSON) */
 	double interval_sec;
 	unsigned long iterations;	/* 0: until interrupted */
 	unsigned long pid;
@@ -34,10 +41,15 @@ static sigset_t stop_signals;
 static void top_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: kvmwatch top [-b] [-c] [-d SECONDS] [-n COUNT] [-p PID] [-g NAME]\n"
-		"                    [-o text|json]\n"
+		"usage: kvmwatch top [-b] [-C] [-l] [-L FILE] [-c] [-d SECONDS] [-n COUNT]\n"
+		"                    [-p PID] [-g NAME] [-o text|json]\n"
 		"  -b, --batch         print one report per interval (no screen control)\n"
-		"  -c, --cumulative    figures since start instead of per interval\n"
+		"  -C, --cumulative    figures since start instead of per interval\n"
+		"  -l, --log           one line per interval: time, VMs, exit rates and\n"
+		"                      the top reasons (kvm_stat -l)\n"
+		"  -L, --log-to-file FILE  the same into FILE (replaced), not stdout\n"
+		"  -c, --csv           the log as CSV: a header, then per interval the\n"
+		"                      exits of each reason the kernel names\n"
 		"  -d, --delay SEC     interval between reports (default 1)\n"
 		"  -n, --iterations N  stop after N reports (default: until SIGINT)\n"
 		"  -p, --pid PID       watch only the VMM process PID\n"
@@ -51,7 +63,10 @@ static int parse_top_options(int argc, char **argv, struct top_options *o)
 {
 	static const struct option longopts[] = {
 		{ "batch", no_argument, NULL, 'b' },
-		{ "cumulative", no_argument, NULL, 'c' },
+		{ "cumulative", no_argument, NULL, 'C' },
+		{ "log", no_argument, NULL, 'l' },
+		{ "log-to-file", required_argument, NULL, 'L' },
+		{ "csv", no_argument, NULL, 'c' },
 		{ "delay", required_argument, NULL, 'd' },
 		{ "iterations", required_argument, NULL, 'n' },
 		{ "pid", required_argument, NULL, 'p' },
@@ -65,14 +80,28 @@ static int parse_top_options(int argc, char **argv, struct top_options *o)
 
 	o->interval_sec = 1.0;
 	optind = 0;	/* all of getopt's state, not only its index */
-	while ((opt = getopt_long(argc, argv, GLOBAL_SHORTOPTS "bcd:n:p:o:hg:",
+	while ((opt = getopt_long(argc, argv, GLOBAL_SHORTOPTS "bCclL:d:n:p:o:hg:",
 				  longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'b':
 			o->batch = true;
 			break;
-		case 'c':
+		case 'C':
 			o->cumulative = true;
+			break;
+		case 'l':
+			o->log = true;
+			break;
+		case 'L':
+			if (!*optarg) {
+				kw_warn("top: -L needs a file name");
+				return KW_EXIT_USAGE;
+			}
+			o->log = true;
+			o->log_file = optarg;
+			break;
+		case 'c':
+			o->log = o->csv = true;
 			break;
 		case 'd':
 			if (opt_seconds("top", "-d", optarg, &o->interval_sec))
@@ -113,6 +142,10 @@ static int parse_top_options(int argc, char **argv, struct top_options *o)
 		top_usage(stderr);
 		return KW_EXIT_USAGE;
 	}
+	if (o->log && o->format == OUTPUT_JSON) {
+		kw_warn("top: the log (-l, -L, -c) is text or CSV: -o json is one document per report, without -l");
+		return KW_EXIT_USAGE;
+	}
 	return KW_EXIT_OK;
 }
 
@@ -131,14 +164,34 @@ static bool stop_before(uint64_t deadline_ns)
 	return false;
 }
 
+/* The detectors block in the stream's first document and whenever it
+ * changes, not in each: it is most of a document and seldom changes. */
+static void detectors_once(struct top_options *o, json_t *doc, json_t *dets)
+{
+	char *text = json_dumps(dets, JSON_COMPACT | JSON_SORT_KEYS);
+
+	if (text && o->last_detectors && !strcmp(text, o->last_detectors)) {
+		json_decref(dets);
+		free(text);
+		return;
+	}
+	json_object_set_new(doc, "detectors", dets);
+	free(o->last_detectors);
+	o->last_detectors = text;
+}
+
 /* One report into out: JSON, or each running detector's table. */
-static int emit_report(const struct top_options *o, const struct runner *r,
+static int emit_report(struct top_options *o, const struct runner *r,
 		       FILE *out)
 {
 	const void *exits = runner_view(r, DET_EXITS);
 	enum detector_id det;
 	json_t *doc, *dets, *missed;
 
+	if (o->log) {
+		exits_log_line(out, exits, o->csv, o->log_lines++);
+		return fflush(out) ? -EIO : 0;
+	}
 	if (o->format == OUTPUT_JSON) {
 		doc = json_pack("{s:s, s:i, s:s, s:f, s:o}",
 				"kvmwatch", KVMWATCH_VERSION,
@@ -147,11 +200,10 @@ static int emit_report(const struct top_options *o, const struct runner *r,
 				"time", (double)time(NULL),
 				"host", json_host(r->caps));
 		dets = json_object();
-		missed = json_object();
-		json_object_set_new(doc, "detectors", dets);
 		/* Runs the kernel skipped: figures may be short by this. */
-		json_object_set_new(doc, "missed_runs", missed);
+		missed = json_object();
 		json_object_update_new(doc, r->runs[DET_EXITS].ops->view_json(exits));
+		json_object_set_new(doc, "missed_runs", missed);
 		for (det = 0; det < DET_COUNT; det++) {
 			const struct detector_ops *ops = r->runs[det].ops;
 
@@ -171,6 +223,7 @@ static int emit_report(const struct top_options *o, const struct runner *r,
 					    ops->view_json(runner_view(r, det)) :
 					    json_null());
 		}
+		detectors_once(o, doc, dets);
 		return json_emit(out, doc);
 	}
 	for (det = 0; det < DET_COUNT; det++) {
@@ -264,6 +317,7 @@ static int run_top(struct top_options *o, struct attach_plan *plan)
 {
 	unsigned long reports = 0;
 	bool stopping = false;
+	FILE *out = stdout;
 	uint64_t next_ns;
 	struct runner r;
 	int rc, err;
@@ -280,7 +334,10 @@ static int run_top(struct top_options *o, struct attach_plan *plan)
 		return err == -EOPNOTSUPP ? KW_EXIT_UNSUPPORTED :
 			KW_EXIT_RUNTIME;
 	runner_announce(&r, stderr);
-	if (!o->batch && o->format == OUTPUT_TEXT && isatty(STDOUT_FILENO) &&
+	if (o->log_out)
+		out = o->log_out;
+	if (!o->log && !o->batch && o->format == OUTPUT_TEXT &&
+	    isatty(STDOUT_FILENO) &&
 	    isatty(STDIN_FILENO)) {
 		rc = run_tui(o, &r);
 		runner_stop(&r);
@@ -298,7 +355,7 @@ static int run_top(struct top_options *o, struct attach_plan *plan)
 			rc = KW_EXIT_RUNTIME;
 			break;
 		}
-		err = emit_report(o, &r, stdout);
+		err = emit_report(o, &r, out);
 		if (err) {
 			/* stdout closed (a pager quit): not worth a complaint. */
 			rc = err == -EIO ? KW_EXIT_OK : KW_EXIT_RUNTIME;
@@ -307,6 +364,10 @@ static int run_top(struct top_options *o, struct attach_plan *plan)
 		reports++;
 		if (stopping)
 			break;
+	}
+	if (out != stdout && fflush(out) && rc == KW_EXIT_OK) {
+		kw_warn("top: writing the log to %s failed", o->log_file);
+		rc = KW_EXIT_RUNTIME;
 	}
 	runner_stop(&r);
 	return rc;
@@ -329,9 +390,20 @@ int cmd_top(int argc, char **argv)
 	rc = parse_top_options(argc, argv, &o);
 	if (rc)
 		return rc == OPTIONS_SHOWN ? KW_EXIT_OK : rc;
+	if (o.log_file) {
+		o.log_out = fopen(o.log_file, "we");
+		if (!o.log_out) {
+			kw_warn("top: cannot write the log to %s: %s",
+				o.log_file, strerror(errno));
+			return KW_EXIT_USAGE;
+		}
+	}
 	rc = session_prepare(&caps, &plan, implemented_detectors());
 	if (rc == KW_EXIT_OK)
 		rc = run_top(&o, &plan);
 	caps_release(&caps);
+	if (o.log_out)
+		fclose(o.log_out);
+	free(o.last_detectors);
 	return rc;
 }

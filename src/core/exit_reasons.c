@@ -328,6 +328,17 @@ static const char *lookup(enum exit_table table, uint32_t code)
 	return NULL;
 }
 
+bool exit_reason_at(enum exit_table table, size_t i, uint32_t *code,
+		    const char **name)
+{
+	if ((size_t)table >= sizeof(tables) / sizeof(tables[0]) ||
+	    i >= tables[table].count)
+		return false;
+	*code = tables[table].names[i].code;
+	*name = tables[table].names[i].name;
+	return true;
+}
+
 int exit_reason_known(enum exit_table table, uint32_t code)
 {
 	return lookup(table, code) != NULL;

@@ -22,6 +22,10 @@ enum exit_table {
 const char *exit_reason_name(enum exit_table table, uint32_t code,
 			     char *buf, size_t len);
 
+/* The i-th reason of the table, in its order: false past its end. */
+bool exit_reason_at(enum exit_table table, size_t i, uint32_t *code,
+		    const char **name);
+
 /* Whether the table names the code (for tests and "unknown" marking). */
 int exit_reason_known(enum exit_table table, uint32_t code);
 

@@ -9,7 +9,7 @@
 #include <jansson.h>
 
 /* Documented in docs/kvmwatch-json.md; bump on incompatible changes. */
-#define KVMWATCH_JSON_SCHEMA 1
+#define KVMWATCH_JSON_SCHEMA 2
 
 static inline json_t *json_u64(uint64_t v)
 {

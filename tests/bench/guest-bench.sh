@@ -56,9 +56,9 @@ attached() {
 
 start_observer() {
 	case $1 in
-	kvmwatch) kvmwatch top -b -c -o json -d 3600 -n 1 ;;
+	kvmwatch) kvmwatch top -b -C -o json -d 3600 -n 1 ;;
 	kvmwatch-tracepoint)
-		kvmwatch --mode tracepoint top -b -c -o json -d 3600 -n 1 ;;
+		kvmwatch --mode tracepoint top -b -C -o json -d 3600 -n 1 ;;
 	# One detector: check loads only what its rules need.
 	kvmwatch-mmio) kvmwatch check --mmio -o json ;;
 	perf-stat) perf stat -a -e 'kvm:*' -o "$2/perf.txt" ;;

@@ -107,7 +107,7 @@ check "-v names each of them with what it loses ($named)" [ "${lost:-0}" = "$nam
 # SIGINT: clean detach, a final report, exit 0. The stderr file is
 # emptied first so that an earlier run's "attached" line cannot be read.
 : >"$out/sigint.err"
-"$kw" top -b -c -d 3600 -o json >"$out/sigint.json" 2>"$out/sigint.err" &
+"$kw" top -b -C -d 3600 -o json >"$out/sigint.json" 2>"$out/sigint.err" &
 pid=$!
 wait_for_line '^kvmwatch: attached' "$out/sigint.err" 100 || true
 kill -INT $pid
@@ -198,6 +198,38 @@ sys.exit(not (modes[0] == modes[1] and modes[0] and docs[1]["fentry"]["status"] 
 "$kw" top -b -n 1 -d 0.2 >"$out/top.txt" 2>/dev/null
 check "top -b's header gives the time of day and whose VM count it is: $(head -1 "$out/top.txt" | cut -c1-60)" \
 	sh -c "head -1 '$out/top.txt' | grep -Eq '^kvmwatch top - [0-2][0-9]:[0-5][0-9]:[0-6][0-9] - .* VMs? with exits,'"
+# JSON (schema 2): the detectors block once per stream, not per report.
+"$kw" top -b -o json -n 3 -d 0.2 >"$out/top3.json" 2>/dev/null
+check "top -o json: the detectors block in the first of 3 documents only, schema 2" \
+	python3 -c '
+import json, sys
+docs = [json.loads(l) for l in open(sys.argv[1])]
+sys.exit(not (len(docs) == 3 and "exits" in docs[0]["detectors"] and
+              not any("detectors" in d for d in docs[1:]) and
+              all(d["schema"] == 2 and "vms" in d for d in docs)))
+' "$out/top3.json"
+# kvm_stat's logging mode: text with the time of day, CSV into a file.
+"$kw" top -l -n 2 -d 0.2 >"$out/log.txt" 2>/dev/null
+check "top -l: a header, then one line per interval with its time of day" \
+	sh -c "head -1 '$out/log.txt' | grep -q '^TIME  *VMS  *EXITS/s' && [ \$(grep -Ec '^[0-2][0-9]:[0-5][0-9]:[0-6][0-9] +[0-9]+ ' '$out/log.txt') -eq 2 ]"
+rm -f "$out/log.csv"
+"$kw" top -c -n 2 -d 0.2 -L "$out/log.csv" >"$out/log-stdout.txt" 2>/dev/null
+rc=$?
+check "top -c -L FILE (rc=$rc): CSV into FILE, a header and 2 rows as wide as it, nothing on stdout" \
+	python3 -c '
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1])))
+ok = (rows and rows[0][:4] == ["time", "interval_s", "vms", "exits"] and
+      len(rows) == 3 and all(len(r) == len(rows[0]) for r in rows) and
+      open(sys.argv[2]).read() == "" and sys.argv[3] == "0")
+sys.exit(not ok)
+' "$out/log.csv" "$out/log-stdout.txt" $rc
+for bad in "-l -o json" "-L $out/no/such/dir/log" "-g ''" "-g '$(printf 'a\tb')'"; do
+	eval "\"\$kw\" top -n 1 $bad" >/dev/null 2>"$out/bad.err"
+	rc=$?
+	check "top $bad: exit 2 (rc=$rc), saying why in one line: $(head -1 "$out/bad.err")" \
+		sh -c "[ $rc -eq 2 ] && [ \$(wc -l <'$out/bad.err') -eq 1 ]"
+done
 # make install: the binary, the man page, bash completion; the completion
 # offers every long option each command's -h lists.
 rm -rf "$out/inst"

@@ -19,7 +19,7 @@ coexist_run() {
 		opts=
 		[ "$2" = default ] || opts="--mode $2"
 		# shellcheck disable=SC2086
-		kvmwatch $opts top -b -c -o json -d 3600 -n 1 \
+		kvmwatch $opts top -b -C -o json -d 3600 -n 1 \
 			>"$d/kvmwatch.json" 2>"$d/kvmwatch.err" &
 		wpid=$!
 		wait_attached "$d/kvmwatch.err" $wpid

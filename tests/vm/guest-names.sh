@@ -1,8 +1,8 @@
 # The VM suite's "names" group (concatenated after guest-suite.sh): VMs
 # named on their command line as QEMU and libvirt name them, one not
-# named, watched at once by top (every VM), top -g 'web*' and export.
-# /out/names/: <vm>.json/.err/.rc (kvmload), all.json, web.json (one top
-# document a second), export.prom, *.err, *.rc.
+# named, watched at once by top (every VM), top -g 'web*', export and
+# top's CSV log. /out/names/: <vm>.json/.err/.rc (kvmload), all.json,
+# web.json (one top document a second), export.prom, log.csv, *.err, *.rc.
 
 NAMES_SECONDS=4		# each VM's life: several of top's reads
 
@@ -10,14 +10,18 @@ guest_names() {
 	d=/out/names
 	mkdir -p "$d"
 	echo "suite: names (uptime $(uptime_s) s)"
-	kvmwatch -m tracepoint top -b -c -o json -d 1 >"$d/all.json" 2>"$d/all.err" &
+	kvmwatch -m tracepoint top -b -C -o json -d 1 >"$d/all.json" 2>"$d/all.err" &
 	apid=$!
-	kvmwatch -m tracepoint top -b -c -o json -d 1 -g 'web*' >"$d/web.json" \
+	kvmwatch -m tracepoint top -b -C -o json -d 1 -g 'web*' >"$d/web.json" \
 		2>"$d/web.err" &
 	wpid=$!
 	kvmwatch -m tracepoint export --textfile "$d/export.prom" -i 1 >"$d/export.out" \
 		2>"$d/export.err" &
 	xpid=$!
+	kvmwatch -m tracepoint top -c -d 1 -L "$d/log.csv" >"$d/log.out" \
+		2>"$d/log.err" &
+	lpid=$!
+	wait_attached "$d/log.err" $lpid
 	wait_attached "$d/all.err" $apid
 	wait_attached "$d/web.err" $wpid
 	wait_attached "$d/export.err" $xpid
@@ -51,6 +55,7 @@ guest_names() {
 	stop_watch $apid "$d/all.rc"
 	stop_watch $wpid "$d/web.rc"
 	stop_watch $xpid "$d/export.rc"
+	stop_watch $lpid "$d/log.rc"
 	echo "suite: names: top exit $(cat "$d/all.rc"), top -g exit $(cat "$d/web.rc")"
 }
 want names && guest_names

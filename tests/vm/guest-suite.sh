@@ -87,7 +87,7 @@ scenario() {
 	echo "suite: $name: kvmload $* (uptime $(uptime_s) s)"
 	start=$(uptime_s)
 
-	kvmwatch $SCENARIO_KVMWATCH_OPTS top -b -c -o json -d 3600 -n 1 \
+	kvmwatch $SCENARIO_KVMWATCH_OPTS top -b -C -o json -d 3600 -n 1 \
 		>"$d/kvmwatch.json" 2>"$d/kvmwatch.err" &
 	wpid=$!
 	wait_attached "$d/kvmwatch.err" $wpid

@@ -6,6 +6,7 @@ their command line, where kvmwatch reads it (docs/kvmwatch.8, NAMES). A
 part of ArchRun (tests/vm/suite.py).
 """
 
+import csv
 import json
 import os
 import sys
@@ -65,6 +66,7 @@ class NameChecks:
         for vm in ("web1", "web2"):
             self.match_exits(f"names: top -g: {vm}",
                              {"vms": truth[vm]["vms"]}, web)
+        self.names_log(d, truth)
         sys.path.insert(0, os.path.join(REPO, "tests"))
         import promparse  # noqa: E402
         fams, errors = promparse.parse(
@@ -81,3 +83,47 @@ class NameChecks:
                     f"series guest=\"{want}\"", [] if got == {want} else
                     [f"guest labels of vm {pids[vm]}: {sorted(got)}",
                      f"parse errors: {errors[:3]}"])
+
+    def names_log(self, d, truth):
+        """top -c -L: one header, rows as wide as it, each row's reason
+        columns adding up to its exits, and the returns to the VMM over
+        the rows those kvmload made (the only VMs of the guest then)."""
+        rc = read_rc(os.path.join(d, "log.rc"))
+        self.ok(rc == 0, f"names: top -c -L exit 0 (rc={rc})",
+                [] if rc == 0 else
+                [read_text(os.path.join(d, "log.err"))[-600:]])
+        rows = list(csv.reader(read_text(os.path.join(d, "log.csv"))
+                               .splitlines()))
+        header = rows[0] if rows else []
+        body = rows[1:]
+        good = header[:3] == ["time", "interval_s", "vms"] and len(body) >= 3
+        self.ok(good, f"names: the CSV log has its header and a row per "
+                f"interval ({len(body)} rows)", [] if good else
+                [f"header: {header[:8]}", f"rows: {body[:2]}"])
+        if not good:
+            return
+        col = {name: i for i, name in enumerate(header)}
+        first_reason = col["vmm_exits_per_s"] + 1
+        first_vmm = col["other"] + 1
+        bad = []
+        vmm_total = 0
+        for n, row in enumerate(body):
+            if len(row) != len(header):
+                bad.append(f"row {n}: {len(row)} columns")
+                continue
+            kernel = sum(int(v) for v in row[first_reason:col["other"] + 1])
+            vmm = sum(int(v) for v in row[first_vmm:])
+            if kernel != int(row[col["exits"]]) or \
+                    vmm != int(row[col["vmm_exits"]]):
+                bad.append(f"row {n}: reasons {kernel}/{vmm}, exits "
+                           f"{row[col['exits']]}/{row[col['vmm_exits']]}")
+            vmm_total += int(row[col["vmm_exits"]])
+        self.ok(not bad, "names: every CSV row as wide as the header, its "
+                "reasons adding up to its exits and its exits to the VMM",
+                bad[:5])
+        want = sum(n for t in truth.values() for vm in t["vms"]
+                   for vcpu in vm["vcpus"]
+                   for n in vcpu.get("userspace_exits", {}).values())
+        self.ok(vmm_total == want, f"names: the CSV rows' exits to the VMM "
+                f"add up to kvmload's KVM_RUN returns ({want})",
+                [] if vmm_total == want else [f"log: {vmm_total}"])

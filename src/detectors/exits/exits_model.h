@@ -93,6 +93,11 @@ void exits_sample_sort(struct exits_sample *sample);
  * leaves out keys with no new exits. */
 DECLARE_DETECTOR_VIEWS(exits);
 
+/* One line of top's log (-l, -c) for the view: text, or CSV with its
+ * header before line 0. */
+void exits_log_line(FILE *out, const void *exits_view, bool csv,
+		    unsigned long line);
+
 /* Build the view of a (delta or cumulative) sample over interval_sec. */
 int top_view_build(const struct exits_sample *sample, double interval_sec,
 		   bool cumulative, enum exit_table kernel_table,
