@@ -18,13 +18,17 @@ NAMED = {"web1": "web1", "web2": "web2", "plain": "kvmload"}
 
 
 def last_doc(path):
-    """The last complete JSON document of a one-per-line stream."""
-    doc = None
+    """The last complete JSON document of a one-per-line stream, with the
+    last detectors block the stream gave (schema 2: not in each)."""
+    doc, detectors = None, None
     for line in read_text(path).splitlines():
         try:
             doc = json.loads(line)
         except ValueError:
-            pass
+            continue
+        detectors = doc.get("detectors", detectors)
+    if doc is not None and detectors is not None:
+        doc["detectors"] = detectors
     return doc
 
 
