@@ -61,6 +61,7 @@ for part in "$@"; do
 		run host-ci "$top/tests/host/ci.sh"
 		run host-gate "$top/tests/host/gate_inputs.sh"
 		run host-fleet "$top/tests/host/fleet.sh"
+		run host-tui "$top/tests/host/tui.sh"
 		;;
 	fuzz)
 		run fuzz-rules-file "$top/tests/fuzz/run.sh" rules_file

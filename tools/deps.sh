@@ -11,7 +11,7 @@
 set -eu
 
 pkgs_build="make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
-	libjansson-dev libncurses-dev libcmocka-dev pkg-config python3
+	libjansson-dev libncurses-dev libcmocka-dev pkg-config python3 tmux
 	libyaml-dev libevent-dev libclang-rt-dev liblzma-dev libzstd-dev
 	linux-perf"
 pkgs_cross="gcc-aarch64-linux-gnu libc6-dev-arm64-cross"

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "commands.h"
@@ -16,33 +17,18 @@
 #include "core/runner.h"
 #include "core/session.h"
 #include "detectors/exits/exits_model.h"
-#include "views/tui.h"
+#include "top.h"
 
-struct top_options {
-	bool batch;
-	bool cumulative;
-	bool log;		/* -l: one line per interval */
-	bool csv;		/* -c: the log as CSV */
-	const char *log_file;	/* -L: the log there, not on stdout */
-	unsigned long log_lines;	/* written so far */
-	FILE *log_out;		/* -L's file, open before attaching */
-	char *last_detectors;	/* the block as last printed (JSON) */
-	double interval_sec;
-	unsigned long iterations;	/* 0: until interrupted */
-	unsigned long pid;
-	const char *guest;	/* -g: NULL for every VM */
-	enum output_format format;
-};
 
 /* SIGINT and SIGTERM stay blocked and are taken by sigtimedwait(), so a
  * signal that arrives just before a sleep cannot be missed. */
-static sigset_t stop_signals;
+sigset_t stop_signals;
 
 static void top_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: kvmwatch top [-b] [-C] [-l] [-L FILE] [-c] [-d SECONDS] [-n COUNT]\n"
-		"                    [-p PID] [-g NAME] [-o text|json]\n"
+		"                    [-k KEY] [--vcpu N] [--reasons] [-p PID] [-g NAME] [-o text|json]\n"
 		"  -b, --batch         print one report per interval (no screen control)\n"
 		"  -C, --cumulative    figures since start instead of per interval\n"
 		"  -l, --log           one line per interval: time, VMs, exit rates and\n"
@@ -52,6 +38,11 @@ static void top_usage(FILE *out)
 		"                      exits of each reason the kernel names\n"
 		"  -d, --delay SEC     interval between reports (default 1)\n"
 		"  -n, --iterations N  stop after N reports (default: until SIGINT)\n"
+		"  -k, --sort KEY      order the VMs by exits (default), vmm, avg, pid or\n"
+		"                      name (perf kvm's sample and time: exits, avg)\n"
+		"      --vcpu N        list only vCPU N of each VM\n"
+		"      --reasons       each VM's exits reason by reason: count, share,\n"
+		"                      rate, avg, p99, max (with -p or -g: one VM in full)\n"
 		"  -p, --pid PID       watch only the VMM process PID\n"
 		"  -g, --guest NAME    watch only the VMs so named (a shell pattern:\n"
 		"                      'web*'); QEMU's -name, else the executable\n"
@@ -59,12 +50,18 @@ static void top_usage(FILE *out)
 		GLOBAL_OPTIONS_HELP);
 }
 
+enum { OPT_VCPU = 256, OPT_REASONS };
+
 static int parse_top_options(int argc, char **argv, struct top_options *o)
 {
+	unsigned long vcpu;
 	static const struct option longopts[] = {
 		{ "batch", no_argument, NULL, 'b' },
 		{ "cumulative", no_argument, NULL, 'C' },
 		{ "log", no_argument, NULL, 'l' },
+		{ "sort", required_argument, NULL, 'k' },
+		{ "vcpu", required_argument, NULL, OPT_VCPU },
+		{ "reasons", no_argument, NULL, OPT_REASONS },
 		{ "log-to-file", required_argument, NULL, 'L' },
 		{ "csv", no_argument, NULL, 'c' },
 		{ "delay", required_argument, NULL, 'd' },
@@ -79,8 +76,9 @@ static int parse_top_options(int argc, char **argv, struct top_options *o)
 	int opt;
 
 	o->interval_sec = 1.0;
+	o->text.vcpu = -1;
 	optind = 0;	/* all of getopt's state, not only its index */
-	while ((opt = getopt_long(argc, argv, GLOBAL_SHORTOPTS "bCclL:d:n:p:o:hg:",
+	while ((opt = getopt_long(argc, argv, GLOBAL_SHORTOPTS "bCclL:k:d:n:p:o:hg:",
 				  longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'b':
@@ -91,6 +89,24 @@ static int parse_top_options(int argc, char **argv, struct top_options *o)
 			break;
 		case 'l':
 			o->log = true;
+			break;
+		case 'k':
+			if (exits_sort_parse(optarg, &o->text.sort)) {
+				kw_warn("top: -k takes exits, vmm, avg, pid or name (or perf kvm's sample, time), not '%s'",
+					optarg);
+				return KW_EXIT_USAGE;
+			}
+			break;
+		case OPT_REASONS:
+			o->text.detail = true;
+			break;
+		case OPT_VCPU:
+			if (!parse_uint(optarg, 4095, &vcpu) && strcmp(optarg, "0")) {
+				kw_warn("top: --vcpu takes a vCPU index (0 to 4095), not '%s'",
+					optarg);
+				return KW_EXIT_USAGE;
+			}
+			o->text.vcpu = strcmp(optarg, "0") ? (int64_t)vcpu : 0;
 			break;
 		case 'L':
 			if (!*optarg) {
@@ -181,8 +197,7 @@ static void detectors_once(struct top_options *o, json_t *doc, json_t *dets)
 }
 
 /* One report into out: JSON, or each running detector's table. */
-static int emit_report(struct top_options *o, const struct runner *r,
-		       FILE *out)
+int emit_report(struct top_options *o, const struct runner *r, FILE *out)
 {
 	const void *exits = runner_view(r, DET_EXITS);
 	enum detector_id det;
@@ -226,80 +241,21 @@ static int emit_report(struct top_options *o, const struct runner *r,
 		detectors_once(o, doc, dets);
 		return json_emit(out, doc);
 	}
+	exits_view_text_opts(out, exits, r->runs[DET_EXITS].modes, &o->text);
 	for (det = 0; det < DET_COUNT; det++) {
-		if (!runner_on(r, det))
+		/* f's regex picks detectors by name, as it picks reasons. */
+		if (det == DET_EXITS || !runner_on(r, det) ||
+		    (o->text.reasons && regexec(o->text.reasons,
+						detectors[det].name, 0, NULL,
+						0)))
 			continue;
-		if (det != DET_EXITS)
-			fputc('\n', out);
+		fputc('\n', out);
 		r->runs[det].ops->view_text(out, runner_view(r, det),
 					    r->runs[det].modes);
 	}
 	if (o->batch)
 		fputc('\n', out);
 	return fflush(out) ? -EIO : 0;
-}
-
-/* The interactive view: report every interval until q or a signal. */
-static int run_tui(struct top_options *o, struct runner *r)
-{
-	uint64_t next_ns = r->start_ns;
-	enum tui_event event = TUI_TICK;
-	unsigned long reports = 0;
-	char status[160];
-	size_t len;
-	char *text;
-	FILE *out;
-	int err;
-
-	if (tui_start()) {
-		kw_warn("top: cannot drive this terminal (TERM=%s): use -b",
-			getenv("TERM") ? getenv("TERM") : "unset");
-		return KW_EXIT_USAGE;
-	}
-	snprintf(status, sizeof(status),
-		 " first report in %.2g s | q quit  space now  h help",
-		 o->interval_sec);
-	tui_show("", 0, status);
-	for (;;) {
-		next_ns += (uint64_t)(o->interval_sec * 1e9);
-		event = tui_wait(next_ns, &stop_signals);
-		if (event == TUI_QUIT)
-			break;
-		if (event == TUI_FASTER && o->interval_sec > 0.2)
-			o->interval_sec /= 2;
-		else if (event == TUI_SLOWER && o->interval_sec < 60)
-			o->interval_sec *= 2;
-		else if (event == TUI_TOGGLE_CUMULATIVE)
-			o->cumulative = !o->cumulative;
-		if (event != TUI_TICK)
-			next_ns = monotonic_ns();
-		err = runner_read(r, !o->cumulative);
-		if (err) {
-			tui_end();
-			kw_warn("reading the BPF maps failed: %s", strerror(-err));
-			return KW_EXIT_RUNTIME;
-		}
-		out = open_memstream(&text, &len);
-		if (!out || emit_report(o, r, out)) {
-			if (out)
-				fclose(out);
-			tui_end();
-			kw_warn("top: out of memory");
-			return KW_EXIT_RUNTIME;
-		}
-		fclose(out);
-		snprintf(status, sizeof(status),
-			 " every %.2g s, %s | q quit  h help  space now  +/- interval  c %s  arrows scroll",
-			 o->interval_sec, o->cumulative ? "since start" :
-			 "per interval", o->cumulative ? "per interval" :
-			 "since start");
-		tui_show(text, len, status);
-		free(text);
-		if (o->iterations && ++reports >= o->iterations)
-			break;
-	}
-	tui_end();
-	return KW_EXIT_OK;
 }
 
 static unsigned int implemented_detectors(void)
@@ -311,6 +267,21 @@ static unsigned int implemented_detectors(void)
 		if (detector_implemented(det))
 			mask |= 1u << det;
 	return mask;
+}
+
+/* The columns batch text fits: $COLUMNS, the terminal's, else 80. */
+static int batch_width(void)
+{
+	unsigned long columns;
+	struct winsize ws;
+
+	if (getenv("COLUMNS") && parse_uint(getenv("COLUMNS"), 4096, &columns)
+	    && columns >= 40)
+		return columns;
+	if (isatty(STDOUT_FILENO) && !ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) &&
+	    ws.ws_col >= 40)
+		return ws.ws_col;
+	return 80;
 }
 
 static int run_top(struct top_options *o, struct attach_plan *plan)
@@ -344,6 +315,7 @@ static int run_top(struct top_options *o, struct attach_plan *plan)
 		return rc;
 	}
 
+	o->text.width = batch_width();
 	next_ns = r.start_ns;
 	rc = KW_EXIT_OK;
 	while (!o->iterations || reports < o->iterations) {

@@ -57,6 +57,10 @@ static void stop_one(struct detector_run *run)
 	free(run->last);
 	free(run->state);
 	free(run->empty);
+	if (run->base)
+		ops->sample_free(run->base);
+	free(run->base);
+	run->base = NULL;
 	free(run->seen);
 	run->view = run->last = run->state = run->empty = NULL;
 	run->seen = NULL;
@@ -152,9 +156,12 @@ static void free_sample(const struct detector_ops *ops, void *sample)
 	free(sample);
 }
 
-static bool guest_matches(uint32_t pid, uint64_t start, const void *pattern)
+static bool vm_shown(uint32_t pid, uint64_t start, const void *runner)
 {
-	return vm_name_matches(pid, start, pattern);
+	const struct runner *r = runner;
+
+	return (!r->view_pid || pid == r->view_pid) &&
+		(!r->guest || vm_name_matches(pid, start, r->guest));
 }
 
 /* A sample of the maps as they are now, of the VMs the filter keeps;
@@ -170,8 +177,8 @@ static void *read_sample(const struct runner *r, struct detector_run *run,
 	if (!*err) {
 		free(run->seen);
 		run->seen = detector_vms(ops, sample, &run->nseen);
-		if (r->guest)
-			detector_keep_vms(ops, sample, guest_matches, r->guest);
+		if (r->guest || r->view_pid)
+			detector_keep_vms(ops, sample, vm_shown, r);
 	}
 	if (!*err && ops->sample)
 		*err = ops->sample(run->state, sample);
@@ -252,11 +259,11 @@ static int read_one(struct runner *r, struct detector_run *run,
 	cur = read_sample(r, run, &err);
 	if (!cur)
 		return err;
-	if (interval) {
+	if (interval || run->base) {
 		delta = new_sample(ops, &err);
 		if (delta)
-			err = ops->delta(run->last ? run->last : run->empty,
-					 cur, delta);
+			err = ops->delta(!interval ? run->base : run->last ?
+					 run->last : run->empty, cur, delta);
 		if (err) {
 			free(delta);
 			free_sample(ops, cur);
@@ -284,6 +291,56 @@ static int read_one(struct runner *r, struct detector_run *run,
 	free_sample(ops, run->last);
 	run->last = cur;
 	return err;
+}
+
+/* A fresh sample as the previous read of every running detector. */
+static void rebase(struct runner *r)
+{
+	enum detector_id det;
+	void *sample;
+	int err;
+
+	for (det = 0; det < DET_COUNT; det++) {
+		struct detector_run *run = &r->runs[det];
+
+		if (!run->on)
+			continue;
+		sample = read_sample(r, run, &err);
+		if (!sample)
+			continue;
+		free_sample(run->ops, run->last);
+		run->last = sample;
+	}
+	r->last_ns = monotonic_ns();
+}
+
+void runner_set_view_filter(struct runner *r, uint32_t pid,
+			    const char *guest)
+{
+	r->view_pid = pid;
+	r->guest = NULL;
+	if (guest && *guest) {
+		snprintf(r->guest_buf, sizeof(r->guest_buf), "%s", guest);
+		r->guest = r->guest_buf;
+	}
+	rebase(r);
+}
+
+void runner_reset(struct runner *r)
+{
+	enum detector_id det;
+	int err;
+
+	for (det = 0; det < DET_COUNT; det++) {
+		struct detector_run *run = &r->runs[det];
+
+		if (!run->on)
+			continue;
+		free_sample(run->ops, run->base);
+		run->base = read_sample(r, run, &err);
+	}
+	rebase(r);
+	r->start_ns = r->last_ns;
 }
 
 int runner_read(struct runner *r, bool interval)

@@ -8,6 +8,7 @@
 #define KVMWATCH_RUNNER_H
 
 #include "detector.h"
+#include "vm_name.h"
 
 struct detector_run {
 	const struct detector_ops *ops;
@@ -16,6 +17,7 @@ struct detector_run {
 	void *state;
 	void *empty;		/* an all-zero sample: the base before attach */
 	void *last;		/* the previous sample, for intervals */
+	void *base;		/* since a reset: where cumulative reads start */
 	void *view;		/* built by the last runner_read() */
 	/* Every VM of the last read, whether the guest filter kept it or
 	 * not: those gone are dropped from the maps. */
@@ -34,6 +36,8 @@ struct runner {
 	uint64_t last_ns;	/* of the previous read */
 	int lost_points;	/* watched in a weaker form, or not at all */
 	const char *guest;	/* -g: a shell pattern of VM names, or NULL */
+	uint32_t view_pid;	/* only this VMM's VMs (0: every one) */
+	char guest_buf[VM_NAME_LEN];	/* guest when set while running */
 };
 
 /* Start the implemented detectors of mask the plan can run; pid 0 watches
@@ -52,6 +56,15 @@ void runner_trial(struct attach_plan *plan, unsigned int mask);
 /* Read every running detector and build its view: since the previous
  * read when interval is set, else since attach. */
 int runner_read(struct runner *r, bool interval);
+/* From the next read on, only the VMs of VMM pid (0: every one) whose
+ * name matches guest (NULL: every name), as -p and -g but chosen while
+ * running: the programs still count every VM. The next interval starts
+ * now, so none counts what the filter hid. */
+void runner_set_view_filter(struct runner *r, uint32_t pid,
+			    const char *guest);
+/* Start again from now: cumulative reads count from here, and so does
+ * the next interval (top's r). */
+void runner_reset(struct runner *r);
 /* The view of det from the last read, or NULL when det is off. */
 const void *runner_view(const struct runner *r, enum detector_id det);
 bool runner_on(const struct runner *r, enum detector_id det);

@@ -19,16 +19,22 @@ static struct {
 } screen;
 
 static const char help_text[] =
-	"kvmwatch top: keys\n"
+	"kvmwatch top: keys (kvm_stat's, where it has one)\n"
 	"\n"
-	"  q            quit\n"
-	"  space        report now\n"
-	"  + / -        double / halve the interval\n"
-	"  c            per-interval figures, or since start\n"
-	"  arrows, j k  scroll a line\n"
-	"  PgUp PgDn    scroll a page\n"
-	"  Home         back to the top\n"
-	"  h ?          this help\n"
+	"  q              quit\n"
+	"  space          report now\n"
+	"  s              set the interval (seconds)   + / -  double / halve it\n"
+	"  C              per-interval figures, or since start\n"
+	"  r              reset: count from now\n"
+	"  f              filter: a regex of exit reasons and detector names\n"
+	"  p              only one VMM's VMs (a pid)\n"
+	"  g              only the VMs so named (a name or a shell pattern)\n"
+	"  c              clear every filter\n"
+	"  o  >  <        sort by the next / previous column\n"
+	"  x  Enter       one VM in full: its vCPUs, reasons, MMIO, timers\n"
+	"  b  Backspace   back to every VM\n"
+	"  arrows, j k    scroll a line     PgUp PgDn  a page    Home  the top\n"
+	"  h ?            this help\n"
 	"\n"
 	"Any key returns to the report. kvmwatch(8) describes every column.\n";
 
@@ -147,8 +153,35 @@ enum tui_event tui_wait(uint64_t deadline_ns, const sigset_t *stop)
 			return TUI_SLOWER;
 		case '-':
 			return TUI_FASTER;
-		case 'c':
+		case 'C':
 			return TUI_TOGGLE_CUMULATIVE;
+		case 'c':
+			return TUI_CLEAR;
+		case 'f':
+			return TUI_FILTER;
+		case 'p':
+			return TUI_PID;
+		case 'g':
+			return TUI_GUEST;
+		case 'o':
+		case '>':
+			return TUI_SORT_NEXT;
+		case '<':
+			return TUI_SORT_PREV;
+		case 'x':
+		case '\n':
+		case '\r':
+		case KEY_ENTER:
+			return TUI_DRILL;
+		case 'b':
+		case KEY_BACKSPACE:
+		case 127:
+		case 8:
+			return TUI_BACK;
+		case 'r':
+			return TUI_RESET;
+		case 's':
+			return TUI_INTERVAL;
 		case KEY_UP:
 		case 'k':
 			screen.scroll--;
@@ -177,6 +210,47 @@ enum tui_event tui_wait(uint64_t deadline_ns, const sigset_t *stop)
 		}
 	}
 	return TUI_TICK;
+}
+
+bool tui_prompt(const char *question, char *buf, size_t len)
+{
+	size_t n = 0;
+	int key;
+
+	buf[0] = '\0';
+	timeout(-1);
+	curs_set(1);
+	for (;;) {
+		attron(A_REVERSE);
+		mvhline(LINES - 1, 0, ' ', COLS);
+		mvprintw(LINES - 1, 0, " %s %s", question, buf);
+		attroff(A_REVERSE);
+		refresh();
+		key = getch();
+		if (key == '\n' || key == '\r' || key == KEY_ENTER)
+			break;
+		if (key == 27) {	/* Escape */
+			n = 0;
+			buf[0] = '\0';
+			break;
+		}
+		if ((key == KEY_BACKSPACE || key == 127 || key == 8) && n) {
+			buf[--n] = '\0';
+			continue;
+		}
+		if (key >= 0x20 && key < 0x7f && n + 1 < len) {
+			buf[n++] = key;
+			buf[n] = '\0';
+		}
+	}
+	curs_set(0);
+	draw();
+	return n > 0;
+}
+
+int tui_columns(void)
+{
+	return COLS;
 }
 
 void tui_end(void)

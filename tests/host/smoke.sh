@@ -197,7 +197,10 @@ sys.exit(not (modes[0] == modes[1] and modes[0] and docs[1]["fentry"]["status"] 
 ' "$out/probe-m-before.json" "$out/probe-m-after.json"
 "$kw" top -b -n 1 -d 0.2 >"$out/top.txt" 2>/dev/null
 check "top -b's header gives the time of day and whose VM count it is: $(head -1 "$out/top.txt" | cut -c1-60)" \
-	sh -c "head -1 '$out/top.txt' | grep -Eq '^kvmwatch top - [0-2][0-9]:[0-5][0-9]:[0-6][0-9] - .* VMs? with exits,'"
+	sh -c "head -1 '$out/top.txt' | grep -Eq '^kvmwatch top - [0-2][0-9]:[0-5][0-9]:[0-6][0-9] - ' && sed -n 2p '$out/top.txt' | grep -Eq '^exits \\([a-z+]+\\): [0-9]+ VMs? with exits,'"
+COLUMNS=80 "$kw" top -b -n 1 -d 0.2 2>/dev/null | sed '/^LAPIC timers/,$d' >"$out/top80.txt"
+check "top -b at COLUMNS=80: the exits table fits 80 columns" \
+	sh -c "[ -s '$out/top80.txt' ] && ! awk 'length > 80' '$out/top80.txt' | grep -q ."
 # JSON (schema 2): the detectors block once per stream, not per report.
 "$kw" top -b -o json -n 3 -d 0.2 >"$out/top3.json" 2>/dev/null
 check "top -o json: the detectors block in the first of 3 documents only, schema 2" \

@@ -1,7 +1,8 @@
 # The VM suite's "names" group (concatenated after guest-suite.sh): VMs
 # named on their command line as QEMU and libvirt name them, one not
 # named, watched at once by top (every VM), top -g 'web*', export and
-# top's CSV log. /out/names/: <vm>.json/.err/.rc (kvmload), all.json,
+# top's CSV log and top -g web1 --reasons. /out/names/: <vm>.json/.err/.rc
+# (kvmload), all.json, reasons.txt,
 # web.json (one top document a second), export.prom, log.csv, *.err, *.rc.
 
 NAMES_SECONDS=4		# each VM's life: several of top's reads
@@ -21,6 +22,11 @@ guest_names() {
 	kvmwatch -m tracepoint top -c -d 1 -L "$d/log.csv" >"$d/log.out" \
 		2>"$d/log.err" &
 	lpid=$!
+	# One VM in full, as x shows it on a terminal.
+	COLUMNS=80 kvmwatch -m tracepoint top -b -C -d 1 -g web1 --reasons \
+		>"$d/reasons.txt" 2>"$d/reasons.err" &
+	rpid=$!
+	wait_attached "$d/reasons.err" $rpid
 	wait_attached "$d/log.err" $lpid
 	wait_attached "$d/all.err" $apid
 	wait_attached "$d/web.err" $wpid
@@ -56,6 +62,7 @@ guest_names() {
 	stop_watch $wpid "$d/web.rc"
 	stop_watch $xpid "$d/export.rc"
 	stop_watch $lpid "$d/log.rc"
+	stop_watch $rpid "$d/reasons.rc"
 	echo "suite: names: top exit $(cat "$d/all.rc"), top -g exit $(cat "$d/web.rc")"
 }
 want names && guest_names

@@ -71,6 +71,7 @@ class NameChecks:
             self.match_exits(f"names: top -g: {vm}",
                              {"vms": truth[vm]["vms"]}, web)
         self.names_log(d, truth)
+        self.names_reasons(d, truth["web1"], pids["web1"])
         sys.path.insert(0, os.path.join(REPO, "tests"))
         import promparse  # noqa: E402
         fams, errors = promparse.parse(
@@ -131,3 +132,44 @@ class NameChecks:
         self.ok(vmm_total == want, f"names: the CSV rows' exits to the VMM "
                 f"add up to kvmload's KVM_RUN returns ({want})",
                 [] if vmm_total == want else [f"log: {vmm_total}"])
+
+    def names_reasons(self, d, truth, pid):
+        """top -b -C -g web1 --reasons at 80 columns: its last report lists
+        web1 alone, every line fits, and its reason table counts the
+        returns to the VMM kvmload made, reason by reason."""
+        rc = read_rc(os.path.join(d, "reasons.rc"))
+        text = read_text(os.path.join(d, "reasons.txt"))
+        last = text.split("kvmwatch top - ")[-1].splitlines()
+        self.ok(rc == 0 and len(last) > 3, f"names: top --reasons exit 0 "
+                f"(rc={rc}) with a report", [] if rc == 0 else
+                [read_text(os.path.join(d, "reasons.err"))[-600:]])
+        # The exits table and the reason table: up to the next detector's.
+        exits_part = []
+        for line in text.splitlines():
+            if line.startswith(("LAPIC timers", "MMIO writes", "teardown",
+                                "PMU")):
+                break
+            exits_part.append(line)
+        wide = [line for line in exits_part if len(line) > 80]
+        self.ok(not wide, "names: top -b at COLUMNS=80: the exits table "
+                "and its reasons fit 80 columns",
+                [f"{len(w)}: {w}" for w in wide[:3]])
+        vm_rows = [line.split() for line in last
+                   if len(line.split()) > 2 and line.split()[1] == "-"]
+        good = [r[0] for r in vm_rows] == [str(pid)] and vm_rows[0][2] == "web1"
+        self.ok(good, f"names: top -g web1 lists VM {pid} (web1) alone",
+                [] if good else [f"VM rows: {vm_rows}"])
+        got = {}
+        for line in last:
+            f = line.split()
+            if f and f[0].startswith("vmm:") and len(f) > 2:
+                got[f[0][4:]] = int(f[1])
+        want = {}
+        for vm in truth["vms"]:
+            for vcpu in vm["vcpus"]:
+                for k, n in vcpu.get("userspace_exits", {}).items():
+                    if n:
+                        want[k] = want.get(k, 0) + n
+        self.ok(got == want, f"names: --reasons counts web1's returns to "
+                f"the VMM by reason, as kvmload ({want})",
+                [] if got == want else [f"kvmwatch: {got}"])

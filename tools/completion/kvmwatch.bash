@@ -40,7 +40,7 @@ _kvmwatch()
 	probe)
 		COMPREPLY=($(compgen -W "-o --output -h --help $global" -- "$cur")) ;;
 	top)
-		COMPREPLY=($(compgen -W "-b --batch -C --cumulative -l --log -L --log-to-file -c --csv -d --delay -n --iterations -p --pid -g --guest -o --output -h --help $global" -- "$cur")) ;;
+		COMPREPLY=($(compgen -W "-b --batch -C --cumulative -l --log -L --log-to-file -c --csv -k --sort --vcpu --reasons -d --delay -n --iterations -p --pid -g --guest -o --output -h --help $global" -- "$cur")) ;;
 	check)
 		COMPREPLY=($(compgen -W "--lockup --mmio --teardown --pmu --all -d --duration -o --output --junit -p --pid -g --guest --threshold --expect-fast-mmio --baseline --tolerance --normalise --rules --list-rules --allow-command-failure --all-vms --command-output -h --help $global" -- "$cur")) ;;
 	record)

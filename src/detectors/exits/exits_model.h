@@ -8,6 +8,7 @@
 #ifndef KVMWATCH_EXITS_MODEL_H
 #define KVMWATCH_EXITS_MODEL_H
 
+#include <regex.h>
 #include <stdio.h>
 
 #include <jansson.h>
@@ -92,6 +93,30 @@ void exits_sample_sort(struct exits_sample *sample);
 /* The detector_ops functions of exits (DEFINE_DETECTOR); its delta
  * leaves out keys with no new exits. */
 DECLARE_DETECTOR_VIEWS(exits);
+
+/* How top shows the exits table. */
+enum exits_sort {
+	EXITS_SORT_EXITS,	/* busiest first: the view's own order */
+	EXITS_SORT_VMM,		/* most exits to the VMM first */
+	EXITS_SORT_AVG,		/* slowest exits first */
+	EXITS_SORT_PID,
+	EXITS_SORT_NAME,
+	EXITS_SORT_COUNT
+};
+
+struct exits_text_opts {
+	enum exits_sort sort;
+	int64_t vcpu;		/* only this vCPU's rows; -1: every one */
+	const regex_t *reasons;	/* only the reasons it matches; NULL: all */
+	bool detail;		/* each VM's reasons in a table too */
+	int width;		/* columns to fit; 0: 160 */
+};
+
+const char *exits_sort_name(enum exits_sort sort);
+/* A key's name (or perf kvm stat's sample, time): 0, or -1 unknown. */
+int exits_sort_parse(const char *arg, enum exits_sort *sort);
+void exits_view_text_opts(FILE *out, const void *exits_view,
+			  const char *modes, const struct exits_text_opts *o);
 
 /* One line of top's log (-l, -c) for the view: text, or CSV with its
  * header before line 0. */
