@@ -139,7 +139,7 @@ class NameChecks:
         returns to the VMM kvmload made, reason by reason."""
         rc = read_rc(os.path.join(d, "reasons.rc"))
         text = read_text(os.path.join(d, "reasons.txt"))
-        last = text.split("kvmwatch top - ")[-1].splitlines()
+        last = text.split("kvmwatch top - ")[-1].splitlines()[1:]
         self.ok(rc == 0 and len(last) > 3, f"names: top --reasons exit 0 "
                 f"(rc={rc}) with a report", [] if rc == 0 else
                 [read_text(os.path.join(d, "reasons.err"))[-600:]])

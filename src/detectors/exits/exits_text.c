@@ -169,7 +169,7 @@ static void reason_table(FILE *out, const struct top_view *view,
 {
 	size_t i;
 
-	fprintf(out, "\n%-26s %10s %7s %10s %8s %8s %8s\n", "REASON",
+	fprintf(out, "\n%-22s %9s %7s %9s %8s %8s %8s\n", "REASON",
 		view->cumulative ? "TOTAL" : "COUNT", "%TOTAL", "RATE/s",
 		"AVG-US", "P99-US", "MAX-US");
 	for (i = 0; i < vm->nreasons; i++) {
@@ -190,7 +190,7 @@ static void reason_table(FILE *out, const struct top_view *view,
 			snprintf(max, sizeof(max), "%.2f",
 				 hist_percentile(&r->hist, 1.0) / 1e3);
 		}
-		fprintf(out, "%-26.26s %10llu %6.1f%% %10.1f %8s %8s %8s\n",
+		fprintf(out, "%-22.22s %9llu %6.1f%% %9.1f %8s %8s %8s\n",
 			name, (unsigned long long)r->count,
 			total ? 100.0 * r->count / total : 0.0, r->per_sec,
 			avg, p99, max);

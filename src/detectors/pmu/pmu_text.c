@@ -23,12 +23,22 @@ static void fmt_ratio(char *buf, size_t len, double v)
 		snprintf(buf, len, "%.3f", v);
 }
 
+/* The vCPU's index, or "?" where the kernel did not say, as top shows it. */
+static const char *vcpu_cell(const struct pmu_vcpu_view *v, char *buf,
+			     size_t len)
+{
+	if (v->vcpu_id < 0)
+		return "?";
+	snprintf(buf, len, "%lld", (long long)v->vcpu_id);
+	return buf;
+}
+
 void pmu_view_text(FILE *out, const void *pmu_view, const char *modes)
 {
 	const struct pmu_view *view = pmu_view;
 	const struct pmu_run_info *run = &view->run;
 	const struct pmu_mechanism *m = &run->mech;
-	char a[16], b[16], c[16], d[16];
+	char a[16], b[16], c[16], d[16], e[24];
 	size_t i, j, k;
 	int op;
 
@@ -60,8 +70,8 @@ void pmu_view_text(FILE *out, const void *pmu_view, const char *modes)
 			fmt_ns(c, sizeof(c), (double)hist_percentile(
 				&v->switch_hist, 0.99));
 			fmt_ratio(d, sizeof(d), v->reg_exits_per_exit);
-			fprintf(out, "  %7u %5lld %7u %9.1f %8.1f %8.1f %8s %8s %8s %9.1f %8s\n",
-				v->pid, (long long)v->vcpu_id, v->tid,
+			fprintf(out, "  %7u %5s %7u %9.1f %8.1f %8.1f %8s %8s %8s %9.1f %8s\n",
+				v->pid, vcpu_cell(v, e, sizeof(e)), v->tid,
 				v->exits_per_sec, v->switches_per_sec,
 				m->put_op < PMU_OP_COUNT ?
 				v->ops[m->put_op].per_sec : 0, a, b, c,
@@ -81,8 +91,8 @@ void pmu_view_text(FILE *out, const void *pmu_view, const char *modes)
 					continue;
 				fmt_ns(a, sizeof(a), o->avg_ns);
 				fmt_ns(b, sizeof(b), (double)o->p99_ns_le);
-				fprintf(out, "  %7u %5lld %7u %-16s %9.1f/s, avg %s, p99 <= %s\n",
-					v->pid, (long long)v->vcpu_id, v->tid,
+				fprintf(out, "  %7u %5s %7u %-16s %9.1f/s, avg %s, p99 <= %s\n",
+					v->pid, vcpu_cell(v, e, sizeof(e)), v->tid,
 					pmu_op_name(op), o->per_sec, a, b);
 			}
 		}
@@ -109,8 +119,8 @@ void pmu_view_text(FILE *out, const void *pmu_view, const char *modes)
 								      r->write_faults));
 				else
 					snprintf(a, sizeof(a), "-");
-				fprintf(out, "  %7u %5lld %7u %-34s %9llu %9llu %7s\n",
-					v->pid, (long long)v->vcpu_id, v->tid,
+				fprintf(out, "  %7u %5s %7u %-34s %9llu %9llu %7s\n",
+					v->pid, vcpu_cell(v, e, sizeof(e)), v->tid,
 					r->name, (unsigned long long)r->reads,
 					(unsigned long long)r->writes, a);
 			}
