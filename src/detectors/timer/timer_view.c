@@ -6,12 +6,12 @@
 #include "core/json_figures.h"
 #include "timer_model.h"
 
+/* Microseconds in a -US column, whatever their size: a long wait keeps
+ * its unit, it loses its fraction. */
 static void format_us(char *buf, size_t len, uint64_t ns)
 {
-	if (ns >= 10000000000ull)
-		snprintf(buf, len, "%.1fs", ns / 1e9);
-	else if (ns >= 10000000)
-		snprintf(buf, len, "%.1fms", ns / 1e6);
+	if (ns >= 100000000ull)
+		snprintf(buf, len, "%.0f", ns / 1e3);
 	else
 		snprintf(buf, len, "%.1f", ns / 1e3);
 }
