@@ -72,6 +72,8 @@ for part in "$@"; do
 		run vm "$top/tests/vm/run.sh"
 		# A real Prometheus scraping kvmwatch export in the testbed.
 		run vm-fleet python3 "$top/tests/fleet/e2e.py"
+		# make demo as a user without a terminal runs it.
+		run vm-demo python3 "$top/tests/vm/demo.py"
 		;;
 	*)
 		echo "usage: $0 [unit] [host] [fuzz] [vm]" >&2

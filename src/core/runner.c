@@ -177,6 +177,9 @@ static void *read_sample(const struct runner *r, struct detector_run *run,
 	if (!*err) {
 		free(run->seen);
 		run->seen = detector_vms(ops, sample, &run->nseen);
+		/* Named while they run: a VM's name is read once, for good. */
+		for (size_t i = 0; i < run->nseen; i++)
+			vm_name(run->seen[i].pid, run->seen[i].start);
 		if (r->guest || r->view_pid)
 			detector_keep_vms(ops, sample, vm_shown, r);
 	}
@@ -215,6 +218,7 @@ int runner_start(struct runner *r, struct attach_plan *plan,
 
 	memset(r, 0, sizeof(*r));
 	r->guest = guest;
+	vm_names_seed();
 	r->plan = plan;
 	r->caps = plan->caps;
 	if (!map_dump_open())

@@ -71,6 +71,13 @@ bool vm_alive(uint32_t pid, uint64_t start)
 	return !start || (uint64_t)ticks == start_ticks(start);
 }
 
+uint64_t vm_current_start(uint32_t pid)
+{
+	long long ticks = stat_start_ticks(pid);
+
+	return ticks < 0 ? 0 : (uint64_t)ticks * (NSEC_PER_SEC / clock_ticks());
+}
+
 size_t vms_gone(const struct vm_ident *vms, size_t n, struct vm_ident *gone,
 		size_t max)
 {

@@ -23,6 +23,9 @@ int vm_ident_compare(uint32_t pid_a, uint64_t start_a, uint32_t pid_b,
 /* Whether the VMM pid that started at start still runs. start 0 (not
  * known to the map): whether any process pid runs. */
 bool vm_alive(uint32_t pid, uint64_t start);
+/* The start of the process pid runs now, as the maps carry it (to
+ * 1/CLK_TCK), or 0 when there is none. */
+uint64_t vm_current_start(uint32_t pid);
 /* Those of n VMs (each once) that no longer run: up to max into gone,
  * returning how many. */
 size_t vms_gone(const struct vm_ident *vms, size_t n, struct vm_ident *gone,

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* VM names from the VMM's command line, looked up once per VM. */
 #define _GNU_SOURCE	/* memrchr */
+#include <dirent.h>
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kvmwatch.h"
 #include "vm_ident.h"
 #include "vm_name.h"
 
@@ -196,12 +198,45 @@ static enum vm_name_source read_name(uint32_t pid, char *name, size_t size)
 	return source;
 }
 
+/* Whether the process holds a KVM VM's file descriptor. */
+static bool holds_vm_fd(uint32_t pid)
+{
+	char path[64], link[64];
+	struct dirent *d;
+	bool found = false;
+	ssize_t n;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%u/fd", pid);
+	dir = opendir(path);
+	if (!dir)
+		return false;
+	while (!found && (d = readdir(dir))) {
+		n = readlinkat(dirfd(dir), d->d_name, link, sizeof(link) - 1);
+		if (n > 0) {
+			link[n] = '\0';
+			found = !strcmp(link, "anon_inode:kvm-vm");
+		}
+	}
+	closedir(dir);
+	return found;
+}
+
 static struct vm_name_entry *lookup(uint32_t pid, uint64_t start)
 {
 	struct vm_name_entry *e = find(pid, start);
 	struct vm_name_entry got = { .pid = pid, .start = start };
 
-	if (e || !start)
+	/* A record that does not know its VM's start (one made before
+	 * kvmwatch attached): the VMM that runs at that pid now, if it is
+	 * one, named as itself. */
+	if (!start && (!e || !vm_alive(pid, e->start))) {
+		start = vm_current_start(pid);
+		if (!start || !holds_vm_fd(pid))
+			return e;
+		return lookup(pid, start);
+	}
+	if (e)
 		return e;
 	/* Alive before and after the read: the command line is this VM's,
 	 * not that of a process that reused its pid. */
@@ -214,6 +249,21 @@ static struct vm_name_entry *lookup(uint32_t pid, uint64_t start)
 		return NULL;
 	entries[nentries] = got;
 	return &entries[nentries++];
+}
+
+void vm_names_seed(void)
+{
+	struct dirent *d;
+	unsigned long pid;
+	DIR *proc = opendir("/proc");
+
+	if (!proc)
+		return;
+	while ((d = readdir(proc)))
+		if (parse_uint(d->d_name, UINT32_MAX, &pid) &&
+		    holds_vm_fd(pid))
+			lookup(pid, vm_current_start(pid));
+	closedir(proc);
 }
 
 const char *vm_name(uint32_t pid, uint64_t start)

@@ -29,8 +29,9 @@ const char *vm_name_source_str(enum vm_name_source source);
 
 /* The name of the VM (pid, start), "" when it is not known: the VMM was
  * gone before its first lookup. start 0 (a record that does not know
- * it) takes the last VM of that pid looked up, never /proc. The string
- * lives until vm_names_clear(). */
+ * it) takes the VM of that pid looked up last while it runs, else the
+ * process at pid now if it holds a KVM VM. The string lives until
+ * vm_names_clear(). */
 const char *vm_name(uint32_t pid, uint64_t start);
 /* "VM pid 1234 (web1)", or "VM pid 1234" when its name is not known. */
 const char *vm_describe(uint32_t pid, uint64_t start, char *buf, size_t len);
@@ -38,6 +39,9 @@ enum vm_name_source vm_name_source_of(uint32_t pid, uint64_t start);
 /* Whether the VM's name matches the shell pattern (fnmatch(3)). A VM
  * whose name is not known matches no pattern. */
 bool vm_name_matches(uint32_t pid, uint64_t start, const char *pattern);
+/* Name every VM running now (each process holding a KVM VM's fd): one
+ * made before kvmwatch attached may be gone by its first read. */
+void vm_names_seed(void);
 /* vm_name(), or fallback when it is not known. */
 const char *vm_name_or(uint32_t pid, uint64_t start, const char *fallback);
 void vm_names_clear(void);
