@@ -41,7 +41,16 @@ struct {
 	__type(value, struct vcpu_thread);
 } vcpu_threads_done SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, EXITS_MAX_PORTS);
+	__type(key, struct pio_key);
+	__type(value, struct pio_stats);
+} pio_stats SEC(".maps");
+
 static const struct exit_stats zero_stats;
+static const struct pio_stats zero_pio;
 
 static __always_inline bool filtered_out(__u32 pid)
 {
@@ -163,6 +172,31 @@ int tp_kvm_userspace_exit(void *ctx)
 		(__u32)tp_read(ctx, &kvm_fields.user_reason);
 
 	count_exit(EXIT_KIND_USER, reason, VCPU_ID_UNKNOWN);
+	return KEEP_EVENT;
+}
+
+/* Port I/O exits by port (x86): what perf kvm stat's ioport event
+ * reports. A VM's vCPUs share its keys, so the counts add atomically. */
+SEC("tracepoint/kvm/kvm_pio")
+int tp_kvm_pio(void *ctx)
+{
+	__u32 pid = current_pid();
+	struct pio_key key = {};
+	struct pio_stats *s;
+
+	if (filtered_out(pid))
+		return KEEP_EVENT;
+	key.pid = pid;
+	key.vm_start = current_vm_start();
+	key.port = (__u16)tp_read(ctx, &kvm_fields.pio_port);
+	/* rw: 1 a write (OUT), 0 a read (IN). */
+	key.in = !tp_read(ctx, &kvm_fields.pio_rw);
+	s = lookup_or_init(&pio_stats, &key, &zero_pio);
+	if (!s)
+		return KEEP_EVENT;
+	__sync_fetch_and_add(&s->count, 1);
+	__sync_fetch_and_add(&s->bytes, tp_read(ctx, &kvm_fields.pio_size) *
+			     tp_read(ctx, &kvm_fields.pio_count));
 	return KEEP_EVENT;
 }
 

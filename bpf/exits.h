@@ -9,6 +9,7 @@
 
 #define EXITS_MAX_KEYS 65536
 #define EXITS_MAX_THREADS 16384
+#define EXITS_MAX_PORTS 16384
 #define VCPU_ID_UNKNOWN 0xffffffffu
 
 enum exit_kind {
@@ -32,6 +33,19 @@ struct exit_stats {
 	__u64 total_ns;
 	__u64 timed;	/* exits whose next entry was seen */
 	struct log2_hist hist;
+};
+
+/* Port I/O exits of a VM by port and direction (kvm:kvm_pio, x86). */
+struct pio_key {
+	__u32 pid;
+	__u16 port;
+	__u16 in;	/* 1: IN, the guest reads; 0: OUT */
+	__u64 vm_start;
+};
+
+struct pio_stats {
+	__u64 count;	/* exits: one per IN or OUT instruction (or string) */
+	__u64 bytes;	/* size x count of each */
 };
 
 /* Kept by tid while the thread runs, then by its struct thread_ident in

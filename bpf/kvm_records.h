@@ -22,6 +22,7 @@ struct kvm_tp_fields {
 	struct tp_field user_reason, user_errno;		/* kvm_userspace_exit */
 	struct tp_field mmio_type, mmio_len, mmio_gpa;		/* kvm_mmio */
 	struct tp_field fast_gpa;				/* kvm_fast_mmio */
+	struct tp_field pio_rw, pio_port, pio_size, pio_count;	/* kvm_pio */
 };
 
 #ifdef __VMLINUX_H__	/* the BPF programs */

@@ -61,6 +61,10 @@ int kvm_tp_fields_read(const struct kernel_caps *caps,
 		{ "kvm/kvm_mmio", "len", &f->mmio_len },
 		{ "kvm/kvm_mmio", "gpa", &f->mmio_gpa },
 		{ "kvm/kvm_fast_mmio", "gpa", &f->fast_gpa },
+		{ "kvm/kvm_pio", "rw", &f->pio_rw },
+		{ "kvm/kvm_pio", "port", &f->pio_port },
+		{ "kvm/kvm_pio", "size", &f->pio_size },
+		{ "kvm/kvm_pio", "count", &f->pio_count },
 	};
 	size_t i;
 

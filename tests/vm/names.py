@@ -59,6 +59,7 @@ class NameChecks:
             self.ok(got == want, f"names: top names VM {vm} (pid "
                     f"{pids[vm]}) '{want}'", [] if got == want
                     else [f"kvmwatch: {got!r}", f"all: {named}"])
+        self.names_ports(every, truth, pids)
         web = last_doc(os.path.join(d, "web.json")) or {}
         listed = sorted(v.get("pid") for v in web.get("vms", []))
         want = sorted([pids["web1"], pids["web2"]])
@@ -173,3 +174,28 @@ class NameChecks:
         self.ok(got == want, f"names: --reasons counts web1's returns to "
                 f"the VMM by reason, as kvmload ({want})",
                 [] if got == want else [f"kvmwatch: {got}"])
+
+    def names_ports(self, doc, truth, pids):
+        """x86: each VM's port I/O exits by port (top's "ports") equal
+        the OUTs kvmload's VMM took per port; arm64 has no port I/O: null."""
+        vms = {v.get("pid"): v for v in doc.get("vms", [])}
+        for name, t in truth.items():
+            got_vm = vms.get(pids[name], {})
+            if self.arch != "x86_64":
+                good = "ports" in got_vm and got_vm["ports"] is None
+                self.ok(good, f"names: {name}: no port I/O on "
+                        f"{self.arch}: ports null", [] if good else
+                        [f"ports: {got_vm.get('ports', '(missing)')}"])
+                continue
+            want = {}
+            for vcpu in t["vms"][0]["vcpus"]:
+                for port, n in vcpu.get("port_outs", {}).items():
+                    want[port] = want.get(port, 0) + n
+            got = {p["port"]: p["count"] for p in got_vm.get("ports") or []
+                   if p.get("direction") == "out"}
+            ins = [p for p in got_vm.get("ports") or []
+                   if p.get("direction") != "out"]
+            good = got == want and not ins and want
+            self.ok(good, f"names: {name}: port I/O exits by port as "
+                    f"kvmload's VMM took them ({want})", [] if good else
+                    [f"kvmwatch: {got_vm.get('ports')}"])

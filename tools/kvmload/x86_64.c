@@ -175,6 +175,8 @@ static enum kvm_vcpu_action handle_io(struct kvm_vcpu *vcpu)
 		    vcpu->id, run->io.direction == KVM_EXIT_IO_OUT ? "OUT" : "IN",
 		    run->io.count, run->io.size, run->io.port);
 	value = *((uint8_t *)run + run->io.data_offset);
+	if (run->io.port >= PORT_PHASE && run->io.port <= PORT_FATAL)
+		xv->port_outs[run->io.port - PORT_PHASE]++;
 	switch (run->io.port) {
 	case PORT_PHASE:
 		if (value >= PHASES)
@@ -327,6 +329,19 @@ int arch_run_vm(const struct kvmload_opts *o, json_t *vm)
 
 	for (unsigned int i = 0; i < o->vcpus; i++) {
 		json_t *v = kvm_vcpu_json(&x.vcpus[i]);
+		json_t *ports = json_object();
+
+		/* The guest's port I/O, all of it OUTs that reach us. */
+		for (unsigned int p = 0; p < 4; p++) {
+			char port[8];
+
+			if (!x.xv[i].port_outs[p])
+				continue;
+			snprintf(port, sizeof(port), "0x%x", PORT_PHASE + p);
+			json_set(ports, port,
+				 json_integer((json_int_t)x.xv[i].port_outs[p]));
+		}
+		json_set(v, "port_outs", ports);
 
 		switch (o->scenario) {
 		case SCENARIO_MMIO:

@@ -51,6 +51,7 @@ struct x86_vcpu {
 	uint64_t phase_ns[PHASES];
 	uint64_t started_ns, done_ns;
 	uint64_t unbacked_exits;	/* KVM_EXIT_MMIO writes we expected */
+	uint64_t port_outs[4];		/* KVM_EXIT_IO by port, PORT_PHASE on */
 	int fast_efd, datamatch_efd;
 };
 

@@ -30,6 +30,9 @@ static const struct probe_point exits_points[] = {
 	  VENDOR_ANY, false,
 	  "vCPU index of vCPUs that were already running when kvmwatch started",
 	  NULL, NULL },
+	/* Port I/O by port, as perf kvm stat --event ioport. */
+	{ DET_EXITS, "kvm_pio", NULL, "kvm/kvm_pio", ARCH_X86_64, VENDOR_ANY,
+	  false, "port I/O exits per port", NULL, NULL },
 	/* A thread's state goes as it exits: a later thread with its tid
 	 * (pids come back) starts clean. */
 	THREAD_EXIT_POINT(DET_EXITS, "exits_thread_exit"),
@@ -60,6 +63,9 @@ static int exits_start(void *state, struct detector_bpf *bpf,
 static const struct detector_map exits_maps[] = {
 	{ DETECTOR_MAP(struct exits_sample, exit_stats, sizeof(struct exit_key),
 		       struct exit_record, stats, recs, nrecs, key.pid,
+		       key.vm_start) },
+	{ DETECTOR_MAP(struct exits_sample, pio_stats, sizeof(struct pio_key),
+		       struct pio_record, stats, pios, npios, key.pid,
 		       key.vm_start) },
 	{ DETECTOR_THREAD_MAP(struct exits_sample, vcpu_threads,
 			      vcpu_threads_done, struct thread_record, info,

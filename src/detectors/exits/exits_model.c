@@ -49,6 +49,7 @@ void exits_sample_sort(struct exits_sample *sample)
 	sample->nthreads = unique_sorted(sample->threads, sample->nthreads,
 					 sizeof(*sample->threads),
 					 compare_thread);
+	pio_sample_sort(sample);
 }
 
 void exits_sample_free(void *data)
@@ -57,6 +58,7 @@ void exits_sample_free(void *data)
 
 	free(sample->recs);
 	free(sample->threads);
+	free(sample->pios);
 	memset(sample, 0, sizeof(*sample));
 }
 
@@ -110,6 +112,10 @@ int exits_sample_delta(const void *prev_sample, const void *cur_sample,
 		stats_sub(&o->stats, &c->stats, p ? &p->stats : NULL);
 		if (o->stats.count)
 			out->nrecs++;
+	}
+	if (pio_sample_delta(prev, cur, out)) {
+		exits_sample_free(out);
+		return -ENOMEM;
 	}
 	return 0;
 }
@@ -308,6 +314,8 @@ int top_view_build(const struct exits_sample *s, double interval_sec,
 	qsort(view->vms, view->nvms, sizeof(*view->vms), compare_vm);
 	view->exits_per_sec = rate(view->exits, interval_sec);
 	view->user_exits_per_sec = rate(view->user_exits, interval_sec);
+	if (pio_view_build(s, interval_sec, view))
+		goto nomem;
 	return 0;
 nomem:
 	top_view_free(view);
@@ -323,6 +331,7 @@ void top_view_free(struct top_view *view)
 			free(view->vms[i].vcpus[j].reasons);
 		free(view->vms[i].vcpus);
 		free(view->vms[i].reasons);
+		free(view->vms[i].ports);
 	}
 	free(view->vms);
 	memset(view, 0, sizeof(*view));

@@ -22,6 +22,11 @@ struct exit_record {
 	struct exit_stats stats;
 };
 
+struct pio_record {
+	struct pio_key key;
+	struct pio_stats stats;
+};
+
 /* A running thread's key is its tid, an exited one's its thread_ident:
  * info says both. */
 struct thread_record {
@@ -36,6 +41,8 @@ struct exits_sample {
 	size_t nrecs;
 	struct thread_record *threads;
 	size_t nthreads;
+	struct pio_record *pios;	/* sorted by VM, port, direction */
+	size_t npios;
 	uint64_t ts_ns;
 	bool delta;	/* an interval's difference, not since attach */
 };
@@ -61,6 +68,14 @@ struct vcpu_view {
 	size_t nreasons;
 };
 
+/* One port of a VM: its port I/O exits in one direction. */
+struct port_view {
+	uint16_t port;
+	bool in;
+	uint64_t count, bytes;
+	double per_sec;
+};
+
 struct vm_view {
 	uint32_t pid;
 	uint64_t vm_start;	/* with pid, names the VM (core/vm_ident.h) */
@@ -71,6 +86,8 @@ struct vm_view {
 	size_t nvcpus;
 	struct reason_view *reasons;	/* summed over the vCPUs */
 	size_t nreasons;
+	struct port_view *ports;	/* busiest first (x86) */
+	size_t nports;
 };
 
 struct top_view {
@@ -93,6 +110,16 @@ void exits_sample_sort(struct exits_sample *sample);
 /* The detector_ops functions of exits (DEFINE_DETECTOR); its delta
  * leaves out keys with no new exits. */
 DECLARE_DETECTOR_VIEWS(exits);
+
+/* Port I/O (exits_pio.c): the sample's records sorted, their delta, and
+ * each VM's ports in the view, as text and JSON. */
+void pio_sample_sort(struct exits_sample *sample);
+int pio_sample_delta(const struct exits_sample *prev,
+		     const struct exits_sample *cur, struct exits_sample *out);
+int pio_view_build(const struct exits_sample *s, double interval_sec,
+		   struct top_view *view);
+void pio_text(FILE *out, const struct vm_view *vm, bool cumulative);
+json_t *pio_json(const struct vm_view *vm);
 
 /* How top shows the exits table. */
 enum exits_sort {

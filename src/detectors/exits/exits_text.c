@@ -266,8 +266,10 @@ void exits_view_text_opts(FILE *out, const void *exits_view,
 				 v->user_exits, v->user_exits_per_sec,
 				 v->reasons, v->nreasons, o);
 		}
-		if (o->detail)
+		if (o->detail) {
 			reason_table(out, view, vm, o);
+			pio_text(out, vm, view->cumulative);
+		}
 	}
 	free(order);
 	if (!view->nvms)

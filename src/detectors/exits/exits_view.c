@@ -64,7 +64,7 @@ static json_t *json_vcpu(const struct vcpu_view *v)
 	return vcpu;
 }
 
-static json_t *json_vm(const struct vm_view *v)
+static json_t *json_vm(const struct vm_view *v, bool ports)
 {
 	json_t *vcpus = json_array(), *vm;
 	size_t i;
@@ -85,18 +85,22 @@ static json_t *json_vm(const struct vm_view *v)
 	 * does not emit kvm:kvm_exit, not that there were none. */
 	json_object_set_new(vm, "kernel_exits_seen",
 			    json_boolean(v->exits || !v->user_exits));
+	/* Port I/O exists on x86 only: elsewhere null, not an empty list. */
+	json_object_set_new(vm, "ports", ports ? pio_json(v) : json_null());
 	json_object_set_new(vm, "vcpus", vcpus);
 	return vm;
 }
 
 json_t *exits_view_json(const void *exits_view)
 {
-	const struct top_view *view = &((const struct exits_view *)exits_view)->top;
+	const struct exits_view *ev = exits_view;
+	const struct top_view *view = &ev->top;
 	json_t *vms = json_array();
 	size_t i;
 
 	for (i = 0; i < view->nvms; i++)
-		json_array_append_new(vms, json_vm(&view->vms[i]));
+		json_array_append_new(vms, json_vm(&view->vms[i],
+						   ev->caps->arch == ARCH_X86_64));
 	return json_pack("{s:f, s:b, s:{s:I, s:f, s:I, s:f}, s:o}",
 			 "interval_s", view->interval_sec,
 			 "cumulative", view->cumulative,
