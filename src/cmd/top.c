@@ -316,6 +316,7 @@ static int run_top(struct top_options *o, struct attach_plan *plan)
 	}
 
 	o->text.width = batch_width();
+	kw_columns = o->text.width;
 	next_ns = r.start_ns;
 	rc = KW_EXIT_OK;
 	while (!o->iterations || reports < o->iterations) {

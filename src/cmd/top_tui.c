@@ -237,6 +237,7 @@ int run_tui(struct top_options *o, struct runner *r)
 			return KW_EXIT_RUNTIME;
 		}
 		o->text.width = tui_columns();
+		kw_columns = o->text.width;
 		out = open_memstream(&text, &len);
 		if (!out || emit_report(o, r, out)) {
 			if (out)

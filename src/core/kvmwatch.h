@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define KVMWATCH_VERSION "0.1.0"
 
@@ -31,6 +32,18 @@ void kw_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * the first call (where start-up and shutdown spend their time). */
 void kw_timing(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 extern bool kw_verbose;
+/* The columns text reports fit (top sets it from the terminal); 0: no
+ * limit, each line whole. */
+extern int kw_columns;
+/* Print a line of prose, wrapped at spaces to kw_columns, the lines after
+ * the first indented by indent spaces. */
+void text_wrapped(FILE *out, int indent, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Whether tables must take their narrow form (under 130 columns). */
+static inline bool text_narrow(void)
+{
+	return kw_columns > 0 && kw_columns < 130;
+}
 
 /* Parse "text" or "json" (the -o argument). */
 int parse_output_format(const char *arg, enum output_format *out);

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#define _GNU_SOURCE	/* vasprintf */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -12,6 +13,39 @@
 #include "kvmwatch.h"
 
 bool kw_verbose;
+int kw_columns;
+
+void text_wrapped(FILE *out, int indent, const char *fmt, ...)
+{
+	char *text, *p, *cut;
+	int width, room;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&text, fmt, ap) < 0) {
+		va_end(ap);
+		return;
+	}
+	va_end(ap);
+	width = kw_columns > indent + 20 ? kw_columns : 0;
+	p = text;
+	room = width;
+	while (width && (int)strlen(p) > room) {
+		/* The last space that keeps the line within room. */
+		cut = p + room;
+		while (cut > p && *cut != ' ')
+			cut--;
+		if (cut == p)
+			cut = strchr(p + room, ' ');
+		if (!cut)
+			break;
+		fprintf(out, "%.*s\n%*s", (int)(cut - p), p, indent, "");
+		p = cut + 1;
+		room = width - indent;
+	}
+	fprintf(out, "%s\n", p);
+	free(text);
+}
 
 void kw_warn(const char *fmt, ...)
 {

@@ -62,7 +62,7 @@ void mmio_view_text(FILE *out, const void *mmio_view, const char *modes)
 		snprintf(epw, sizeof(epw), "-");
 	else
 		snprintf(epw, sizeof(epw), "%.2f", view->exits_per_write);
-	fprintf(out, "MMIO writes - mmio: %s - %s %s: fast path %s%s%s%s - %llu writes: fast %llu, emulated %llu, to VMM %llu; fast share %s; %s exits/write\n",
+	text_wrapped(out, 2, "MMIO writes - mmio: %s - %s %s: fast path %s%s%s%s - %llu writes: fast %llu, emulated %llu, to VMM %llu; fast share %s; %s exits/write",
 		modes, vendor_name(s->vendor),
 		s->handler ? s->handler : "(no MMIO exit handler known)",
 		mmio_fast_state_name(fp->state), fp->basis ? " (" : "",
@@ -71,15 +71,23 @@ void mmio_view_text(FILE *out, const void *mmio_view, const char *modes)
 		(unsigned long long)view->by_path[MMIO_PATH_FAST],
 		(unsigned long long)view->by_path[MMIO_PATH_EMULATED],
 		(unsigned long long)view->by_path[MMIO_PATH_USER], share, epw);
-	fprintf(out, "fast path: %s\n", fp->why);
+	text_wrapped(out, 2, "fast path: %s", fp->why);
 	if (!s->bus_probed)
-		fprintf(out, "candidates: unknown (%s)\n", s->candidates_why);
+		text_wrapped(out, 2, "candidates: unknown (%s)",
+			     s->candidates_why);
 	if (!s->handler_probed)
-		fprintf(out, "costs: not measured (%s)\n", s->costs_why);
+		text_wrapped(out, 2, "costs: not measured (%s)", s->costs_why);
 	if (!view->nvms)
 		return;
+	/* Under 130 columns the instruction emulations, the ioeventfd
+	 * signals and the costs go; the paths and the exit stay. */
+	if (text_narrow())
+		fprintf(out, "%7s %-14s %3s %4s %8s %8s %8s %8s %-12s\n",
+			"PID", "GPA", "LEN", "CAND", "WRITES", "FAST", "EMUL",
+			"TO-VMM", "EXIT");
 	/* Costs: avg/p99 in us, from the handler's entry to its return. */
-	fprintf(out, "%8s %-18s %3s %4s %8s %8s %8s %8s %-14s %9s %8s %11s %11s %11s\n",
+	else
+		fprintf(out, "%8s %-18s %3s %4s %8s %8s %8s %8s %-14s %9s %8s %11s %11s %11s\n",
 		"PID", "GPA", "LEN", "CAND", "WRITES", "FAST", "EMUL", "TO-VMM",
 		"EXIT", "EMUL-INSN", "EVENTFD", "FAST-US", "EMUL-US", "VMM-US");
 	for (i = 0; i < view->nvms; i++) {
@@ -103,6 +111,16 @@ void mmio_view_text(FILE *out, const void *mmio_view, const char *modes)
 			else
 				snprintf(efd, sizeof(efd), "-");
 			reason_cell(reason, sizeof(reason), a);
+			if (text_narrow()) {
+				fprintf(out, "%7u 0x%-12" PRIx64 " %3u %4s %8llu %8llu %8llu %8llu %-12.12s\n",
+					vm->pid, a->gpa, a->len, cand,
+					(unsigned long long)a->writes,
+					(unsigned long long)a->path[MMIO_PATH_FAST].writes,
+					(unsigned long long)a->path[MMIO_PATH_EMULATED].writes,
+					(unsigned long long)a->path[MMIO_PATH_USER].writes,
+					reason);
+				continue;
+			}
 			for (p = 0; p < MMIO_PATH_COUNT; p++)
 				cost_cell(cost[p], sizeof(cost[p]), s,
 					  &a->path[p]);

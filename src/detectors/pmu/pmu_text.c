@@ -42,11 +42,11 @@ void pmu_view_text(FILE *out, const void *pmu_view, const char *modes)
 	size_t i, j, k;
 	int op;
 
-	fprintf(out, "PMU (pmu: %s) - %.2f s - mechanism %s%s: %s\n", modes,
+	text_wrapped(out, 2, "PMU (pmu: %s) - %.2f s - mechanism %s%s: %s", modes,
 		view->interval_sec, pmu_mech_name(m->mech),
 		m->vpmu_enabled ? "" : ", no vPMU", m->why);
 	if (m->offered[0])
-		fprintf(out, "  also here: %s\n", m->offered);
+		text_wrapped(out, 4, "  also here: %s", m->offered);
 	if (m->load_op == PMU_OP_COUNT)
 		fprintf(out, "  world switch: none to watch on this mechanism\n");
 	else
@@ -58,9 +58,17 @@ void pmu_view_text(FILE *out, const void *pmu_view, const char *modes)
 		fprintf(out, "  no vCPU activity seen\n");
 		return;
 	}
-	fprintf(out, "  %7s %5s %7s %9s %8s %8s %8s %8s %8s %9s %8s\n",
-		"PID", "VCPU", "TID", "EXITS/s", "LOAD/s", "PUT/s", "SW/EXIT",
-		"SW AVG", "SW P99<=", "PMU-REG/s", "REG/EXIT");
+	/* Under 130 columns the vCPU's thread and the puts (as many as
+	 * the loads) go. */
+	if (text_narrow())
+		fprintf(out, "  %7s %5s %9s %8s %8s %8s %8s %9s %8s\n", "PID",
+			"VCPU", "EXITS/s", "LOAD/s", "SW/EXIT", "SW AVG",
+			"SW P99<=", "PMU-REG/s", "REG/EXIT");
+	else
+		fprintf(out, "  %7s %5s %7s %9s %8s %8s %8s %8s %8s %9s %8s\n",
+			"PID", "VCPU", "TID", "EXITS/s", "LOAD/s", "PUT/s",
+			"SW/EXIT", "SW AVG", "SW P99<=", "PMU-REG/s",
+			"REG/EXIT");
 	for (i = 0; i < view->nvms; i++) {
 		for (j = 0; j < view->vms[i].nvcpus; j++) {
 			const struct pmu_vcpu_view *v = &view->vms[i].vcpus[j];
@@ -70,6 +78,13 @@ void pmu_view_text(FILE *out, const void *pmu_view, const char *modes)
 			fmt_ns(c, sizeof(c), (double)hist_percentile(
 				&v->switch_hist, 0.99));
 			fmt_ratio(d, sizeof(d), v->reg_exits_per_exit);
+			if (text_narrow()) {
+				fprintf(out, "  %7u %5s %9.1f %8.1f %8s %8s %8s %9.1f %8s\n",
+					v->pid, vcpu_cell(v, e, sizeof(e)),
+					v->exits_per_sec, v->switches_per_sec,
+					a, b, c, v->reg_exits_per_sec, d);
+				continue;
+			}
 			fprintf(out, "  %7u %5s %7u %9.1f %8.1f %8.1f %8s %8s %8s %9.1f %8s\n",
 				v->pid, vcpu_cell(v, e, sizeof(e)), v->tid,
 				v->exits_per_sec, v->switches_per_sec,
@@ -98,14 +113,15 @@ void pmu_view_text(FILE *out, const void *pmu_view, const char *modes)
 		}
 	}
 	if (run->regs.state != PMU_WATCH_ON) {
-		fprintf(out, "  PMU register exits not watched: %s\n",
-			run->regs.why);
+		text_wrapped(out, 4, "  PMU register exits not watched: %s",
+			     run->regs.why);
 		return;
 	}
 	if (!view->reg_exits)
 		return;
-	fprintf(out, "  %7s %5s %7s %-34s %9s %9s %7s\n", "PID", "VCPU", "TID",
-		"PMU REGISTER", "READS", "WRITES", "FAULTS");
+	fprintf(out, "  %7s %5s %7s %-*s %9s %9s %7s\n", "PID", "VCPU", "TID",
+		text_narrow() ? 28 : 34, "PMU REGISTER", "READS", "WRITES",
+		"FAULTS");
 	for (i = 0; i < view->nvms; i++) {
 		for (j = 0; j < view->vms[i].nvcpus; j++) {
 			const struct pmu_vcpu_view *v = &view->vms[i].vcpus[j];
@@ -119,9 +135,10 @@ void pmu_view_text(FILE *out, const void *pmu_view, const char *modes)
 								      r->write_faults));
 				else
 					snprintf(a, sizeof(a), "-");
-				fprintf(out, "  %7u %5s %7u %-34s %9llu %9llu %7s\n",
+				fprintf(out, "  %7u %5s %7u %-*.*s %9llu %9llu %7s\n",
 					v->pid, vcpu_cell(v, e, sizeof(e)), v->tid,
-					r->name, (unsigned long long)r->reads,
+					text_narrow() ? 28 : 34,
+					text_narrow() ? 28 : 34, r->name, (unsigned long long)r->reads,
 					(unsigned long long)r->writes, a);
 			}
 		}

@@ -22,15 +22,21 @@ void timer_view_text(FILE *out, const void *timer_view, const char *modes)
 	char period[24], avg[24], p99[24], max[24], programmed[24];
 	size_t i;
 
-	fprintf(out, "LAPIC timers - timer: %s - %zu vCPU timer%s, %llu callbacks, %llu catch-up chains, longest %llu\n",
+	text_wrapped(out, 2, "LAPIC timers - timer: %s - %zu vCPU timer%s, %llu callbacks, %llu catch-up chains, longest %llu",
 		modes, view->nvcpus, view->nvcpus == 1 ? "" : "s",
 		(unsigned long long)view->callbacks,
 		(unsigned long long)view->chains,
 		(unsigned long long)view->longest_chain);
 	if (!view->nvcpus)
 		return;
-	/* Lateness in us; "ms"/"s" suffixed past 10 ms. */
-	fprintf(out, "%8s %4s %8s %-11s %9s %10s %10s %11s %11s %11s %6s %9s %7s\n",
+	/* Under 130 columns: the vCPU's thread, the programmed rate and the
+	 * mean lateness go; the rule's figures stay. */
+	if (text_narrow())
+		fprintf(out, "%7s %4s %-8s %9s %8s %9s %10s %6s %5s %4s\n",
+			"PID", "VCPU", "MODE", "PERIOD-US", "CB/s",
+			"LATE99-US", "LATEMAX-US", "CHAINS", "MAXCH", "P0");
+	else
+		fprintf(out, "%8s %4s %8s %-11s %9s %10s %10s %11s %11s %11s %6s %9s %7s\n",
 		"PID", "VCPU", "TID", "MODE", "PERIOD-US", "CALLBACK/s",
 		"PROGRAM/s", "LATE-AVG-US", "LATE-P99-US", "LATE-MAX-US",
 		"CHAINS", "MAX-CHAIN", "PERIOD0");
@@ -46,6 +52,15 @@ void timer_view_text(FILE *out, const void *timer_view, const char *modes)
 		format_us(avg, sizeof(avg), v->lateness_avg_ns);
 		format_us(p99, sizeof(p99), v->lateness_p99_ns_le);
 		format_us(max, sizeof(max), v->max_lateness_ns);
+		if (text_narrow()) {
+			fprintf(out, "%7u %4u %-8.8s %9s %8.1f %9s %10s %6llu %5llu %4llu\n",
+				v->pid, v->vcpu_id, v->mode, period,
+				v->callbacks_per_sec, p99, max,
+				(unsigned long long)v->stats.chains,
+				(unsigned long long)v->longest_chain,
+				(unsigned long long)v->stats.period0);
+			continue;
+		}
 		fprintf(out, "%8u %4u %8u %-11s %9s %10.1f %10s %11s %11s %11s %6llu %9llu %7llu\n",
 			v->pid, v->vcpu_id, v->tid, v->mode, period,
 			v->callbacks_per_sec, programmed, avg, p99, max,
