@@ -4,6 +4,9 @@
 
 #include "mmio_model.h"
 
+/* Candidates listed per VM at most (the view keeps a bounded list). */
+#define MMIO_TEXT_CANDS 64
+
 static void cost_cell(char *buf, size_t len, const struct mmio_setup *s,
 		      const struct mmio_path_view *p)
 {
@@ -134,11 +137,16 @@ void mmio_view_text(FILE *out, const void *mmio_view, const char *modes)
 				cost[MMIO_PATH_EMULATED], cost[MMIO_PATH_USER]);
 		}
 		if (vm->cands_known && vm->ncands) {
-			fprintf(out, "%8u candidates (len-0 ioeventfds):", vm->pid);
-			for (j = 0; j < vm->ncands; j++)
-				fprintf(out, " 0x%" PRIx64, vm->cands[j]);
-			fprintf(out, "%s\n", vm->cands_truncated ?
-				" (first entries only)" : "");
+			char list[MMIO_TEXT_CANDS * 20] = "";
+			size_t used = 0;
+
+			for (j = 0; j < vm->ncands && j < MMIO_TEXT_CANDS; j++)
+				used += snprintf(list + used, sizeof(list) - used,
+						 " 0x%" PRIx64, vm->cands[j]);
+			text_wrapped(out, 9, "%8u candidates (len-0 ioeventfds):%s%s",
+				     vm->pid, list, vm->cands_truncated ||
+				     vm->ncands > MMIO_TEXT_CANDS ?
+				     " (first entries only)" : "");
 		}
 	}
 }

@@ -106,9 +106,10 @@ void pmu_view_text(FILE *out, const void *pmu_view, const char *modes)
 					continue;
 				fmt_ns(a, sizeof(a), o->avg_ns);
 				fmt_ns(b, sizeof(b), (double)o->p99_ns_le);
-				fprintf(out, "  %7u %5s %7u %-16s %9.1f/s, avg %s, p99 <= %s\n",
-					v->pid, vcpu_cell(v, e, sizeof(e)), v->tid,
-					pmu_op_name(op), o->per_sec, a, b);
+				text_wrapped(out, 16, "  %7u %5s %7u %-16s %9.1f/s, avg %s, p99 <= %s",
+					     v->pid, vcpu_cell(v, e, sizeof(e)),
+					     v->tid, pmu_op_name(op), o->per_sec,
+					     a, b);
 			}
 		}
 	}
