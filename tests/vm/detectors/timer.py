@@ -160,7 +160,14 @@ class TimerChecks:
             # or in its callback (then that callback lasts): the time
             # from an expiry to its callback's return covers both.
             late = t.get("max_response_ns", 0)
-            good = (paused - 0.5) * 1e9 <= late <= (paused + 2) * 1e9
+            chain = t.get("longest_chain")
+            # Unfixed, the playback's callbacks are late too, each by the
+            # pause and the playback so far: a playback slower than the
+            # period (a loaded TCG host: 23024 callbacks in 22.4 s for a
+            # 3 s pause, seen) runs on, and so does the lateness.
+            playback = 0 if fixed else (chain or 0) * (t.get("period_ns") or 0)
+            good = (paused - 0.5) * 1e9 <= late <= \
+                (paused + 2) * 1e9 + playback
             self.ok(good, f"{label}: vm {vm['pid']} vcpu {v['vcpu_id']}: "
                     f"the stall shows: a callback returned "
                     f"{late / 1e6:.1f} ms after its expiry (QEMU paused "
@@ -168,19 +175,23 @@ class TimerChecks:
                     f"{t.get('max_lateness_ns', 0) / 1e6:.1f} ms, longest "
                     f"callback {t.get('max_callback_ns', 0) / 1e6:.1f} ms)",
                     [json.dumps(t)[:600]])
-            chain = t.get("longest_chain")
             if fixed:
                 good = chain is not None and chain <= 2
                 want = "<= 2 (the kernel has the fix)"
             else:
                 # One callback per period missed in the pause, and more:
-                # under TCG the playback itself takes a few hundred ms (3
-                # kvmwatch sessions attached), whose periods it plays too
-                # (3319 for a 3.002 s pause at 1 ms seen).
+                # the playback itself takes time, whose periods it plays
+                # too: a few hundred ms under TCG (3319 for a 3.002 s
+                # pause at 1 ms seen), and when a callback costs near a
+                # period it runs on for long (23024 seen on a loaded host:
+                # the lockup the fix prevents). Each of the chain's
+                # callbacks re-armed into the past, so the chain is all
+                # catch-up re-arms.
                 missed = paused * 1e9 / (t.get("period_ns") or 1)
-                good = chain is not None and \
-                    0.9 * missed <= chain <= 1.3 * missed + 5
-                want = (f"close to the {missed:.0f} periods of the pause "
+                good = chain is not None and 0.9 * missed <= chain and \
+                    (chain <= 1.3 * missed + 5 or
+                     chain <= (t.get("catchup_rearms") or 0) + 5)
+                want = (f"at least the {missed:.0f} periods of the pause "
                         "(the kernel plays them back)")
             self.ok(good, f"{label}: vm {vm['pid']} vcpu {v['vcpu_id']}: "
                     f"catch-up chain {chain} {want}; "
