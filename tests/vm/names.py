@@ -149,7 +149,8 @@ class NameChecks:
                 "line fits 80 columns",
                 [f"{len(w)}: {w}" for w in wide[:3]])
         vm_rows = [line.split() for line in last
-                   if len(line.split()) > 2 and line.split()[1] == "-"]
+                   if len(line.split()) > 2 and line.split()[1] == "-" and
+                   line.split()[0].isdigit()]
         good = [r[0] for r in vm_rows] == [str(pid)] and vm_rows[0][2] == "web1"
         self.ok(good, f"names: top -g web1 lists VM {pid} (web1) alone",
                 [] if good else [f"VM rows: {vm_rows}"])

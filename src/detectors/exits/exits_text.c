@@ -225,7 +225,7 @@ void exits_view_text_opts(FILE *out, const void *exits_view,
 		vendor_name(caps->vendor),
 		view->cumulative ? "total over" : "interval",
 		view->interval_sec);
-	fprintf(out, "exits (%s): %zu VM%s with exits, %.1f exits/s, %.1f to the VMM/s\n",
+	text_wrapped(out, 2, "exits (%s): %zu VM%s with exits, %.1f exits/s, %.1f to the VMM/s",
 		modes, view->nvms, view->nvms == 1 ? "" : "s",
 		view->exits_per_sec, view->user_exits_per_sec);
 	fprintf(out, "%8s %4s %-*s %9s %9s %7s  %s\n", "PID/TID", "VCPU",
@@ -276,7 +276,7 @@ void exits_view_text_opts(FILE *out, const void *exits_view,
 		fprintf(out, "(no guest exits in this interval)\n");
 	for (i = 0; i < view->nvms; i++)
 		if (!view->vms[i].exits && view->vms[i].user_exits)
-			fprintf(out, "note: VM %u returned to its VMM %llu times without one kvm:kvm_exit: this KVM (vendor %s) does not emit that tracepoint, so its in-kernel exits are unknown, not 0\n",
+			text_wrapped(out, 2, "note: VM %u returned to its VMM %llu times without one kvm:kvm_exit: this KVM (vendor %s) does not emit that tracepoint, so its in-kernel exits are unknown, not 0",
 				view->vms[i].pid,
 				(unsigned long long)view->vms[i].user_exits,
 				vendor_name(caps->vendor));

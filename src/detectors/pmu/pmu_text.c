@@ -50,10 +50,10 @@ void pmu_view_text(FILE *out, const void *pmu_view, const char *modes)
 	if (m->load_op == PMU_OP_COUNT)
 		fprintf(out, "  world switch: none to watch on this mechanism\n");
 	else
-		fprintf(out, "  world switch: load = %s, put = %s%s\n",
-			pmu_op_name(m->load_op), pmu_op_name(m->put_op),
-			run->ops[m->load_op].state == PMU_WATCH_ON ? "" :
-			" (not watched: see kvmwatch probe)");
+		text_wrapped(out, 4, "  world switch: load = %s, put = %s%s",
+			     pmu_op_name(m->load_op), pmu_op_name(m->put_op),
+			     run->ops[m->load_op].state == PMU_WATCH_ON ? "" :
+			     " (not watched: see kvmwatch probe)");
 	if (!view->nvcpus) {
 		fprintf(out, "  no vCPU activity seen\n");
 		return;
