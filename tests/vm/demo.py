@@ -105,7 +105,8 @@ def main():
     tap.result(not unnamed, "every VM row has its -name, those made before "
                "kvmwatch attached too", sorted(unnamed)[:5])
     writes = 0
-    for line in text.splitlines():
+    # A header wraps at the width: its lines after the first are indented.
+    for line in text.replace("\n  ", " ").splitlines():
         if line.startswith("MMIO writes") and " writes: " in line:
             try:
                 writes = max(writes, int(line.split(" writes: ")[0]
