@@ -101,12 +101,12 @@ static int parse_top_options(int argc, char **argv, struct top_options *o)
 			o->text.detail = true;
 			break;
 		case OPT_VCPU:
-			if (!parse_uint(optarg, 4095, &vcpu) && strcmp(optarg, "0")) {
+			if (!parse_uint(optarg, 4095, &vcpu)) {
 				kw_warn("top: --vcpu takes a vCPU index (0 to 4095), not '%s'",
 					optarg);
 				return KW_EXIT_USAGE;
 			}
-			o->text.vcpu = strcmp(optarg, "0") ? (int64_t)vcpu : 0;
+			o->text.vcpu = vcpu;
 			break;
 		case 'L':
 			if (!*optarg) {
@@ -315,8 +315,7 @@ static int run_top(struct top_options *o, struct attach_plan *plan)
 		return rc;
 	}
 
-	o->text.width = batch_width();
-	kw_columns = o->text.width;
+	kw_columns = batch_width();
 	next_ns = r.start_ns;
 	rc = KW_EXIT_OK;
 	while (!o->iterations || reports < o->iterations) {

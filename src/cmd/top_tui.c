@@ -236,8 +236,7 @@ int run_tui(struct top_options *o, struct runner *r)
 			kw_warn("reading the BPF maps failed: %s", strerror(-err));
 			return KW_EXIT_RUNTIME;
 		}
-		o->text.width = tui_columns();
-		kw_columns = o->text.width;
+		kw_columns = tui_columns();
 		out = open_memstream(&text, &len);
 		if (!out || emit_report(o, r, out)) {
 			if (out)

@@ -224,12 +224,8 @@ uint64_t detector_bpf_missed_runs(const struct detector_bpf *bpf);
 /* Read ops->maps into sample (none kept on an error). 0 or -errno. */
 int detector_read_maps(const struct detector_ops *ops,
 		       const struct detector_bpf *bpf, void *sample);
-/* The VMs of sample's records, in every map pruned by VM, that no
- * longer run: up to max into gone, returning how many. */
-size_t detector_find_gone(const struct detector_ops *ops, const void *sample,
-			  struct vm_ident *gone, size_t max);
 /* Every VM of sample's maps pruned by VM, once, sorted (NULL when out of
- * memory, *n 0). */
+ * memory, *n 0): with vms_gone(), those to forget. */
 struct vm_ident *detector_vms(const struct detector_ops *ops,
 			      const void *sample, size_t *n);
 /* Keep in sample, just read, only the records of the VMs that keep()

@@ -133,19 +133,6 @@ struct vm_ident *detector_vms(const struct detector_ops *ops,
 	return vms;
 }
 
-size_t detector_find_gone(const struct detector_ops *ops, const void *sample,
-			  struct vm_ident *gone, size_t max)
-{
-	size_t n, found;
-	struct vm_ident *vms = detector_vms(ops, sample, &n);
-
-	if (!vms)
-		return 0;
-	found = vms_gone(vms, n, gone, max);
-	free(vms);
-	return found;
-}
-
 /* The records are read first and deleted after: deleting while walking
  * a hash map can restart or skip the walk. A thread map's running
  * threads are the BPF programs' to prune; its exited ones are pruned. */

@@ -57,6 +57,7 @@ int metric_label(struct metric *m, const char *key, const char *value_fmt, ...)
 
 int metric_vm_labels(struct metric *m, uint32_t pid, uint64_t vm_start)
 {
+	const char *name;
 	char start[METRIC_LABEL_LEN];
 
 	if (metric_label(m, "vm", "%u", pid))
@@ -67,9 +68,8 @@ int metric_vm_labels(struct metric *m, uint32_t pid, uint64_t vm_start)
 	if (metric_label(m, "vm_start", "%s", start))
 		return -E2BIG;
 	/* Named once for good (core/vm_name.h): a series keeps its labels. */
-	if (!vm_name(pid, vm_start)[0])
-		return 0;
-	return metric_label(m, "guest", "%s", vm_name(pid, vm_start));
+	name = vm_name(pid, vm_start);
+	return name[0] ? metric_label(m, "guest", "%s", name) : 0;
 }
 
 /* Slot i holds [2^(i-1), 2^i); slot 0 holds 0. */

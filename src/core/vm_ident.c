@@ -62,6 +62,21 @@ static long long stat_start_ticks(uint32_t pid)
 	return (long long)ticks;
 }
 
+#define ANON_KVM "anon_inode:kvm-"
+#define ANON_GMEM "anon_inode:[kvm-gmem]"
+
+enum kvm_fd_kind kvm_fd_kind(const char *link)
+{
+	if (!strcmp(link, ANON_KVM "vm"))
+		return KVM_FD_VM;
+	/* vCPUs, devices (kvm-arm-vgic-v3, kvm-vfio), stats fds and
+	 * guest_memfd ([kvm-gmem]): each holds a reference to its VM. */
+	if (!strncmp(link, ANON_KVM, strlen(ANON_KVM)) ||
+	    !strncmp(link, ANON_GMEM, strlen(ANON_GMEM)))
+		return KVM_FD_REF;
+	return KVM_FD_NONE;
+}
+
 bool vm_alive(uint32_t pid, uint64_t start)
 {
 	long long ticks = stat_start_ticks(pid);

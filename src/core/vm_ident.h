@@ -17,6 +17,11 @@ struct vm_ident {
 	uint64_t start;		/* boot-time ns, as the maps carry it */
 };
 
+/* What an fd's /proc/PID/fd link says it is: a VM, another fd holding a
+ * VM reference (vCPU, device, stats, guest_memfd), or no KVM fd. */
+enum kvm_fd_kind { KVM_FD_NONE, KVM_FD_VM, KVM_FD_REF };
+enum kvm_fd_kind kvm_fd_kind(const char *link);
+
 /* Order by pid, then start: the order the views list VMs of one pid. */
 int vm_ident_compare(uint32_t pid_a, uint64_t start_a, uint32_t pid_b,
 		     uint64_t start_b);

@@ -120,18 +120,6 @@ enum vm_name_source vm_name_from_argv(const char *args, size_t len,
 	return name[0] ? VM_NAME_EXE : VM_NAME_UNKNOWN;
 }
 
-const char *vm_name_source_str(enum vm_name_source source)
-{
-	static const char *const names[] = {
-		[VM_NAME_UNKNOWN] = "unknown",
-		[VM_NAME_QEMU] = "qemu",
-		[VM_NAME_LIBVIRT] = "libvirt",
-		[VM_NAME_EXE] = "executable",
-	};
-
-	return names[source];
-}
-
 struct vm_name_entry {
 	uint32_t pid;
 	uint64_t start;
@@ -215,7 +203,7 @@ static bool holds_vm_fd(uint32_t pid)
 		n = readlinkat(dirfd(dir), d->d_name, link, sizeof(link) - 1);
 		if (n > 0) {
 			link[n] = '\0';
-			found = !strcmp(link, "anon_inode:kvm-vm");
+			found = kvm_fd_kind(link) == KVM_FD_VM;
 		}
 	}
 	closedir(dir);

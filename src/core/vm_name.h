@@ -25,7 +25,6 @@ enum vm_name_source {
  * holds it, into name (size bytes, control characters replaced by '?'). */
 enum vm_name_source vm_name_from_argv(const char *args, size_t len,
 				      char *name, size_t size);
-const char *vm_name_source_str(enum vm_name_source source);
 
 /* The name of the VM (pid, start), "" when it is not known: the VMM was
  * gone before its first lookup. start 0 (a record that does not know

@@ -136,7 +136,6 @@ struct exits_text_opts {
 	int64_t vcpu;		/* only this vCPU's rows; -1: every one */
 	const regex_t *reasons;	/* only the reasons it matches; NULL: all */
 	bool detail;		/* each VM's reasons in a table too */
-	int width;		/* columns to fit; 0: 160 */
 };
 
 const char *exits_sort_name(enum exits_sort sort);

@@ -203,7 +203,7 @@ void exits_view_text_opts(FILE *out, const void *exits_view,
 	const struct exits_view *ev = exits_view;
 	const struct top_view *view = &ev->top;
 	const struct kernel_caps *caps = ev->caps;
-	int width = o->width > 0 ? o->width : 160;
+	int width = kw_columns > 0 ? kw_columns : 160;
 	struct row_layout l = { .name = NAME_MIN };
 	const struct vm_view **order;
 	char pid[24], tid[24], vcpu[24], now[16] = "";

@@ -145,13 +145,7 @@ bool teardown_measure_wait(const struct teardown_view *v, double *ms,
 			   size_t why_len);
 
 /* Tracepoint mode: VMs made before kvmwatch attached, from /proc/PID/fd
- * (teardown_seed.c). */
-enum kvm_fd_kind { KVM_FD_NONE, KVM_FD_VM, KVM_FD_REF };
-
-/* What an fd's /proc link says it is: a VM, another fd holding a VM
- * reference (vCPU, device, stats), or no KVM fd. */
-enum kvm_fd_kind teardown_fd_kind(const char *link);
-
+ * (teardown_seed.c, by kvm_fd_kind()). */
 struct teardown_seed_maps {
 	int vmms_fd, fds_fd, refs_fd;	/* td_vmms, td_fds, td_vm_refs */
 };

@@ -18,21 +18,7 @@
 
 #include "teardown_model.h"
 
-#define ANON_KVM "anon_inode:kvm-"
-#define ANON_GMEM "anon_inode:[kvm-gmem]"
 #define MAX_SEEDED_FDS 1024
-
-enum kvm_fd_kind teardown_fd_kind(const char *link)
-{
-	if (!strcmp(link, ANON_KVM "vm"))
-		return KVM_FD_VM;
-	/* vCPUs, devices (kvm-arm-vgic-v3, kvm-vfio), stats fds and
-	 * guest_memfd ([kvm-gmem]): each holds a reference to its VM. */
-	if (!strncmp(link, ANON_KVM, strlen(ANON_KVM)) ||
-	    !strncmp(link, ANON_GMEM, strlen(ANON_GMEM)))
-		return KVM_FD_REF;
-	return KVM_FD_NONE;
-}
 
 struct vmm_fds {
 	int vm_fd;		/* the first VM fd */
@@ -64,7 +50,7 @@ static void scan_fds(uint32_t pid, struct vmm_fds *v)
 		if (n <= 0)
 			continue;
 		link[n] = '\0';
-		switch (teardown_fd_kind(link)) {
+		switch (kvm_fd_kind(link)) {
 		case KVM_FD_VM:
 			if (!v->vms++)
 				v->vm_fd = fd;

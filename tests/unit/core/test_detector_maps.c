@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -65,11 +66,13 @@ static void gone_vms_of_every_map(void **state)
 	struct vm_record kept[] = { { { GONE_PID - 2, 0, start }, 1 } };
 	struct fake_sample s = { stats, ARRAY_SIZE(stats), vms,
 				 ARRAY_SIZE(vms), kept, ARRAY_SIZE(kept) };
-	struct vm_ident gone[8];
-	size_t n, i;
+	struct vm_ident gone[8], *seen;
+	size_t n, nseen, i;
 
 	(void)state;
-	n = detector_find_gone(&fake_ops, &s, gone, ARRAY_SIZE(gone));
+	seen = detector_vms(&fake_ops, &s, &nseen);
+	assert_non_null(seen);
+	n = vms_gone(seen, nseen, gone, ARRAY_SIZE(gone));
 	assert_int_equal(n, 3);
 	assert_true(vm_listed(getpid(), later, gone, n));
 	assert_true(vm_listed(GONE_PID, start, gone, n));
@@ -77,13 +80,45 @@ static void gone_vms_of_every_map(void **state)
 	for (i = 0; i < n; i++)
 		assert_int_not_equal(gone[i].pid, GONE_PID - 2);
 	/* At most max. */
-	assert_int_equal(detector_find_gone(&fake_ops, &s, gone, 1), 1);
+	assert_int_equal(vms_gone(seen, nseen, gone, 1), 1);
+	free(seen);
+}
+
+static bool only_pid(uint32_t pid, uint64_t start, const void *arg)
+{
+	(void)start;
+	return pid == *(const uint32_t *)arg;
+}
+
+/* A filter keeps its VMs' records in every map with a VM, in order, and
+ * leaves a kept map whole (its detector prunes it from what it reads). */
+static void keeps_only_the_filtered_vms(void **state)
+{
+	struct stat_record stats[] = {
+		{ { 10, 1, 5 }, 1 }, { { 11, 2, 5 }, 2 },
+		{ { 10, 3, 5 }, 3 }, { { 12, 4, 5 }, 4 },
+	};
+	struct vm_record vms[] = { { { 11, 0, 5 }, 1 }, { { 10, 0, 5 }, 2 } };
+	struct vm_record kept[] = { { { 11, 0, 5 }, 1 } };
+	struct fake_sample s = { stats, ARRAY_SIZE(stats), vms,
+				 ARRAY_SIZE(vms), kept, ARRAY_SIZE(kept) };
+	uint32_t pid = 10;
+
+	(void)state;
+	detector_keep_vms(&fake_ops, &s, only_pid, &pid);
+	assert_int_equal(s.nstats, 2);
+	assert_int_equal(s.stats[0].writes, 1);
+	assert_int_equal(s.stats[1].writes, 3);
+	assert_int_equal(s.nvms, 1);
+	assert_int_equal(s.vms[0].bus, 2);
+	assert_int_equal(s.nkept, 1);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(gone_vms_of_every_map),
+		cmocka_unit_test(keeps_only_the_filtered_vms),
 	};
 
 	return cmocka_run_group_tests_name("detector maps", tests, NULL, NULL);

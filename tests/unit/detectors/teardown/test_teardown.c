@@ -171,17 +171,17 @@ static void small_teardown_passes(void **state)
 static void running_vmm_fds(void **state)
 {
 	(void)state;
-	assert_int_equal(teardown_fd_kind("anon_inode:kvm-vm"), KVM_FD_VM);
-	assert_int_equal(teardown_fd_kind("anon_inode:kvm-vcpu:3"),
+	assert_int_equal(kvm_fd_kind("anon_inode:kvm-vm"), KVM_FD_VM);
+	assert_int_equal(kvm_fd_kind("anon_inode:kvm-vcpu:3"),
 			 KVM_FD_REF);
-	assert_int_equal(teardown_fd_kind("anon_inode:kvm-arm-vgic-v3"),
+	assert_int_equal(kvm_fd_kind("anon_inode:kvm-arm-vgic-v3"),
 			 KVM_FD_REF);
-	assert_int_equal(teardown_fd_kind("anon_inode:kvm-vm-stats"),
+	assert_int_equal(kvm_fd_kind("anon_inode:kvm-vm-stats"),
 			 KVM_FD_REF);
-	assert_int_equal(teardown_fd_kind("anon_inode:[kvm-gmem]"),
+	assert_int_equal(kvm_fd_kind("anon_inode:[kvm-gmem]"),
 			 KVM_FD_REF);
-	assert_int_equal(teardown_fd_kind("/dev/kvm"), KVM_FD_NONE);
-	assert_int_equal(teardown_fd_kind("anon_inode:[eventfd]"),
+	assert_int_equal(kvm_fd_kind("/dev/kvm"), KVM_FD_NONE);
+	assert_int_equal(kvm_fd_kind("anon_inode:[eventfd]"),
 			 KVM_FD_NONE);
 }
 
