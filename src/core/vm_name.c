@@ -59,12 +59,15 @@ static bool qemu_guest(const char *value, char *name, size_t size)
 		if (*p == ',')
 			p++;
 		eq = strchr(buf, '=');
+		/* An empty name is none: name keeps what it had. */
 		if (first && !eq) {
-			set_name(name, size, buf, n);
+			if (n)
+				set_name(name, size, buf, n);
 			return n > 0;
 		}
 		if (eq && eq - buf == 5 && !strncmp(buf, "guest", 5)) {
-			set_name(name, size, eq + 1, strlen(eq + 1));
+			if (eq[1])
+				set_name(name, size, eq + 1, strlen(eq + 1));
 			return eq[1] != '\0';
 		}
 		first = false;

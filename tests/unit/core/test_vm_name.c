@@ -67,6 +67,10 @@ static void libvirt_shapes(void **state)
 	assert_int_equal(name_of("/usr/bin/qemu-system-x86_64|-object|secret,id=masterKey0,format=raw,file=/var/lib/libvirt/qemu/domain-12-a-very-long-domain-n/master-key.aes", name),
 			 VM_NAME_LIBVIRT);
 	assert_string_equal(name, "a-very-long-domain-n");
+	/* An empty -name after it leaves the domain's name. */
+	assert_int_equal(name_of("qemu|-object|secret,file=/var/lib/libvirt/qemu/domain-4-db/key|-name|guest=", name),
+			 VM_NAME_LIBVIRT);
+	assert_string_equal(name, "db");
 	assert_int_equal(name_of("qemu|-m|1|/run/libvirt/qemu/domain-x-bad/", name),
 			 VM_NAME_EXE);
 }
