@@ -119,6 +119,17 @@ static bool stop_pending(const sigset_t *stop)
 	return sigtimedwait(stop, NULL, &zero) > 0;
 }
 
+/* Terminals send Enter as CR or LF, Backspace as DEL or ^H. */
+static bool is_enter(int key)
+{
+	return key == '\n' || key == '\r' || key == KEY_ENTER;
+}
+
+static bool is_backspace(int key)
+{
+	return key == KEY_BACKSPACE || key == 127 || key == 8;
+}
+
 enum tui_event tui_wait(uint64_t deadline_ns, const sigset_t *stop)
 {
 	uint64_t now;
@@ -136,6 +147,10 @@ enum tui_event tui_wait(uint64_t deadline_ns, const sigset_t *stop)
 			draw();
 			continue;
 		}
+		if (is_enter(key))
+			return TUI_DRILL;
+		if (is_backspace(key))
+			return TUI_BACK;
 		switch (key) {
 		case ERR:
 			break;
@@ -169,14 +184,8 @@ enum tui_event tui_wait(uint64_t deadline_ns, const sigset_t *stop)
 		case '<':
 			return TUI_SORT_PREV;
 		case 'x':
-		case '\n':
-		case '\r':
-		case KEY_ENTER:
 			return TUI_DRILL;
 		case 'b':
-		case KEY_BACKSPACE:
-		case 127:
-		case 8:
 			return TUI_BACK;
 		case 'r':
 			return TUI_RESET;
@@ -227,14 +236,14 @@ bool tui_prompt(const char *question, char *buf, size_t len)
 		attroff(A_REVERSE);
 		refresh();
 		key = getch();
-		if (key == '\n' || key == '\r' || key == KEY_ENTER)
+		if (is_enter(key))
 			break;
 		if (key == 27) {	/* Escape */
 			n = 0;
 			buf[0] = '\0';
 			break;
 		}
-		if ((key == KEY_BACKSPACE || key == 127 || key == 8) && n) {
+		if (is_backspace(key) && n) {
 			buf[--n] = '\0';
 			continue;
 		}
