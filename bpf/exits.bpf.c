@@ -116,15 +116,15 @@ static __always_inline void finish_pending(struct vcpu_thread *thread)
 static __always_inline void count_exit(__u32 kind, __u32 reason,
 				       __u32 vcpu_id)
 {
-	__u32 pid = current_pid(), tid = current_tid();
-	struct exit_key key = { .pid = pid, .tid = tid, .kind = kind,
+	struct current_ids me = current_ids();
+	struct exit_key key = { .pid = me.pid, .tid = me.tid, .kind = kind,
 				.reason = reason };
 	struct vcpu_thread *thread;
 	struct exit_stats *stats;
 
-	if (filtered_out(pid))
+	if (filtered_out(me.pid))
 		return;
-	thread = note_thread(pid, tid, vcpu_id);
+	thread = note_thread(me.pid, me.tid, vcpu_id);
 	if (!thread)
 		return;
 	if (kind == EXIT_KIND_USER)
@@ -141,13 +141,13 @@ static __always_inline void count_exit(__u32 kind, __u32 reason,
 
 static __always_inline void count_entry(void)
 {
-	__u32 pid = current_pid(), tid = current_tid();
+	struct current_ids me = current_ids();
 	struct vcpu_thread *thread;
 
-	if (filtered_out(pid))
+	if (filtered_out(me.pid))
 		return;
-	thread = bpf_map_lookup_elem(&vcpu_threads, &tid);
-	if (thread && thread->pid == pid &&
+	thread = bpf_map_lookup_elem(&vcpu_threads, &me.tid);
+	if (thread && thread->pid == me.pid &&
 	    thread->thread_start == current_thread_start())
 		finish_pending(thread);
 }
@@ -209,10 +209,10 @@ int tp_kvm_entry(void *ctx)
 
 static __always_inline void note_vcpu_index(__u32 vcpu_id)
 {
-	__u32 pid = current_pid();
+	struct current_ids me = current_ids();
 
-	if (!filtered_out(pid))
-		note_thread(pid, current_tid(), vcpu_id);
+	if (!filtered_out(me.pid))
+		note_thread(me.pid, me.tid, vcpu_id);
 }
 
 /*

@@ -29,22 +29,52 @@ static __always_inline __u32 current_tid(void)
 	return (__u32)bpf_get_current_pid_tgid();
 }
 
+/* Both from one helper call: the hot programs need both, and a helper
+ * call is most of what a short program costs. */
+struct current_ids {
+	__u32 pid;	/* the process (tgid) */
+	__u32 tid;
+};
+
+static __always_inline struct current_ids current_ids(void)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct current_ids ids = { .pid = id >> 32, .tid = (__u32)id };
+
+	return ids;
+}
+
+/*
+ * bpf_get_current_task_btf() (5.11) gives a task the program reads in
+ * place, as plain loads; before it, every field is a
+ * bpf_probe_read_kernel() call. Both branches are kept, the kernel's BTF
+ * picks one at load and the verifier drops the other.
+ */
+#define HAVE_TASK_BTF \
+	bpf_core_enum_value_exists(enum bpf_func_id, \
+				   BPF_FUNC_get_current_task_btf)
+
 /* When the current thread started (monotonic ns): with its tid, it names
  * this thread, not a later one given the tid whose exit was missed. */
 static __always_inline __u64 current_thread_start(void)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct task_struct *task;
 
+	if (HAVE_TASK_BTF)
+		return bpf_get_current_task_btf()->start_time;
+	task = (struct task_struct *)bpf_get_current_task();
 	return BPF_CORE_READ(task, start_time);
 }
 
 /* When the current VMM process started (boot-time ns): with its pid, it
- * names this VM, not a later one that reuses the pid (bpf/vm_ident.h).
- * Read once per thread, as its state is made. */
+ * names this VM, not a later one that reuses the pid (bpf/vm_ident.h). */
 static __always_inline __u64 current_vm_start(void)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct task_struct *task;
 
+	if (HAVE_TASK_BTF)
+		return bpf_get_current_task_btf()->group_leader->start_boottime;
+	task = (struct task_struct *)bpf_get_current_task();
 	return BPF_CORE_READ(task, group_leader, start_boottime);
 }
 

@@ -97,24 +97,24 @@ static __always_inline void retire_thread(__u32 tid, struct mmio_thread *t)
 
 static __always_inline struct mmio_thread *this_thread(void)
 {
-	__u32 pid = current_pid(), tid = current_tid();
+	struct current_ids me = current_ids();
 	struct mmio_thread *t;
 	__u64 started;
 
-	if (!vmm_watched(pid))
+	if (!vmm_watched(me.pid))
 		return NULL;
 	started = current_thread_start();
-	t = bpf_map_lookup_elem(&mmio_threads, &tid);
-	if (t && t->pid == pid && t->thread_start == started)
+	t = bpf_map_lookup_elem(&mmio_threads, &me.tid);
+	if (t && t->pid == me.pid && t->thread_start == started)
 		return t;
 	/* An earlier thread given this tid: its exit was missed. */
 	if (t)
-		retire_thread(tid, t);
-	bpf_map_update_elem(&mmio_threads, &tid, &zero_thread, BPF_ANY);
-	t = bpf_map_lookup_elem(&mmio_threads, &tid);
+		retire_thread(me.tid, t);
+	bpf_map_update_elem(&mmio_threads, &me.tid, &zero_thread, BPF_ANY);
+	t = bpf_map_lookup_elem(&mmio_threads, &me.tid);
 	if (t) {
-		t->pid = pid;
-		t->tid = tid;
+		t->pid = me.pid;
+		t->tid = me.tid;
 		t->vm_start = current_vm_start();
 		t->thread_start = started;
 	}

@@ -73,8 +73,10 @@ static const struct pmu_open zero_open;
 /* The current vCPU's figures, and its key into *key. */
 static __always_inline struct pmu_vcpu_stats *vcpu_of(struct pmu_vcpu_key *key)
 {
-	key->pid = current_pid();
-	key->tid = current_tid();
+	struct current_ids me = current_ids();
+
+	key->pid = me.pid;
+	key->tid = me.tid;
 	if (!vmm_watched(key->pid))
 		return NULL;
 	key->vm_start = current_vm_start();
@@ -112,8 +114,8 @@ static __always_inline void op_begin(enum pmu_op op, struct kvm_vcpu *vcpu)
 
 static __always_inline void op_end(enum pmu_op op)
 {
-	struct pmu_vcpu_key key = { .pid = current_pid(),
-				    .tid = current_tid() };
+	struct current_ids me = current_ids();
+	struct pmu_vcpu_key key = { .pid = me.pid, .tid = me.tid };
 	struct pmu_op_stats *o;
 	struct pmu_vcpu_stats *s;
 	struct pmu_open *open;

@@ -181,19 +181,64 @@ static bool stop_before(uint64_t deadline_ns)
 }
 
 /* The detectors block in the stream's first document and whenever it
- * changes, not in each: it is most of a document and seldom changes. */
-static void detectors_once(struct top_options *o, json_t *doc, json_t *dets)
+ * changes, not in each: it is most of a document and seldom changes.
+ * dets, or NULL (freed) when it is the same as last time. */
+static json_t *detectors_changed(struct top_options *o, json_t *dets)
 {
 	char *text = json_dumps(dets, JSON_COMPACT | JSON_SORT_KEYS);
 
 	if (text && o->last_detectors && !strcmp(text, o->last_detectors)) {
 		json_decref(dets);
 		free(text);
-		return;
+		return NULL;
 	}
-	json_object_set_new(doc, "detectors", dets);
 	free(o->last_detectors);
 	o->last_detectors = text;
+	return dets;
+}
+
+/* One JSON document, written a member at a time (json_stream). */
+static int emit_json(struct top_options *o, const struct runner *r,
+		     FILE *out)
+{
+	json_t *dets = json_object(), *missed = json_object();
+	struct json_stream js;
+	enum detector_id det;
+
+	json_stream_open(&js, out);
+	json_stream_member(&js, "kvmwatch", json_string(KVMWATCH_VERSION));
+	json_stream_member(&js, "schema", json_integer(KVMWATCH_JSON_SCHEMA));
+	json_stream_member(&js, "type", json_string("top"));
+	json_stream_member(&js, "time", json_real((double)time(NULL)));
+	json_stream_member(&js, "host", json_host(r->caps));
+	json_stream_members(&js, r->runs[DET_EXITS].ops->view_json(
+					 runner_view(r, DET_EXITS)));
+	for (det = 0; det < DET_COUNT; det++) {
+		if (!detector_implemented(det))
+			continue;
+		json_object_set_new(dets, detectors[det].name,
+				    json_detector(r->plan, det));
+		/* Runs the kernel skipped: figures may be short by this. */
+		json_object_set_new(missed, detectors[det].name,
+				    runner_on(r, det) ?
+				    json_integer(runner_missed_runs(r, det)) :
+				    json_null());
+	}
+	json_stream_member(&js, "missed_runs", missed);
+	for (det = 0; det < DET_COUNT; det++) {
+		const struct detector_ops *ops = r->runs[det].ops;
+
+		if (!detector_implemented(det) || det == DET_EXITS)
+			continue;
+		json_stream_member(&js, ops->json_key ? ops->json_key :
+				   detectors[det].name, runner_on(r, det) ?
+				   ops->view_json(runner_view(r, det)) :
+				   json_null());
+	}
+	dets = detectors_changed(o, dets);
+	if (dets)
+		json_stream_member(&js, "detectors", dets);
+	return json_stream_close(&js);
 }
 
 /* One report into out: JSON, or each running detector's table. */
@@ -201,46 +246,13 @@ int emit_report(struct top_options *o, const struct runner *r, FILE *out)
 {
 	const void *exits = runner_view(r, DET_EXITS);
 	enum detector_id det;
-	json_t *doc, *dets, *missed;
 
 	if (o->log) {
 		exits_log_line(out, exits, o->csv, o->log_lines++);
 		return fflush(out) ? -EIO : 0;
 	}
-	if (o->format == OUTPUT_JSON) {
-		doc = json_pack("{s:s, s:i, s:s, s:f, s:o}",
-				"kvmwatch", KVMWATCH_VERSION,
-				"schema", KVMWATCH_JSON_SCHEMA,
-				"type", "top",
-				"time", (double)time(NULL),
-				"host", json_host(r->caps));
-		dets = json_object();
-		/* Runs the kernel skipped: figures may be short by this. */
-		missed = json_object();
-		json_object_update_new(doc, r->runs[DET_EXITS].ops->view_json(exits));
-		json_object_set_new(doc, "missed_runs", missed);
-		for (det = 0; det < DET_COUNT; det++) {
-			const struct detector_ops *ops = r->runs[det].ops;
-
-			if (!detector_implemented(det))
-				continue;
-			json_object_set_new(dets, detectors[det].name,
-					    json_detector(r->plan, det));
-			json_object_set_new(missed, detectors[det].name,
-					    runner_on(r, det) ? json_integer(
-						runner_missed_runs(r, det)) :
-					    json_null());
-			if (det == DET_EXITS)
-				continue;
-			json_object_set_new(doc, ops->json_key ? ops->json_key :
-					    detectors[det].name,
-					    runner_on(r, det) ?
-					    ops->view_json(runner_view(r, det)) :
-					    json_null());
-		}
-		detectors_once(o, doc, dets);
-		return json_emit(out, doc);
-	}
+	if (o->format == OUTPUT_JSON)
+		return emit_json(o, r, out);
 	exits_view_text_opts(out, exits, r->runs[DET_EXITS].modes, &o->text);
 	for (det = 0; det < DET_COUNT; det++) {
 		/* f's regex picks detectors by name, as it picks reasons. */

@@ -161,10 +161,20 @@ int attach_plan_resolve(struct attach_plan *plan, struct kernel_caps *caps,
 		     nfacts < ARRAY_SIZE(facts); name++)
 			facts[nfacts++] = (struct ksym_query){ .name = *name };
 	}
+	for (det = 0; det < DET_COUNT; det++) {
+		const struct detector_ops *ops = detector_ops(det);
+		const char *const *q;
+
+		if (ops && ops->kernel_members &&
+		    detector_mask & (1u << det))
+			for (q = ops->kernel_members; *q; q++)
+				caps_answer_member(caps, *q);
+	}
 	err = caps_lookup_ksyms_also(queries, nq, facts, nfacts);
 	if (err)
 		kw_warn("cannot read /proc/kallsyms: %s; function probes disabled",
 			strerror(-err));
+	kw_timing("kallsyms read, KVM's types asked");
 	for (i = 0, nq = 0; i < plan->count; i++) {
 		struct point_state *s = &plan->points[i];
 

@@ -99,6 +99,10 @@ struct detector_ops {
 	 * presence it reads (caps_lookup_ksyms), found in the plan's one
 	 * pass over /proc/kallsyms. */
 	const char *const *kernel_symbols;
+	/* Optional, NULL-ended: "struct.member" of KVM's types whose
+	 * presence it reads (caps_has_member), answered while the plan
+	 * holds the kernel's BTF. */
+	const char *const *kernel_members;
 	/* The maps a sample copies; the runner reads and prunes them. */
 	const struct detector_map *maps;
 	size_t nmaps;

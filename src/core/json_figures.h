@@ -3,6 +3,7 @@
 #ifndef KVMWATCH_JSON_FIGURES_H
 #define KVMWATCH_JSON_FIGURES_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -24,6 +25,25 @@ static inline json_t *json_ratio(double v)
 
 /* Print doc on one line and free it. Returns 0 or -EIO. */
 int json_emit(FILE *out, json_t *doc);
+
+/*
+ * A document written one member at a time, each member's tree freed
+ * before the next is made: a report of 256 VMs is tens of MB of jansson
+ * objects built whole, a few MB one member at a time.
+ */
+struct json_stream {
+	FILE *out;
+	bool first;
+	int err;
+};
+
+void json_stream_open(struct json_stream *s, FILE *out);
+/* Write "key": value and free value (NULL: out of memory). */
+void json_stream_member(struct json_stream *s, const char *key, json_t *value);
+/* Each member of obj in turn, then free obj. */
+void json_stream_members(struct json_stream *s, json_t *obj);
+/* End the document and its line. Returns 0, -ENOMEM or -EIO. */
+int json_stream_close(struct json_stream *s);
 
 /* A VM's vm_start (core/vm_ident.h) as Unix seconds, or null unknown. */
 json_t *json_vm_start(uint64_t start);

@@ -174,7 +174,7 @@ static void probe_admin_needs(struct kernel_caps *caps)
 		 why);
 }
 
-void caps_release(struct kernel_caps *caps)
+void caps_drop_btf(struct kernel_caps *caps)
 {
 	size_t i;
 
@@ -186,6 +186,11 @@ void caps_release(struct kernel_caps *caps)
 	caps->nmodule_btfs = 0;
 	btf__free(caps->vmlinux_btf);
 	caps->vmlinux_btf = NULL;
+}
+
+void caps_release(struct kernel_caps *caps)
+{
+	caps_drop_btf(caps);
 }
 
 static void probe_kvm(struct kernel_caps *caps)
@@ -344,6 +349,57 @@ static const struct caps_module_btf *module_btf(struct kernel_caps *caps,
 	snprintf(m->name, sizeof(m->name), "%s", module);
 	caps->nmodule_btfs++;
 	return m;
+}
+
+static const struct caps_member *asked(const struct kernel_caps *caps,
+				       const char *question)
+{
+	size_t i;
+
+	for (i = 0; i < caps->nmembers; i++)
+		if (!strcmp(caps->members[i].question, question))
+			return &caps->members[i];
+	return NULL;
+}
+
+void caps_answer_member(struct kernel_caps *caps, const char *question)
+{
+	static const char *const kvm_modules[] = { "kvm", "kvm_amd",
+						   "kvm_intel" };
+	const char *dot = strchr(question, '.');
+	struct caps_member *answer;
+	char sname[64];
+	size_t i;
+
+	if (asked(caps, question) || !dot ||
+	    caps->nmembers == ARRAY_SIZE(caps->members) ||
+	    (size_t)(dot - question) >= sizeof(sname))
+		return;
+	snprintf(sname, sizeof(sname), "%.*s", (int)(dot - question), question);
+	answer = &caps->members[caps->nmembers++];
+	answer->question = question;
+	answer->found = btf_struct_has_member(caps->vmlinux_btf, sname, dot + 1);
+	/* Debian builds KVM as modules: their types are not in vmlinux. */
+	for (i = 0; !answer->found && caps->vmlinux_btf &&
+	     i < ARRAY_SIZE(kvm_modules); i++) {
+		char path[64];
+		const struct caps_module_btf *m;
+
+		snprintf(path, sizeof(path), "/sys/kernel/btf/%s",
+			 kvm_modules[i]);
+		if (!path_exists(path))
+			continue;
+		m = module_btf(caps, kvm_modules[i]);
+		answer->found = m && btf_struct_has_member(m->btf, sname,
+							   dot + 1);
+	}
+}
+
+bool caps_has_member(const struct kernel_caps *caps, const char *question)
+{
+	const struct caps_member *answer = asked(caps, question);
+
+	return answer && answer->found;
 }
 
 bool caps_fentry_can_attach(struct kernel_caps *caps, const char *func,

@@ -35,6 +35,10 @@ int session_prepare(struct kernel_caps *caps, struct attach_plan *plan,
 		return KW_EXIT_RUNTIME;
 	}
 	kw_timing("probe points planned (kallsyms, fentry trials)");
+	/* Nothing reads the parsed BTF after planning, and each load
+	 * parses its own: not both at once. */
+	caps_drop_btf(caps);
+	kw_timing("parsed BTF freed");
 	return KW_EXIT_OK;
 }
 

@@ -5,7 +5,12 @@ measured side by side in one testbed boot (docs/performance.md).
 usage: tests/bench/bench.py [--no-boot] [KERNEL...]   (default: x86_64-6.12)
   --no-boot  tabulate again what an earlier run left in build/bench/
   BENCH_REPS (5), BENCH_WRITES (10000), BENCH_TIMER_S (3) and
-  BENCH_OBSERVERS (all) reach the guest half, tests/bench/guest-bench.sh.
+  BENCH_OBSERVERS (all) and BENCH_SCALE (VMSxVCPUS run at once under
+  kvmwatch top for its peak RSS: 256x4; 0: none) reach the guest half,
+  tests/bench/guest-bench.sh.
+  BENCH_BASE=REF builds kvmwatch at git commit REF as well, and adds the
+  observers kvmwatch-base and kvmwatch-base-tracepoint: a change's
+  before and after, side by side in the same repetitions.
 
 Every figure is a ratio to the untraced run of the same repetition, or a
 time, size or BPF cost of the observer itself; the table goes to stdout
@@ -14,6 +19,7 @@ and build/bench/<kernel>.md, the figures to build/bench/<kernel>.json.
 
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -28,8 +34,38 @@ import kernels  # noqa: E402
 from vmlib import guest_run_cmd, load_json, read_text  # noqa: E402
 
 OUT = os.path.join(REPO, "build", "bench")
-ENV = ("BENCH_REPS", "BENCH_WRITES", "BENCH_TIMER_S", "BENCH_OBSERVERS")
+ENV = ("BENCH_REPS", "BENCH_WRITES", "BENCH_TIMER_S", "BENCH_OBSERVERS",
+       "BENCH_SCALE")
 TIMEOUT = 7200
+ALL_OBSERVERS = ("untraced kvmwatch kvmwatch-tracepoint kvmwatch-mmio "
+                 "perf-stat perf-kvm-stat bpftrace")
+BASE_OBSERVERS = "kvmwatch-base kvmwatch-base-tracepoint"
+
+
+def build_base(ref, arch):
+    """kvmwatch built at commit ref for arch, in a worktree kept under
+    build/bench/ (a second bench of the same commit builds nothing):
+    the path of its binary, copied as kvmwatch-base."""
+    sha = subprocess.run(["git", "-C", REPO, "rev-parse", "--verify",
+                          f"{ref}^{{commit}}"], capture_output=True,
+                         text=True)
+    if sha.returncode:
+        raise SystemExit(f"bench: BENCH_BASE={ref}: no such commit")
+    sha = sha.stdout.strip()
+    tree = os.path.join(OUT, f"base-{sha[:12]}")
+    if not os.path.isdir(tree):
+        subprocess.run(["git", "-C", REPO, "worktree", "add", "--detach",
+                        tree, sha], check=True, capture_output=True)
+    subprocess.run(["make", "-C", tree, "--no-print-directory", "V=0",
+                    f"ARCH={arch}", "all"], check=True)
+    binary = os.path.join(OUT, f"kvmwatch-base-{arch}", "kvmwatch-base")
+    os.makedirs(os.path.dirname(binary), exist_ok=True)
+    with open(os.path.join(tree, "build", arch, "kvmwatch"), "rb") as src, \
+            open(binary, "wb") as dst:
+        dst.write(src.read())
+    os.chmod(binary, 0o755)
+    print(f"bench: kvmwatch-base is {sha[:12]} ({ref})", flush=True)
+    return binary, sha[:12]
 
 
 def number(path):
@@ -71,6 +107,21 @@ def program_costs(d):
     return out
 
 
+TIMING = re.compile(r"^kvmwatch: \[(\d+\.\d+) s\] (.*)$")
+
+
+def timing_steps(d):
+    """{step: seconds since start} from KVMWATCH_TIMING's lines; a step's
+    count ("attached 5 links") left out so that runs line up."""
+    steps = {}
+    for line in open_lines(os.path.join(d, "observer.err")):
+        m = TIMING.match(line)
+        if m:
+            steps.setdefault(re.sub(r"\d+ ", "N ", m.group(2)),
+                             float(m.group(1)))
+    return steps
+
+
 def spread(values):
     values = [v for v in values if v is not None]
     if not values:
@@ -90,7 +141,7 @@ def figures(out):
             continue
         door, timer, attach, detach, hwm, bpf_ns, progs = ([] for _ in
                                                           range(7))
-        costs = {}
+        costs, steps = {}, {}
         for r in reps:
             base = os.path.join(out, f"rep-{r}", "untraced")
             d = os.path.join(out, f"rep-{r}", obs)
@@ -104,6 +155,8 @@ def figures(out):
             detach.append(cs / 100 if cs is not None else None)
             kb = number(os.path.join(d, "hwm_kb"))
             hwm.append(kb / 1024 if kb is not None else None)
+            for step, t in timing_steps(d).items():
+                steps.setdefault(step, []).append(t)
             for name, (ns, cnt) in program_costs(d).items():
                 c = costs.setdefault(name, [0, 0])
                 c[0] += ns
@@ -117,6 +170,9 @@ def figures(out):
                      "peak_rss_mib": spread(hwm),
                      "bpf_ns_per_exit": spread(bpf_ns),
                      "bpf_programs": max(progs) if progs else None,
+                     # KVMWATCH_TIMING: median seconds from start
+                     "steps": {k: statistics.median(v)
+                               for k, v in steps.items()},
                      # ns per exit and runs per exit, over all repetitions
                      "program_costs": {
                          n: {"ns_per_exit": ns / exits / len(reps),
@@ -130,7 +186,72 @@ def figures(out):
             "perf": read_text(os.path.join(out, "perf-version")).strip(),
             "bpftrace": read_text(os.path.join(out,
                                                "bpftrace-version")).strip(),
-            "exits": exits, "reps": len(reps), "observers": rows}
+            "exits": exits, "reps": len(reps), "observers": rows,
+            "scale": scale_figures(out)}
+
+
+SCALE_VIEWS = ("top", "top-json", "export")
+
+
+def scale_figures(out):
+    """kvmwatch's peak RSS in each view while many VMs ran at once, and
+    the most VMs and vCPU threads a report of it held: JSON documents
+    counted, export's series by VMM pid, text rows of the exits table
+    (a pid, then the VM's name or process)."""
+    d = os.path.join(out, "scale")
+    params = read_text(os.path.join(d, "params")).split()
+    if len(params) != 2:
+        return None
+    views = {}
+    for view in SCALE_VIEWS:
+        vd = os.path.join(d, view)
+        kb = number(os.path.join(vd, "hwm_kb"))
+        most_vms = most_vcpus = 0
+        if view == "top-json":
+            for line in open_lines(os.path.join(vd, "observer.out")):
+                try:
+                    vms = json.loads(line).get("vms") or []
+                except (ValueError, AttributeError):
+                    continue
+                most_vms = max(most_vms, len(vms))
+                most_vcpus = max(most_vcpus, sum(
+                    len(vm.get("vcpus") or []) for vm in vms))
+        elif view == "export":
+            pids, tids = set(), set()
+            for line in open_lines(os.path.join(vd, "last.prom")):
+                pid = re.search(r'[{,]vm="(\d+)"', line)
+                vcpu = re.search(r'[{,]vcpu="([^"]+)"', line)
+                if pid and not line.startswith("#"):
+                    pids.add(pid.group(1))
+                    if vcpu:
+                        tids.add((pid.group(1), vcpu.group(1)))
+            most_vms, most_vcpus = len(pids), len(tids)
+        else:
+            vms = vcpus = 0
+            table = False
+            for line in open_lines(os.path.join(vd, "observer.out")):
+                if "PID/TID" in line:	# the exits table's header
+                    vms, vcpus, table = 0, 0, True
+                elif not line.strip():
+                    table = False
+                elif table and re.match(r"\s*\d+\s+-\s", line):
+                    vms += 1	# a VM's row: no vCPU index
+                elif table and re.match(r"\s*\d+\s+(\d+|\?)\s", line):
+                    vcpus += 1
+                most_vms = max(most_vms, vms)
+                most_vcpus = max(most_vcpus, vcpus)
+        views[view] = {"peak_rss_mib": kb / 1024 if kb is not None
+                       else None, "most_vms": most_vms,
+                       "most_vcpus": most_vcpus}
+    return {"vms": int(params[0]), "vcpus": int(params[1]), "views": views}
+
+
+def open_lines(path):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read().splitlines()
+    except OSError:
+        return []
 
 
 def cell(s, fmt, ranged=True):
@@ -152,6 +273,8 @@ def table(fig, arch):
         f"(the interrupts its guest took, untraced / observed); "
         f"{fig['exits']:.0f} kvm:kvm_exit over both",
         "ratios to untraced in the same repetition: median (min-max)",
+        *([f"kvmwatch-base: kvmwatch built at {fig['base']}"]
+          if fig.get("base") else []),
         "",
         "| observer | doorbell | timer | attach s | detach s | peak RSS "
         "MiB | BPF ns/exit | BPF programs |",
@@ -165,6 +288,32 @@ def table(fig, arch):
             f"{cell(r['peak_rss_mib'], '{:.1f}', False)} | "
             f"{cell(r['bpf_ns_per_exit'], '{:.0f}')} | "
             f"{r['bpf_programs'] if r['bpf_programs'] is not None else '-'} |")
+    timed = {obs: r["steps"] for obs, r in fig["observers"].items()
+             if r.get("steps")}
+    if timed:
+        names = list(timed)
+        order = sorted({k for st in timed.values() for k in st},
+                       key=lambda k: min(st.get(k, 1e9)
+                                         for st in timed.values()))
+        lines += ["", "start-up and shutdown (KVMWATCH_TIMING), median "
+                  "seconds from start", "",
+                  "| step | " + " | ".join(names) + " |",
+                  "|---|" + "---|" * len(names)]
+        for k in order:
+            lines.append(f"| {k} | " + " | ".join(
+                f"{timed[n][k]:.2f}" if k in timed[n] else "-"
+                for n in names) + " |")
+    sc = fig.get("scale")
+    if sc:
+        lines += ["", f"while {sc['vms']} VMs x {sc['vcpus']} vCPUs ran at "
+                  "once (kvmload timer), kvmwatch reading every 2 s:", "",
+                  "| view | peak RSS MiB | VMs in its fullest report | "
+                  "vCPU threads |", "|---|---|---|---|"]
+        for view, v in sc["views"].items():
+            rss = v["peak_rss_mib"]
+            lines.append(f"| {view} | {'-' if rss is None else f'{rss:.1f}'}"
+                         f" | {v['most_vms']} | "
+                         f"{v['most_vcpus']} |")
     for obs, r in fig["observers"].items():
         costly = list(r["program_costs"].items())[:8]
         if not costly:
@@ -183,13 +332,23 @@ def run(name, boot=True):
     out = os.path.join(OUT, name)
     script = os.path.join(OUT, f"{name}-guest.sh")
     os.makedirs(OUT, exist_ok=True)
+    base = os.environ.get("BENCH_BASE")
     with open(script, "w") as f:
+        observers = os.environ.get("BENCH_OBSERVERS") or ALL_OBSERVERS
+        if base and "BENCH_OBSERVERS" not in os.environ:
+            observers += " " + BASE_OBSERVERS
+        f.write(f"BENCH_OBSERVERS='{observers}'\n")
         for var in ENV:
-            if os.environ.get(var):
+            if os.environ.get(var) and var != "BENCH_OBSERVERS":
                 f.write(f"{var}='{os.environ[var]}'\n")
         f.write(read_text(os.path.join(HERE, "guest-bench.sh")))
     cmd = guest_run_cmd(name, script, out, TIMEOUT,
                         tools="perf,bpftrace,bpftool")
+    if base and boot:
+        binary, sha = build_base(base, arch)
+        cmd += ["--file", binary]
+        with open(os.path.join(OUT, f"{name}.base"), "w") as f:
+            f.write(f"{sha} {base}\n")
     t0 = time.monotonic()
     res = subprocess.run(cmd) if boot else None
     if res and res.returncode:
@@ -198,6 +357,10 @@ def run(name, boot=True):
               file=sys.stderr)
         return 1
     fig = figures(out)
+    base_note = os.path.join(OUT, f"{name}.base")
+    if "kvmwatch-base" in " ".join(fig["observers"]) and \
+            os.path.exists(base_note):
+        fig["base"] = read_text(base_note).strip()
     text = table(fig, arch)
     if not boot:
         print(text)

@@ -14,8 +14,11 @@
 #   progs.json             bpftool -j prog show: each program's cost
 # and /out/exits: kvm:kvm_exit over the workloads, from a hist
 # trigger on an untraced run (the BPF cost per exit divides by it).
+# Then /out/scale/: kvmwatch top's peak RSS (hwm_kb) while BENCH_SCALE
+# ("VMSxVCPUS", 256x4; 0: none) VMs run at once, and its reports.
 set -u
 : "${BENCH_REPS:=5}" "${BENCH_WRITES:=10000}" "${BENCH_TIMER_S:=3}"
+: "${BENCH_SCALE:=256x4}"
 : "${BENCH_OBSERVERS:=untraced kvmwatch kvmwatch-tracepoint kvmwatch-mmio perf-stat perf-kvm-stat bpftrace}"
 TIMER_PERIOD_US=200
 WAIT_CS=12000		# an attach or a detach longer than 120 s is a hang
@@ -55,12 +58,19 @@ attached() {
 }
 
 start_observer() {
+	# kvmwatch's start-up and shutdown, step by step, into observer.err.
+	export KVMWATCH_TIMING=1
 	case $1 in
 	kvmwatch) kvmwatch top -b -C -o json -d 3600 -n 1 ;;
 	kvmwatch-tracepoint)
 		kvmwatch --mode tracepoint top -b -C -o json -d 3600 -n 1 ;;
 	# One detector: check loads only what its rules need.
 	kvmwatch-mmio) kvmwatch check --mmio -o json ;;
+	# The same two, built from BENCH_BASE's commit: a change's A/B in
+	# one run, where figures of two runs under TCG are not comparable.
+	kvmwatch-base) kvmwatch-base top -b -C -o json -d 3600 -n 1 ;;
+	kvmwatch-base-tracepoint)
+		kvmwatch-base --mode tracepoint top -b -C -o json -d 3600 -n 1 ;;
 	perf-stat) perf stat -a -e 'kvm:*' -o "$2/perf.txt" ;;
 	perf-kvm-stat) perf kvm stat record -a -o /tmp/perf.data ;;
 	bpftrace)
@@ -134,6 +144,10 @@ uname -r >/out/kernel
 perf --version >/out/perf-version 2>&1
 bpftrace --version >/out/bpftrace-version 2>&1
 count_exits
+# The first kvmwatch of a boot reads /proc/kallsyms whole (0.6 s more
+# under TCG) and keeps its answers in /run/kvmwatch: done here, so that
+# no observer's attach pays it because it came first.
+kvmwatch probe >/dev/null 2>&1
 r=1
 while [ $r -le "$BENCH_REPS" ]; do
 	# Rotate the order, so that no observer always runs first.
@@ -150,4 +164,51 @@ while [ $r -le "$BENCH_REPS" ]; do
 	done
 	r=$((r + 1))
 done
+# scale VIEW: kvmwatch reading every 2 s while VMS VMs of VCPUS vCPUs
+# each tick their timers at once (kvmload runs 64 VMs at most: several
+# of them), as the text top, the JSON top and export show them.
+scale_view() {
+	vms=${BENCH_SCALE%x*} vcpus=${BENCH_SCALE#*x} d=/out/scale/$1
+	mkdir -p $d
+	echo "bench: scale $1, $vms VMs x $vcpus vCPUs (uptime $(now_cs) cs)"
+	case $1 in
+	top) kvmwatch top -b -d 2 ;;
+	top-json) kvmwatch top -b -o json -d 2 ;;
+	export) kvmwatch export --textfile $d/metrics.prom -i 2 ;;
+	esac >$d/observer.out 2>$d/observer.err &
+	pid=$!
+	t0=$(now_cs)
+	until attached kvmwatch $pid $d; do
+		if ! alive $pid || [ $(($(now_cs) - t0)) -gt $WAIT_CS ]; then
+			echo "bench: scale: kvmwatch did not attach"
+			kill -KILL $pid 2>/dev/null
+			return
+		fi
+		sleep 0.1
+	done
+	i=0 loads=
+	while [ $((i * 64)) -lt "$vms" ]; do
+		n=$((vms - i * 64))
+		[ $n -gt 64 ] && n=64
+		kvmload timer --vms $n --vcpus "$vcpus" --period-us 50000 \
+			--seconds 10 >$d/kvmload-$i.json 2>$d/kvmload-$i.err &
+		loads="$loads $!"
+		i=$((i + 1))
+	done
+	for l in $loads; do
+		wait "$l" || echo "bench: scale: a kvmload failed (exit $?)"
+	done
+	sleep 3	# one more report with every VM in it
+	[ -f $d/metrics.prom ] && cp $d/metrics.prom $d/last.prom
+	sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\).*/\1/p' /proc/$pid/status >$d/hwm_kb
+	kill -INT $pid
+	wait $pid 2>/dev/null
+}
+
+if [ "$BENCH_SCALE" != 0 ]; then
+	for view in top top-json export; do
+		scale_view $view
+	done
+	echo "${BENCH_SCALE%x*} ${BENCH_SCALE#*x}" >/out/scale/params
+fi
 echo "bench: done (uptime $(now_cs) cs)"

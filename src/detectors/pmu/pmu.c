@@ -195,4 +195,5 @@ DEFINE_DETECTOR(pmu, DET_PMU,
 		.json_key = "pmu",
 		.rules = &pmu_rule_group,
 		.kernel_symbols = pmu_kernel_symbols,
+		.kernel_members = pmu_kernel_members,
 		.can_start = pmu_can_start)

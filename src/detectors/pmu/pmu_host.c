@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <bpf/btf.h>
 
 #include "pmu_model.h"
 
@@ -84,55 +83,15 @@ static bool cpu_has_flag(const char *flag)
 	return found;
 }
 
-static bool btf_struct_has_member(const struct btf *btf, const char *sname,
-				  const char *mname)
-{
-	const struct btf_member *m;
-	const struct btf_type *t;
-	int id, i;
-
-	if (!btf)
-		return false;
-	id = btf__find_by_name_kind(btf, sname, BTF_KIND_STRUCT);
-	if (id <= 0)
-		return false;
-	t = btf__type_by_id(btf, id);
-	m = btf_members(t);
-	for (i = 0; i < btf_vlen(t); i++, m++)
-		if (!strcmp(btf__name_by_offset(btf, m->name_off), mname))
-			return true;
-	return false;
-}
-
-/* Look in vmlinux and in the KVM modules' BTF (Debian builds KVM as
- * modules; their types are not in vmlinux). */
-static bool kernel_has_member(const struct kernel_caps *caps,
-			      const char *sname, const char *mname)
-{
-	static const char *const modules[] = { "kvm", "kvm_amd", "kvm_intel" };
-	struct btf *vmlinux = caps->vmlinux_btf, *mod;
-	char path[64];
-	bool found;
-	size_t i;
-
-	if (btf_struct_has_member(vmlinux, sname, mname))
-		return true;
-	for (i = 0; vmlinux && i < sizeof(modules) / sizeof(modules[0]); i++) {
-		snprintf(path, sizeof(path), "/sys/kernel/btf/%s", modules[i]);
-		if (!path_exists(path))
-			continue;
-		mod = btf__load_module_btf(modules[i], vmlinux);
-		found = btf_struct_has_member(mod, sname, mname);
-		btf__free(mod);
-		if (found)
-			return true;
-	}
-	return false;
-}
-
 const char *const pmu_kernel_symbols[] = {
 	"kvm_mediated_pmu_load", "perf_load_guest_context",
 	"kvm_vcpu_pmu_restore_guest", "perf_guest_get_msrs", NULL,
+};
+
+/* AMD's PMC virtualization (VMCB fields) and the mediated vPMU's ops. */
+const char *const pmu_kernel_members[] = {
+	"vmcb_save_area.perf_cntr_global_control",
+	"kvm_pmu_ops.mediated_load", NULL,
 };
 
 void pmu_gather_facts(const struct kernel_caps *caps,
@@ -166,9 +125,8 @@ void pmu_gather_facts(const struct kernel_caps *caps,
 		f->has_guest_get_msrs = q[3].found;
 	}
 	if (caps->arch == ARCH_X86_64) {
-		f->btf_vmcb_pmc = kernel_has_member(caps, "vmcb_save_area",
-						    "perf_cntr_global_control");
-		f->btf_mediated_ops = kernel_has_member(caps, "kvm_pmu_ops",
-							"mediated_load");
+		f->btf_vmcb_pmc = caps_has_member(caps, pmu_kernel_members[0]);
+		f->btf_mediated_ops = caps_has_member(caps,
+						      pmu_kernel_members[1]);
 	}
 }

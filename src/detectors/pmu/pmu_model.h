@@ -181,6 +181,8 @@ bool pmu_put_watched(const struct pmu_run_info *run);
 /* The host facts, read as the detector starts (pmu_host.c). */
 /* The kernel functions pmu_gather_facts() looks for, NULL-ended. */
 extern const char *const pmu_kernel_symbols[];
+/* The members of KVM's types it looks for, NULL-ended. */
+extern const char *const pmu_kernel_members[];
 void pmu_gather_facts(const struct kernel_caps *caps,
 		      struct pmu_host_facts *facts);
 
