@@ -101,9 +101,11 @@ static bool btf_struct_has_member(const struct btf *btf, const char *name,
 					     member, 0);
 }
 
+/* Debian builds KVM as modules: their types are not in vmlinux. */
+static const char *const kvm_modules[] = { "kvm", "kvm_amd", "kvm_intel" };
+
 static void probe_btf(struct kernel_caps *caps)
 {
-	static const char *const kvm_modules[] = { "kvm", "kvm_amd", "kvm_intel" };
 	struct btf *vmlinux;
 	char path[64];
 	size_t i;
@@ -364,8 +366,6 @@ static const struct caps_member *asked(const struct kernel_caps *caps,
 
 void caps_answer_member(struct kernel_caps *caps, const char *question)
 {
-	static const char *const kvm_modules[] = { "kvm", "kvm_amd",
-						   "kvm_intel" };
 	const char *dot = strchr(question, '.');
 	struct caps_member *answer;
 	char sname[64];
@@ -379,7 +379,6 @@ void caps_answer_member(struct kernel_caps *caps, const char *question)
 	answer = &caps->members[caps->nmembers++];
 	answer->question = question;
 	answer->found = btf_struct_has_member(caps->vmlinux_btf, sname, dot + 1);
-	/* Debian builds KVM as modules: their types are not in vmlinux. */
 	for (i = 0; !answer->found && caps->vmlinux_btf &&
 	     i < ARRAY_SIZE(kvm_modules); i++) {
 		char path[64];
