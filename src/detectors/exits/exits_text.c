@@ -81,6 +81,18 @@ static void top_reasons(char *buf, size_t len, const struct reason_view *r,
 	}
 }
 
+/* Microseconds in at most width characters: fewer decimals as they
+ * grow (a loaded host's 10850.18 overflowed a 7-wide column). */
+static void us_fitting(char *buf, size_t len, double us, int width)
+{
+	int decimals;
+
+	for (decimals = 2; decimals >= 0; decimals--)
+		if (snprintf(buf, len, "%.*f", decimals, us) <= width)
+			return;
+	snprintf(buf, len, "%.1e", us);
+}
+
 static double avg_us(const struct reason_view *r, size_t n)
 {
 	uint64_t ns = 0, timed = 0;
@@ -114,7 +126,7 @@ static void text_row(FILE *out, const struct row_layout *l, const char *id,
 	if (us < 0)
 		snprintf(avg, sizeof(avg), "-");
 	else
-		snprintf(avg, sizeof(avg), "%.2f", us);
+		us_fitting(avg, sizeof(avg), us, 7);
 	if (cumulative)
 		fprintf(out, "%8s %4s %-*.*s %9llu %9llu %7s  %s\n", id, vcpu,
 			l->name, l->name, name, (unsigned long long)exits,
@@ -183,12 +195,12 @@ static void reason_table(FILE *out, const struct top_view *view,
 		snprintf(name, sizeof(name), "%s%s",
 			 r->kind == EXIT_KIND_USER ? "vmm:" : "", r->name);
 		if (r->timed) {
-			snprintf(avg, sizeof(avg), "%.2f",
-				 r->total_ns / 1e3 / r->timed);
-			snprintf(p99, sizeof(p99), "%.2f",
-				 hist_percentile(&r->hist, 0.99) / 1e3);
-			snprintf(max, sizeof(max), "%.2f",
-				 hist_percentile(&r->hist, 1.0) / 1e3);
+			us_fitting(avg, sizeof(avg),
+				   r->total_ns / 1e3 / r->timed, 8);
+			us_fitting(p99, sizeof(p99),
+				   hist_percentile(&r->hist, 0.99) / 1e3, 8);
+			us_fitting(max, sizeof(max),
+				   hist_percentile(&r->hist, 1.0) / 1e3, 8);
 		}
 		fprintf(out, "%-22.22s %9llu %6.1f%% %9.1f %8s %8s %8s\n",
 			name, (unsigned long long)r->count,
