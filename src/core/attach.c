@@ -149,26 +149,19 @@ int attach_plan_resolve(struct attach_plan *plan, struct kernel_caps *caps,
 		if (p->func && s->applicable)
 			queries[nq++] = (struct ksym_query){ .name = p->func };
 	}
-	/* The detectors' other symbols in the same pass: it is kept. */
+	/* The detectors' other symbols in the same pass (it is kept), and
+	 * their questions about KVM's types while the BTF is parsed. */
 	for (det = 0; det < DET_COUNT; det++) {
 		const struct detector_ops *ops = detector_ops(det);
 		const char *const *name;
 
-		if (!ops || !ops->kernel_symbols ||
-		    !(detector_mask & (1u << det)))
+		if (!ops || !(detector_mask & (1u << det)))
 			continue;
-		for (name = ops->kernel_symbols; *name &&
+		for (name = ops->kernel_symbols; name && *name &&
 		     nfacts < ARRAY_SIZE(facts); name++)
 			facts[nfacts++] = (struct ksym_query){ .name = *name };
-	}
-	for (det = 0; det < DET_COUNT; det++) {
-		const struct detector_ops *ops = detector_ops(det);
-		const char *const *q;
-
-		if (ops && ops->kernel_members &&
-		    detector_mask & (1u << det))
-			for (q = ops->kernel_members; *q; q++)
-				caps_answer_member(caps, *q);
+		for (name = ops->kernel_members; name && *name; name++)
+			caps_answer_member(caps, *name);
 	}
 	err = caps_lookup_ksyms_also(queries, nq, facts, nfacts);
 	if (err)

@@ -20,6 +20,7 @@ and build/bench/<kernel>.md, the figures to build/bench/<kernel>.json.
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -37,8 +38,6 @@ OUT = os.path.join(REPO, "build", "bench")
 ENV = ("BENCH_REPS", "BENCH_WRITES", "BENCH_TIMER_S", "BENCH_OBSERVERS",
        "BENCH_SCALE")
 TIMEOUT = 7200
-ALL_OBSERVERS = ("untraced kvmwatch kvmwatch-tracepoint kvmwatch-mmio "
-                 "perf-stat perf-kvm-stat bpftrace")
 BASE_OBSERVERS = "kvmwatch-base kvmwatch-base-tracepoint"
 
 
@@ -60,9 +59,7 @@ def build_base(ref, arch):
                     f"ARCH={arch}", "all"], check=True)
     binary = os.path.join(OUT, f"kvmwatch-base-{arch}", "kvmwatch-base")
     os.makedirs(os.path.dirname(binary), exist_ok=True)
-    with open(os.path.join(tree, "build", arch, "kvmwatch"), "rb") as src, \
-            open(binary, "wb") as dst:
-        dst.write(src.read())
+    shutil.copyfile(os.path.join(tree, "build", arch, "kvmwatch"), binary)
     os.chmod(binary, 0o755)
     print(f"bench: kvmwatch-base is {sha[:12]} ({ref})", flush=True)
     return binary, sha[:12]
@@ -114,7 +111,7 @@ def timing_steps(d):
     """{step: seconds since start} from KVMWATCH_TIMING's lines; a step's
     count ("attached 5 links") left out so that runs line up."""
     steps = {}
-    for line in open_lines(os.path.join(d, "observer.err")):
+    for line in read_text(os.path.join(d, "observer.err")).splitlines():
         m = TIMING.match(line)
         if m:
             steps.setdefault(re.sub(r"\d+ ", "N ", m.group(2)),
@@ -196,8 +193,8 @@ SCALE_VIEWS = ("top", "top-json", "export")
 def scale_figures(out):
     """kvmwatch's peak RSS in each view while many VMs ran at once, and
     the most VMs and vCPU threads a report of it held: JSON documents
-    counted, export's series by VMM pid, text rows of the exits table
-    (a pid, then the VM's name or process)."""
+    counted, export's series by their vm and vcpu labels, the exits
+    table's VM rows (no vCPU index) and vCPU rows of the text."""
     d = os.path.join(out, "scale")
     params = read_text(os.path.join(d, "params")).split()
     if len(params) != 2:
@@ -208,7 +205,7 @@ def scale_figures(out):
         kb = number(os.path.join(vd, "hwm_kb"))
         most_vms = most_vcpus = 0
         if view == "top-json":
-            for line in open_lines(os.path.join(vd, "observer.out")):
+            for line in read_text(os.path.join(vd, "observer.out")).splitlines():
                 try:
                     vms = json.loads(line).get("vms") or []
                 except (ValueError, AttributeError):
@@ -218,7 +215,7 @@ def scale_figures(out):
                     len(vm.get("vcpus") or []) for vm in vms))
         elif view == "export":
             pids, tids = set(), set()
-            for line in open_lines(os.path.join(vd, "last.prom")):
+            for line in read_text(os.path.join(vd, "last.prom")).splitlines():
                 pid = re.search(r'[{,]vm="(\d+)"', line)
                 vcpu = re.search(r'[{,]vcpu="([^"]+)"', line)
                 if pid and not line.startswith("#"):
@@ -229,7 +226,7 @@ def scale_figures(out):
         else:
             vms = vcpus = 0
             table = False
-            for line in open_lines(os.path.join(vd, "observer.out")):
+            for line in read_text(os.path.join(vd, "observer.out")).splitlines():
                 if "PID/TID" in line:	# the exits table's header
                     vms, vcpus, table = 0, 0, True
                 elif not line.strip():
@@ -244,14 +241,6 @@ def scale_figures(out):
                        else None, "most_vms": most_vms,
                        "most_vcpus": most_vcpus}
     return {"vms": int(params[0]), "vcpus": int(params[1]), "views": views}
-
-
-def open_lines(path):
-    try:
-        with open(path, errors="replace") as f:
-            return f.read().splitlines()
-    except OSError:
-        return []
 
 
 def cell(s, fmt, ranged=True):
@@ -334,13 +323,11 @@ def run(name, boot=True):
     os.makedirs(OUT, exist_ok=True)
     base = os.environ.get("BENCH_BASE")
     with open(script, "w") as f:
-        observers = os.environ.get("BENCH_OBSERVERS") or ALL_OBSERVERS
-        if base and "BENCH_OBSERVERS" not in os.environ:
-            observers += " " + BASE_OBSERVERS
-        f.write(f"BENCH_OBSERVERS='{observers}'\n")
         for var in ENV:
-            if os.environ.get(var) and var != "BENCH_OBSERVERS":
+            if os.environ.get(var):
                 f.write(f"{var}='{os.environ[var]}'\n")
+        if base and not os.environ.get("BENCH_OBSERVERS"):
+            f.write(f"BENCH_EXTRA_OBSERVERS='{BASE_OBSERVERS}'\n")
         f.write(read_text(os.path.join(HERE, "guest-bench.sh")))
     cmd = guest_run_cmd(name, script, out, TIMEOUT,
                         tools="perf,bpftrace,bpftool")

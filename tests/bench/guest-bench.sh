@@ -14,12 +14,15 @@
 #   progs.json             bpftool -j prog show: each program's cost
 # and /out/exits: kvm:kvm_exit over the workloads, from a hist
 # trigger on an untraced run (the BPF cost per exit divides by it).
-# Then /out/scale/: kvmwatch top's peak RSS (hwm_kb) while BENCH_SCALE
-# ("VMSxVCPUS", 256x4; 0: none) VMs run at once, and its reports.
+# Then /out/scale/VIEW/: the peak RSS (hwm_kb) and reports of kvmwatch
+# top, top -o json and export while BENCH_SCALE ("VMSxVCPUS", 256x4; 0:
+# none) VMs run at once.
 set -u
 : "${BENCH_REPS:=5}" "${BENCH_WRITES:=10000}" "${BENCH_TIMER_S:=3}"
 : "${BENCH_SCALE:=256x4}"
 : "${BENCH_OBSERVERS:=untraced kvmwatch kvmwatch-tracepoint kvmwatch-mmio perf-stat perf-kvm-stat bpftrace}"
+# BENCH_BASE's observers (bench.py), after the default ones.
+BENCH_OBSERVERS="$BENCH_OBSERVERS${BENCH_EXTRA_OBSERVERS:+ $BENCH_EXTRA_OBSERVERS}"
 TIMER_PERIOD_US=200
 WAIT_CS=12000		# an attach or a detach longer than 120 s is a hang
 T=/sys/kernel/tracing
@@ -55,6 +58,25 @@ attached() {
 		sleep 0.1
 		[ "$n" -gt 0 ] && [ "$n" -eq "$(perf_fds "$2")" ] ;;
 	esac
+}
+
+# wait_attached NAME PID DIR: until the observer attached; false (and
+# the observer killed) if it died or took longer than WAIT_CS.
+wait_attached() {
+	t0=$(now_cs)
+	until attached "$1" "$2" "$3"; do
+		if ! alive "$2" || [ $(($(now_cs) - t0)) -gt $WAIT_CS ]; then
+			echo "bench: $1 did not attach"
+			kill -KILL "$2" 2>/dev/null
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# peak_kb PID: its peak RSS (VmHWM) in kB.
+peak_kb() {
+	sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$1/status"
 }
 
 start_observer() {
@@ -100,22 +122,15 @@ observe() {
 		workloads "$d"
 		return
 	fi
-	t0=$(now_cs)
+	start=$(now_cs)
 	start_observer "$2" "$d"
 	pid=$(cat "$d/pid")
-	until attached "$2" "$pid" "$d"; do
-		if ! alive "$pid" || [ $(($(now_cs) - t0)) -gt $WAIT_CS ]; then
-			echo "bench: $2 did not attach"
-			kill -KILL "$pid" 2>/dev/null
-			return
-		fi
-		sleep 0.1
-	done
-	echo $(($(now_cs) - t0)) >"$d/attach_cs"
+	wait_attached "$2" "$pid" "$d" || return
+	echo $(($(now_cs) - start)) >"$d/attach_cs"
 	workloads "$d"
 	bpf_stats "$pid" >"$d/bpf"
 	bpftool -j prog show >"$d/progs.json" 2>/dev/null
-	sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$pid/status" >"$d/hwm_kb"
+	peak_kb "$pid" >"$d/hwm_kb"
 	t0=$(now_cs)
 	kill -INT "$pid"
 	while alive "$pid" && [ $(($(now_cs) - t0)) -lt $WAIT_CS ]; do
@@ -177,15 +192,7 @@ scale_view() {
 	export) kvmwatch export --textfile $d/metrics.prom -i 2 ;;
 	esac >$d/observer.out 2>$d/observer.err &
 	pid=$!
-	t0=$(now_cs)
-	until attached kvmwatch $pid $d; do
-		if ! alive $pid || [ $(($(now_cs) - t0)) -gt $WAIT_CS ]; then
-			echo "bench: scale: kvmwatch did not attach"
-			kill -KILL $pid 2>/dev/null
-			return
-		fi
-		sleep 0.1
-	done
+	wait_attached kvmwatch $pid $d || return
 	i=0 loads=
 	while [ $((i * 64)) -lt "$vms" ]; do
 		n=$((vms - i * 64))
@@ -200,7 +207,7 @@ scale_view() {
 	done
 	sleep 3	# one more report with every VM in it
 	[ -f $d/metrics.prom ] && cp $d/metrics.prom $d/last.prom
-	sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\).*/\1/p' /proc/$pid/status >$d/hwm_kb
+	peak_kb $pid >$d/hwm_kb
 	kill -INT $pid
 	wait $pid 2>/dev/null
 }
