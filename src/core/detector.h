@@ -30,8 +30,6 @@
 #include "vm_ident.h"
 
 #define DETECTOR_MAX_LINKS 64
-/* A map whose entries are never dropped by VM. */
-#define DETECTOR_MAP_KEPT ((size_t)-1)
 
 /*
  * A BPF hash map of bpf/NAME.bpf.c whose entries a sample copies into an
@@ -43,9 +41,11 @@ struct detector_map {
 	size_t key_size;
 	size_t rec_size, value_off;
 	size_t recs_off, count_off;	/* in the sample: RECORD *, size_t */
-	/* The VM of a record: its u32 VMM pid and u64 start, or id_off
-	 * DETECTOR_MAP_KEPT. */
+	/* The VM of a record: its u32 VMM pid and u64 start. */
 	size_t id_off, start_off;
+	/* Its entries are never dropped by VM, but by the detector's prune
+	 * (a record outlives its VM: a teardown). Still filtered by VM. */
+	bool kept;
 	/* A map of running threads keyed by tid, which the BPF programs
 	 * prune themselves: as a thread exits, its state moves to this
 	 * map, keyed by struct thread_ident. Read after the first into the
@@ -67,9 +67,10 @@ struct detector_map {
 	DETECTOR_MAP(SAMPLE, MAP, sizeof(__u32), RECORD, VALUE, RECS, COUNT, \
 		     PID, START), .retired = #RETIRED
 /* The same, kept until the detector drops entries itself. */
-#define DETECTOR_KEPT_MAP(SAMPLE, MAP, KEY_SIZE, RECORD, VALUE, RECS, COUNT) \
-	DETECTOR_MAP_LAYOUT(SAMPLE, MAP, KEY_SIZE, RECORD, VALUE, RECS, COUNT), \
-	.id_off = DETECTOR_MAP_KEPT
+#define DETECTOR_KEPT_MAP(SAMPLE, MAP, KEY_SIZE, RECORD, VALUE, RECS, COUNT, \
+			  PID, START)					\
+	DETECTOR_MAP(SAMPLE, MAP, KEY_SIZE, RECORD, VALUE, RECS, COUNT, PID, \
+		     START), .kept = true
 #define DETECTOR_MAP_LAYOUT(SAMPLE, MAP, KEY_SIZE, RECORD, VALUE, RECS, COUNT) \
 	.name = #MAP, .key_size = (KEY_SIZE), .rec_size = sizeof(RECORD),	\
 	.value_off = offsetof(RECORD, VALUE),				\
@@ -127,9 +128,10 @@ struct detector_ops {
 	 * all-zero sample before the first read. */
 	int (*delta)(const void *base, const void *cur, void *out);
 	void (*sample_free)(void *sample);
-	/* Optional, for maps not pruned by VM (DETECTOR_MAP_KEPT): drop
-	 * what sample, just read, holds for the last time. Only between
-	 * interval reads, whose deltas no longer need it. */
+	/* Optional, for maps not pruned by VM (DETECTOR_KEPT_MAP): drop
+	 * what sample, just read and not yet filtered by VM, holds for the
+	 * last time. Only at interval reads: the sample keeps what it drops
+	 * for this interval's delta. */
 	void (*prune)(void *state, const void *sample);
 	int (*view_build)(const void *sample, double interval_sec,
 			  const struct kernel_caps *caps, void *view);
@@ -233,8 +235,8 @@ int detector_read_maps(const struct detector_ops *ops,
 struct vm_ident *detector_vms(const struct detector_ops *ops,
 			      const void *sample, size_t *n);
 /* Keep in sample, just read, only the records of the VMs that keep()
- * accepts, in every map pruned by VM (a kept map's detector prunes it
- * from what its samples hold, so they hold every record). */
+ * accepts, in every map (a kept map's detector pruned it before, from
+ * the whole sample). */
 void detector_keep_vms(const struct detector_ops *ops, void *sample,
 		       bool (*keep)(uint32_t pid, uint64_t start,
 				    const void *arg),

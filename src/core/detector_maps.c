@@ -107,7 +107,7 @@ struct vm_ident *detector_vms(const struct detector_ops *ops,
 	size_t i, j, total = 0;
 
 	for (i = 0; i < ops->nmaps; i++)
-		if (ops->maps[i].id_off != DETECTOR_MAP_KEPT)
+		if (!ops->maps[i].kept)
 			total += *count_of(&ops->maps[i], (void *)sample);
 	vms = calloc(total ? total : 1, sizeof(*vms));
 	*n = 0;
@@ -117,7 +117,7 @@ struct vm_ident *detector_vms(const struct detector_ops *ops,
 		const struct detector_map *m = &ops->maps[i];
 		const char *rec = *recs_of(m, (void *)sample);
 
-		if (m->id_off == DETECTOR_MAP_KEPT)
+		if (m->kept)
 			continue;
 		for (j = 0; j < *count_of(m, (void *)sample); j++) {
 			memcpy(&vms[*n].pid, rec + j * m->rec_size + m->id_off,
@@ -162,7 +162,7 @@ void detector_forget(const struct detector_ops *ops,
 	size_t i;
 
 	for (i = 0; i < ops->nmaps; i++)
-		if (ops->maps[i].id_off != DETECTOR_MAP_KEPT)
+		if (!ops->maps[i].kept)
 			forget_in(&ops->maps[i], bpf, gone, n);
 }
 
@@ -171,16 +171,14 @@ void detector_keep_vms(const struct detector_ops *ops, void *sample,
 				    const void *arg),
 		       const void *arg)
 {
-	size_t i, j, kept;
+	size_t i, j, nkeep;
 
 	for (i = 0; i < ops->nmaps; i++) {
 		const struct detector_map *m = &ops->maps[i];
 		char *recs = *recs_of(m, sample);
 		size_t *count = count_of(m, sample);
 
-		if (m->id_off == DETECTOR_MAP_KEPT)
-			continue;
-		for (j = kept = 0; j < *count; j++) {
+		for (j = nkeep = 0; j < *count; j++) {
 			char *rec = recs + j * m->rec_size;
 			uint32_t pid;
 			uint64_t start;
@@ -189,11 +187,11 @@ void detector_keep_vms(const struct detector_ops *ops, void *sample,
 			memcpy(&start, rec + m->start_off, sizeof(start));
 			if (!keep(pid, start, arg))
 				continue;
-			if (kept != j)
-				memcpy(recs + kept * m->rec_size, rec,
+			if (nkeep != j)
+				memcpy(recs + nkeep * m->rec_size, rec,
 				       m->rec_size);
-			kept++;
+			nkeep++;
 		}
-		*count = kept;
+		*count = nkeep;
 	}
 }

@@ -165,9 +165,11 @@ static bool vm_shown(uint32_t pid, uint64_t start, const void *runner)
 }
 
 /* A sample of the maps as they are now, of the VMs the filter keeps;
- * run->seen lists them all. NULL with *err set on a failure. */
+ * run->seen lists them all. An interval's read also lets the detector
+ * prune its kept maps, from every VM's records. NULL with *err set on a
+ * failure. */
 static void *read_sample(const struct runner *r, struct detector_run *run,
-			 int *err)
+			 bool interval, int *err)
 {
 	const struct detector_ops *ops = run->ops;
 	void *sample = new_sample(ops, err);
@@ -180,11 +182,15 @@ static void *read_sample(const struct runner *r, struct detector_run *run,
 		/* Named while they run: a VM's name is read once, for good. */
 		for (size_t i = 0; i < run->nseen; i++)
 			vm_name(run->seen[i].pid, run->seen[i].start);
-		if (r->guest || r->view_pid)
-			detector_keep_vms(ops, sample, vm_shown, r);
 	}
 	if (!*err && ops->sample)
 		*err = ops->sample(run->state, sample);
+	if (!*err) {
+		if (interval && ops->prune)
+			ops->prune(run->state, sample);
+		if (r->guest || r->view_pid)
+			detector_keep_vms(ops, sample, vm_shown, r);
+	}
 	if (*err) {
 		free_sample(ops, sample);
 		return NULL;
@@ -205,7 +211,7 @@ static void mark_start(struct runner *r)
 		struct detector_run *run = &r->runs[det];
 
 		if (run->on)
-			run->last = read_sample(r, run, &err);
+			run->last = read_sample(r, run, false, &err);
 	}
 }
 
@@ -260,7 +266,7 @@ static int read_one(struct runner *r, struct detector_run *run,
 	 * that reuses a pid meanwhile counts under keys of its own. */
 	if (interval && run->seen)
 		ngone = vms_gone(run->seen, run->nseen, gone, GONE_MAX);
-	cur = read_sample(r, run, &err);
+	cur = read_sample(r, run, interval, &err);
 	if (!cur)
 		return err;
 	if (interval || run->base) {
@@ -290,8 +296,6 @@ static int read_one(struct runner *r, struct detector_run *run,
 	free_sample(ops, delta);
 	if (ngone)
 		detector_forget(ops, &run->bpf, gone, ngone);
-	if (interval && ops->prune)
-		ops->prune(run->state, cur);
 	free_sample(ops, run->last);
 	run->last = cur;
 	return err;
@@ -309,7 +313,7 @@ static void rebase(struct runner *r)
 
 		if (!run->on)
 			continue;
-		sample = read_sample(r, run, &err);
+		sample = read_sample(r, run, false, &err);
 		if (!sample)
 			continue;
 		free_sample(run->ops, run->last);
@@ -341,7 +345,7 @@ void runner_reset(struct runner *r)
 		if (!run->on)
 			continue;
 		free_sample(run->ops, run->base);
-		run->base = read_sample(r, run, &err);
+		run->base = read_sample(r, run, false, &err);
 	}
 	rebase(r);
 	r->start_ns = r->last_ns;

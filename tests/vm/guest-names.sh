@@ -66,3 +66,52 @@ guest_names() {
 	echo "suite: names: top exit $(cat "$d/all.rc"), top -g exit $(cat "$d/web.rc")"
 }
 want names && guest_names
+
+# The "qemu" group: Debian's own QEMU (tests/vm/guesttools.py) runs a VM on
+# this KVM, -accel kvm, named as libvirt names its guests, from a firmware
+# that knocks on a port (tools/kvmload/qemu_firmware_x86_64.S says what it
+# did on QEMU's debugcon). top (every VM), top -g 'qemu-*' and export
+# watch it. /out/qemu/: report.txt (the firmware's), qemu.pid/.rc/.err,
+# all.json, only.json, export.prom, *.err, *.rc.
+guest_qemu() {
+	d=/out/qemu
+	mkdir -p "$d"
+	echo "suite: qemu (uptime $(uptime_s) s)"
+	kvmwatch -m tracepoint top -b -C -o json -d 1 >"$d/all.json" 2>"$d/all.err" &
+	apid=$!
+	kvmwatch top -b -C -o json -d 1 -g 'qemu-*' >"$d/only.json" \
+		2>"$d/only.err" &
+	opid=$!
+	kvmwatch -m tracepoint export --textfile "$d/export.prom" -i 1 \
+		>"$d/export.out" 2>"$d/export.err" &
+	xpid=$!
+	wait_attached "$d/all.err" $apid
+	wait_attached "$d/only.err" $opid
+	wait_attached "$d/export.err" $xpid
+	qemu-system-x86_64 -accel kvm -M microvm -nodefaults -display none \
+		-bios /bin/qemu-firmware.bin \
+		-name guest=qemu-fw,debug-threads=on \
+		-debugcon "file:$d/report.txt" -global isa-debugcon.iobase=0x601 \
+		>"$d/qemu.out" 2>"$d/qemu.err" &
+	qpid=$!
+	echo $qpid >"$d/qemu.pid"
+	# Its report's last word is "done"; then two of top's reads.
+	i=0
+	while ! grep -q ' done$' "$d/report.txt" 2>/dev/null && alive $qpid &&
+		[ $i -lt $((KVMLOAD_TIMEOUT * 10)) ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	sleep 2.5
+	cp "$d/export.prom" "$d/export-live.prom"
+	# QEMU quits on SIGTERM with status 0.
+	kill -TERM $qpid
+	wait $qpid
+	echo $? >"$d/qemu.rc"
+	sleep 1.5
+	stop_watch $apid "$d/all.rc"
+	stop_watch $opid "$d/only.rc"
+	stop_watch $xpid "$d/export.rc"
+	echo "suite: qemu: QEMU exit $(cat "$d/qemu.rc"), top exit $(cat "$d/all.rc")"
+}
+want qemu && guest_qemu

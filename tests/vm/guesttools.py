@@ -1,6 +1,7 @@
-"""Debian's own observers in the testbed guest: perf (the co-existence
+"""Debian's own programs in the testbed guest: perf (the co-existence
 test, make bench), bpftrace and bpftool (make bench: a peer, and each BPF
-program's cost by name), with the shared libraries they load.
+program's cost by name), QEMU (a VM for kvmwatch to name from QEMU's own
+command line), with the shared libraries they load.
 
 The guest is busybox and static binaries. A tool here is its Debian
 package and every package it depends on, fetched for the guest's arch by
@@ -35,6 +36,9 @@ TOOLS = {
     "node_exporter": ("prometheus-node-exporter",
                       "usr/bin/prometheus-node-exporter"),
     "capsh": ("libcap2-bin", "sbin/capsh"),
+    # The names group's real-QEMU VM (x86_64 only).
+    "qemu-system-x86_64": ("qemu-system-x86",
+                           "usr/bin/qemu-system-x86_64"),
 }
 
 DT_NEEDED = 1

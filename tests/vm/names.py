@@ -9,6 +9,7 @@ part of ArchRun (tests/vm/suite.py).
 import csv
 import json
 import os
+import re
 import sys
 
 from vmlib import REPO, load_json, read_rc, read_text
@@ -66,6 +67,16 @@ class NameChecks:
         self.ok(listed == want, "names: top -g 'web*' lists web1 and web2 "
                 f"only ({want})", [] if listed == want else
                 [f"listed: {listed}", f"plain: {pids['plain']}"])
+        # Teardowns outlive their VMs, and are filtered as well: each
+        # kvmload VMM tore its VM down as it exited.
+        for which, doc, want_pids in (
+                ("top", every, pids.values()),
+                ("top -g 'web*'", web, (pids["web1"], pids["web2"]))):
+            torn = sorted(t.get("pid") for t in
+                          (doc.get("teardown") or {}).get("recent", []))
+            self.ok(torn == sorted(want_pids), f"names: {which} lists the "
+                    f"teardowns of {sorted(want_pids)}", [] if
+                    torn == sorted(want_pids) else [f"listed: {torn}"])
         # Filtered, the figures are the VMs' own: each vCPU's returns to
         # the VMM equal kvmload's.
         for vm in ("web1", "web2"):
@@ -155,10 +166,20 @@ class NameChecks:
         self.ok(good, f"names: top -g web1 lists VM {pid} (web1) alone",
                 [] if good else [f"VM rows: {vm_rows}"])
         got = {}
+        order = []
         for line in last:
             f = line.split()
             if f and f[0].startswith("vmm:") and len(f) > 2:
                 got[f[0][4:]] = int(f[1])
+                # MIN-US AVG-US P99-US MAX-US: the shortest's bucket
+                # floor, the mean, two buckets' upper bounds.
+                times = [float(x) for x in f[4:8] if x != "-"]
+                if len(times) == 4 and not (
+                        times[0] <= times[1] <= times[3] and
+                        times[2] <= times[3]):
+                    order.append(line)
+        self.ok(not order and got, "names: --reasons: each reason's "
+                "MIN-US <= AVG-US <= MAX-US and P99-US <= MAX-US", order)
         want = {}
         for vm in truth["vms"]:
             for vcpu in vm["vcpus"]:
@@ -193,3 +214,62 @@ class NameChecks:
             self.ok(good, f"names: {name}: port I/O exits by port as "
                     f"kvmload's VMM took them ({want})", [] if good else
                     [f"kvmwatch: {got_vm.get('ports')}"])
+
+    def qemu(self):
+        """The qemu group: Debian's QEMU ran a VM on this KVM from the
+        firmware of tools/kvmload; its report on QEMU's debugcon says how
+        many OUTs it made to which port. top (tracepoint mode), top -g
+        'qemu-*' (default mode) and export name the VM from QEMU's -name
+        and count those OUTs, and the report's own bytes, port by port."""
+        d = os.path.join(self.out, "qemu")
+        report = read_text(os.path.join(d, "report.txt"))
+        m = re.fullmatch(r"kvmwatch-firmware outs=(\d+) port=(0x[0-9a-f]+) "
+                         r"report-port=(0x[0-9a-f]+) done\n", report)
+        qrc = read_rc(os.path.join(d, "qemu.rc"))
+        good = m is not None and qrc == 0
+        self.ok(good, f"qemu: Debian's QEMU ran its VM under -accel kvm to "
+                f"the firmware's report and quit on SIGTERM (rc={qrc})",
+                [] if good else [f"report: {report[:200]!r}",
+                                 read_text(os.path.join(d, "qemu.err"))
+                                 [-600:]])
+        if not good:
+            return
+        pid = int(read_text(os.path.join(d, "qemu.pid")).strip())
+        want = {int(m.group(2), 16): int(m.group(1)),
+                int(m.group(3), 16): len(report)}
+        for which, mode in (("all", "tracepoint"), ("only", "fentry")):
+            rc = read_rc(os.path.join(d, f"{which}.rc"))
+            doc = last_doc(os.path.join(d, f"{which}.json")) or {}
+            vms = {v.get("pid"): v for v in doc.get("vms", [])}
+            vm = vms.get(pid, {})
+            good = rc == 0 and vm.get("name") == "qemu-fw"
+            flt = ", -g qemu-*" if which == "only" else ""
+            self.ok(good, f"qemu: top ({mode} mode{flt}) names QEMU's VM "
+                    f"(pid {pid}) 'qemu-fw' from -name "
+                    "guest=qemu-fw,debug-threads=on", [] if good else
+                    [f"rc {rc}", "VMs: " + str({p: v.get("name")
+                                                for p, v in vms.items()}),
+                     read_text(os.path.join(d, f"{which}.err"))[-400:]])
+            got = {int(p["port"], 16): p["count"]
+                   for p in vm.get("ports") or []
+                   if p.get("direction") == "out"}
+            self.ok(got == want, f"qemu: top ({mode} mode): the VM's port "
+                    f"I/O exits by port are the firmware's OUTs "
+                    f"({ {hex(p): n for p, n in want.items()} })",
+                    [] if got == want else [f"kvmwatch: {vm.get('ports')}"])
+            if which == "only":
+                others = sorted(p for p in vms if p != pid)
+                self.ok(not others, "qemu: top -g 'qemu-*' lists QEMU's VM "
+                        "alone", [f"also: {others}"] if others else [])
+        sys.path.insert(0, os.path.join(REPO, "tests"))
+        import promparse  # noqa: E402
+        fams, errors = promparse.parse(
+            read_text(os.path.join(d, "export-live.prom")))
+        guests = {labels.get("guest") for fam in fams
+                  for _, labels, _ in fam.samples
+                  if labels.get("vm") == str(pid)}
+        self.ok(guests == {"qemu-fw"}, "qemu: export labels the QEMU VM's "
+                "series guest=\"qemu-fw\"", [] if guests == {"qemu-fw"}
+                else [f"guest labels of vm {pid}: "
+                      f"{sorted(map(str, guests))}",
+                      f"parse errors: {errors[:3]}"])

@@ -101,20 +101,27 @@ class ArchRun(ExitsChecks, TimerChecks, MmioChecks, TeardownChecks,
     def binaries(self):
         good = True
         bins = []
-        for name in ("kvmwatch", "kvmload"):
+        # The qemu group's VM boots kvmload's build of its firmware.
+        names = ["kvmwatch", "kvmload"] + (
+            ["qemu-firmware.bin"] if self.want("qemu") else [])
+        for name in names:
             path = os.path.join(BINDIR, self.arch, name)
             rel = os.path.relpath(path, REPO)
             why = None
             if not (os.path.isfile(path) and os.access(path, os.X_OK)):
                 why = f"{rel} is missing"
+            elif name.endswith(".bin"):  # a raw image, not ELF
+                if os.path.getsize(path) != 0x10000:
+                    why = f"{rel} is not a 64 KiB firmware image"
             else:
                 try:
                     initramfs.check_guest_binary(path, self.arch)
                 except bootlib.TestbedError as e:
                     why = str(e)
             make = "make ARCH=arm64" if self.arch == "arm64" else "make"
-            good &= self.ok(why is None, f"{rel} is built as a static "
-                            f"{self.arch} binary",
+            what = ("firmware" if name.endswith(".bin") else
+                    f"static {self.arch} binary")
+            good &= self.ok(why is None, f"{rel} is built as a {what}",
                             [] if why is None else
                             [why, f"build it with '{make} STATIC=1'"])
             bins.append(path)
@@ -141,8 +148,11 @@ class ArchRun(ExitsChecks, TimerChecks, MmioChecks, TeardownChecks,
                "--out", self.out, "--timeout", str(BOOT_TIMEOUT)]
         for b in bins:
             cmd += ["--file", b]
-        if self.want("coexist"):
-            cmd += ["--tools", "perf"]
+        tools = [t for group, t in (("coexist", "perf"),
+                                    ("qemu", "qemu-system-x86_64"))
+                 if self.want(group)]
+        if tools:
+            cmd += ["--tools", ",".join(tools)]
         if self.want("timer-stall") or self.want("gate-proof-timer"):
             cmd += ["--stall-on", STALL_MARKER,
                     "--stall-for", str(STALL_SECONDS)]
@@ -337,6 +347,7 @@ class ArchRun(ExitsChecks, TimerChecks, MmioChecks, TeardownChecks,
         ("pmu", [lambda r: r.pmu()]),
         ("pmu-check", [lambda r: r.pmu_check()]),
         ("names", [lambda r: r.names()]),
+        ("qemu", [lambda r: r.qemu()]),
         ("pid-reuse", [lambda r: r.pid_reuse("fentry"),
                        lambda r: r.pid_reuse("tracepoint")]),
         ("ci", [lambda r: r.ci_gate()]),

@@ -169,7 +169,8 @@ static int teardown_start(void *state, struct detector_bpf *bpf,
 
 static const struct detector_map teardown_maps[] = {
 	{ DETECTOR_KEPT_MAP(struct teardown_sample, td_records, sizeof(__u64),
-			    struct teardown_entry, rec, entries, n) },
+			    struct teardown_entry, rec, entries, n, rec.pid,
+			    rec.vm_start) },
 };
 
 /* Drop from the map the done records of this sample but the newest few,

@@ -40,7 +40,7 @@ static const struct detector_map fake_maps[] = {
 	{ DETECTOR_MAP(struct fake_sample, vms, 16, struct vm_record, bus,
 		       vms, nvms, key.pid, key.vm_start) },
 	{ DETECTOR_KEPT_MAP(struct fake_sample, kept, 16, struct vm_record,
-			    bus, kept, nkept) },
+			    bus, kept, nkept, key.pid, key.vm_start) },
 };
 
 static const struct detector_ops fake_ops = {
@@ -90,8 +90,8 @@ static bool only_pid(uint32_t pid, uint64_t start, const void *arg)
 	return pid == *(const uint32_t *)arg;
 }
 
-/* A filter keeps its VMs' records in every map with a VM, in order, and
- * leaves a kept map whole (its detector prunes it from what it reads). */
+/* A filter keeps its VMs' records in every map, in order, a kept map's
+ * too (a teardown of another VM is not shown either). */
 static void keeps_only_the_filtered_vms(void **state)
 {
 	struct stat_record stats[] = {
@@ -99,7 +99,7 @@ static void keeps_only_the_filtered_vms(void **state)
 		{ { 10, 3, 5 }, 3 }, { { 12, 4, 5 }, 4 },
 	};
 	struct vm_record vms[] = { { { 11, 0, 5 }, 1 }, { { 10, 0, 5 }, 2 } };
-	struct vm_record kept[] = { { { 11, 0, 5 }, 1 } };
+	struct vm_record kept[] = { { { 11, 0, 5 }, 1 }, { { 10, 0, 5 }, 7 } };
 	struct fake_sample s = { stats, ARRAY_SIZE(stats), vms,
 				 ARRAY_SIZE(vms), kept, ARRAY_SIZE(kept) };
 	uint32_t pid = 10;
@@ -112,6 +112,7 @@ static void keeps_only_the_filtered_vms(void **state)
 	assert_int_equal(s.nvms, 1);
 	assert_int_equal(s.vms[0].bus, 2);
 	assert_int_equal(s.nkept, 1);
+	assert_int_equal(s.kept[0].bus, 7);
 }
 
 int main(void)
