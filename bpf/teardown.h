@@ -149,8 +149,11 @@ struct td_record {
 	__u32 cur_want_how;	/* enum td_wait_how */
 	char cur_want_comm[TD_COMM_LEN];
 	__u64 cur_want_phase_ns[TD_PH_COUNT];
-	/* The longest run (informational: nobody may have waited). */
+	/* The longest run (informational: nobody may have waited). It
+	 * may begin before the teardown and end after it. */
 	__u64 max_run_ns;
+	/* The longest part of a run inside the teardown (<= its duration). */
+	__u64 max_run_inside_ns;
 	__u64 max_run_start, max_run_end;
 	__u32 max_run_cpu;
 	__u32 max_run_start_known;
@@ -408,8 +411,11 @@ static __always_inline bool td_stretch_close(struct td_record *r, __u64 now,
 	r->runs++;
 	hist_add(&r->run_hist, len);
 	to = r->end_ns && r->end_ns < now ? r->end_ns : now;
-	if (to > from)
+	if (to > from) {
 		r->run_ns += to - from;
+		if (to - from > r->max_run_inside_ns)
+			r->max_run_inside_ns = to - from;
+	}
 	/* A schedule point inside every open phase; no branch per phase
 	 * (the verifier would walk every combination). */
 	if (prev_state >= 0)

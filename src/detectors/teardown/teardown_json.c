@@ -77,6 +77,8 @@ static json_t *run_json(const struct teardown_view *v,
 	json_t *st = json_object(), *n;
 
 	json_object_set_new(st, "ms", json_ms(r->max_run_ns));
+	/* The longest part of a run inside the teardown: top's RUN_MS. */
+	json_object_set_new(st, "inside_ms", json_ms(r->max_run_inside_ns));
 	json_object_set_new(st, "start_ns", json_u64(r->max_run_start));
 	json_object_set_new(st, "end_ns", json_u64(r->max_run_end));
 	json_object_set_new(st, "cpu", json_u64(r->max_run_cpu));

@@ -44,9 +44,10 @@ static void evidence_of(const struct teardown_view *v,
 		snprintf(size, sizeof(size), "size not measured");
 	if (!it->has_stretch) {
 		snprintf(buf, len,
-			 "VM pid %u (%s, thread %u): teardown %.1f ms, %s; no task wanted its CPU (longest run %.1f ms on CPU %u)",
+			 "VM pid %u (%s, thread %u): teardown %.1f ms, %s; no task wanted its CPU (longest run %.1f ms of it, %.1f ms whole, on CPU %u)",
 			 r->pid, vm_name_or(r->pid, r->vm_start, r->comm), r->tid,
-			 it->duration_ns / 1e6, size, r->max_run_ns / 1e6,
+			 it->duration_ns / 1e6, size,
+			 r->max_run_inside_ns / 1e6, r->max_run_ns / 1e6,
 			 r->max_run_cpu);
 		return;
 	}

@@ -6,7 +6,7 @@
 void teardown_view_text(FILE *out, const void *view, const char *modes)
 {
 	const struct teardown_view *v = view;
-	bool marks = false;
+	bool marks = false, past_end = false;
 	size_t i;
 
 	text_wrapped(out, 2, "teardown (%s): %llu ended, %llu open; kernel: %s, behaviour: %s",
@@ -39,8 +39,14 @@ void teardown_view_text(FILE *out, const void *view, const char *modes)
 		else
 			snprintf(waiter, sizeof(waiter), "-");
 		if (it->has_stretch) {
-			snprintf(stretch, sizeof(stretch), "%.1f",
-				 r->max_stretch_ns / 1e6);
+			/* A wait goes on to the thread's schedule point,
+			 * which may come after the teardown's end: marked,
+			 * as RUN_MS stops at the end. */
+			bool after = r->end_ns && r->max_stretch_end > r->end_ns;
+
+			snprintf(stretch, sizeof(stretch), "%.1f%s",
+				 r->max_stretch_ns / 1e6, after ? "*" : "");
+			past_end |= after;
 			snprintf(wait, sizeof(wait), "%.1f",
 				 r->max_stretch_wait_ns / 1e6);
 			holder = it->holder;
@@ -61,7 +67,7 @@ void teardown_view_text(FILE *out, const void *view, const char *modes)
 				it->open ? '+' : it->in_interval ? ' ' : '~',
 				r->pid,
 				vm_name_or(r->pid, r->vm_start, r->comm),
-				it->duration_ns / 1e6, r->max_run_ns / 1e6,
+				it->duration_ns / 1e6, r->max_run_inside_ns / 1e6,
 				stretch, holder ? holder : "-", r->yields);
 			marks |= it->open || !it->in_interval;
 			continue;
@@ -69,11 +75,13 @@ void teardown_view_text(FILE *out, const void *view, const char *modes)
 		fprintf(out, "  %-7llu %-7u %-12.12s %9.1f %8.1f %10s %9s  %-34s %-20s %6u %9s%s\n",
 			(unsigned long long)r->id, r->pid,
 			vm_name_or(r->pid, r->vm_start, r->comm),
-			it->duration_ns / 1e6, r->max_run_ns / 1e6, stretch,
+			it->duration_ns / 1e6, r->max_run_inside_ns / 1e6, stretch,
 			wait, holder ? holder : "-", waiter, r->yields,
 			mapped, it->open ? " (open)" :
 			it->in_interval ? "" : " (earlier)");
 	}
 	if (marks)
 		fprintf(out, "  (+ still open, ~ ended before this interval)\n");
+	if (past_end)
+		text_wrapped(out, 4, "  (* the wait went on after the teardown ended, to its thread's next schedule point)");
 }

@@ -241,6 +241,15 @@ class TeardownChecks:
                         + ")")
             self.td_ok(good, f"{name}: {mode}: {desc}, longest run "
                     f"{run.get('ms', 0):.1f} ms", [json.dumps(it)[:900]])
+            # top's RUN_MS: the longest run's part inside the teardown,
+            # within its duration (the whole run may go on after it).
+            inside = run.get("inside_ms")
+            good = inside is not None and 0 < inside <= min(
+                run.get("ms", 0), it["duration_ms"]) + 1e-6
+            self.td_ok(good, f"{name}: {mode}: the longest run inside the "
+                    f"teardown, {inside} ms, is within its "
+                    f"{it['duration_ms']:.1f} ms and the whole run's "
+                    f"{run.get('ms', 0):.1f} ms", [json.dumps(run)[:600]])
             self.facts.setdefault("teardown_checks", {})[f"{name}/{mode}"] = {
                 "verdict": got[0], "duration_ms": it["duration_ms"],
                 "stretch_ms": st.get("ms"), "held_by": st.get("held_by"),

@@ -9,6 +9,32 @@
  */
 #include "teardown_sim.h"
 
+/* top's row: RUN_MS is the run inside the teardown (not above TOTAL_MS);
+ * the stretch, which went on to the schedule point after the end, is
+ * marked and the mark said. */
+static void text_row_within_the_teardown(const struct teardown_view *v)
+{
+	char *text = NULL, *row;
+	double total, run, stretch;
+	size_t len;
+	FILE *out = open_memstream(&text, &len);
+
+	assert_non_null(out);
+	kw_columns = 80;
+	teardown_view_text(out, v, "fentry");
+	fclose(out);
+	kw_columns = 0;
+	row = strstr(text, "\n  1 ");
+	assert_non_null(row);
+	assert_int_equal(sscanf(row, "\n  1 %*u %*s %lf %lf %lf*", &total, &run,
+				&stretch), 3);
+	assert_true(run <= total);
+	assert_true(stretch > run);
+	assert_non_null(strstr(row, "*"));
+	assert_non_null(strstr(text, "(* the wait went on after the teardown ended"));
+	free(text);
+}
+
 /* Unfixed arm64: the whole walk in one go while SPIN waits for the CPU. */
 static void unfixed_walk_holds_the_cpu(void **state)
 {
@@ -41,6 +67,10 @@ static void unfixed_walk_holds_the_cpu(void **state)
 	assert_int_equal(m.r.max_run_ns, 1 * MS + 1 * MS + 280 * MS + 1 * MS +
 			 4 * 10 * US + 100 * US);
 	assert_int_equal(m.r.max_stretch_ns, m.r.max_run_ns);
+	/* top's RUN_MS is the run's part inside the teardown: its whole
+	 * duration here, never more (the run began 1 ms before it). */
+	assert_int_equal(m.r.max_run_inside_ns, m.r.end_ns - m.r.start_ns);
+	assert_true(m.r.max_run_inside_ns < m.r.max_run_ns);
 	assert_int_equal(m.r.max_stretch_how, TD_WAIT_PREEMPTED);
 	assert_int_equal(m.r.max_stretch_first, SPIN);
 	assert_string_equal(m.r.max_stretch_first_comm, "spinner");
@@ -67,6 +97,7 @@ static void unfixed_walk_holds_the_cpu(void **state)
 	assert_non_null(strstr(evidence, "after spinner (pid 600, preempted) wanted it"));
 	assert_int_equal(verdict(&v, "teardown.max_wait_ms", &value, NULL),
 			 VERDICT_FAIL);
+	text_row_within_the_teardown(&v);
 	teardown_view_free(&v);
 }
 
