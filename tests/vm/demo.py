@@ -62,9 +62,41 @@ def interactive(tap):
         pass
 
 
+def recorded_times():
+    """The demo's record of its first reports here, in seconds."""
+    cache = os.environ.get("KVMWATCH_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
+        "kvmwatch")
+    text = read_text(os.path.join(cache, "demo", "x86_64-first-report-s"))
+    return [int(x) for x in text.split() if x.isdigit()]
+
+
+def check_budget(tap, shown, before, took):
+    """The guest's budget is three times the slowest of the last five
+    first reports measured here, plus a minute and the reports (at least
+    two minutes beyond them), or 10 minutes with none; and this run
+    recorded its own."""
+    if before:
+        want = max(SECONDS + 60 + 3 * max(before[-5:]), SECONDS + 120)
+    else:
+        want = SECONDS + 600
+    said = [line for line in shown if line.startswith("demo: at most ")]
+    good = bool(said) and said[0].split()[3] == str(want)
+    tap.result(good, f"make demo allows {want} s, from the first reports "
+               f"measured here before ({before[-5:]})", [] if good else
+               said[:1] or ["no budget line"])
+    after = recorded_times()
+    good = len(after) >= 1 and after[-1] <= took and after[-1] > 0 and \
+        after[:-1][-4:] == before[-4:]
+    tap.result(good, f"make demo recorded when its first report came "
+               f"({after[-1:]} s of {took:.0f} s)", [] if good else
+               [f"before {before}", f"after {after}"])
+
+
 def main():
     tap = Tap()
     env = dict(os.environ, DEMO_BATCH="1")
+    before = recorded_times()
     t0 = time.monotonic()
     p = subprocess.run([os.path.join(REPO, "tools", "demo.sh"), "x86_64",
                         str(SECONDS)], cwd=REPO, env=env,
@@ -76,6 +108,7 @@ def main():
                f"(rc={p.returncode}, {took:.0f} s)",
                [] if p.returncode == 0 else (p.stderr.splitlines()[-5:] or
                                              shown[-10:]))
+    check_budget(tap, shown, before, took)
     text = read_text(os.path.join(REPO, "build", "demo", "x86_64",
                                   "top.txt"))
     reports = text.split("kvmwatch top - ")[1:]
