@@ -22,6 +22,16 @@ uint64_t hist_percentile(const struct log2_hist *hist, double p)
 	return 1ull << (HIST_SLOTS - 1);
 }
 
+uint64_t hist_floor(const struct log2_hist *hist)
+{
+	size_t i;
+
+	for (i = 0; i < HIST_SLOTS; i++)
+		if (hist->slots[i])
+			return i ? 1ull << (i - 1) : 0;
+	return 0;
+}
+
 json_t *json_hist_counts(const struct log2_hist *h)
 {
 	json_t *a = json_array();

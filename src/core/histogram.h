@@ -13,6 +13,10 @@
  * 0 when the histogram is empty. */
 uint64_t hist_percentile(const struct log2_hist *hist, double p);
 
+/* Lower bound of the lowest non-empty log2 slot: no value counted is
+ * below it; 0 when the histogram is empty. */
+uint64_t hist_floor(const struct log2_hist *hist);
+
 /* The slot counts, from slot 0 to the last non-empty one. */
 json_t *json_hist_counts(const struct log2_hist *h);
 

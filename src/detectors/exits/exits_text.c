@@ -19,6 +19,11 @@
 #define ROW_FIXED 44
 #define NAME_MIN 15
 #define NAME_MAX 32
+/* The reason table: COUNT %TOTAL RATE/s and four times, with their gaps
+ * (80 columns leave its REASON 20). */
+#define REASON_FIGURES_W 60
+#define REASON_NAME_MIN 20
+#define REASON_NAME_MAX 32
 
 static const char *const sort_names[EXITS_SORT_COUNT] = {
 	[EXITS_SORT_EXITS] = "exits",
@@ -173,39 +178,49 @@ static int compare_vms(const void *pa, const void *pb)
 }
 
 /* One VM's exits reason by reason: how many, their share, the rate and
- * how long they took (the kernel keeps a log2 histogram, so P99 and MAX
- * are the upper bounds of their buckets). */
+ * how long they took (the kernel keeps a log2 histogram, so MIN is the
+ * lower bound of its bucket, P99 and MAX the upper bounds of theirs).
+ * The reason's name takes what the terminal has beyond the figures. */
 static void reason_table(FILE *out, const struct top_view *view,
 			 const struct vm_view *vm,
 			 const struct exits_text_opts *o)
 {
+	int width = kw_columns > 0 ? kw_columns : 160;
+	int name_w = width - REASON_FIGURES_W;
 	size_t i;
 
-	fprintf(out, "\n%-22s %9s %7s %9s %8s %8s %8s\n", "REASON",
+	if (name_w < REASON_NAME_MIN)
+		name_w = REASON_NAME_MIN;
+	if (name_w > REASON_NAME_MAX)
+		name_w = REASON_NAME_MAX;
+	fprintf(out, "\n%-*s %9s %7s %9s %7s %7s %7s %7s\n", name_w, "REASON",
 		view->cumulative ? "TOTAL" : "COUNT", "%TOTAL", "RATE/s",
-		"AVG-US", "P99-US", "MAX-US");
+		"MIN-US", "AVG-US", "P99-US", "MAX-US");
 	for (i = 0; i < vm->nreasons; i++) {
 		const struct reason_view *r = &vm->reasons[i];
 		uint64_t total = r->kind == EXIT_KIND_USER ? vm->user_exits :
 			vm->exits;
-		char name[48], avg[16] = "-", p99[16] = "-", max[16] = "-";
+		char name[48], min[16] = "-", avg[16] = "-", p99[16] = "-",
+		     max[16] = "-";
 
 		if (!r->count || !reason_shown(o, r))
 			continue;
 		snprintf(name, sizeof(name), "%s%s",
 			 r->kind == EXIT_KIND_USER ? "vmm:" : "", r->name);
 		if (r->timed) {
+			us_fitting(min, sizeof(min),
+				   hist_floor(&r->hist) / 1e3, 7);
 			us_fitting(avg, sizeof(avg),
-				   r->total_ns / 1e3 / r->timed, 8);
+				   r->total_ns / 1e3 / r->timed, 7);
 			us_fitting(p99, sizeof(p99),
-				   hist_percentile(&r->hist, 0.99) / 1e3, 8);
+				   hist_percentile(&r->hist, 0.99) / 1e3, 7);
 			us_fitting(max, sizeof(max),
-				   hist_percentile(&r->hist, 1.0) / 1e3, 8);
+				   hist_percentile(&r->hist, 1.0) / 1e3, 7);
 		}
-		fprintf(out, "%-22.22s %9llu %6.1f%% %9.1f %8s %8s %8s\n",
-			name, (unsigned long long)r->count,
+		fprintf(out, "%-*.*s %9llu %6.1f%% %9.1f %7s %7s %7s %7s\n",
+			name_w, name_w, name, (unsigned long long)r->count,
 			total ? 100.0 * r->count / total : 0.0, r->per_sec,
-			avg, p99, max);
+			min, avg, p99, max);
 	}
 }
 

@@ -26,10 +26,16 @@ static json_t *json_reason(const struct reason_view *r)
 				    json_integer(hist_percentile(&r->hist, 0.5)));
 		json_object_set_new(reason, "p99_ns_le",
 				    json_integer(hist_percentile(&r->hist, 0.99)));
+		json_object_set_new(reason, "min_ns_ge",
+				    json_integer(hist_floor(&r->hist)));
+		json_object_set_new(reason, "max_ns_le",
+				    json_integer(hist_percentile(&r->hist, 1.0)));
 	} else {
 		json_object_set_new(reason, "avg_ns", json_null());
 		json_object_set_new(reason, "p50_ns_le", json_null());
 		json_object_set_new(reason, "p99_ns_le", json_null());
+		json_object_set_new(reason, "min_ns_ge", json_null());
+		json_object_set_new(reason, "max_ns_le", json_null());
 	}
 	return reason;
 }

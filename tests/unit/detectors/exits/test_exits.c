@@ -254,11 +254,18 @@ static void log2_slots_and_percentiles(void **state)
 	}
 
 	assert_int_equal(hist_percentile(&h, 0.5), 0);
+	assert_int_equal(hist_floor(&h), 0);
 	h.slots[log2_slot(1000)] = 90;		/* [512, 1024) */
 	h.slots[log2_slot(100000)] = 10;	/* [65536, 131072) */
 	assert_int_equal(hist_percentile(&h, 0.5), 1024);
 	assert_int_equal(hist_percentile(&h, 0.9), 1024);
 	assert_int_equal(hist_percentile(&h, 0.99), 131072);
+	/* The shortest: none below its bucket's lower bound. */
+	assert_int_equal(hist_floor(&h), 512);
+	h.slots[log2_slot(1)] = 1;		/* [1, 2) */
+	assert_int_equal(hist_floor(&h), 1);
+	h.slots[0] = 1;				/* 0 */
+	assert_int_equal(hist_floor(&h), 0);
 }
 
 int main(void)
