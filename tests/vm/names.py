@@ -180,6 +180,27 @@ class NameChecks:
                     order.append(line)
         self.ok(not order and got, "names: --reasons: each reason's "
                 "MIN-US <= AVG-US <= MAX-US and P99-US <= MAX-US", order)
+        # One base for every share: the in-kernel reasons add up to 100%,
+        # the VMM's to the share of exits that went to it.
+        table = last[next((i for i, line in enumerate(last)
+                           if line.startswith("REASON ")), len(last)):]
+        rows = [line.split() for line in table[1:]
+                [:next((i for i, line in enumerate(table[1:])
+                        if not line.strip()), len(table))]]
+        shares = {"kernel": 0.0, "vmm": 0.0}
+        counts = {"kernel": 0, "vmm": 0}
+        for f in rows:
+            kind = "vmm" if f[0].startswith("vmm:") else "kernel"
+            shares[kind] += float(f[2].rstrip("%"))
+            counts[kind] += int(f[1])
+        slack = 0.05 * len(rows) + 0.01
+        vmm_share = 100.0 * counts["vmm"] / max(counts["kernel"], 1)
+        good = abs(shares["kernel"] - 100) <= slack and \
+            abs(shares["vmm"] - vmm_share) <= slack
+        self.ok(good, f"names: --reasons: every %TOTAL is of the exits: "
+                f"in-kernel reasons {shares['kernel']:.1f}%, the VMM's "
+                f"{shares['vmm']:.1f}% (its returns over the exits: "
+                f"{vmm_share:.1f}%)", [] if good else table[:12])
         want = {}
         for vm in truth["vms"]:
             for vcpu in vm["vcpus"]:

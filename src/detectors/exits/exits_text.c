@@ -59,8 +59,15 @@ static bool reason_shown(const struct exits_text_opts *o,
 	return !o->reasons || !regexec(o->reasons, r->name, 0, NULL, 0);
 }
 
-/* "npf 49%  io 48%  vmm:IO 100%": whole reasons, as many as fit in len;
- * in-kernel ones as a share of the exits, the VMM's of the returns. */
+/* Every share is of the exits (a return to the VMM follows one), or of
+ * the returns where no in-kernel exit is seen (kvm_pvm emits none). */
+static uint64_t share_base(uint64_t exits, uint64_t user_exits)
+{
+	return exits ? exits : user_exits;
+}
+
+/* "npf 49%  io 48%  vmm:IO 48%": whole reasons, as many as fit in len,
+ * each a share of one base. */
 static void top_reasons(char *buf, size_t len, const struct reason_view *r,
 			size_t n, uint64_t exits, uint64_t user_exits,
 			const struct exits_text_opts *o)
@@ -71,7 +78,7 @@ static void top_reasons(char *buf, size_t len, const struct reason_view *r,
 
 	buf[0] = '\0';
 	for (i = 0; i < n; i++) {
-		uint64_t total = r[i].kind == EXIT_KIND_USER ? user_exits : exits;
+		uint64_t total = share_base(exits, user_exits);
 
 		if (!total || !r[i].count || !reason_shown(o, &r[i]))
 			continue;
@@ -198,8 +205,7 @@ static void reason_table(FILE *out, const struct top_view *view,
 		"MIN-US", "AVG-US", "P99-US", "MAX-US");
 	for (i = 0; i < vm->nreasons; i++) {
 		const struct reason_view *r = &vm->reasons[i];
-		uint64_t total = r->kind == EXIT_KIND_USER ? vm->user_exits :
-			vm->exits;
+		uint64_t total = share_base(vm->exits, vm->user_exits);
 		char name[48], min[16] = "-", avg[16] = "-", p99[16] = "-",
 		     max[16] = "-";
 
