@@ -201,6 +201,7 @@ class NameChecks:
                 f"in-kernel reasons {shares['kernel']:.1f}%, the VMM's "
                 f"{shares['vmm']:.1f}% (its returns over the exits: "
                 f"{vmm_share:.1f}%)", [] if good else table[:12])
+        self.names_teardown_rows(text)
         want = {}
         for vm in truth["vms"]:
             for vcpu in vm["vcpus"]:
@@ -210,6 +211,29 @@ class NameChecks:
         self.ok(got == want, f"names: --reasons counts web1's returns to "
                 f"the VMM by reason, as kvmload ({want})",
                 [] if got == want else [f"kvmwatch: {got}"])
+
+    def names_teardown_rows(self, text):
+        """The teardown table's rows, in every report: RUN_MS (cut at the
+        teardown's ends) within TOTAL_MS, and a STRETCH_MS longer than
+        RUN_MS only when marked * (it reached outside the teardown)."""
+        rows, bad = [], []
+        lines = text.splitlines()
+        for i, line in enumerate(lines):
+            if "TOTAL_MS" not in line:
+                continue
+            for row in lines[i + 1:]:
+                f = [x for x in row.split() if x not in ("+", "~")]
+                if len(f) < 6 or not f[0].isdigit():
+                    break
+                rows.append(row)
+                total, run = float(f[3]), float(f[4])
+                stretch = f[5]
+                if run > total or (stretch != "-" and
+                                   not stretch.endswith("*") and
+                                   float(stretch) > run + 0.1):
+                    bad.append(row)
+        self.ok(rows and not bad, f"names: {len(rows)} teardown rows: "
+                "RUN_MS <= TOTAL_MS, a longer STRETCH_MS marked *", bad[:4])
 
     def names_ports(self, doc, truth, pids):
         """x86: each VM's port I/O exits by port (top's "ports") equal

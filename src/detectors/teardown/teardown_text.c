@@ -6,7 +6,7 @@
 void teardown_view_text(FILE *out, const void *view, const char *modes)
 {
 	const struct teardown_view *v = view;
-	bool marks = false, past_end = false;
+	bool marks = false, outside_marks = false;
 	size_t i;
 
 	text_wrapped(out, 2, "teardown (%s): %llu ended, %llu open; kernel: %s, behaviour: %s",
@@ -39,14 +39,17 @@ void teardown_view_text(FILE *out, const void *view, const char *modes)
 		else
 			snprintf(waiter, sizeof(waiter), "-");
 		if (it->has_stretch) {
-			/* A wait goes on to the thread's schedule point,
-			 * which may come after the teardown's end: marked,
-			 * as RUN_MS stops at the end. */
-			bool after = r->end_ns && r->max_stretch_end > r->end_ns;
+			/* A wait lasts until the thread's schedule point,
+			 * which may come after the teardown's end, and one
+			 * already queued counts from the run's start, which
+			 * may come before its start: marked, as RUN_MS is
+			 * cut at both. */
+			bool outside = r->max_stretch_start < r->start_ns ||
+				(r->end_ns && r->max_stretch_end > r->end_ns);
 
 			snprintf(stretch, sizeof(stretch), "%.1f%s",
-				 r->max_stretch_ns / 1e6, after ? "*" : "");
-			past_end |= after;
+				 r->max_stretch_ns / 1e6, outside ? "*" : "");
+			outside_marks |= outside;
 			snprintf(wait, sizeof(wait), "%.1f",
 				 r->max_stretch_wait_ns / 1e6);
 			holder = it->holder;
@@ -82,6 +85,6 @@ void teardown_view_text(FILE *out, const void *view, const char *modes)
 	}
 	if (marks)
 		fprintf(out, "  (+ still open, ~ ended before this interval)\n");
-	if (past_end)
-		text_wrapped(out, 4, "  (* the wait went on after the teardown ended, to its thread's next schedule point)");
+	if (outside_marks)
+		text_wrapped(out, 4, "  (* the wait began before the teardown or went on after it, to its thread's next schedule point)");
 }
