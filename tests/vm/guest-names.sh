@@ -7,20 +7,25 @@
 
 NAMES_SECONDS=4		# each VM's life: several of top's reads
 
+# watch_to FILE ARGS...: kvmwatch ARGS in the background (its pid in $!),
+# stdout to $d/FILE, stderr to $d/FILE's stem .err.
+watch_to() {
+	out=$1
+	shift
+	kvmwatch "$@" >"$d/$out" 2>"$d/${out%.*}.err" &
+}
+
 guest_names() {
 	d=/out/names
 	mkdir -p "$d"
 	echo "suite: names (uptime $(uptime_s) s)"
-	kvmwatch -m tracepoint top -b -C -o json -d 1 >"$d/all.json" 2>"$d/all.err" &
+	watch_to all.json -m tracepoint top -b -C -o json -d 1
 	apid=$!
-	kvmwatch -m tracepoint top -b -C -o json -d 1 -g 'web*' >"$d/web.json" \
-		2>"$d/web.err" &
+	watch_to web.json -m tracepoint top -b -C -o json -d 1 -g 'web*'
 	wpid=$!
-	kvmwatch -m tracepoint export --textfile "$d/export.prom" -i 1 >"$d/export.out" \
-		2>"$d/export.err" &
+	watch_to export.out -m tracepoint export --textfile "$d/export.prom" -i 1
 	xpid=$!
-	kvmwatch -m tracepoint top -c -d 1 -L "$d/log.csv" >"$d/log.out" \
-		2>"$d/log.err" &
+	watch_to log.out -m tracepoint top -c -d 1 -L "$d/log.csv"
 	lpid=$!
 	# One VM in full, as x shows it on a terminal.
 	COLUMNS=80 kvmwatch -m tracepoint top -b -C -d 1 -g web1 --reasons \
@@ -77,13 +82,11 @@ guest_qemu() {
 	d=/out/qemu
 	mkdir -p "$d"
 	echo "suite: qemu (uptime $(uptime_s) s)"
-	kvmwatch -m tracepoint top -b -C -o json -d 1 >"$d/all.json" 2>"$d/all.err" &
+	watch_to all.json -m tracepoint top -b -C -o json -d 1
 	apid=$!
-	kvmwatch top -b -C -o json -d 1 -g 'qemu-*' >"$d/only.json" \
-		2>"$d/only.err" &
+	watch_to only.json top -b -C -o json -d 1 -g 'qemu-*'
 	opid=$!
-	kvmwatch -m tracepoint export --textfile "$d/export.prom" -i 1 \
-		>"$d/export.out" 2>"$d/export.err" &
+	watch_to export.out -m tracepoint export --textfile "$d/export.prom" -i 1
 	xpid=$!
 	wait_attached "$d/all.err" $apid
 	wait_attached "$d/only.err" $opid
