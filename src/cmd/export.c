@@ -175,6 +175,7 @@ int export_read(struct exporter *x)
 	for (i = 0; !err && i < fresh.count; i++)
 		err = export_store_add(&x->store, &fresh.items[i],
 				       x->o->max_series);
+	kw_timing_heap("metrics");
 	metric_set_free(&fresh);
 	if (err) {
 		kw_warn("export: reading the detectors failed: %s",

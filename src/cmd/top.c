@@ -340,6 +340,7 @@ static int run_top(struct top_options *o, struct attach_plan *plan)
 			break;
 		}
 		err = emit_report(o, &r, out);
+		kw_timing_heap("report");
 		if (err) {
 			/* stdout closed (a pager quit): not worth a complaint. */
 			rc = err == -EIO ? KW_EXIT_OK : KW_EXIT_RUNTIME;

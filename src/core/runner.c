@@ -293,6 +293,8 @@ static int read_one(struct runner *r, struct detector_run *run,
 		free(run->view);
 		run->view = NULL;
 	}
+	/* The read's peak: both samples, the delta and the view. */
+	kw_timing_heap(detectors[ops->id].name);
 	free_sample(ops, delta);
 	if (ngone)
 		detector_forget(ops, &run->bpf, gone, ngone);

@@ -13,6 +13,7 @@ int session_prepare(struct kernel_caps *caps, struct attach_plan *plan,
 	bpf_log_install();
 	caps_probe(caps);
 	kw_timing("kernel probed (BTF, tracefs, kprobes)");
+	kw_timing_heap("probed");
 	if (caps->arch == ARCH_OTHER) {
 		kw_warn("unsupported architecture %s (x86_64 and arm64 only)",
 			caps->machine);
@@ -35,10 +36,12 @@ int session_prepare(struct kernel_caps *caps, struct attach_plan *plan,
 		return KW_EXIT_RUNTIME;
 	}
 	kw_timing("probe points planned (kallsyms, fentry trials)");
+	kw_timing_heap("planned");
 	/* Nothing reads the parsed BTF after planning, and each load
 	 * parses its own: not both at once. */
 	caps_drop_btf(caps);
 	kw_timing("parsed BTF freed");
+	kw_timing_heap("freed");
 	return KW_EXIT_OK;
 }
 

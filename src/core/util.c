@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,22 +72,53 @@ void kw_info(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-void kw_timing(const char *fmt, ...)
+static uint64_t timing_start_ns;
+
+static bool timing_on(void)
 {
-	static uint64_t start_ns;
 	static int on = -1;
-	va_list ap;
 
 	if (on < 0) {
 		const char *env = getenv("KVMWATCH_TIMING");
 
 		on = env && *env && strcmp(env, "0");
-		start_ns = monotonic_ns();
+		timing_start_ns = monotonic_ns();
 	}
-	if (!on)
+	return on;
+}
+
+/* "VmRSS" of /proc/self/status in kB, or -1. */
+static long status_kb(const char *status, const char *field)
+{
+	const char *at = strstr(status, field);
+
+	return at ? strtol(at + strlen(field) + 1, NULL, 10) : -1;
+}
+
+void kw_timing_heap(const char *what)
+{
+	char status[4096];
+	struct mallinfo2 m;
+
+	if (!timing_on())
+		return;
+	m = mallinfo2();
+	if (read_text_file("/proc/self/status", status, sizeof(status)))
+		status[0] = '\0';
+	kw_timing("%s: heap %.2f MiB, rss %.2f MiB, peak %.2f MiB", what,
+		  (m.uordblks + m.hblkhd) / 1048576.0,
+		  status_kb(status, "VmRSS") / 1024.0,
+		  status_kb(status, "VmHWM") / 1024.0);
+}
+
+void kw_timing(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!timing_on())
 		return;
 	fprintf(stderr, "kvmwatch: [%.3f s] ",
-		(monotonic_ns() - start_ns) / 1e9);
+		(monotonic_ns() - timing_start_ns) / 1e9);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);

@@ -109,11 +109,12 @@ TIMING = re.compile(r"^kvmwatch: \[(\d+\.\d+) s\] (.*)$")
 
 def timing_steps(d):
     """{step: seconds since start} from KVMWATCH_TIMING's lines; a step's
-    count ("attached 5 links") left out so that runs line up."""
+    count ("attached 5 links") left out so that runs line up, and the
+    memory lines ("exits: heap ...") too."""
     steps = {}
     for line in read_text(os.path.join(d, "observer.err")).splitlines():
         m = TIMING.match(line)
-        if m:
+        if m and ": heap " not in m.group(2):
             steps.setdefault(re.sub(r"\d+ ", "N ", m.group(2)),
                              float(m.group(1)))
     return steps
