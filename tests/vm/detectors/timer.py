@@ -5,6 +5,7 @@ A part of ArchRun (tests/vm/suite.py); artefacts in build/vmtest/<arch>/.
 """
 
 import json
+import math
 import os
 
 from vmlib import STALL_SECONDS, load_json, median_slot, read_rc, read_text
@@ -243,10 +244,17 @@ class TimerChecks:
             # A run the kernel skipped also cuts a chain short. The
             # callback that ends a chain is judged from different
             # evidence (the re-arm's target with fentry, the next expiry
-            # with tracepoints): once 3240 against 3239.
+            # with tracepoints): once 3240 against 3239. And a re-arm is
+            # behind when it lands before the callback's entry, which
+            # fentry stamps a trampoline later than the tracepoint: as a
+            # loaded playback catches up, re-arms landing between the two
+            # stamps end one mode's chain and not the other's (3198
+            # against 3158 of 5039 callbacks once): 2% of the chain.
+            chain_tol = missed + 1 + math.ceil(
+                0.02 * max(a["longest_chain"], b["longest_chain"]))
             good = (abs(a["callbacks"] - b["callbacks"]) <= missed and
                     abs(a["longest_chain"] - b["longest_chain"]) <=
-                    missed + 1 and
+                    chain_tol and
                     med_a is not None and med_b is not None and
                     abs(med_a[0] - med_b[0]) <= 1 and
                     abs(a["max_response_ns"] - b["max_response_ns"]) <=
@@ -255,7 +263,8 @@ class TimerChecks:
                     f"fentry and tracepoint agree: callbacks {a['callbacks']}"
                     f"/{b['callbacks']} (runs the kernel skipped: {missed}), "
                     "longest chain "
-                    f"{a['longest_chain']}/{b['longest_chain']}, median "
+                    f"{a['longest_chain']}/{b['longest_chain']} (within "
+                    f"{chain_tol}), median "
                     f"lateness slot {med_a and med_a[1]}/{med_b and med_b[1]}"
                     " (at most one slot apart), longest expiry-to-return "
                     f"{a['max_response_ns']}/{b['max_response_ns']} ns "
