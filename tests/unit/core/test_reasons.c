@@ -60,6 +60,19 @@ static void kvm_run_names(void **state)
 	assert_string_equal(name(EXIT_TABLE_KVM_RUN, 1000), "0x3e8");
 }
 
+/* Exits that come with time, not work: shown, never a regression. */
+static void timing_reasons(void **state)
+{
+	(void)state;
+	assert_true(exit_reason_is_timing("hlt"));
+	assert_true(exit_reason_is_timing("HLT"));
+	assert_true(exit_reason_is_timing("WFx"));
+	assert_true(exit_reason_is_timing("vintr"));
+	assert_false(exit_reason_is_timing("npf"));
+	assert_false(exit_reason_is_timing("DABT_LOW"));
+	assert_false(exit_reason_is_timing("MMIO"));
+}
+
 static void vendor_without_table(void **state)
 {
 	(void)state;
@@ -74,6 +87,7 @@ int main(void)
 		cmocka_unit_test(svm_names),
 		cmocka_unit_test(arm64_names),
 		cmocka_unit_test(kvm_run_names),
+		cmocka_unit_test(timing_reasons),
 		cmocka_unit_test(vendor_without_table),
 	};
 
