@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 
+import kernels
 from vmlib import REPO, Tap, read_text
 
 SECONDS = 9			# three 3-second reports
@@ -64,10 +65,8 @@ def interactive(tap):
 
 def recorded_times():
     """The demo's record of its first reports here, in seconds."""
-    cache = os.environ.get("KVMWATCH_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
-        "kvmwatch")
-    text = read_text(os.path.join(cache, "demo", "x86_64-first-report-s"))
+    text = read_text(os.path.join(kernels.CACHE, "demo",
+                                  "x86_64-first-report-s"))
     return [int(x) for x in text.split() if x.isdigit()]
 
 

@@ -99,12 +99,7 @@ guest_qemu() {
 	qpid=$!
 	echo $qpid >"$d/qemu.pid"
 	# Its report's last word is "done"; then two of top's reads.
-	i=0
-	while ! grep -q ' done$' "$d/report.txt" 2>/dev/null && alive $qpid &&
-		[ $i -lt $((KVMLOAD_TIMEOUT * 10)) ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
+	wait_for ' done$' "$d/report.txt" $qpid $((KVMLOAD_TIMEOUT * 10))
 	sleep 2.5
 	cp "$d/export.prom" "$d/export-live.prom"
 	# QEMU quits on SIGTERM with status 0.

@@ -45,12 +45,13 @@ alive() {
 attached_to() { grep -q '^kvmwatch: attached' "$1" 2>/dev/null; }
 attached() { attached_to "$1/kvmwatch.err"; }
 
-# wait_for PATTERN FILE PID: until FILE has a line matching PATTERN, PID
-# is gone or ATTACH_WAIT passed; leaves the tenths of a second waited in i.
+# wait_for PATTERN FILE PID [TENTHS]: until FILE has a line matching
+# PATTERN, PID is gone or TENTHS (default ATTACH_WAIT) tenths of a second
+# passed; leaves the tenths waited in i.
 wait_for() {
 	i=0
 	while ! grep -q "$1" "$2" 2>/dev/null && alive "$3" &&
-		[ $i -lt $ATTACH_WAIT ]; do
+		[ $i -lt "${4:-$ATTACH_WAIT}" ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done

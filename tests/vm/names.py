@@ -33,6 +33,21 @@ def last_doc(path):
     return doc
 
 
+def export_guests(path):
+    """{vm label: the guest labels of its series (None: a series without
+    one)} of an export textfile, and promparse's parse errors."""
+    sys.path.insert(0, os.path.join(REPO, "tests"))
+    import promparse  # noqa: E402
+    fams, errors = promparse.parse(read_text(path))
+    guests = {}
+    for fam in fams:
+        for _, labels, _ in fam.samples:
+            if "vm" in labels:
+                guests.setdefault(labels["vm"], set()).add(
+                    labels.get("guest"))
+    return guests, errors
+
+
 class NameChecks:
     def names(self):
         d = os.path.join(self.out, "names")
@@ -84,18 +99,9 @@ class NameChecks:
                              {"vms": truth[vm]["vms"]}, web)
         self.names_log(d, truth)
         self.names_reasons(d, truth["web1"], pids["web1"])
-        sys.path.insert(0, os.path.join(REPO, "tests"))
-        import promparse  # noqa: E402
-        fams, errors = promparse.parse(
-            read_text(os.path.join(d, "export-final.prom")))
-        guests = {}
-        for fam in fams:
-            for _, labels, _ in fam.samples:
-                if "vm" in labels and labels.get("guest"):
-                    guests.setdefault(labels["vm"], set()).add(
-                        labels["guest"])
+        guests, errors = export_guests(os.path.join(d, "export-final.prom"))
         for vm, want in NAMED.items():
-            got = guests.get(str(pids[vm]), set())
+            got = guests.get(str(pids[vm]), set()) - {None}
             self.ok(got == {want}, f"names: export labels VM {vm}'s "
                     f"series guest=\"{want}\"", [] if got == {want} else
                     [f"guest labels of vm {pids[vm]}: {sorted(got)}",
@@ -306,13 +312,8 @@ class NameChecks:
                 others = sorted(p for p in vms if p != pid)
                 self.ok(not others, "qemu: top -g 'qemu-*' lists QEMU's VM "
                         "alone", [f"also: {others}"] if others else [])
-        sys.path.insert(0, os.path.join(REPO, "tests"))
-        import promparse  # noqa: E402
-        fams, errors = promparse.parse(
-            read_text(os.path.join(d, "export-live.prom")))
-        guests = {labels.get("guest") for fam in fams
-                  for _, labels, _ in fam.samples
-                  if labels.get("vm") == str(pid)}
+        every, errors = export_guests(os.path.join(d, "export-live.prom"))
+        guests = every.get(str(pid), set())
         self.ok(guests == {"qemu-fw"}, "qemu: export labels the QEMU VM's "
                 "series guest=\"qemu-fw\"", [] if guests == {"qemu-fw"}
                 else [f"guest labels of vm {pid}: "

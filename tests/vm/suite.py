@@ -107,10 +107,11 @@ class ArchRun(ExitsChecks, TimerChecks, MmioChecks, TeardownChecks,
         for name in names:
             path = os.path.join(BINDIR, self.arch, name)
             rel = os.path.relpath(path, REPO)
+            firmware = name.endswith(".bin")  # a raw image, not ELF
             why = None
             if not (os.path.isfile(path) and os.access(path, os.X_OK)):
                 why = f"{rel} is missing"
-            elif name.endswith(".bin"):  # a raw image, not ELF
+            elif firmware:
                 if os.path.getsize(path) != 0x10000:
                     why = f"{rel} is not a 64 KiB firmware image"
             else:
@@ -119,8 +120,7 @@ class ArchRun(ExitsChecks, TimerChecks, MmioChecks, TeardownChecks,
                 except bootlib.TestbedError as e:
                     why = str(e)
             make = "make ARCH=arm64" if self.arch == "arm64" else "make"
-            what = ("firmware" if name.endswith(".bin") else
-                    f"static {self.arch} binary")
+            what = "firmware" if firmware else f"static {self.arch} binary"
             good &= self.ok(why is None, f"{rel} is built as a {what}",
                             [] if why is None else
                             [why, f"build it with '{make} STATIC=1'"])

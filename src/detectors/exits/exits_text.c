@@ -72,15 +72,14 @@ static void top_reasons(char *buf, size_t len, const struct reason_view *r,
 			size_t n, uint64_t exits, uint64_t user_exits,
 			const struct exits_text_opts *o)
 {
+	uint64_t total = share_base(exits, user_exits);
 	size_t i, used = 0;
 	char one[64];
 	int w;
 
 	buf[0] = '\0';
-	for (i = 0; i < n; i++) {
-		uint64_t total = share_base(exits, user_exits);
-
-		if (!total || !r[i].count || !reason_shown(o, &r[i]))
+	for (i = 0; total && i < n; i++) {
+		if (!r[i].count || !reason_shown(o, &r[i]))
 			continue;
 		w = snprintf(one, sizeof(one), "%s%s%s %.0f%%",
 			     used ? "  " : "",
@@ -194,6 +193,7 @@ static void reason_table(FILE *out, const struct top_view *view,
 {
 	int width = kw_columns > 0 ? kw_columns : 160;
 	int name_w = width - REASON_FIGURES_W;
+	uint64_t total = share_base(vm->exits, vm->user_exits);
 	size_t i;
 
 	if (name_w < REASON_NAME_MIN)
@@ -205,7 +205,6 @@ static void reason_table(FILE *out, const struct top_view *view,
 		"MIN-US", "AVG-US", "P99-US", "MAX-US");
 	for (i = 0; i < vm->nreasons; i++) {
 		const struct reason_view *r = &vm->reasons[i];
-		uint64_t total = share_base(vm->exits, vm->user_exits);
 		char name[48], min[16] = "-", avg[16] = "-", p99[16] = "-",
 		     max[16] = "-";
 
