@@ -163,20 +163,34 @@ static bool series_vm_alive(const struct metric *m)
 	return !pid || vm_label_alive(pid, start);
 }
 
-int export_read(struct exporter *x)
+/* A detector's figures of the last read into the store: one detector's
+ * at a time, so that at hundreds of VMs only the largest detector's
+ * fresh set is held beside the store. */
+static int store_metrics(struct exporter *x, enum detector_id det)
 {
 	struct metric_set fresh = { 0 };
+	char step[64];
 	size_t i;
 	int err;
 
-	err = runner_read(&x->runner, true);
-	if (!err)
-		err = runner_metrics(&x->runner, &fresh);
+	err = runner_detector_metrics(&x->runner, det, &fresh);
 	for (i = 0; !err && i < fresh.count; i++)
 		err = export_store_add(&x->store, &fresh.items[i],
 				       x->o->max_series);
-	kw_timing_heap("metrics");
+	snprintf(step, sizeof(step), "%s metrics", detectors[det].name);
+	kw_timing_heap(step);
 	metric_set_free(&fresh);
+	return err;
+}
+
+int export_read(struct exporter *x)
+{
+	enum detector_id det;
+	int err;
+
+	err = runner_read(&x->runner, true);
+	for (det = 0; !err && det < DET_COUNT; det++)
+		err = store_metrics(x, det);
 	if (err) {
 		kw_warn("export: reading the detectors failed: %s",
 			strerror(-err));

@@ -73,6 +73,9 @@ int runner_nlinks(const struct runner *r);
 void runner_announce(const struct runner *r, FILE *out);
 /* The metrics of every view of the last read. */
 int runner_metrics(const struct runner *r, struct metric_set *out);
+/* Those of one detector's view (none when it is off). */
+int runner_detector_metrics(const struct runner *r, enum detector_id det,
+			    struct metric_set *out);
 /* Runs of det's programs the kernel skipped (0 when it is off). */
 uint64_t runner_missed_runs(const struct runner *r, enum detector_id det);
 void runner_stop(struct runner *r);

@@ -201,11 +201,14 @@ def scale_figures(out):
     if len(params) != 2:
         return None
     views = {}
-    for view in SCALE_VIEWS:
+    # The base build's views (BENCH_BASE) ran beside them in the same boot.
+    for view in SCALE_VIEWS + tuple("base-" + v for v in SCALE_VIEWS):
         vd = os.path.join(d, view)
+        if view.startswith("base-") and not os.path.isdir(vd):
+            continue
         kb = number(os.path.join(vd, "hwm_kb"))
         most_vms = most_vcpus = 0
-        if view == "top-json":
+        if view.endswith("top-json"):
             for line in read_text(os.path.join(vd, "observer.out")).splitlines():
                 try:
                     vms = json.loads(line).get("vms") or []
@@ -214,7 +217,7 @@ def scale_figures(out):
                 most_vms = max(most_vms, len(vms))
                 most_vcpus = max(most_vcpus, sum(
                     len(vm.get("vcpus") or []) for vm in vms))
-        elif view == "export":
+        elif view.endswith("export"):
             pids, tids = set(), set()
             for line in read_text(os.path.join(vd, "last.prom")).splitlines():
                 pid = re.search(r'[{,]vm="(\d+)"', line)

@@ -179,17 +179,21 @@ while [ $r -le "$BENCH_REPS" ]; do
 	done
 	r=$((r + 1))
 done
-# scale VIEW: kvmwatch reading every 2 s while VMS VMs of VCPUS vCPUs
+# scale VIEW [BINARY]: kvmwatch (or BINARY, the base build into
+# /out/scale/base-VIEW) reading every 2 s while VMS VMs of VCPUS vCPUs
 # each tick their timers at once (kvmload runs 64 VMs at most: several
 # of them), as the text top, the JSON top and export show them.
 scale_view() {
+	bin=${2:-kvmwatch}
 	vms=${BENCH_SCALE%x*} vcpus=${BENCH_SCALE#*x} d=/out/scale/$1
+	[ "$bin" = kvmwatch ] || d=/out/scale/base-$1
 	mkdir -p $d
-	echo "bench: scale $1, $vms VMs x $vcpus vCPUs (uptime $(now_cs) cs)"
+	echo "bench: scale $1 ($bin), $vms VMs x $vcpus vCPUs (uptime $(now_cs) cs)"
+	# Where the memory goes: heap and RSS per step and per read.
 	case $1 in
-	top) kvmwatch top -b -d 2 ;;
-	top-json) kvmwatch top -b -o json -d 2 ;;
-	export) kvmwatch export --textfile $d/metrics.prom -i 2 ;;
+	top) KVMWATCH_TIMING=1 $bin top -b -d 2 ;;
+	top-json) KVMWATCH_TIMING=1 $bin top -b -o json -d 2 ;;
+	export) KVMWATCH_TIMING=1 $bin export --textfile $d/metrics.prom -i 2 ;;
 	esac >$d/observer.out 2>$d/observer.err &
 	pid=$!
 	wait_attached kvmwatch $pid $d || return
@@ -215,6 +219,10 @@ scale_view() {
 if [ "$BENCH_SCALE" != 0 ]; then
 	for view in top top-json export; do
 		scale_view $view
+		# A change's before and after, in the same boot.
+		case " $BENCH_OBSERVERS " in
+		*" kvmwatch-base "*) scale_view $view kvmwatch-base ;;
+		esac
 	done
 	echo "${BENCH_SCALE%x*} ${BENCH_SCALE#*x}" >/out/scale/params
 fi

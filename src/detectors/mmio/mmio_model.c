@@ -102,6 +102,12 @@ static uint64_t stats_writes(const struct mmio_stats *s)
 	       s->path[MMIO_PATH_USER].writes;
 }
 
+/* Written, or tried on the fast bus, or signalled. */
+static bool stats_active(const struct mmio_stats *s)
+{
+	return stats_writes(s) || s->fast_misses || s->ioeventfd_signals;
+}
+
 /* An entry deleted and re-created restarts its counts. */
 static bool went_back(const struct mmio_stats *prev,
 		      const struct mmio_stats *cur)
@@ -158,13 +164,17 @@ int mmio_sample_delta(const void *prev_sample, const void *cur_sample,
 		if (pr && went_back(&pr->stats, &c->stats))
 			pr = NULL;
 		*o = *c;
-		if (!pr)
-			continue;
-		for (p = 0; p < MMIO_PATH_COUNT; p++)
-			path_sub(&o->stats.path[p], &c->stats.path[p],
-				 &pr->stats.path[p]);
-		o->stats.fast_misses -= pr->stats.fast_misses;
-		o->stats.ioeventfd_signals -= pr->stats.ioeventfd_signals;
+		if (pr) {
+			for (p = 0; p < MMIO_PATH_COUNT; p++)
+				path_sub(&o->stats.path[p], &c->stats.path[p],
+					 &pr->stats.path[p]);
+			o->stats.fast_misses -= pr->stats.fast_misses;
+			o->stats.ioeventfd_signals -= pr->stats.ioeventfd_signals;
+		}
+		/* Nothing happened there: the view would skip it, and at
+		 * hundreds of VMs most addresses are written once at boot. */
+		if (!stats_active(&o->stats))
+			out->nrecs--;
 	}
 	for (i = 0, j = 0; j < cur->nthreads; j++) {
 		const struct mmio_thread_record *c = &cur->threads[j], *pr = NULL;
@@ -362,9 +372,20 @@ static int fill_addrs(const struct mmio_sample *s, struct mmio_view *view,
 	size_t i, n = 0;
 	int p;
 
-	for (i = 0; i < s->nrecs; i++)
-		if (in_vm(vm, s->recs[i].key.pid, s->recs[i].key.vm_start))
+	const struct mmio_record *prev = NULL;
+
+	/* An address per gpa, of all the threads that wrote it (records
+	 * are sorted by VM, gpa, then thread). */
+	for (i = 0; i < s->nrecs; i++) {
+		const struct mmio_record *r = &s->recs[i];
+
+		if (!in_vm(vm, r->key.pid, r->key.vm_start) ||
+		    !stats_active(&r->stats))
+			continue;
+		if (!prev || prev->key.gpa != r->key.gpa)
 			n++;
+		prev = r;
+	}
 	vm->addrs = calloc(n ? n : 1, sizeof(*vm->addrs));
 	if (!vm->addrs)
 		return -ENOMEM;
@@ -372,10 +393,8 @@ static int fill_addrs(const struct mmio_sample *s, struct mmio_view *view,
 		const struct mmio_record *r = &s->recs[i];
 		const struct mmio_stats *st = &r->stats;
 
-		if (!in_vm(vm, r->key.pid, r->key.vm_start))
-			continue;
-		if (!stats_writes(st) && !st->fast_misses &&
-		    !st->ioeventfd_signals)
+		if (!in_vm(vm, r->key.pid, r->key.vm_start) ||
+		    !stats_active(st))
 			continue;
 		if (!a || a->gpa != r->key.gpa) {
 			a = &vm->addrs[vm->naddrs++];

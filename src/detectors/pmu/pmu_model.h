@@ -152,6 +152,8 @@ struct pmu_view {
 	struct pmu_vm_view *vms;	/* by pid */
 	size_t nvms;
 	size_t nvcpus;
+	/* Every VM's vcpus, in VM order: each VM's are a slice of it. */
+	struct pmu_vcpu_view *all_vcpus;
 };
 
 const char *pmu_mech_name(enum pmu_mech mech);

@@ -16,12 +16,18 @@ static void interval_delta(void **state)
 	(void)state;
 	sim_start(&s, SVM_612, true);
 	kvmload_mmio(&s, SVM_612, 100, 10);
+	kvmload_mmio(&s, SVM_612, 101, 2);	/* only before a */
 	sim_sample(&s, &setup, &a);
 	kvmload_mmio(&s, SVM_612, 100, 5);
 	sim_sample(&s, &setup, &b);
+	assert_int_equal(b.nrecs, 6);
 	assert_int_equal(mmio_sample_delta(&a, &b, &out), 0);
+	/* Thread 101's addresses, untouched since a, are left out. */
+	assert_int_equal(out.nrecs, 3);
 	assert_int_equal(mmio_view_from(&out, 1.0, EXIT_TABLE_SVM, &v), 0);
 	assert_int_equal(v.writes, 15);
+	assert_int_equal(v.vms[0].naddrs, 3);
+	assert_int_equal(addr(&v, FAST_GPA)->vcpu_threads, 1);
 	assert_int_equal(addr(&v, FAST_GPA)->path[MMIO_PATH_EMULATED].writes, 5);
 	assert_int_equal(v.exits, 15);
 	assert_int_equal(v.fast_path.slow_candidate_runs, 5);

@@ -299,17 +299,24 @@ static void deltas(void **state)
 	struct pmu_view view;
 	const struct pmu_vcpu_view *v;
 	struct sim s;
+	size_t i;
 
 	(void)state;
 	sim_init(&s, &f);
 	sim_arm64_vcpu(&s, 100, 101, 0, 100, 2, 1000);
+	sim_arm64_vcpu(&s, 100, 102, 2, 10, 1, 1000);	/* idle after a */
 	sim_sample(&s, 1000, &a);
 	/* The next interval: 50 more iterations, one slow load. */
 	sim_arm64_vcpu(&s, 100, 101, 0, 50, 1, 100000);
 	sim_arm64_vcpu(&s, 100, 105, 1, 10, 1, 1000);	/* a new thread */
 	sim_sample(&s, 2000, &b);
 	assert_int_equal(pmu_sample_delta(&a, &b, &d), 0);
+	/* The idle thread and its registers are left out of the delta. */
+	assert_int_equal(d.nvcpus, 2);
+	for (i = 0; i < d.nregs; i++)
+		assert_int_not_equal(d.regs[i].key.tid, 102);
 	assert_int_equal(pmu_view_build(&d, 1.0, NULL, &view), 0);
+	assert_null(find_vcpu(&view, 102));
 	v = find_vcpu(&view, 101);
 	assert_non_null(v);
 	assert_int_equal(v->loads, 1);
