@@ -43,6 +43,9 @@ BUILD := build/$(ARCH)
 CC := $(CROSS)gcc
 CLANG ?= clang
 BPFTOOL ?= bpftool
+# The skeletons embed the objects: DWARF would be megabytes of the
+# binary that nothing reads (BTF keeps what libbpf needs).
+LLVM_STRIP ?= llvm-strip
 
 # Includes name their folder from src/ ("core/attach.h") or the top
 # ("bpf/timer.h"); the skeletons come from $(BUILD).
@@ -113,6 +116,7 @@ $(BUILD)/obj/%.o: src/%.c $(SKELS) | $(SYSROOT_STAMP)
 $(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) vmlinux/$(BPF_ARCH)/vmlinux.h | $(BUILD) $(SYSROOT_STAMP)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c -o $@ $<
+	$(Q)$(LLVM_STRIP) -g $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,SKEL,$@)
