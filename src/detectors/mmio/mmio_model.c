@@ -368,11 +368,10 @@ static int fill_candidates(const struct mmio_sample *s, struct mmio_vm_view *vm)
 static int fill_addrs(const struct mmio_sample *s, struct mmio_view *view,
 		      struct mmio_vm_view *vm)
 {
+	const struct mmio_record *prev = NULL;
 	struct mmio_addr_view *a = NULL;
 	size_t i, n = 0;
 	int p;
-
-	const struct mmio_record *prev = NULL;
 
 	/* An address per gpa, of all the threads that wrote it (records
 	 * are sorted by VM, gpa, then thread). */

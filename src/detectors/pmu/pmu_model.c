@@ -100,6 +100,11 @@ static void vcpu_sub(struct pmu_vcpu_stats *out,
 	}
 }
 
+static bool reg_accessed(const struct pmu_reg_stats *s)
+{
+	return s->reads || s->writes;
+}
+
 static bool vcpu_active(const struct pmu_vcpu_stats *s)
 {
 	int i;
@@ -165,7 +170,8 @@ int pmu_sample_delta(const void *prev_sample, const void *cur_sample,
 			o->stats.read_faults -= p->stats.read_faults;
 			o->stats.write_faults -= p->stats.write_faults;
 		}
-		if (!o->stats.reads && !o->stats.writes)
+		/* Not accessed in the interval: the view leaves it out. */
+		if (!reg_accessed(&o->stats))
 			out->nregs--;
 	}
 	return 0;
@@ -295,7 +301,7 @@ static int build_vcpu(struct pmu_vcpu_view *v, const struct pmu_sample *s,
 		const struct pmu_reg_record *rr = &s->regs[i];
 		struct pmu_reg_view *rv = &v->regs[v->nregs];
 
-		if (!rr->stats.reads && !rr->stats.writes)
+		if (!reg_accessed(&rr->stats))
 			continue;
 		rv->reg = rr->key.reg;
 		if (!pmu_reg_describe(s->run.facts.arch, rr->key.reg, rv->name,
