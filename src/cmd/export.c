@@ -156,10 +156,10 @@ static bool series_vm_alive(const struct metric *m)
 	int i;
 
 	for (i = 0; i < m->nlabels; i++)
-		if (!strcmp(m->labels[i].key, "vm"))
-			pid = m->labels[i].value;
-		else if (!strcmp(m->labels[i].key, "vm_start"))
-			start = m->labels[i].value;
+		if (!strcmp(metric_label_key(m, i), "vm"))
+			pid = metric_label_value(m, i);
+		else if (!strcmp(metric_label_key(m, i), "vm_start"))
+			start = metric_label_value(m, i);
 	return !pid || vm_label_alive(pid, start);
 }
 

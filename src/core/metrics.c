@@ -40,19 +40,34 @@ struct metric *metric_add(struct metric_set *set, enum metric_type type,
 
 int metric_label(struct metric *m, const char *key, const char *value_fmt, ...)
 {
-	struct metric_label *l;
+	char value[METRIC_LABEL_LEN];
+	size_t klen = strnlen(key, METRIC_LABEL_KEY_LEN - 1), vlen;
+	char *at = m->label_text + m->label_used;
 	va_list ap;
 
 	if (m->nlabels == METRIC_MAX_LABELS)
 		return -E2BIG;
-	l = &m->labels[m->nlabels++];
-	snprintf(l->key, sizeof(l->key), "%s", key);
 	va_start(ap, value_fmt);
-	vsnprintf(l->value, sizeof(l->value), value_fmt, ap);
+	vsnprintf(value, sizeof(value), value_fmt, ap);
 	va_end(ap);
+	vlen = strlen(value);
+	if (m->label_used + klen + vlen + 2 > sizeof(m->label_text))
+		return -E2BIG;
+	memcpy(at, key, klen);
+	at[klen] = '\0';
+	memcpy(at + klen + 1, value, vlen + 1);
+	m->label_at[m->nlabels++] = m->label_used;
+	m->label_used += klen + vlen + 2;
 	if (!strcmp(key, "vm") || !strcmp(key, "vcpu"))
 		m->per_entity = true;
 	return 0;
+}
+
+const char *metric_label_value(const struct metric *m, int i)
+{
+	const char *key = metric_label_key(m, i);
+
+	return key + strlen(key) + 1;
 }
 
 int metric_vm_labels(struct metric *m, uint32_t pid, uint64_t vm_start)
@@ -83,20 +98,58 @@ static double slot_floor(int slot)
 	return slot ? (double)(1ull << (slot - 1)) : 0;
 }
 
-void metric_set_hist(struct metric *m, const uint32_t *slots, double sum)
+int metric_set_hist(struct metric *m, const uint32_t *slots, double sum)
 {
 	double estimate = 0;
 	uint64_t count = 0;
 	int i;
 
 	for (i = 0; i < HIST_SLOTS; i++) {
-		m->buckets[i] = slots[i];
 		count += slots[i];
 		estimate += slots[i] * slot_floor(i);
 	}
+	/* Empty ones keep no buckets: most per-vCPU series of an interval. */
+	if (count && !metric_buckets(m))
+		return -ENOMEM;
+	for (i = 0; m->buckets && i < HIST_SLOTS; i++)
+		m->buckets[i] = slots[i];
 	m->value = count;
 	m->sum = sum < 0 ? estimate : sum;
 	m->sum_estimated = sum < 0;
+	return 0;
+}
+
+uint64_t *metric_buckets(struct metric *m)
+{
+	if (!m->buckets)
+		m->buckets = calloc(HIST_SLOTS, sizeof(*m->buckets));
+	return m->buckets;
+}
+
+int metric_add_buckets(struct metric *m, const struct metric *from)
+{
+	int i;
+
+	if (!from->buckets)
+		return 0;
+	if (!metric_buckets(m))
+		return -ENOMEM;
+	for (i = 0; i < HIST_SLOTS; i++)
+		m->buckets[i] += from->buckets[i];
+	return 0;
+}
+
+int metric_copy(struct metric *dst, const struct metric *src)
+{
+	*dst = *src;
+	dst->buckets = NULL;
+	return metric_add_buckets(dst, src);
+}
+
+void metric_release(struct metric *m)
+{
+	free(m->buckets);
+	m->buckets = NULL;
 }
 
 double metric_hist_quantile(const struct metric *m, double p)
@@ -104,6 +157,8 @@ double metric_hist_quantile(const struct metric *m, double p)
 	uint64_t count = 0, seen = 0, rank;
 	int i;
 
+	if (!m->buckets)
+		return 0;
 	for (i = 0; i < HIST_SLOTS; i++)
 		count += m->buckets[i];
 	if (!count)
@@ -124,6 +179,8 @@ double metric_hist_interpolated(const struct metric *m, double p)
 	double count = 0, seen = 0, rank, lo, hi;
 	int i;
 
+	if (!m->buckets)
+		return 0;
 	for (i = 0; i < HIST_SLOTS; i++)
 		count += m->buckets[i];
 	if (!count)
@@ -150,8 +207,8 @@ void metric_labels_string(const struct metric *m, char *buf, size_t len)
 		buf[0] = '\0';
 	for (i = 0; i < m->nlabels && used < len; i++)
 		used += snprintf(buf + used, len - used, "%s%s=%s",
-				 i ? "," : "", m->labels[i].key,
-				 m->labels[i].value);
+				 i ? "," : "", metric_label_key(m, i),
+				 metric_label_value(m, i));
 }
 
 const struct metric *metric_find(const struct metric_set *set,
@@ -172,6 +229,10 @@ const struct metric *metric_find(const struct metric_set *set,
 
 void metric_set_free(struct metric_set *set)
 {
+	size_t i;
+
+	for (i = 0; i < set->count; i++)
+		metric_release(&set->items[i]);
 	free(set->items);
 	memset(set, 0, sizeof(*set));
 }

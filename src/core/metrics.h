@@ -19,7 +19,13 @@
 
 #define METRIC_NAME_LEN 48
 #define METRIC_MAX_LABELS 6
-#define METRIC_LABEL_LEN 64
+#define METRIC_LABEL_KEY_LEN 16	/* a key, with its NUL */
+#define METRIC_LABEL_LEN 64	/* a value, with its NUL */
+/* A metric's keys and values, each with its NUL: the most a detector
+ * gives one (vm, vm_start, a 63-character guest name, vcpu and op) with
+ * room to spare. Not six of the longest: a metric is a series of the
+ * exporter's store, which holds ten thousand at 256 VMs. */
+#define METRIC_LABEL_TEXT 192
 
 enum metric_type {
 	METRIC_COUNTER,		/* events during the run; only grows */
@@ -45,17 +51,17 @@ enum metric_stat {
 	METRIC_STAT_MEAN,
 };
 
-struct metric_label {
-	char key[16];		/* "vm", "vcpu", "addr", "reason" */
-	char value[METRIC_LABEL_LEN];
-};
-
 struct metric {
 	char name[METRIC_NAME_LEN];
 	enum metric_type type;
 	const char *unit;	/* "exits", "ns", "writes", "ratio"... */
 	const char *help;	/* one line, for HELP and the schema doc */
-	struct metric_label labels[METRIC_MAX_LABELS];
+	/* Label i ("vm", "vcpu", "addr", "reason"...) is its key at
+	 * label_text[label_at[i]], then its value after the key's NUL:
+	 * metric_label_key() and metric_label_value(). */
+	char label_text[METRIC_LABEL_TEXT];
+	uint8_t label_at[METRIC_MAX_LABELS];
+	uint8_t label_used;
 	int nlabels;
 	/* Labelled by a VM or vCPU (pids differ between runs): recorded and
 	 * exported, not compared against a baseline. */
@@ -67,8 +73,10 @@ struct metric {
 	const char *per;
 	enum metric_stat stat;	/* histograms: what a baseline compares */
 	double value;		/* counter, gauge; histogram: the count */
-	/* Histograms only: buckets[i] as log2_hist slot i; sum in unit. */
-	uint64_t buckets[HIST_SLOTS];
+	/* Histograms only: HIST_SLOTS counts, buckets[i] as log2_hist slot
+	 * i, owned by the metric; NULL while all are 0 (metric_bucket()
+	 * reads either). sum in unit. */
+	uint64_t *buckets;
 	double sum;
 	/* The detector had no exact sum: it is the buckets' floors, so the
 	 * mean it gives is a lower bound (never above the largest sample). */
@@ -94,12 +102,35 @@ struct metric *metric_add(struct metric_set *set, enum metric_type type,
 			  const char *unit, const char *help,
 			  enum metric_better better, const char *name_fmt, ...)
 	__attribute__((format(printf, 6, 7)));
-/* Add a label; per_entity is set for "vm" and "vcpu". -E2BIG when full. */
+/* Add a label; per_entity is set for "vm" and "vcpu". A key longer than
+ * 15 characters or a value longer than 63 is cut. -E2BIG when six are
+ * there or the text is full; the metric is as it was. */
 int metric_label(struct metric *m, const char *key, const char *value_fmt,
 		 ...) __attribute__((format(printf, 3, 4)));
+static inline const char *metric_label_key(const struct metric *m, int i)
+{
+	return m->label_text + m->label_at[i];
+}
+
+const char *metric_label_value(const struct metric *m, int i);
 /* Copy a log2 histogram in; sum is estimated from slot midpoints when the
- * detector does not keep one (pass sum < 0). */
-void metric_set_hist(struct metric *m, const uint32_t *slots, double sum);
+ * detector does not keep one (pass sum < 0). -ENOMEM. */
+int metric_set_hist(struct metric *m, const uint32_t *slots, double sum);
+/* Slot i of a histogram's buckets (0 when it has none). */
+static inline uint64_t metric_bucket(const struct metric *m, int i)
+{
+	return m->buckets ? m->buckets[i] : 0;
+}
+
+/* m's buckets to write into, all 0 at first; NULL on ENOMEM. */
+uint64_t *metric_buckets(struct metric *m);
+/* Add from's buckets into m's. -ENOMEM. */
+int metric_add_buckets(struct metric *m, const struct metric *from);
+/* *dst = *src with buckets of its own (dst's former ones are not freed).
+ * -ENOMEM, with dst's buckets NULL. */
+int metric_copy(struct metric *dst, const struct metric *src);
+/* Free what m owns (its buckets). */
+void metric_release(struct metric *m);
 /* p in [0, 1]: the upper bound of the slot holding that quantile (0 when
  * empty). */
 double metric_hist_quantile(const struct metric *m, double p);

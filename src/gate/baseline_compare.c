@@ -355,7 +355,7 @@ static void zero_of(struct metric *zero, const struct metric *m)
 	*zero = *m;
 	zero->value = 0;
 	zero->sum = 0;
-	memset(zero->buckets, 0, sizeof(zero->buckets));
+	zero->buckets = NULL;	/* all 0, and m's stay m's */
 }
 
 /* An informational row still shows both figures where they compare. */

@@ -37,8 +37,8 @@ static json_t *json_metric(const struct metric *m)
 	int i, last = -1;
 
 	for (i = 0; i < m->nlabels; i++)
-		json_object_set_new(labels, m->labels[i].key,
-				    json_string(m->labels[i].value));
+		json_object_set_new(labels, metric_label_key(m, i),
+				    json_string(metric_label_value(m, i)));
 	obj = json_pack("{s:s, s:s, s:s?, s:s?, s:o, s:b, s:s, s:s?}",
 			"name", m->name,
 			"type", metric_type_name(m->type),
@@ -65,7 +65,7 @@ static json_t *json_metric(const struct metric *m)
 
 		/* Trailing empty slots are left out. */
 		for (i = 0; i < HIST_SLOTS; i++)
-			if (m->buckets[i])
+			if (metric_bucket(m, i))
 				last = i;
 		for (i = 0; i <= last; i++)
 			json_array_append_new(buckets,
@@ -271,12 +271,13 @@ static int read_metric(struct reader *rd, json_t *obj, size_t index,
 		if (!json_is_string(v))
 			return fail(rd, "%slabels.%s must be a string", where,
 				    key);
-		if (strlen(key) >= sizeof(m->labels[0].key) ||
+		if (strlen(key) >= METRIC_LABEL_KEY_LEN ||
 		    strlen(json_string_value(v)) >= METRIC_LABEL_LEN)
 			return fail(rd, "%slabels.%s is too long", where, key);
 		if (metric_label(m, key, "%s", json_string_value(v)))
-			return fail(rd, "%slabels has more than %d labels",
-				    where, METRIC_MAX_LABELS);
+			return fail(rd, "%slabels: more than %d labels, or more than %d characters of keys and values",
+				    where, METRIC_MAX_LABELS,
+				    METRIC_LABEL_TEXT - 2 * METRIC_MAX_LABELS);
 	}
 	v = json_object_get(obj, "per_entity");
 	if (!json_is_boolean(v))
@@ -290,6 +291,8 @@ static int read_metric(struct reader *rd, json_t *obj, size_t index,
 	if (!json_is_array(buckets) || json_array_size(buckets) > HIST_SLOTS)
 		return fail(rd, "%sbuckets must be an array of at most %d counts",
 			    where, HIST_SLOTS);
+	if (json_array_size(buckets) && !metric_buckets(m))
+		return -ENOMEM;
 	json_array_foreach(buckets, i, v) {
 		if (!json_is_integer(v) || json_integer_value(v) < 0)
 			return fail(rd, "%sbuckets[%zu] must be a count", where,

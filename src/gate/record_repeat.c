@@ -23,15 +23,13 @@ static struct metric *find(struct metric_set *set, const struct metric *m)
 static int add_run_metric(struct metric_set *sum, const struct metric *m)
 {
 	struct metric *into = find(sum, m);
-	int i;
 
 	if (!into) {
 		into = metric_add(sum, m->type, m->unit, m->help, m->better,
 				  "%s", m->name);
 		if (!into)
 			return -ENOMEM;
-		*into = *m;
-		return 0;
+		return metric_copy(into, m);
 	}
 	if (m->unavailable || into->unavailable) {
 		into->unavailable = into->unavailable ? into->unavailable :
@@ -43,8 +41,8 @@ static int add_run_metric(struct metric_set *sum, const struct metric *m)
 	into->value += m->value;
 	if (m->type != METRIC_HISTOGRAM)
 		return 0;
-	for (i = 0; i < HIST_SLOTS; i++)
-		into->buckets[i] += m->buckets[i];
+	if (metric_add_buckets(into, m))
+		return -ENOMEM;
 	into->sum += m->sum;
 	into->sum_estimated |= m->sum_estimated;
 	return 0;

@@ -79,7 +79,6 @@ int export_store_add(struct export_store *s, const struct metric *m,
 	struct metric *e;
 	size_t slot = 0;
 	long idx;
-	int i;
 
 	if ((s->set.count + 1) * 2 > s->index_size && index_rebuild(s))
 		return -ENOMEM;
@@ -108,7 +107,11 @@ int export_store_add(struct export_store *s, const struct metric *m,
 		}
 		idx = s->set.count - 1;
 		s->index[slot] = idx + 1;
-		*e = *m;
+		if (metric_copy(e, m)) {
+			s->set.count--;
+			s->index[slot] = 0;
+			return -ENOMEM;
+		}
 		s->gone_since[idx] = 0;
 		s->fresh[idx] = m->per_entity && m->type != METRIC_GAUGE;
 		s->per_entity += m->per_entity;
@@ -123,8 +126,8 @@ int export_store_add(struct export_store *s, const struct metric *m,
 	/* Counters and histograms: m holds the figures since the last read. */
 	e->value += m->value;
 	if (m->type == METRIC_HISTOGRAM) {
-		for (i = 0; i < HIST_SLOTS; i++)
-			e->buckets[i] += m->buckets[i];
+		if (metric_add_buckets(e, m))
+			return -ENOMEM;
 		e->sum += m->sum;
 		e->sum_estimated |= m->sum_estimated;
 	}
@@ -149,6 +152,7 @@ int export_store_expire(struct export_store *s, double now, double grace,
 			i++;
 			continue;
 		}
+		metric_release(m);
 		memmove(m, m + 1, (s->set.count - i - 1) * sizeof(*m));
 		memmove(&s->gone_since[i], &s->gone_since[i + 1],
 			(s->set.count - i - 1) * sizeof(double));

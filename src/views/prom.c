@@ -168,12 +168,13 @@ static void put_labels(FILE *out, const struct metric *m, const char *extra_key,
 	fputc('{', out);
 	for (i = 0; i < m->nlabels; i++) {
 		used = 0;
-		append_sanitised(key, sizeof(key), &used, m->labels[i].key,
-				 strlen(m->labels[i].key));
+		append_sanitised(key, sizeof(key), &used,
+				 metric_label_key(m, i),
+				 strlen(metric_label_key(m, i)));
 		/* A label name may not start with a digit. */
 		fprintf(out, "%s%s%s=\"", i ? "," : "",
 			isdigit((unsigned char)key[0]) ? "_" : "", key);
-		prom_escape_label(out, m->labels[i].value);
+		prom_escape_label(out, metric_label_value(m, i));
 		fputc('"', out);
 	}
 	if (extra_key)
@@ -191,8 +192,8 @@ static void put_histogram(FILE *out, const char *name, const struct metric *m,
 	int i, last = -1;
 
 	for (i = 0; i < HIST_SLOTS && !zero; i++) {
-		count += m->buckets[i];
-		if (m->buckets[i])
+		count += metric_bucket(m, i);
+		if (metric_bucket(m, i))
 			last = i;
 	}
 	/* The last slot is open-ended (it also holds everything beyond), so
@@ -200,7 +201,7 @@ static void put_histogram(FILE *out, const char *name, const struct metric *m,
 	if (last == HIST_SLOTS - 1)
 		last--;
 	for (i = 0; i <= last; i++) {
-		cumulative += m->buckets[i];
+		cumulative += metric_bucket(m, i);
 		/* Up to 2^38 - 1: at most 12 digits, exact in %.12g. */
 		snprintf(le, sizeof(le), "%.12g",
 			 ((double)(1ull << i) - 1) * scale);

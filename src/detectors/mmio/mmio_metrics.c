@@ -96,7 +96,8 @@ int mmio_view_metrics(const void *mmio_view, struct metric_set *out)
 			0);
 		if (!m || metric_label(m, "path", "%s", mmio_path_name(p)))
 			return -ENOMEM;
-		metric_set_hist(m, view->cost[p].slots, view->cost_ns[p]);
+		if (metric_set_hist(m, view->cost[p].slots, view->cost_ns[p]))
+			return -ENOMEM;
 	}
 	for (i = 0; i < view->nvms; i++) {
 		const struct mmio_vm_view *vm = &view->vms[i];
@@ -138,7 +139,8 @@ int mmio_view_metrics(const void *mmio_view, struct metric_set *out)
 				    metric_label(m, "path", "%s",
 						 mmio_path_name(p)))
 					return -ENOMEM;
-				metric_set_hist(m, pv->cost.slots, pv->cost_ns);
+				if (metric_set_hist(m, pv->cost.slots, pv->cost_ns))
+					return -ENOMEM;
 			}
 		}
 	}

@@ -96,7 +96,8 @@ static int add_switches(struct metric_set *set, const struct pmu_view *view,
 	NEW_METRIC(m, set, METRIC_HISTOGRAM, "ns",
 		   "cost of a PMU world switch (load or put)", BETTER_LOWER,
 		   "pmu.switch_cost_ns");
-	metric_set_hist(m, h.slots, -1);
+	if (metric_set_hist(m, h.slots, -1))
+		return -ENOMEM;
 	if (label_entity(m, v))
 		return -E2BIG;
 	/* No exit, no ratio: left out rather than a 0. */
@@ -148,7 +149,8 @@ static int add_figures(struct metric_set *set, const struct pmu_view *view,
 		NEW_METRIC(m, set, METRIC_HISTOGRAM, "ns",
 			   "cost of a kernel PMU function call (label op)",
 			   BETTER_LOWER, "pmu.op_cost_ns");
-		metric_set_hist(m, h.slots, -1);
+		if (metric_set_hist(m, h.slots, -1))
+			return -ENOMEM;
 		if (label_entity(m, v) ||
 		    metric_label(m, "op", "%s", pmu_op_name(op)))
 			return -E2BIG;

@@ -66,15 +66,18 @@ int teardown_view_metrics(const void *view, struct metric_set *out)
 	 * regression, and it moves their mean, not their median. */
 	ADD(METRIC_HISTOGRAM, "ns", "teardown durations",
 	    BETTER_LOWER, "teardown.duration_ns");
-	metric_set_hist(m, v->durations.slots, v->duration_sum_ns);
+	if (metric_set_hist(m, v->durations.slots, v->duration_sum_ns))
+		return -ENOMEM;
 	m->stat = METRIC_STAT_MEAN;
 	ADD(METRIC_HISTOGRAM, "ns", "teardown runs on a CPU without a schedule point",
 	    BETTER_LOWER, "teardown.run_ns");
-	metric_set_hist(m, v->runs.slots, -1);
+	if (metric_set_hist(m, v->runs.slots, -1))
+		return -ENOMEM;
 	m->stat = METRIC_STAT_MEAN;
 	ADD(METRIC_HISTOGRAM, "ns", "teardown stretches: from a task wanting the CPU to the schedule point",
 	    BETTER_LOWER, "teardown.stretch_ns");
-	metric_set_hist(m, v->stretches.slots, -1);
+	if (metric_set_hist(m, v->stretches.slots, -1))
+		return -ENOMEM;
 	m->stat = METRIC_STAT_MEAN;
 	for (i = 0; i < v->nitems; i++) {
 		const struct td_record *r = v->items[i].rec;

@@ -223,7 +223,8 @@ int timer_view_metrics(const void *view, struct metric_set *out)
 			 "how late each LAPIC timer callback ran", 0);
 	if (!m)
 		return -ENOMEM;
-	metric_set_hist(m, lateness, lateness_sum);
+	if (metric_set_hist(m, lateness, lateness_sum))
+		return -ENOMEM;
 	for (i = 0; i < v->nvcpus; i++) {
 		const struct timer_vcpu_view *t = &v->vcpus[i];
 

@@ -83,7 +83,7 @@ static bool alive(const struct metric *m)
 	char want[16];
 
 	snprintf(want, sizeof(want), "%d", gone_vm);
-	return !m->nlabels || strcmp(m->labels[0].value, want);
+	return !m->nlabels || strcmp(metric_label_value(m, 0), want);
 }
 
 static void gone_vms_dropped_after_grace(void **state)
