@@ -169,7 +169,6 @@ static bool series_vm_alive(const struct metric *m)
 static int store_metrics(struct exporter *x, enum detector_id det)
 {
 	struct metric_set fresh = { 0 };
-	char step[64];
 	size_t i;
 	int err;
 
@@ -177,8 +176,7 @@ static int store_metrics(struct exporter *x, enum detector_id det)
 	for (i = 0; !err && i < fresh.count; i++)
 		err = export_store_add(&x->store, &fresh.items[i],
 				       x->o->max_series);
-	snprintf(step, sizeof(step), "%s metrics", detectors[det].name);
-	kw_timing_heap(step);
+	kw_timing_heap("%s metrics", detectors[det].name);
 	metric_set_free(&fresh);
 	return err;
 }

@@ -373,7 +373,7 @@ int attach_plan_load(struct attach_plan *plan, enum detector_id det,
 	kw_timing("%s: opened", detectors[det].name);
 	err = bpf_object__load_skeleton(skel);
 	kw_timing("%s: loaded (maps, CO-RE, verifier)", detectors[det].name);
-	kw_timing_heap(detectors[det].name);
+	kw_timing_heap("%s", detectors[det].name);
 	if (err) {
 		char why[WHY_LEN - 64];
 

@@ -18,6 +18,15 @@
  * lookup per entry would hold the CPU against the counting programs. */
 int map_read_all(int fd, size_t key_size, size_t rec_size, size_t value_off,
 		 void **out, size_t *n);
+/* The same, handed to consume max_recs records at most at a time, in the
+ * map's order: a map of many entries is never whole in memory. A chunk
+ * is valid until consume returns; its error ends the read. */
+typedef int (*map_chunk_fn)(void *recs, size_t n, void *arg);
+/* A chunk of MMIO's records is 100 KiB. */
+#define MAP_CHUNK_RECS 128
+int map_read_chunks(int fd, size_t key_size, size_t rec_size,
+		    size_t value_off, size_t max_recs, map_chunk_fn consume,
+		    void *arg);
 /* Load the iterator now rather than at the first read: as the detectors
  * load, before their maps hold memory above what its loading frees.
  * Whether it loads here (else lookups read the maps). */
@@ -27,17 +36,14 @@ const char *map_dump_why_not(void);
 /* Unload the iterator (loaded at the first read). */
 void map_dump_close(void);
 
-/* Delete from the BPF map fd the key (at offset 0) of each of n records
- * of stride bytes whose VM (a u32 pid at pid_off, a u64 start at
- * start_off) is one of gone. The records are a snapshot: deleting while
- * walking a hash map can restart or skip the walk. */
-void map_delete_vms(int fd, const void *records, size_t n, size_t stride,
-		    size_t pid_off, size_t start_off,
-		    const struct vm_ident *gone, size_t ngone);
-/* The same for an array of records, naming their pid and start fields. */
-#define MAP_DELETE_VMS(fd, recs, n, pid_field, start_field, gone, ngone) \
-	map_delete_vms(fd, recs, n, sizeof(*(recs)),			\
-		       offsetof(typeof(*(recs)), pid_field),		\
-		       offsetof(typeof(*(recs)), start_field), gone, ngone)
+/* Delete from the hash map fd every entry whose VM is one of gone: a
+ * u32 pid at pid_off and a u64 start at start_off of its record (laid
+ * out as map_read_all() does). The keys are gathered first, a chunk at
+ * a time, and deleted after: deleting while walking a hash map can
+ * restart or skip the walk, and a whole copy of the map would be
+ * megabytes at hundreds of VMs. 0 or -errno. */
+int map_delete_vms(int fd, size_t key_size, size_t rec_size, size_t value_off,
+		   size_t pid_off, size_t start_off,
+		   const struct vm_ident *gone, size_t ngone);
 
 #endif

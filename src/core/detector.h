@@ -52,6 +52,10 @@ struct detector_map {
 	 * same records (whose key area holds a thread_ident), and the one
 	 * pruned by VM here. */
 	const char *retired;
+	/* Records handed over a chunk at a time (MAP_CHUNK_RECS) and not
+	 * kept as read: what of them goes into the sample is fold's (MMIO
+	 * keeps one per address of its per-thread records). */
+	int (*fold)(void *sample, void *recs, size_t n);
 };
 
 /* Map MAP read into SAMPLE's members RECS (RECORD *) and COUNT (size_t):

@@ -64,6 +64,30 @@ static int read_retired(const struct detector_map *m,
 	return 0;
 }
 
+struct fold_arg {
+	const struct detector_map *map;
+	void *sample;
+};
+
+static int fold_chunk(void *recs, size_t n, void *arg)
+{
+	struct fold_arg *f = arg;
+
+	return f->map->fold(f->sample, recs, n);
+}
+
+static int read_map(const struct detector_map *m, int fd, void *sample)
+{
+	struct fold_arg f = { .map = m, .sample = sample };
+
+	if (m->fold)
+		return map_read_chunks(fd, m->key_size, m->rec_size,
+				       m->value_off, MAP_CHUNK_RECS,
+				       fold_chunk, &f);
+	return map_read_all(fd, m->key_size, m->rec_size, m->value_off,
+			    recs_of(m, sample), count_of(m, sample));
+}
+
 int detector_read_maps(const struct detector_ops *ops,
 		       const struct detector_bpf *bpf, void *sample)
 {
@@ -74,10 +98,7 @@ int detector_read_maps(const struct detector_ops *ops,
 		const struct detector_map *m = &ops->maps[i];
 		int fd = map_fd(bpf, m->name);
 
-		err = fd < 0 ? -ENOENT :
-			map_read_all(fd, m->key_size, m->rec_size,
-				     m->value_off, recs_of(m, sample),
-				     count_of(m, sample));
+		err = fd < 0 ? -ENOENT : read_map(m, fd, sample);
 		if (!err && m->retired)
 			err = read_retired(m, bpf, sample);
 	}
@@ -133,9 +154,8 @@ struct vm_ident *detector_vms(const struct detector_ops *ops,
 	return vms;
 }
 
-/* The records are read first and deleted after: deleting while walking
- * a hash map can restart or skip the walk. A thread map's running
- * threads are the BPF programs' to prune; its exited ones are pruned. */
+/* A thread map's running threads are the BPF programs' to prune; its
+ * exited ones are pruned. */
 static void forget_in(const struct detector_map *m,
 		      const struct detector_bpf *bpf,
 		      const struct vm_ident *gone, size_t n)
@@ -144,15 +164,10 @@ static void forget_in(const struct detector_map *m,
 	size_t key_size = m->retired ? sizeof(struct thread_ident) :
 		m->key_size;
 	int fd = map_fd(bpf, name);
-	size_t nrecs;
-	void *recs;
 
-	if (fd < 0 || map_read_all(fd, key_size, m->rec_size, m->value_off,
-				   &recs, &nrecs))
-		return;
-	map_delete_vms(fd, recs, nrecs, m->rec_size, m->id_off, m->start_off,
-		       gone, n);
-	free(recs);
+	if (fd >= 0)
+		map_delete_vms(fd, key_size, m->rec_size, m->value_off,
+			       m->id_off, m->start_off, gone, n);
 }
 
 void detector_forget(const struct detector_ops *ops,

@@ -32,8 +32,9 @@ void kw_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * the first call (where start-up and shutdown spend their time). */
 void kw_timing(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* With KVMWATCH_TIMING set: the heap in use (malloc'd), the RSS and its
- * peak at a step of a read (what the figures cost at scale). */
-void kw_timing_heap(const char *what);
+ * peak at a step of a read (what the figures cost at scale); the step's
+ * name is formatted only then. */
+void kw_timing_heap(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 extern bool kw_verbose;
 /* The columns text reports fit (top sets it from the terminal); 0: no
  * limit, each line whole. */

@@ -269,6 +269,7 @@ static int read_one(struct runner *r, struct detector_run *run,
 	cur = read_sample(r, run, interval, &err);
 	if (!cur)
 		return err;
+	kw_timing_heap("%s sample", detectors[ops->id].name);
 	if (interval || run->base) {
 		delta = new_sample(ops, &err);
 		if (delta)
@@ -280,6 +281,7 @@ static int read_one(struct runner *r, struct detector_run *run,
 			return err;
 		}
 	}
+	kw_timing_heap("%s delta", detectors[ops->id].name);
 	/* The delta holds what the view needs of the previous sample: the
 	 * read's peak is two samples and the view, not three. */
 	free_sample(ops, run->last);
@@ -298,7 +300,7 @@ static int read_one(struct runner *r, struct detector_run *run,
 		run->view = NULL;
 	}
 	/* The read's peak: the sample, the delta and the view. */
-	kw_timing_heap(detectors[ops->id].name);
+	kw_timing_heap("%s", detectors[ops->id].name);
 	free_sample(ops, delta);
 	if (ngone)
 		detector_forget(ops, &run->bpf, gone, ngone);

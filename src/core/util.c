@@ -95,13 +95,17 @@ static long status_kb(const char *status, const char *field)
 	return at ? strtol(at + strlen(field) + 1, NULL, 10) : -1;
 }
 
-void kw_timing_heap(const char *what)
+void kw_timing_heap(const char *fmt, ...)
 {
-	char status[4096];
+	char status[4096], what[64];
 	struct mallinfo2 m;
+	va_list ap;
 
 	if (!timing_on())
 		return;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
 	m = mallinfo2();
 	if (read_text_file("/proc/self/status", status, sizeof(status)))
 		status[0] = '\0';

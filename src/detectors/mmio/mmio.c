@@ -185,10 +185,17 @@ static int mmio_start(void *state, struct detector_bpf *bpf,
 	return 0;
 }
 
+static int fold_chunk(void *sample, void *recs, size_t n)
+{
+	return mmio_fold_records(sample, recs, n);
+}
+
 static const struct detector_map mmio_maps[] = {
+	/* Per thread in the map, per address in the sample: 5120 records
+	 * read are 1280 kept at 256 VMs of 4 vCPUs. */
 	{ DETECTOR_MAP(struct mmio_sample, mmio_stats, sizeof(struct mmio_key),
 		       struct mmio_record, stats, recs, nrecs, key.pid,
-		       key.vm_start) },
+		       key.vm_start), .fold = fold_chunk },
 	{ DETECTOR_THREAD_MAP(struct mmio_sample, mmio_threads,
 			      mmio_threads_done, struct mmio_thread_record, t,
 			      threads, nthreads, t.pid, t.vm_start) },
@@ -207,8 +214,7 @@ static int mmio_sample(void *state, void *sample)
 
 	out->ts_ns = monotonic_ns();
 	out->setup = st->setup;
-	mmio_sample_sort(out);
-	return 0;
+	return mmio_sample_sort(out);
 }
 
 DEFINE_DETECTOR(mmio, DET_MMIO,

@@ -39,15 +39,257 @@ static int compare_vm(const void *a, const void *b)
 				y->key.vm_start);
 }
 
-void mmio_sample_sort(struct mmio_sample *s)
+static uint64_t stats_writes(const struct mmio_stats *s)
 {
-	qsort(s->recs, s->nrecs, sizeof(*s->recs), compare_key);
+	return s->path[MMIO_PATH_FAST].writes +
+	       s->path[MMIO_PATH_EMULATED].writes +
+	       s->path[MMIO_PATH_USER].writes;
+}
+
+/* One path's counts of from into into's. Exit reasons are left to
+ * finish_fold: which is the address's depends on all its threads. */
+static void path_add(struct mmio_path_stats *into,
+		     const struct mmio_path_stats *from)
+{
+	size_t i;
+
+	into->writes += from->writes;
+	into->insn_emulated += from->insn_emulated;
+	into->nested += from->nested;
+	into->no_exit += from->no_exit;
+	into->other_reason += from->other_reason;
+	into->timed += from->timed;
+	into->preempted += from->preempted;
+	into->cost_ns += from->cost_ns;
+	if (from->max_cost_ns > into->max_cost_ns)
+		into->max_cost_ns = from->max_cost_ns;
+	for (i = 0; i < HIST_SLOTS; i++)
+		into->cost.slots[i] += from->cost.slots[i];
+}
+
+static void stats_add(struct mmio_stats *into, const struct mmio_stats *from)
+{
+	int p;
+
+	for (p = 0; p < MMIO_PATH_COUNT; p++)
+		path_add(&into->path[p], &from->path[p]);
+	into->fast_misses += from->fast_misses;
+	into->ioeventfd_signals += from->ioeventfd_signals;
+	if (from->len)
+		into->len = from->len;
+}
+
+static int compare_addr_key(const struct mmio_key *x, const struct mmio_key *y)
+{
+	int vm = vm_ident_compare(x->pid, x->vm_start, y->pid, y->vm_start);
+
+	if (vm)
+		return vm;
+	return x->gpa < y->gpa ? -1 : x->gpa > y->gpa;
+}
+
+static int add_writer(struct mmio_sample *s, size_t *cap,
+		      const struct mmio_record *r)
+{
+	struct mmio_writer *w;
+	int p;
+
+	if (s->nwriters == *cap) {
+		size_t grown_cap = *cap ? *cap * 2 : 256;
+		struct mmio_writer *grown = realloc(s->writers, grown_cap *
+						    sizeof(*grown));
+
+		if (!grown)
+			return -ENOMEM;
+		s->writers = grown;
+		*cap = grown_cap;
+	}
+	w = &s->writers[s->nwriters++];
+	memset(w, 0, sizeof(*w));
+	w->pid = r->key.pid;
+	w->tid = r->key.tid;
+	w->vm_start = r->key.vm_start;
+	w->gpa = r->key.gpa;
+	w->writes = stats_writes(&r->stats);
+	for (p = 0; p < MMIO_PATH_COUNT; p++) {
+		const struct mmio_path_stats *ps = &r->stats.path[p];
+
+		if (!ps->reason_set || !ps->writes)
+			continue;
+		w->reason_set[p] = 1;
+		w->first_reason[p] = ps->first_reason;
+		w->reason_writes[p] = ps->writes - ps->other_reason -
+			ps->no_exit;
+	}
+	return 0;
+}
+
+/* The folded records so far and the n of sorted run, one per address,
+ * merged into one array in address order. */
+static int merge_addrs(struct mmio_sample *s, const struct mmio_record *run,
+		       size_t n)
+{
+	struct mmio_record *out;
+	size_t i = 0, j = 0, k = 0;
+	int c;
+
+	if (!n)
+		return 0;
+	out = malloc((s->nrecs + n) * sizeof(*out));
+	if (!out)
+		return -ENOMEM;
+	while (i < s->nrecs || j < n) {
+		c = i == s->nrecs ? 1 : j == n ? -1 :
+			compare_addr_key(&s->recs[i].key, &run[j].key);
+		if (c < 0) {
+			out[k++] = s->recs[i++];
+		} else if (c > 0) {
+			out[k++] = run[j++];
+		} else {
+			out[k] = s->recs[i++];
+			stats_add(&out[k].stats, &run[j].stats);
+			out[k++].writers += run[j++].writers;
+		}
+	}
+	free(s->recs);
+	s->recs = out;
+	s->nrecs = k;
+	return 0;
+}
+
+int mmio_fold_records(struct mmio_sample *s, struct mmio_record *raw,
+		      size_t n)
+{
+	struct mmio_record *into = NULL;
+	size_t i, k = 0, cap = s->nwriters;
+	int err;
+
+	s->folded = true;
+	qsort(raw, n, sizeof(*raw), compare_key);
+	/* In place: a run of one address's threads becomes its first. */
+	for (i = 0; i < n; i++) {
+		const struct mmio_record r = raw[i];
+
+		if (stats_writes(&r.stats)) {
+			err = add_writer(s, &cap, &r);
+			if (err)
+				return err;
+		}
+		if (!into || compare_addr_key(&into->key, &r.key)) {
+			into = &raw[k++];
+			memset(into, 0, sizeof(*into));
+			into->key = r.key;
+			into->key.tid = 0;
+		}
+		stats_add(&into->stats, &r.stats);
+		into->writers += !!stats_writes(&r.stats);
+	}
+	return merge_addrs(s, raw, k);
+}
+
+/* A record's address against a writer's, then the writers' threads. */
+static int compare_addr(const struct mmio_key *x, const struct mmio_writer *y)
+{
+	int vm = vm_ident_compare(x->pid, x->vm_start, y->pid, y->vm_start);
+
+	if (vm)
+		return vm;
+	return x->gpa < y->gpa ? -1 : x->gpa > y->gpa;
+}
+
+static int compare_writer(const struct mmio_writer *x,
+			  const struct mmio_writer *y)
+{
+	struct mmio_key addr = {
+		.pid = x->pid, .vm_start = x->vm_start, .gpa = x->gpa,
+	};
+	int a = compare_addr(&addr, y);
+
+	if (a)
+		return a;
+	return x->tid < y->tid ? -1 : x->tid > y->tid;
+}
+
+static int compare_writer_sort(const void *a, const void *b)
+{
+	return compare_writer(a, b);
+}
+
+static bool same_writer_addr(const struct mmio_writer *x,
+			     const struct mmio_writer *y)
+{
+	return x->pid == y->pid && x->vm_start == y->vm_start &&
+	       x->gpa == y->gpa;
+}
+
+/* Each address's exit reason per path, once all its threads are in: the
+ * first reason of its lowest thread (tid order) that has one, and the
+ * writes of the threads whose first reason differs as another reason,
+ * whatever order the map gave them in. */
+static void finish_fold(struct mmio_sample *s)
+{
+	size_t i = 0, k = 0, end;
+	int p;
+
+	qsort(s->writers, s->nwriters, sizeof(*s->writers),
+	      compare_writer_sort);
+	for (; i < s->nwriters; i = end) {
+		const struct mmio_writer *w = &s->writers[i];
+		struct mmio_record *r;
+
+		for (end = i + 1; end < s->nwriters &&
+		     same_writer_addr(&s->writers[end], w); end++)
+			;
+		while (k < s->nrecs && compare_addr(&s->recs[k].key, w) < 0)
+			k++;
+		if (k == s->nrecs || compare_addr(&s->recs[k].key, w))
+			continue;
+		r = &s->recs[k];
+		for (p = 0; p < MMIO_PATH_COUNT; p++) {
+			struct mmio_path_stats *ps = &r->stats.path[p];
+			size_t t;
+
+			ps->reason_set = 0;
+			for (t = i; t < end; t++) {
+				const struct mmio_writer *x = &s->writers[t];
+
+				if (!x->reason_set[p])
+					continue;
+				if (!ps->reason_set) {
+					ps->reason_set = 1;
+					ps->first_reason = x->first_reason[p];
+				} else if (x->first_reason[p] !=
+					   ps->first_reason) {
+					ps->other_reason +=
+						x->reason_writes[p];
+				}
+			}
+		}
+	}
+}
+
+int mmio_sample_sort(struct mmio_sample *s)
+{
+	struct mmio_record *raw = s->recs;
+	size_t n = s->nrecs;
+	int err = 0;
+
+	/* Records read whole (tests): folded here as a chunk would be. */
+	if (!s->folded) {
+		s->recs = NULL;
+		s->nrecs = 0;
+		err = mmio_fold_records(s, raw, n);
+		free(raw);
+	}
 	qsort(s->threads, s->nthreads, sizeof(*s->threads), compare_thread);
 	/* A thread read as it exited can be in both maps (bpf/vm_ident.h). */
 	s->nthreads = unique_sorted(s->threads, s->nthreads,
 				    sizeof(*s->threads), compare_thread);
 	qsort(s->vms, s->nvms, sizeof(*s->vms), compare_vm);
 	qsort(s->cands, s->ncands, sizeof(*s->cands), compare_key);
+	if (!err)
+		finish_fold(s);
+	return err;
 }
 
 void mmio_sample_free(void *sample)
@@ -55,6 +297,7 @@ void mmio_sample_free(void *sample)
 	struct mmio_sample *s = sample;
 
 	free(s->recs);
+	free(s->writers);
 	free(s->threads);
 	free(s->vms);
 	free(s->cands);
@@ -74,7 +317,12 @@ static void path_sub(struct mmio_path_stats *out,
 	SUB(insn_emulated);
 	SUB(nested);
 	SUB(no_exit);
-	SUB(other_reason);
+	/* A thread lower in tid order that starts writing can bring the
+	 * address another first reason: its figure may step back. */
+	out->other_reason = cur->other_reason > prev->other_reason ?
+		cur->other_reason - prev->other_reason : 0;
+	if (out->other_reason > out->writes)
+		out->other_reason = out->writes;
 	SUB(timed);
 	SUB(preempted);
 	SUB(cost_ns);
@@ -94,13 +342,6 @@ static void thread_sub(struct mmio_thread *out, const struct mmio_thread *cur,
 }
 
 #undef SUB
-
-static uint64_t stats_writes(const struct mmio_stats *s)
-{
-	return s->path[MMIO_PATH_FAST].writes +
-	       s->path[MMIO_PATH_EMULATED].writes +
-	       s->path[MMIO_PATH_USER].writes;
-}
 
 /* Written, or tried on the fast bus, or signalled. */
 static bool stats_active(const struct mmio_stats *s)
@@ -130,6 +371,35 @@ static void *copy_array(const void *src, size_t n, size_t size)
 	return dst;
 }
 
+/* The threads that wrote each of out's addresses since prev: both
+ * lists and out's records are in (VM, gpa) order. */
+static void count_writers(const struct mmio_sample *prev,
+			  const struct mmio_sample *cur,
+			  struct mmio_sample *out)
+{
+	size_t i = 0, j, k;
+
+	for (k = 0; k < out->nrecs; k++)
+		out->recs[k].writers = 0;
+	for (j = 0, k = 0; j < cur->nwriters; j++) {
+		const struct mmio_writer *c = &cur->writers[j];
+		uint64_t before = 0;
+
+		while (i < prev->nwriters &&
+		       compare_writer(&prev->writers[i], c) < 0)
+			i++;
+		if (i < prev->nwriters && !compare_writer(&prev->writers[i], c))
+			before = prev->writers[i].writes;
+		/* An entry re-created restarts from its own writes. */
+		if (c->writes == before)
+			continue;
+		while (k < out->nrecs && compare_addr(&out->recs[k].key, c) < 0)
+			k++;
+		if (k < out->nrecs && !compare_addr(&out->recs[k].key, c))
+			out->recs[k].writers++;
+	}
+}
+
 int mmio_sample_delta(const void *prev_sample, const void *cur_sample,
 		      void *out_sample)
 {
@@ -141,6 +411,7 @@ int mmio_sample_delta(const void *prev_sample, const void *cur_sample,
 	memset(out, 0, sizeof(*out));
 	out->ts_ns = cur->ts_ns;
 	out->setup = cur->setup;
+	out->folded = true;
 	out->recs = calloc(cur->nrecs ? cur->nrecs : 1, sizeof(*out->recs));
 	out->threads = calloc(cur->nthreads ? cur->nthreads : 1,
 			      sizeof(*out->threads));
@@ -190,6 +461,7 @@ int mmio_sample_delta(const void *prev_sample, const void *cur_sample,
 		    pr->t.handler_writes <= c->t.handler_writes)
 			thread_sub(&o->t, &c->t, &pr->t);
 	}
+	count_writers(prev, cur, out);
 	return 0;
 }
 
@@ -203,32 +475,21 @@ const char *mmio_path_name(enum mmio_path path)
 	}
 }
 
+/* A sample's records are one per address already (fold_threads). */
 static void path_view(struct mmio_path_view *v, const struct mmio_path_stats *s)
 {
-	size_t i;
-
-	v->writes += s->writes;
-	v->insn_emulated += s->insn_emulated;
-	v->nested += s->nested;
-	v->no_exit += s->no_exit;
-	v->other_reason += s->other_reason;
-	if (s->reason_set && s->writes) {
-		if (!v->reason_set) {
-			v->reason = s->first_reason;
-			v->reason_set = true;
-		} else if (v->reason != s->first_reason) {
-			/* Another thread's writes came another way. */
-			v->other_reason += s->writes - s->other_reason -
-				s->no_exit;
-		}
-	}
-	v->timed += s->timed;
-	v->preempted += s->preempted;
-	v->cost_ns += s->cost_ns;
-	if (s->max_cost_ns > v->max_cost_ns)
-		v->max_cost_ns = s->max_cost_ns;
-	for (i = 0; i < HIST_SLOTS; i++)
-		v->cost.slots[i] += s->cost.slots[i];
+	v->writes = s->writes;
+	v->insn_emulated = s->insn_emulated;
+	v->nested = s->nested;
+	v->no_exit = s->no_exit;
+	v->other_reason = s->other_reason;
+	v->reason_set = s->reason_set && s->writes;
+	v->reason = v->reason_set ? s->first_reason : 0;
+	v->timed = s->timed;
+	v->preempted = s->preempted;
+	v->cost_ns = s->cost_ns;
+	v->max_cost_ns = s->max_cost_ns;
+	v->cost = s->cost;
 }
 
 static void path_finish(struct mmio_path_view *v, enum exit_table table)
@@ -368,23 +629,13 @@ static int fill_candidates(const struct mmio_sample *s, struct mmio_vm_view *vm)
 static int fill_addrs(const struct mmio_sample *s, struct mmio_view *view,
 		      struct mmio_vm_view *vm)
 {
-	const struct mmio_record *prev = NULL;
-	struct mmio_addr_view *a = NULL;
+	struct mmio_addr_view *a;
 	size_t i, n = 0;
 	int p;
 
-	/* An address per gpa, of all the threads that wrote it (records
-	 * are sorted by VM, gpa, then thread). */
-	for (i = 0; i < s->nrecs; i++) {
-		const struct mmio_record *r = &s->recs[i];
-
-		if (!in_vm(vm, r->key.pid, r->key.vm_start) ||
-		    !stats_active(&r->stats))
-			continue;
-		if (!prev || prev->key.gpa != r->key.gpa)
-			n++;
-		prev = r;
-	}
+	for (i = 0; i < s->nrecs; i++)
+		n += in_vm(vm, s->recs[i].key.pid, s->recs[i].key.vm_start) &&
+		     stats_active(&s->recs[i].stats);
 	vm->addrs = calloc(n ? n : 1, sizeof(*vm->addrs));
 	if (!vm->addrs)
 		return -ENOMEM;
@@ -395,22 +646,18 @@ static int fill_addrs(const struct mmio_sample *s, struct mmio_view *view,
 		if (!in_vm(vm, r->key.pid, r->key.vm_start) ||
 		    !stats_active(st))
 			continue;
-		if (!a || a->gpa != r->key.gpa) {
-			a = &vm->addrs[vm->naddrs++];
-			a->pid = vm->pid;
-			a->vm_start = vm->vm_start;
-			a->gpa = r->key.gpa;
-			a->candidate = is_candidate(vm, a->gpa);
-		}
+		a = &vm->addrs[vm->naddrs++];
+		a->pid = vm->pid;
+		a->vm_start = vm->vm_start;
+		a->gpa = r->key.gpa;
+		a->candidate = is_candidate(vm, a->gpa);
 		for (p = 0; p < MMIO_PATH_COUNT; p++)
 			path_view(&a->path[p], &st->path[p]);
-		if (st->len)
-			a->len = st->len;
-		a->fast_misses += st->fast_misses;
-		a->ioeventfd_signals += st->ioeventfd_signals;
-		if (stats_writes(st))
-			a->vcpu_threads++;
-		a->writes += stats_writes(st);
+		a->len = st->len;
+		a->fast_misses = st->fast_misses;
+		a->ioeventfd_signals = st->ioeventfd_signals;
+		a->vcpu_threads = r->writers;
+		a->writes = stats_writes(st);
 	}
 	for (i = 0; i < vm->naddrs; i++) {
 		a = &vm->addrs[i];

@@ -16,9 +16,27 @@
 #include "core/detector.h"
 #include "core/exit_reasons.h"
 
+/* As the map holds it, by vCPU thread; in a sample, by VM and address
+ * (tid 0) with writers telling how many vCPU threads wrote there. */
 struct mmio_record {
 	struct mmio_key key;
 	struct mmio_stats stats;
+	uint32_t writers;
+};
+
+/* A vCPU thread's writes to one address, cumulative: what tells, in an
+ * interval, how many threads wrote it. */
+struct mmio_writer {
+	uint32_t pid;
+	uint32_t tid;
+	uint64_t vm_start;
+	uint64_t gpa;
+	uint64_t writes;
+	/* Per path: the thread's first exit reason and its writes that
+	 * came that way, which decide the address's (finish_fold). */
+	uint32_t first_reason[MMIO_PATH_COUNT];
+	uint8_t reason_set[MMIO_PATH_COUNT];
+	uint64_t reason_writes[MMIO_PATH_COUNT];
 };
 
 /* A running thread's key is its tid, an exited one's its thread_ident:
@@ -66,12 +84,17 @@ struct mmio_setup {
 	char costs_why[MMIO_WHY_LEN];		/* when !handler_probed */
 };
 
-/* One read of the maps, cumulative since attach. recs sorted by (VM,
- * gpa, tid), threads by (VM, tid), vms by VM, candidates by (VM, gpa); a
- * VM is its pid and start (core/vm_ident.h). */
+/* One read of the maps, cumulative since attach. recs one per (VM,
+ * gpa), sorted so, writers by (VM, gpa, tid), threads by (VM, tid), vms
+ * by VM, candidates by (VM, gpa); a VM is its pid and start
+ * (core/vm_ident.h). A delta has no writers: each record's writers
+ * counts the threads that wrote in the interval. */
 struct mmio_sample {
 	struct mmio_record *recs;
 	size_t nrecs;
+	struct mmio_writer *writers;
+	size_t nwriters;
+	bool folded;		/* recs are per address already */
 	struct mmio_thread_record *threads;
 	size_t nthreads;
 	struct mmio_vm_record *vms;
@@ -182,7 +205,16 @@ struct mmio_view {
 	size_t nvms;
 };
 
-void mmio_sample_sort(struct mmio_sample *sample);
+/* Sort what the maps gave; fold recs, if read per vCPU thread, into one
+ * per VM and address (a quarter at four vCPUs); settle each address's
+ * exit reasons. -ENOMEM. */
+int mmio_sample_sort(struct mmio_sample *sample);
+/* n records of the mmio_stats map (per thread, any order) folded into
+ * sample's per-address ones: a chunk of a read (detector_map.fold). The
+ * exit reasons are settled by mmio_sample_sort, once all are in. raw is
+ * reordered. */
+int mmio_fold_records(struct mmio_sample *sample, struct mmio_record *raw,
+		      size_t n);
 /* The view of a sample whose in-kernel exits are named by table. */
 int mmio_view_from(const struct mmio_sample *sample, double interval_sec,
 		   enum exit_table table, struct mmio_view *view);

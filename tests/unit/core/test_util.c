@@ -95,11 +95,72 @@ static void deletes_the_gone_vms_keys(void **state)
 	for (i = 0; i < ARRAY_SIZE(recs); i++)
 		assert_int_equal(bpf_map_update_elem(fd, &recs[i].key,
 						     &recs[i].figure, BPF_ANY), 0);
-	MAP_DELETE_VMS(fd, recs, ARRAY_SIZE(recs), key.pid, key.vm_start,
-		       gone, ARRAY_SIZE(gone));
+	assert_int_equal(map_delete_vms(fd, sizeof(struct vcpu_key),
+					sizeof(struct vcpu_record),
+					offsetof(struct vcpu_record, figure),
+					offsetof(struct vcpu_record, key.pid),
+					offsetof(struct vcpu_record, key.vm_start),
+					gone, ARRAY_SIZE(gone)), 0);
 	for (i = 0; i < ARRAY_SIZE(recs); i++)
 		assert_int_equal(bpf_map_lookup_elem(fd, &recs[i].key, &value) == 0,
 				 recs[i].key.pid != 20 || recs[i].key.vm_start != 7);
+	close(fd);
+}
+
+struct chunks_seen {
+	size_t calls, entries, biggest;
+	uint8_t seen[1000];
+	bool value_wrong;
+};
+
+static int count_chunk(void *recs, size_t n, void *arg)
+{
+	const struct vcpu_record *r = recs;
+	struct chunks_seen *c = arg;
+	size_t i;
+
+	c->calls++;
+	c->entries += n;
+	c->biggest = n > c->biggest ? n : c->biggest;
+	for (i = 0; i < n; i++) {
+		c->seen[r[i].key.tid]++;
+		c->value_wrong |= r[i].figure != r[i].key.tid * 3ull;
+	}
+	return 0;
+}
+
+/* A map of many entries comes a chunk at a time: each entry once, whole,
+ * no chunk over the limit; the same by the iterator as by lookups. */
+static void reads_a_map_in_chunks(void **state)
+{
+	struct vcpu_record r = { { 1, 0, 7 }, 0 };
+	struct chunks_seen c = { 0 };
+	size_t i;
+	int fd;
+
+	(void)state;
+	fd = bpf_map_create(BPF_MAP_TYPE_HASH, "kw_chunks",
+			    sizeof(struct vcpu_key), sizeof(uint64_t), 1000,
+			    NULL);
+	if (fd < 0)
+		fail_msg("bpf_map_create: %s (the unit tests run as root)",
+			 strerror(errno));
+	for (i = 0; i < 1000; i++) {
+		r.key.tid = i;
+		r.figure = i * 3;
+		assert_int_equal(bpf_map_update_elem(fd, &r.key, &r.figure,
+						     BPF_ANY), 0);
+	}
+	assert_int_equal(map_read_chunks(fd, sizeof(struct vcpu_key),
+					 sizeof(struct vcpu_record),
+					 offsetof(struct vcpu_record, figure),
+					 MAP_CHUNK_RECS, count_chunk, &c), 0);
+	assert_int_equal(c.entries, 1000);
+	assert_true(c.calls >= 1000 / MAP_CHUNK_RECS);
+	assert_true(c.biggest <= MAP_CHUNK_RECS);
+	assert_false(c.value_wrong);
+	for (i = 0; i < 1000; i++)
+		assert_int_equal(c.seen[i], 1);
 	close(fd);
 }
 
@@ -201,6 +262,7 @@ int main(void)
 		cmocka_unit_test(seconds),
 		cmocka_unit_test(formats),
 		cmocka_unit_test(deletes_the_gone_vms_keys),
+		cmocka_unit_test(reads_a_map_in_chunks),
 		cmocka_unit_test(vm_alive_needs_the_start),
 		cmocka_unit_test(unique_keeps_one_of_each),
 		cmocka_unit_test(reads_a_map_whole),

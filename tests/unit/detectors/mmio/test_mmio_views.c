@@ -20,13 +20,19 @@ static void interval_delta(void **state)
 	sim_sample(&s, &setup, &a);
 	kvmload_mmio(&s, SVM_612, 100, 5);
 	sim_sample(&s, &setup, &b);
-	assert_int_equal(b.nrecs, 6);
+	/* Read per thread, kept per address: two threads wrote each. */
+	assert_int_equal(b.nrecs, 3);
+	assert_int_equal(b.nwriters, 6);
+	assert_int_equal(mmio_view_from(&b, 1.0, EXIT_TABLE_SVM, &v), 0);
+	assert_int_equal(addr(&v, FAST_GPA)->vcpu_threads, 2);
+	assert_int_equal(addr(&v, FAST_GPA)->path[MMIO_PATH_EMULATED].writes, 17);
+	mmio_view_free(&v);
 	assert_int_equal(mmio_sample_delta(&a, &b, &out), 0);
-	/* Thread 101's addresses, untouched since a, are left out. */
 	assert_int_equal(out.nrecs, 3);
 	assert_int_equal(mmio_view_from(&out, 1.0, EXIT_TABLE_SVM, &v), 0);
 	assert_int_equal(v.writes, 15);
 	assert_int_equal(v.vms[0].naddrs, 3);
+	/* Thread 101, silent since a, is not one of its writers now. */
 	assert_int_equal(addr(&v, FAST_GPA)->vcpu_threads, 1);
 	assert_int_equal(addr(&v, FAST_GPA)->path[MMIO_PATH_EMULATED].writes, 5);
 	assert_int_equal(v.exits, 15);
@@ -42,6 +48,117 @@ static void interval_delta(void **state)
 	mmio_sample_free(&out);
 	mmio_sample_free(&a);
 	mmio_sample_free(&b);
+}
+
+/* A raw per-thread record of the mmio_stats map. */
+static void thread_record(struct mmio_record *r, uint32_t tid, uint64_t gpa,
+			  uint32_t reason, uint64_t writes, uint64_t other)
+{
+	struct mmio_path_stats *p = &r->stats.path[MMIO_PATH_EMULATED];
+
+	memset(r, 0, sizeof(*r));
+	r->key.pid = PID;
+	r->key.tid = tid;
+	r->key.gpa = gpa;
+	r->key.vm_start = 77;
+	p->writes = writes;
+	p->other_reason = other;
+	p->reason_set = 1;
+	p->first_reason = reason;
+	p->timed = writes;
+	p->cost_ns = writes * 1000;
+	p->max_cost_ns = writes ? 1000 + tid : 0;
+	p->cost.slots[10] = writes;
+	r->stats.len = 4;
+}
+
+/* The fold of threads into addresses keeps what the view said of them
+ * one thread at a time: sums, the largest cost, the first thread's exit
+ * reason with the others' writes as another reason. */
+static void threads_fold_into_addresses(void **state)
+{
+	struct mmio_sample s = { 0 };
+	const struct mmio_path_stats *p;
+
+	(void)state;
+	s.recs = calloc(4, sizeof(*s.recs));
+	s.threads = calloc(1, sizeof(*s.threads));
+	s.vms = calloc(1, sizeof(*s.vms));
+	s.cands = calloc(1, sizeof(*s.cands));
+	assert_non_null(s.recs);
+	/* Map order, not sorted: tid 102 first. */
+	thread_record(&s.recs[0], 102, FAST_GPA, SVM_NPF + 1, 4, 1);
+	thread_record(&s.recs[1], 101, FAST_GPA, SVM_NPF, 10, 2);
+	thread_record(&s.recs[2], 103, FAST_GPA, SVM_NPF, 0, 0);
+	thread_record(&s.recs[3], 101, USER_GPA, SVM_NPF, 3, 0);
+	s.nrecs = 4;
+	assert_int_equal(mmio_sample_sort(&s), 0);
+	assert_int_equal(s.nrecs, 2);
+	assert_int_equal(s.recs[0].key.gpa, FAST_GPA);
+	assert_int_equal(s.recs[0].key.tid, 0);
+	/* 103 has a record but wrote nothing. */
+	assert_int_equal(s.recs[0].writers, 2);
+	assert_int_equal(s.nwriters, 3);
+	p = &s.recs[0].stats.path[MMIO_PATH_EMULATED];
+	assert_int_equal(p->writes, 14);
+	assert_int_equal(p->first_reason, SVM_NPF);
+	/* 2 of 101's, then 102's 1 and its 3 that came its own way. */
+	assert_int_equal(p->other_reason, 6);
+	assert_int_equal(p->max_cost_ns, 1102);
+	assert_int_equal(p->cost.slots[10], 14);
+	assert_int_equal(s.recs[1].writers, 1);
+	assert_int_equal(s.recs[1].stats.path[MMIO_PATH_EMULATED].writes, 3);
+	mmio_sample_free(&s);
+}
+
+static void empty_sample(struct mmio_sample *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->threads = calloc(1, sizeof(*s->threads));
+	s->vms = calloc(1, sizeof(*s->vms));
+	s->cands = calloc(1, sizeof(*s->cands));
+}
+
+/* A read comes in chunks of the map's order: folded chunk by chunk, the
+ * addresses are what one fold of all gives, whatever the order. */
+static void chunks_fold_as_one(void **state)
+{
+	struct mmio_record recs[6], chunk[6];
+	struct mmio_sample whole, chunked;
+	static const int order[] = { 4, 1, 5, 0, 3, 2 };
+	size_t i;
+
+	(void)state;
+	thread_record(&recs[0], 101, FAST_GPA, SVM_NPF, 10, 2);
+	thread_record(&recs[1], 102, FAST_GPA, SVM_NPF + 1, 4, 1);
+	thread_record(&recs[2], 103, FAST_GPA, SVM_NPF + 1, 5, 0);
+	thread_record(&recs[3], 101, USER_GPA, SVM_NPF, 3, 0);
+	thread_record(&recs[4], 104, USER_GPA, SVM_NPF, 0, 0);
+	thread_record(&recs[5], 102, MATCH_GPA, SVM_NPF, 7, 7);
+	recs[5].stats.len = 8;
+	empty_sample(&whole);
+	whole.recs = malloc(sizeof(recs));
+	memcpy(whole.recs, recs, sizeof(recs));
+	whole.nrecs = 6;
+	assert_int_equal(mmio_sample_sort(&whole), 0);
+	empty_sample(&chunked);
+	for (i = 0; i < 6; i++)
+		chunk[i] = recs[order[i]];
+	assert_int_equal(mmio_fold_records(&chunked, chunk, 2), 0);
+	assert_int_equal(mmio_fold_records(&chunked, chunk + 2, 1), 0);
+	assert_int_equal(mmio_fold_records(&chunked, chunk + 3, 3), 0);
+	assert_int_equal(mmio_sample_sort(&chunked), 0);
+	assert_int_equal(whole.nrecs, 3);
+	assert_int_equal(chunked.nrecs, 3);
+	assert_memory_equal(whole.recs, chunked.recs, 3 * sizeof(*whole.recs));
+	assert_int_equal(chunked.nwriters, 5);
+	/* 101 first: 102's and 103's writes of their own reason are others. */
+	assert_int_equal(chunked.recs[0].stats.path[MMIO_PATH_EMULATED].
+			 other_reason, 2 + 1 + 3 + 5);
+	assert_int_equal(chunked.recs[0].writers, 3);
+	assert_int_equal(chunked.recs[2].writers, 1);
+	mmio_sample_free(&whole);
+	mmio_sample_free(&chunked);
 }
 
 static void json_says_what_is_unknown(void **state)
@@ -164,6 +281,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(interval_delta),
+		cmocka_unit_test(threads_fold_into_addresses),
+		cmocka_unit_test(chunks_fold_as_one),
 		cmocka_unit_test(json_says_what_is_unknown),
 		cmocka_unit_test(metrics_for_the_baseline),
 		cmocka_unit_test(text_table),
