@@ -79,6 +79,14 @@ static void stats_add(struct mmio_stats *into, const struct mmio_stats *from)
 		into->len = from->len;
 }
 
+static void shrink_to_fit(void **array, size_t n, size_t size)
+{
+	void *shrunk = *array ? realloc(*array, (n ? n : 1) * size) : NULL;
+
+	if (shrunk)
+		*array = shrunk;
+}
+
 static int compare_addr_key(const struct mmio_key *x, const struct mmio_key *y)
 {
 	int vm = vm_ident_compare(x->pid, x->vm_start, y->pid, y->vm_start);
@@ -124,36 +132,44 @@ static int add_writer(struct mmio_sample *s, size_t *cap,
 	return 0;
 }
 
-/* The folded records so far and the n of sorted run, one per address,
- * merged into one array in address order. */
+/* The n records of run, sorted and one per address, merged into the
+ * sample's, in place from the back: one array, grown by doubling (a
+ * copy per chunk would hold the sample twice). */
 static int merge_addrs(struct mmio_sample *s, const struct mmio_record *run,
 		       size_t n)
 {
-	struct mmio_record *out;
-	size_t i = 0, j = 0, k = 0;
+	size_t need = s->nrecs + n, i = s->nrecs, j = n, w = need;
+	struct mmio_record *recs = s->recs;
 	int c;
 
-	if (!n)
-		return 0;
-	out = malloc((s->nrecs + n) * sizeof(*out));
-	if (!out)
-		return -ENOMEM;
-	while (i < s->nrecs || j < n) {
-		c = i == s->nrecs ? 1 : j == n ? -1 :
-			compare_addr_key(&s->recs[i].key, &run[j].key);
-		if (c < 0) {
-			out[k++] = s->recs[i++];
-		} else if (c > 0) {
-			out[k++] = run[j++];
+	if (need > s->recs_cap) {
+		size_t cap = s->recs_cap * 2 > need ? s->recs_cap * 2 : need;
+
+		recs = realloc(s->recs, cap * sizeof(*recs));
+		if (!recs)
+			return -ENOMEM;
+		s->recs = recs;
+		s->recs_cap = cap;
+	}
+	/* w - i >= j throughout: nothing unread is written over. */
+	while (j > 0) {
+		c = i ? compare_addr_key(&recs[i - 1].key, &run[j - 1].key) : -1;
+		if (c > 0) {
+			recs[--w] = recs[--i];
+		} else if (c < 0) {
+			recs[--w] = run[--j];
 		} else {
-			out[k] = s->recs[i++];
-			stats_add(&out[k].stats, &run[j].stats);
-			out[k++].writers += run[j++].writers;
+			struct mmio_record *r = &recs[--w];
+
+			*r = recs[--i];
+			stats_add(&r->stats, &run[--j].stats);
+			r->writers += run[j].writers;
 		}
 	}
-	free(s->recs);
-	s->recs = out;
-	s->nrecs = k;
+	/* Addresses in both left a gap below the merged part. */
+	if (w > i)
+		memmove(&recs[i], &recs[w], (need - w) * sizeof(*recs));
+	s->nrecs = i + need - w;
 	return 0;
 }
 
@@ -277,7 +293,7 @@ int mmio_sample_sort(struct mmio_sample *s)
 	/* Records read whole (tests): folded here as a chunk would be. */
 	if (!s->folded) {
 		s->recs = NULL;
-		s->nrecs = 0;
+		s->nrecs = s->recs_cap = 0;
 		err = mmio_fold_records(s, raw, n);
 		free(raw);
 	}
@@ -287,9 +303,15 @@ int mmio_sample_sort(struct mmio_sample *s)
 				    sizeof(*s->threads), compare_thread);
 	qsort(s->vms, s->nvms, sizeof(*s->vms), compare_vm);
 	qsort(s->cands, s->ncands, sizeof(*s->cands), compare_key);
-	if (!err)
-		finish_fold(s);
-	return err;
+	if (err)
+		return err;
+	finish_fold(s);
+	/* Doubling left up to as much again unused: a mapped block gives
+	 * it back as it shrinks. */
+	shrink_to_fit((void **)&s->recs, s->nrecs, sizeof(*s->recs));
+	s->recs_cap = s->nrecs;
+	shrink_to_fit((void **)&s->writers, s->nwriters, sizeof(*s->writers));
+	return 0;
 }
 
 void mmio_sample_free(void *sample)

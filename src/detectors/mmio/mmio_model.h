@@ -91,7 +91,7 @@ struct mmio_setup {
  * counts the threads that wrote in the interval. */
 struct mmio_sample {
 	struct mmio_record *recs;
-	size_t nrecs;
+	size_t nrecs, recs_cap;	/* recs_cap: while folding */
 	struct mmio_writer *writers;
 	size_t nwriters;
 	bool folded;		/* recs are per address already */

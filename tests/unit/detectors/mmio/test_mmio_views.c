@@ -124,7 +124,7 @@ static void empty_sample(struct mmio_sample *s)
 static void chunks_fold_as_one(void **state)
 {
 	struct mmio_record recs[6], chunk[6];
-	struct mmio_sample whole, chunked;
+	struct mmio_sample whole, chunked, one_by_one;
 	static const int order[] = { 4, 1, 5, 0, 3, 2 };
 	size_t i;
 
@@ -157,8 +157,19 @@ static void chunks_fold_as_one(void **state)
 			 other_reason, 2 + 1 + 3 + 5);
 	assert_int_equal(chunked.recs[0].writers, 3);
 	assert_int_equal(chunked.recs[2].writers, 1);
+	/* A record a chunk, the last first: every merge lands mid-array. */
+	empty_sample(&one_by_one);
+	for (i = 6; i-- > 0;) {
+		chunk[0] = recs[i];
+		assert_int_equal(mmio_fold_records(&one_by_one, chunk, 1), 0);
+	}
+	assert_int_equal(mmio_sample_sort(&one_by_one), 0);
+	assert_int_equal(one_by_one.nrecs, 3);
+	assert_memory_equal(whole.recs, one_by_one.recs,
+			    3 * sizeof(*whole.recs));
 	mmio_sample_free(&whole);
 	mmio_sample_free(&chunked);
+	mmio_sample_free(&one_by_one);
 }
 
 static void json_says_what_is_unknown(void **state)
