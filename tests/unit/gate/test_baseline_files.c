@@ -152,10 +152,17 @@ static void bad_records_named(void **state)
 		  "metric exits.exits{} appears more than once" },
 		{ RECORD_HEAD COUNTER("1", "\"vm\": \"1\"") ", " COUNTER("2", "\"vm\": \"1\"") "]}",
 		  "metric exits.exits{vm=1} appears more than once" },
+		/* Four values of 60 fit one by one, not together. */
+#define X60 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		{ RECORD_HEAD COUNTER("1", "\"a\": \"" X60 "\", \"b\": \"" X60
+				      "\", \"c\": \"" X60 "\", \"d\": \"" X60 "\"")
+		  "]}",
+		  "metrics[0].labels: more than 6 labels, or more than 180 characters" },
 		{ RECORD_HEAD METRIC_HEAD("mmio.write_cost_ns", "histogram")
 		  "\"value\": 1, \"labels\": {}, \"per_entity\": false, "
 		  "\"buckets\": [1], \"sum\": -3}]}",
 		  "sum of histogram mmio.write_cost_ns is negative" },
+#undef X60
 #undef COUNTER
 #undef METRIC_HEAD
 #undef RECORD_HEAD
