@@ -8,15 +8,24 @@
 #include "mmio_model.h"
 #include "core/histogram.h"
 
-static int compare_key(const void *a, const void *b)
+/* By VM and address: the unit a sample keeps. */
+static int compare_addr_key(const struct mmio_key *x, const struct mmio_key *y)
 {
-	const struct mmio_key *x = a, *y = b;
 	int vm = vm_ident_compare(x->pid, x->vm_start, y->pid, y->vm_start);
 
 	if (vm)
 		return vm;
-	if (x->gpa != y->gpa)
-		return x->gpa < y->gpa ? -1 : 1;
+	return x->gpa < y->gpa ? -1 : x->gpa > y->gpa;
+}
+
+/* Then by thread: the map's unit. */
+static int compare_key(const void *a, const void *b)
+{
+	const struct mmio_key *x = a, *y = b;
+	int addr = compare_addr_key(x, y);
+
+	if (addr)
+		return addr;
 	return x->tid < y->tid ? -1 : x->tid > y->tid;
 }
 
@@ -87,30 +96,20 @@ static void shrink_to_fit(void **array, size_t n, size_t size)
 		*array = shrunk;
 }
 
-static int compare_addr_key(const struct mmio_key *x, const struct mmio_key *y)
-{
-	int vm = vm_ident_compare(x->pid, x->vm_start, y->pid, y->vm_start);
-
-	if (vm)
-		return vm;
-	return x->gpa < y->gpa ? -1 : x->gpa > y->gpa;
-}
-
-static int add_writer(struct mmio_sample *s, size_t *cap,
-		      const struct mmio_record *r)
+static int add_writer(struct mmio_sample *s, const struct mmio_record *r)
 {
 	struct mmio_writer *w;
 	int p;
 
-	if (s->nwriters == *cap) {
-		size_t grown_cap = *cap ? *cap * 2 : 256;
-		struct mmio_writer *grown = realloc(s->writers, grown_cap *
+	if (s->nwriters == s->writers_cap) {
+		size_t cap = s->writers_cap ? s->writers_cap * 2 : 256;
+		struct mmio_writer *grown = realloc(s->writers, cap *
 						    sizeof(*grown));
 
 		if (!grown)
 			return -ENOMEM;
 		s->writers = grown;
-		*cap = grown_cap;
+		s->writers_cap = cap;
 	}
 	w = &s->writers[s->nwriters++];
 	memset(w, 0, sizeof(*w));
@@ -177,7 +176,7 @@ int mmio_fold_records(struct mmio_sample *s, struct mmio_record *raw,
 		      size_t n)
 {
 	struct mmio_record *into = NULL;
-	size_t i, k = 0, cap = s->nwriters;
+	size_t i, k = 0;
 	int err;
 
 	s->folded = true;
@@ -187,7 +186,7 @@ int mmio_fold_records(struct mmio_sample *s, struct mmio_record *raw,
 		const struct mmio_record r = raw[i];
 
 		if (stats_writes(&r.stats)) {
-			err = add_writer(s, &cap, &r);
+			err = add_writer(s, &r);
 			if (err)
 				return err;
 		}
@@ -203,27 +202,29 @@ int mmio_fold_records(struct mmio_sample *s, struct mmio_record *raw,
 	return merge_addrs(s, raw, k);
 }
 
-/* A record's address against a writer's, then the writers' threads. */
-static int compare_addr(const struct mmio_key *x, const struct mmio_writer *y)
+static struct mmio_key writer_key(const struct mmio_writer *w)
 {
-	int vm = vm_ident_compare(x->pid, x->vm_start, y->pid, y->vm_start);
-
-	if (vm)
-		return vm;
-	return x->gpa < y->gpa ? -1 : x->gpa > y->gpa;
+	return (struct mmio_key){
+		.pid = w->pid, .tid = w->tid, .gpa = w->gpa,
+		.vm_start = w->vm_start,
+	};
 }
 
+/* A record's address against a writer's. */
+static int compare_addr(const struct mmio_key *x, const struct mmio_writer *y)
+{
+	struct mmio_key key = writer_key(y);
+
+	return compare_addr_key(x, &key);
+}
+
+/* Writers as the map's records: address, then thread. */
 static int compare_writer(const struct mmio_writer *x,
 			  const struct mmio_writer *y)
 {
-	struct mmio_key addr = {
-		.pid = x->pid, .vm_start = x->vm_start, .gpa = x->gpa,
-	};
-	int a = compare_addr(&addr, y);
+	struct mmio_key kx = writer_key(x), ky = writer_key(y);
 
-	if (a)
-		return a;
-	return x->tid < y->tid ? -1 : x->tid > y->tid;
+	return compare_key(&kx, &ky);
 }
 
 static int compare_writer_sort(const void *a, const void *b)
@@ -234,8 +235,9 @@ static int compare_writer_sort(const void *a, const void *b)
 static bool same_writer_addr(const struct mmio_writer *x,
 			     const struct mmio_writer *y)
 {
-	return x->pid == y->pid && x->vm_start == y->vm_start &&
-	       x->gpa == y->gpa;
+	struct mmio_key kx = writer_key(x);
+
+	return !compare_addr(&kx, y);
 }
 
 /* Each address's exit reason per path, once all its threads are in: the
@@ -294,6 +296,9 @@ int mmio_sample_sort(struct mmio_sample *s)
 	if (!s->folded) {
 		s->recs = NULL;
 		s->nrecs = s->recs_cap = 0;
+		free(s->writers);
+		s->writers = NULL;
+		s->nwriters = s->writers_cap = 0;
 		err = mmio_fold_records(s, raw, n);
 		free(raw);
 	}
@@ -311,6 +316,7 @@ int mmio_sample_sort(struct mmio_sample *s)
 	shrink_to_fit((void **)&s->recs, s->nrecs, sizeof(*s->recs));
 	s->recs_cap = s->nrecs;
 	shrink_to_fit((void **)&s->writers, s->nwriters, sizeof(*s->writers));
+	s->writers_cap = s->nwriters;
 	return 0;
 }
 
@@ -497,7 +503,7 @@ const char *mmio_path_name(enum mmio_path path)
 	}
 }
 
-/* A sample's records are one per address already (fold_threads). */
+/* A sample's records are one per address already (mmio_fold_records). */
 static void path_view(struct mmio_path_view *v, const struct mmio_path_stats *s)
 {
 	v->writes = s->writes;

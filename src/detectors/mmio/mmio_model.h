@@ -91,9 +91,9 @@ struct mmio_setup {
  * counts the threads that wrote in the interval. */
 struct mmio_sample {
 	struct mmio_record *recs;
-	size_t nrecs, recs_cap;	/* recs_cap: while folding */
+	size_t nrecs, recs_cap;	/* the caps: while folding */
 	struct mmio_writer *writers;
-	size_t nwriters;
+	size_t nwriters, writers_cap;
 	bool folded;		/* recs are per address already */
 	struct mmio_thread_record *threads;
 	size_t nthreads;
