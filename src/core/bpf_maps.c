@@ -216,46 +216,8 @@ static int chunks_by_iterator(int fd, size_t key_size, size_t rec_size,
 	return err;
 }
 
-/* One lookup per entry: where no iterator can be loaded. */
-static int read_by_lookups(int fd, size_t key_size, size_t rec_size,
-			   size_t value_off, void **out, size_t *n)
-{
-	char key[MAP_KEY_MAX], next[MAP_KEY_MAX];
-	char *recs = NULL, *rec;
-	void *prev = NULL;
-	size_t cap = 0;
-
-	*n = 0;
-	*out = NULL;
-	if (key_size > MAP_KEY_MAX)
-		return -EINVAL;
-	while (!bpf_map_get_next_key(fd, prev, next)) {
-		memcpy(key, next, key_size);
-		prev = key;
-		if (*n == cap) {
-			char *grown;
-
-			cap = cap ? cap * 2 : 256;
-			grown = realloc(recs, cap * rec_size);
-			if (!grown) {
-				free(recs);
-				return -ENOMEM;
-			}
-			recs = grown;
-		}
-		rec = recs + *n * rec_size;
-		memset(rec, 0, rec_size);
-		memcpy(rec, key, key_size);
-		/* The entry may vanish between the two calls: skip it. */
-		if (bpf_map_lookup_elem(fd, key, rec + value_off))
-			continue;
-		(*n)++;
-	}
-	*out = recs;
-	return 0;
-}
-
-/* map_read_chunks() by lookups. */
+/* map_read_chunks() by lookups, one per entry: where no iterator can be
+ * loaded. */
 static int chunks_by_lookups(int fd, size_t key_size, size_t rec_size,
 			     size_t value_off, size_t max_recs,
 			     map_chunk_fn consume, void *arg)
@@ -277,6 +239,7 @@ static int chunks_by_lookups(int fd, size_t key_size, size_t rec_size,
 		rec = recs + n * rec_size;
 		memset(rec, 0, rec_size);
 		memcpy(rec, key, key_size);
+		/* The entry may vanish between the two calls: skip it. */
 		if (bpf_map_lookup_elem(fd, key, rec + value_off))
 			continue;
 		if (++n == max_recs) {
@@ -288,6 +251,58 @@ static int chunks_by_lookups(int fd, size_t key_size, size_t rec_size,
 		err = consume(recs, n, arg);
 	free(recs);
 	return err;
+}
+
+/* Room for need more items of size bytes after n in *buf (doubling). */
+static int grow(char **buf, size_t *cap, size_t n, size_t need, size_t size)
+{
+	size_t want = *cap ? *cap : 64;
+	char *grown;
+
+	while (want < n + need)
+		want *= 2;
+	if (want == *cap)
+		return 0;
+	grown = realloc(*buf, want * size);
+	if (!grown)
+		return -ENOMEM;
+	*buf = grown;
+	*cap = want;
+	return 0;
+}
+
+/* Records appended to one array, a chunk at a time. */
+struct record_array {
+	char *recs;
+	size_t n, cap, rec_size;
+};
+
+static int append_chunk(void *recs, size_t n, void *arg)
+{
+	struct record_array *a = arg;
+
+	if (grow(&a->recs, &a->cap, a->n, n, a->rec_size))
+		return -ENOMEM;
+	memcpy(a->recs + a->n * a->rec_size, recs, n * a->rec_size);
+	a->n += n;
+	return 0;
+}
+
+/* map_read_all() by lookups: their chunks into one array. */
+static int read_by_lookups(int fd, size_t key_size, size_t rec_size,
+			   size_t value_off, void **out, size_t *n)
+{
+	struct record_array a = { .rec_size = rec_size };
+	int err = chunks_by_lookups(fd, key_size, rec_size, value_off,
+				    MAP_CHUNK_RECS, append_chunk, &a);
+
+	if (err) {
+		free(a.recs);
+		return err;
+	}
+	*out = a.recs;
+	*n = a.n;
+	return 0;
 }
 
 int map_read_chunks(int fd, size_t key_size, size_t rec_size,
@@ -338,15 +353,8 @@ static int gather_gone(void *recs, size_t n, void *arg)
 		memcpy(&start, rec + g->start_off, sizeof(start));
 		if (!vm_listed(pid, start, g->gone, g->ngone))
 			continue;
-		if (g->n == g->cap) {
-			size_t cap = g->cap ? g->cap * 2 : 64;
-			char *grown = realloc(g->keys, cap * g->key_size);
-
-			if (!grown)
-				return -ENOMEM;
-			g->keys = grown;
-			g->cap = cap;
-		}
+		if (grow(&g->keys, &g->cap, g->n, 1, g->key_size))
+			return -ENOMEM;
 		memcpy(g->keys + g->n++ * g->key_size, rec, g->key_size);
 	}
 	return 0;
