@@ -197,6 +197,26 @@ static json_t *detectors_changed(struct top_options *o, json_t *dets)
 	return dets;
 }
 
+/* A detector's view as members of the level open in js: a VM at a time
+ * where the detector can (256 VMs of PMU figures are megabytes of
+ * jansson objects at once). */
+static void stream_view(struct json_stream *js, const struct detector_ops *ops,
+			const void *view)
+{
+	size_t i, n;
+
+	if (!ops->view_json_vm) {
+		json_stream_members(js, ops->view_json(view));
+		return;
+	}
+	json_stream_members(js, ops->view_json_head(view));
+	json_stream_open_array(js, "vms");
+	n = ops->view_json_nvms(view);
+	for (i = 0; i < n; i++)
+		json_stream_element(js, ops->view_json_vm(view, i));
+	json_stream_close_array(js);
+}
+
 /* One JSON document, written a member at a time (json_stream). */
 static int emit_json(struct top_options *o, const struct runner *r,
 		     FILE *out)
@@ -211,8 +231,7 @@ static int emit_json(struct top_options *o, const struct runner *r,
 	json_stream_member(&js, "type", json_string("top"));
 	json_stream_member(&js, "time", json_real((double)time(NULL)));
 	json_stream_member(&js, "host", json_host(r->caps));
-	json_stream_members(&js, r->runs[DET_EXITS].ops->view_json(
-					 runner_view(r, DET_EXITS)));
+	stream_view(&js, r->runs[DET_EXITS].ops, runner_view(r, DET_EXITS));
 	for (det = 0; det < DET_COUNT; det++) {
 		if (!detector_implemented(det))
 			continue;
@@ -227,13 +246,18 @@ static int emit_json(struct top_options *o, const struct runner *r,
 	json_stream_member(&js, "missed_runs", missed);
 	for (det = 0; det < DET_COUNT; det++) {
 		const struct detector_ops *ops = r->runs[det].ops;
+		const char *key = ops && ops->json_key ? ops->json_key :
+			detectors[det].name;
 
 		if (!detector_implemented(det) || det == DET_EXITS)
 			continue;
-		json_stream_member(&js, ops->json_key ? ops->json_key :
-				   detectors[det].name, runner_on(r, det) ?
-				   ops->view_json(runner_view(r, det)) :
-				   json_null());
+		if (!runner_on(r, det)) {
+			json_stream_member(&js, key, json_null());
+			continue;
+		}
+		json_stream_open_object(&js, key);
+		stream_view(&js, ops, runner_view(r, det));
+		json_stream_close_object(&js);
 	}
 	dets = detectors_changed(o, dets);
 	if (dets)

@@ -141,6 +141,12 @@ struct detector_ops {
 			  const struct kernel_caps *caps, void *view);
 	void (*view_free)(void *view);
 	json_t *(*view_json)(const void *view);
+	/* Optional, for many VMs (top -o json): view_json without its "vms"
+	 * member, last in it, and the element of "vms" of VM i, so that a
+	 * report is written a VM at a time (json_stream). */
+	json_t *(*view_json_head)(const void *view);
+	size_t (*view_json_nvms)(const void *view);
+	json_t *(*view_json_vm)(const void *view, size_t i);
 	/* A table headed by one line naming the detector and its modes. */
 	void (*view_text)(FILE *out, const void *view, const char *modes);
 	/* Append the view's figures (totals, then per VM/vCPU). */
@@ -199,6 +205,18 @@ void detector_register(const struct detector_ops *ops);
 	void NAME##_view_text(FILE *out, const void *view,		\
 			      const char *modes);			\
 	int NAME##_view_metrics(const void *view, struct metric_set *out)
+
+/* The parts of NAME_view_json that top -o json writes a VM at a time:
+ * DECLARE_ beside DECLARE_DETECTOR_VIEWS, the other in DEFINE_DETECTOR's
+ * list. */
+#define DECLARE_DETECTOR_VM_JSON(NAME)					\
+	json_t *NAME##_view_json_head(const void *view);		\
+	size_t NAME##_view_json_nvms(const void *view);			\
+	json_t *NAME##_view_json_vm(const void *view, size_t i)
+#define DETECTOR_VM_JSON(NAME)						\
+	.view_json_head = NAME##_view_json_head,			\
+	.view_json_nvms = NAME##_view_json_nvms,			\
+	.view_json_vm = NAME##_view_json_vm
 
 /* NULL for a detector without a folder in this build. */
 const struct detector_ops *detector_ops(enum detector_id id);

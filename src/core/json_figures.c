@@ -22,25 +22,39 @@ int json_emit(FILE *out, json_t *doc)
 void json_stream_open(struct json_stream *s, FILE *out)
 {
 	s->out = out;
-	s->first = true;
+	s->depth = 0;
+	s->first[0] = true;
 	s->err = fputc('{', out) == EOF ? -EIO : 0;
+}
+
+/* The comma before all but the first member or element of a level. */
+static bool next_item(struct json_stream *s)
+{
+	bool first = s->first[s->depth];
+
+	s->first[s->depth] = false;
+	return first || fputc(',', s->out) != EOF;
+}
+
+static bool put_key(struct json_stream *s, const char *key)
+{
+	json_t *name = json_string(key);
+	bool ok = name && !json_dumpf(name, s->out, JSON_ENCODE_ANY) &&
+		fputc(':', s->out) != EOF;
+
+	json_decref(name);
+	return ok;
 }
 
 void json_stream_member(struct json_stream *s, const char *key, json_t *value)
 {
-	json_t *name = json_string(key);
-
-	if (!value || !name) {
+	if (!value) {
 		s->err = s->err ? s->err : -ENOMEM;
 	} else if (!s->err) {
-		if ((!s->first && fputc(',', s->out) == EOF) ||
-		    json_dumpf(name, s->out, JSON_ENCODE_ANY) ||
-		    fputc(':', s->out) == EOF ||
+		if (!next_item(s) || !put_key(s, key) ||
 		    json_dumpf(value, s->out, JSON_COMPACT | JSON_ENCODE_ANY))
 			s->err = -EIO;
-		s->first = false;
 	}
-	json_decref(name);
 	json_decref(value);
 }
 
@@ -58,11 +72,82 @@ void json_stream_members(struct json_stream *s, json_t *obj)
 	json_decref(obj);
 }
 
+static void open_level(struct json_stream *s, const char *key, char opener)
+{
+	if (s->depth + 1 >= JSON_STREAM_DEPTH) {
+		s->err = s->err ? s->err : -EINVAL;
+		return;
+	}
+	if (!s->err && (!next_item(s) || !put_key(s, key) ||
+			fputc(opener, s->out) == EOF))
+		s->err = -EIO;
+	s->first[++s->depth] = true;
+}
+
+static void close_level(struct json_stream *s, char closer)
+{
+	if (!s->depth)
+		return;
+	s->depth--;
+	if (!s->err && fputc(closer, s->out) == EOF)
+		s->err = -EIO;
+}
+
+void json_stream_open_object(struct json_stream *s, const char *key)
+{
+	open_level(s, key, '{');
+}
+
+void json_stream_open_array(struct json_stream *s, const char *key)
+{
+	open_level(s, key, '[');
+}
+
+void json_stream_close_object(struct json_stream *s)
+{
+	close_level(s, '}');
+}
+
+void json_stream_close_array(struct json_stream *s)
+{
+	close_level(s, ']');
+}
+
+void json_stream_element(struct json_stream *s, json_t *value)
+{
+	if (!value) {
+		s->err = s->err ? s->err : -ENOMEM;
+	} else if (!s->err && (!next_item(s) ||
+			       json_dumpf(value, s->out,
+					  JSON_COMPACT | JSON_ENCODE_ANY))) {
+		s->err = -EIO;
+	}
+	json_decref(value);
+}
+
 int json_stream_close(struct json_stream *s)
 {
 	if (!s->err && (fputs("}\n", s->out) == EOF || fflush(s->out)))
 		s->err = -EIO;
 	return s->err;
+}
+
+json_t *json_with_vms(json_t *head, const void *view, size_t n,
+		      json_t *(*vm)(const void *view, size_t i))
+{
+	json_t *vms = json_array();
+	size_t i;
+
+	for (i = 0; vms && i < n; i++)
+		if (json_array_append_new(vms, vm(view, i))) {
+			json_decref(vms);
+			vms = NULL;
+		}
+	if (!head || !vms || json_object_set_new(head, "vms", vms)) {
+		json_decref(head);
+		return NULL;
+	}
+	return head;
 }
 
 json_t *json_vm_start(uint64_t start)

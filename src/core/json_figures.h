@@ -31,9 +31,12 @@ int json_emit(FILE *out, json_t *doc);
  * before the next is made: a report of 256 VMs is tens of MB of jansson
  * objects built whole, a few MB one member at a time.
  */
+#define JSON_STREAM_DEPTH 4
+
 struct json_stream {
 	FILE *out;
-	bool first;
+	bool first[JSON_STREAM_DEPTH];	/* nothing written yet at depth */
+	int depth;			/* 0: the document's members */
 	int err;
 };
 
@@ -42,9 +45,23 @@ void json_stream_open(struct json_stream *s, FILE *out);
 void json_stream_member(struct json_stream *s, const char *key, json_t *value);
 /* Each member of obj in turn, then free obj. */
 void json_stream_members(struct json_stream *s, json_t *obj);
+/* "key": { or "key": [, whose members or elements follow, each freed
+ * as written: a detector's VMs one at a time. */
+void json_stream_open_object(struct json_stream *s, const char *key);
+void json_stream_open_array(struct json_stream *s, const char *key);
+/* An element of the open array; value freed (NULL: out of memory). */
+void json_stream_element(struct json_stream *s, json_t *value);
+/* Close what the last open_ opened. */
+void json_stream_close_object(struct json_stream *s);
+void json_stream_close_array(struct json_stream *s);
 /* End the document and its line. Returns 0, -ENOMEM or -EIO. */
 int json_stream_close(struct json_stream *s);
 
+/* head with a last member "vms": vm(view, i) for each of n VMs (a view
+ * whole, from the parts detector_ops.view_json_vm streams). head and
+ * the VMs are freed; NULL on ENOMEM. */
+json_t *json_with_vms(json_t *head, const void *view, size_t n,
+		      json_t *(*vm)(const void *view, size_t i));
 /* A VM's vm_start (core/vm_ident.h) as Unix seconds, or null unknown. */
 json_t *json_vm_start(uint64_t start);
 /* Its name (core/vm_name.h), or null when not known. */

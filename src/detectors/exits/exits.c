@@ -82,4 +82,4 @@ static int exits_sample(void *state, void *sample)
 	return 0;
 }
 
-DEFINE_DETECTOR(exits, DET_EXITS)
+DEFINE_DETECTOR(exits, DET_EXITS, DETECTOR_VM_JSON(exits))

@@ -110,6 +110,7 @@ void exits_sample_sort(struct exits_sample *sample);
 /* The detector_ops functions of exits (DEFINE_DETECTOR); its delta
  * leaves out keys with no new exits. */
 DECLARE_DETECTOR_VIEWS(exits);
+DECLARE_DETECTOR_VM_JSON(exits);
 
 /* Port I/O (exits_pio.c): the sample's records sorted, their delta, and
  * each VM's ports in the view, as text and JSON. */

@@ -97,25 +97,38 @@ static json_t *json_vm(const struct vm_view *v, bool ports)
 	return vm;
 }
 
-json_t *exits_view_json(const void *exits_view)
+json_t *exits_view_json_head(const void *exits_view)
 {
-	const struct exits_view *ev = exits_view;
-	const struct top_view *view = &ev->top;
-	json_t *vms = json_array();
-	size_t i;
+	const struct top_view *view = &((const struct exits_view *)
+					exits_view)->top;
 
-	for (i = 0; i < view->nvms; i++)
-		json_array_append_new(vms, json_vm(&view->vms[i],
-						   ev->caps->arch == ARCH_X86_64));
-	return json_pack("{s:f, s:b, s:{s:I, s:f, s:I, s:f}, s:o}",
+	return json_pack("{s:f, s:b, s:{s:I, s:f, s:I, s:f}}",
 			 "interval_s", view->interval_sec,
 			 "cumulative", view->cumulative,
 			 "totals",
 			 "exits", (json_int_t)view->exits,
 			 "exits_per_s", view->exits_per_sec,
 			 "userspace_exits", (json_int_t)view->user_exits,
-			 "userspace_exits_per_s", view->user_exits_per_sec,
-			 "vms", vms);
+			 "userspace_exits_per_s", view->user_exits_per_sec);
+}
+
+size_t exits_view_json_nvms(const void *exits_view)
+{
+	return ((const struct exits_view *)exits_view)->top.nvms;
+}
+
+json_t *exits_view_json_vm(const void *exits_view, size_t i)
+{
+	const struct exits_view *ev = exits_view;
+
+	return json_vm(&ev->top.vms[i], ev->caps->arch == ARCH_X86_64);
+}
+
+json_t *exits_view_json(const void *exits_view)
+{
+	return json_with_vms(exits_view_json_head(exits_view), exits_view,
+			     exits_view_json_nvms(exits_view),
+			     exits_view_json_vm);
 }
 
 /* A counter named name, labelled by the (label, value) pairs given. */

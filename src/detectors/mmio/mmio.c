@@ -218,5 +218,6 @@ static int mmio_sample(void *state, void *sample)
 }
 
 DEFINE_DETECTOR(mmio, DET_MMIO,
+		DETECTOR_VM_JSON(mmio),
 		.json_key = "mmio",
 		.rules = &mmio_rule_group)

@@ -112,13 +112,12 @@ static json_t *json_vm(const struct mmio_view *view,
 	return o;
 }
 
-json_t *mmio_view_json(const void *mmio_view)
+json_t *mmio_view_json_head(const void *mmio_view)
 {
 	const struct mmio_view *view = mmio_view;
 	const struct mmio_setup *s = &view->setup;
 	const struct mmio_fast_path *fp = &view->fast_path;
-	json_t *doc, *fast, *totals, *costs, *vms = json_array();
-	size_t i;
+	json_t *doc, *fast, *totals, *costs;
 	int p;
 
 	fast = json_pack("{s:o, s:o, s:s}",
@@ -183,9 +182,7 @@ json_t *mmio_view_json(const void *mmio_view)
 				      "cost_hist", json_hist_counts(&view->cost[p]));
 		json_object_set_new(costs, mmio_path_name(p), c);
 	}
-	for (i = 0; i < view->nvms; i++)
-		json_array_append_new(vms, json_vm(view, &view->vms[i]));
-	doc = json_pack("{s:s, s:o, s:o, s:o, s:b, s:o, s:b, s:o, s:o}",
+	doc = json_pack("{s:s, s:o, s:o, s:o, s:b, s:o, s:b, s:o}",
 			"vendor", vendor_name(s->vendor),
 			"fast_path", fast,
 			"totals", totals,
@@ -195,7 +192,25 @@ json_t *mmio_view_json(const void *mmio_view)
 			json_string(s->costs_why),
 			"candidates_known", s->bus_probed,
 			"candidates_why", s->bus_probed ? json_null() :
-			json_string(s->candidates_why),
-			"vms", vms);
+			json_string(s->candidates_why));
 	return doc;
+}
+
+size_t mmio_view_json_nvms(const void *mmio_view)
+{
+	return ((const struct mmio_view *)mmio_view)->nvms;
+}
+
+json_t *mmio_view_json_vm(const void *mmio_view, size_t i)
+{
+	const struct mmio_view *view = mmio_view;
+
+	return json_vm(view, &view->vms[i]);
+}
+
+json_t *mmio_view_json(const void *mmio_view)
+{
+	return json_with_vms(mmio_view_json_head(mmio_view), mmio_view,
+			     mmio_view_json_nvms(mmio_view),
+			     mmio_view_json_vm);
 }

@@ -222,6 +222,7 @@ int mmio_view_from(const struct mmio_sample *sample, double interval_sec,
 /* The detector_ops functions of mmio (DEFINE_DETECTOR); its delta
  * keeps cur's maxima, candidates and setup. */
 DECLARE_DETECTOR_VIEWS(mmio);
+DECLARE_DETECTOR_VM_JSON(mmio);
 
 /* What the plan lets the detector see (part of its start; separate for
  * tests). */

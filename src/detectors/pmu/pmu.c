@@ -192,6 +192,7 @@ static int pmu_sample(void *state, void *sample)
 }
 
 DEFINE_DETECTOR(pmu, DET_PMU,
+		DETECTOR_VM_JSON(pmu),
 		.json_key = "pmu",
 		.rules = &pmu_rule_group,
 		.kernel_symbols = pmu_kernel_symbols,

@@ -190,36 +190,43 @@ static json_t *json_vcpu(const struct pmu_vcpu_view *v,
 	return o;
 }
 
-json_t *pmu_view_json(const void *pmu_view)
+json_t *pmu_view_json_vm(const void *pmu_view, size_t i)
 {
 	const struct pmu_view *view = pmu_view;
-	json_t *vms = json_array(), *ops = json_object();
-	size_t i, j;
+	const struct pmu_vm_view *vm = &view->vms[i];
+	json_t *vcpus = json_array();
+	size_t j;
+
+	for (j = 0; j < vm->nvcpus; j++)
+		json_array_append_new(vcpus, json_vcpu(&vm->vcpus[j],
+						       &view->run));
+	return json_pack("{s:I, s:o, s:o, s:I, s:I, s:I, s:I, s:o}",
+			 "pid", (json_int_t)vm->pid,
+			 "vm_start", json_vm_start(vm->vm_start),
+			 "name", json_vm_name(vm->pid, vm->vm_start),
+			 "exits", (json_int_t)vm->exits,
+			 "loads", (json_int_t)vm->loads,
+			 "puts", (json_int_t)vm->puts,
+			 "reg_exits", (json_int_t)vm->reg_exits,
+			 "vcpus", vcpus);
+}
+
+size_t pmu_view_json_nvms(const void *pmu_view)
+{
+	return ((const struct pmu_view *)pmu_view)->nvms;
+}
+
+json_t *pmu_view_json_head(const void *pmu_view)
+{
+	const struct pmu_view *view = pmu_view;
+	json_t *ops = json_object();
 	int op;
 
-	for (i = 0; i < view->nvms; i++) {
-		const struct pmu_vm_view *vm = &view->vms[i];
-		json_t *vcpus = json_array();
-
-		for (j = 0; j < vm->nvcpus; j++)
-			json_array_append_new(vcpus, json_vcpu(&vm->vcpus[j],
-							       &view->run));
-		json_array_append_new(vms, json_pack(
-			"{s:I, s:o, s:o, s:I, s:I, s:I, s:I, s:o}",
-			"pid", (json_int_t)vm->pid,
-			"vm_start", json_vm_start(vm->vm_start),
-			"name", json_vm_name(vm->pid, vm->vm_start),
-			"exits", (json_int_t)vm->exits,
-			"loads", (json_int_t)vm->loads,
-			"puts", (json_int_t)vm->puts,
-			"reg_exits", (json_int_t)vm->reg_exits,
-			"vcpus", vcpus));
-	}
 	for (op = 0; op < PMU_OP_COUNT; op++)
 		if (view->run.ops[op].state == PMU_WATCH_ON)
 			json_object_set_new(ops, pmu_op_name(op),
 					    json_integer(view->op_counts[op]));
-	return json_pack("{s:f, s:o, s:{s:I, s:I, s:I, s:I, s:o}, s:o}",
+	return json_pack("{s:f, s:o, s:{s:I, s:I, s:I, s:I, s:o}}",
 			 "interval_s", view->interval_sec,
 			 "mechanism", json_mechanism(&view->run),
 			 "totals",
@@ -227,6 +234,11 @@ json_t *pmu_view_json(const void *pmu_view)
 			 "loads", (json_int_t)view->loads,
 			 "puts", (json_int_t)view->puts,
 			 "reg_exits", (json_int_t)view->reg_exits,
-			 "ops", ops,
-			 "vms", vms);
+			 "ops", ops);
+}
+
+json_t *pmu_view_json(const void *pmu_view)
+{
+	return json_with_vms(pmu_view_json_head(pmu_view), pmu_view,
+			     pmu_view_json_nvms(pmu_view), pmu_view_json_vm);
 }

@@ -175,6 +175,7 @@ void pmu_sample_sort(struct pmu_sample *sample);
 /* The detector_ops functions of pmu (DEFINE_DETECTOR); its delta keeps
  * cur's identities and maxima, and caps may be NULL. */
 DECLARE_DETECTOR_VIEWS(pmu);
+DECLARE_DETECTOR_VM_JSON(pmu);
 
 /* Is the mechanism's world switch (its load op; its put op) watched? */
 bool pmu_switch_watched(const struct pmu_run_info *run);

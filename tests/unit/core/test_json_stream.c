@@ -83,11 +83,58 @@ static void a_missing_member_is_an_error(void **state)
 	free(text);
 }
 
+static json_t *vm_number(const void *view, size_t i)
+{
+	const int *base = view;
+
+	return json_pack("{s:i}", "pid", *base + (int)i);
+}
+
+/* Levels opened and closed around VMs written one at a time read back as
+ * the object json_with_vms() builds whole. */
+static void nested_levels_read_back_as_whole(void **state)
+{
+	static const int first_pid = 100;
+	json_t *whole, *doc;
+	struct json_stream js;
+	char *text = NULL;
+	size_t len = 0, i;
+	FILE *out = open_memstream(&text, &len);
+
+	(void)state;
+	assert_non_null(out);
+	json_stream_open(&js, out);
+	json_stream_member(&js, "type", json_string("top"));
+	json_stream_open_object(&js, "pmu");
+	json_stream_members(&js, json_pack("{s:i}", "interval_s", 2));
+	json_stream_open_array(&js, "vms");
+	for (i = 0; i < 3; i++)
+		json_stream_element(&js, vm_number(&first_pid, i));
+	json_stream_close_array(&js);
+	json_stream_close_object(&js);
+	json_stream_open_array(&js, "empty");
+	json_stream_close_array(&js);
+	json_stream_member(&js, "last", json_true());
+	assert_int_equal(json_stream_close(&js), 0);
+	fclose(out);
+	doc = json_loads(text, 0, NULL);
+	assert_non_null(doc);
+	whole = json_with_vms(json_pack("{s:i}", "interval_s", 2), &first_pid,
+			      3, vm_number);
+	assert_true(json_equal(json_object_get(doc, "pmu"), whole));
+	assert_int_equal(json_array_size(json_object_get(doc, "empty")), 0);
+	assert_true(json_is_true(json_object_get(doc, "last")));
+	json_decref(whole);
+	json_decref(doc);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(reads_back_in_order),
 		cmocka_unit_test(a_missing_member_is_an_error),
+		cmocka_unit_test(nested_levels_read_back_as_whole),
 	};
 
 	return cmocka_run_group_tests_name("json_stream", tests, NULL, NULL);
