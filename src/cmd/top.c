@@ -251,8 +251,11 @@ static int emit_json(struct top_options *o, const struct runner *r,
 
 		if (!detector_implemented(det) || det == DET_EXITS)
 			continue;
-		if (!runner_on(r, det)) {
-			json_stream_member(&js, key, json_null());
+		/* A view_json is not always an object (timer's is a list). */
+		if (!runner_on(r, det) || !ops->view_json_vm) {
+			json_stream_member(&js, key, runner_on(r, det) ?
+					   ops->view_json(runner_view(r, det)) :
+					   json_null());
 			continue;
 		}
 		json_stream_open_object(&js, key);
