@@ -49,6 +49,14 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, PMU_MAX_OP_ENTRIES);
+	__type(key, struct pmu_op_key);
+	__type(value, struct pmu_op_stats);
+} pmu_ops SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, PMU_MAX_REGS);
 	__type(key, struct pmu_reg_key);
 	__type(value, struct pmu_reg_stats);
@@ -67,6 +75,7 @@ static const struct pmu_vcpu_stats zero_vcpu = {
 	.vcpu_id = PMU_VCPU_ID_UNKNOWN,
 	.vpmu = PMU_VPMU_UNKNOWN,
 };
+static const struct pmu_op_stats zero_op;
 static const struct pmu_reg_stats zero_reg;
 static const struct pmu_open zero_open;
 
@@ -97,16 +106,38 @@ static __always_inline void learn_vcpu_id(struct pmu_vcpu_stats *s,
 		s->vcpu_id = BPF_CORE_READ(vcpu, vcpu_id);
 }
 
+/* The current thread's calls of op; NULL for threads not watched. */
+static __always_inline struct pmu_op_stats *op_of(enum pmu_op op,
+						  struct kvm_vcpu *vcpu)
+{
+	struct current_ids me = current_ids();
+	struct pmu_op_key key = { .pid = me.pid, .tid = me.tid, .op = op };
+	struct pmu_vcpu_stats *s;
+	struct pmu_op_stats *o;
+
+	if (!vmm_watched(me.pid))
+		return NULL;
+	key.vm_start = current_vm_start();
+	o = bpf_map_lookup_elem(&pmu_ops, &key);
+	if (o)
+		return o;
+	/* The thread's first call of op: its vCPU is listed, by index. */
+	s = this_vcpu();
+	if (s)
+		learn_vcpu_id(s, vcpu);
+	bpf_map_update_elem(&pmu_ops, &key, &zero_op, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&pmu_ops, &key);
+}
+
 static __always_inline void op_begin(enum pmu_op op, struct kvm_vcpu *vcpu)
 {
-	struct pmu_vcpu_stats *s = this_vcpu();
+	struct pmu_op_stats *o = op_of(op, vcpu);
 	__u32 tid = current_tid();
 	struct pmu_open *open;
 
-	if (!s)
+	if (!o)
 		return;
-	learn_vcpu_id(s, vcpu);
-	s->ops[op].count++;
+	o->count++;
 	open = lookup_or_init(&pmu_opens, &tid, &zero_open);
 	if (open)
 		open->start[op] = bpf_ktime_get_ns();
@@ -115,9 +146,8 @@ static __always_inline void op_begin(enum pmu_op op, struct kvm_vcpu *vcpu)
 static __always_inline void op_end(enum pmu_op op)
 {
 	struct current_ids me = current_ids();
-	struct pmu_vcpu_key key = { .pid = me.pid, .tid = me.tid };
+	struct pmu_op_key key = { .pid = me.pid, .tid = me.tid, .op = op };
 	struct pmu_op_stats *o;
-	struct pmu_vcpu_stats *s;
 	struct pmu_open *open;
 	__u64 took;
 
@@ -127,10 +157,9 @@ static __always_inline void op_end(enum pmu_op op)
 	took = bpf_ktime_get_ns() - open->start[op];
 	open->start[op] = 0;
 	key.vm_start = current_vm_start();
-	s = bpf_map_lookup_elem(&pmu_vcpus, &key);
-	if (!s)
+	o = bpf_map_lookup_elem(&pmu_ops, &key);
+	if (!o)
 		return;
-	o = &s->ops[op];
 	o->timed++;
 	o->total_ns += took;
 	if (took > o->max_ns)

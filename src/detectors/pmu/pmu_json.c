@@ -15,12 +15,13 @@ static json_t *json_string_or_null(const char *s)
 	return s && *s ? json_string(s) : json_null();
 }
 
+/* h NULL: no call, no slot. */
 static json_t *json_hist(const struct log2_hist *h)
 {
 	json_t *arr = json_array();
 	int i;
 
-	for (i = 0; i < HIST_SLOTS; i++)
+	for (i = 0; h && i < HIST_SLOTS; i++)
 		if (h->slots[i])
 			json_array_append_new(arr, json_pack("{s:I, s:I}",
 				"le_ns", (json_int_t)(i ? 1ull << i : 0),
@@ -94,7 +95,7 @@ static json_t *json_op(const struct pmu_op_view *o)
 			 "p50_ns_le", (json_int_t)o->p50_ns_le,
 			 "p99_ns_le", (json_int_t)o->p99_ns_le,
 			 "max_ns", (json_int_t)o->max_ns,
-			 "hist", json_hist(&o->hist));
+			 "hist", json_hist(o->hist));
 }
 
 static json_t *json_switches(const struct pmu_vcpu_view *v,

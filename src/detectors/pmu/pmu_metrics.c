@@ -52,13 +52,13 @@ static void sum_hist(const struct pmu_view *view,
 		for (j = 0; j < view->vms[i].nvcpus; j++) {
 			const struct pmu_vcpu_view *x = &view->vms[i].vcpus[j];
 			const struct log2_hist *src = op < 0 ? &x->switch_hist :
-				&x->ops[op].hist;
+				x->ops[op].hist;
 
 			if (v && x != v)
 				continue;
 			if (op >= 0)
 				*count += x->ops[op].count;
-			for (s = 0; s < HIST_SLOTS; s++)
+			for (s = 0; src && s < HIST_SLOTS; s++)
 				h->slots[s] += src->slots[s];
 		}
 }

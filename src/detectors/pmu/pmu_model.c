@@ -35,6 +35,25 @@ static int compare_reg_thread(const struct pmu_reg_key *x,
 			      y->tid);
 }
 
+static int compare_op_key(const void *a, const void *b)
+{
+	const struct pmu_op_key *x = a, *y = b;
+	int c = compare_thread(x->pid, x->vm_start, x->tid, y->pid,
+			       y->vm_start, y->tid);
+
+	if (c)
+		return c;
+	return x->op < y->op ? -1 : x->op > y->op;
+}
+
+/* An op's thread against a vCPU's. */
+static int compare_op_thread(const struct pmu_op_key *x,
+			     const struct pmu_vcpu_key *y)
+{
+	return compare_thread(x->pid, x->vm_start, x->tid, y->pid, y->vm_start,
+			      y->tid);
+}
+
 static int compare_reg_key(const void *a, const void *b)
 {
 	const struct pmu_reg_key *x = a, *y = b;
@@ -49,6 +68,7 @@ static int compare_reg_key(const void *a, const void *b)
 void pmu_sample_sort(struct pmu_sample *s)
 {
 	qsort(s->vcpus, s->nvcpus, sizeof(*s->vcpus), compare_vcpu_key);
+	qsort(s->ops, s->nops, sizeof(*s->ops), compare_op_key);
 	qsort(s->regs, s->nregs, sizeof(*s->regs), compare_reg_key);
 }
 
@@ -57,6 +77,7 @@ void pmu_sample_free(void *sample)
 	struct pmu_sample *s = sample;
 
 	free(s->vcpus);
+	free(s->ops);
 	free(s->regs);
 	memset(s, 0, sizeof(*s));
 }
@@ -65,39 +86,38 @@ void pmu_sample_free(void *sample)
 static bool vcpu_restarted(const struct pmu_vcpu_stats *p,
 			   const struct pmu_vcpu_stats *c)
 {
-	int i;
-
-	if (p->exits > c->exits || p->reg_reads > c->reg_reads ||
-	    p->reg_writes > c->reg_writes)
-		return true;
-	for (i = 0; i < PMU_OP_COUNT; i++)
-		if (p->ops[i].count > c->ops[i].count ||
-		    p->ops[i].timed > c->ops[i].timed)
-			return true;
-	return false;
+	return p->exits > c->exits || p->reg_reads > c->reg_reads ||
+		p->reg_writes > c->reg_writes;
 }
 
 static void vcpu_sub(struct pmu_vcpu_stats *out,
 		     const struct pmu_vcpu_stats *c,
 		     const struct pmu_vcpu_stats *p)
 {
-	int i, j;
-
-	*out = *c;	/* identities and maxima */
+	*out = *c;	/* identities */
 	out->exits -= p->exits;
 	out->reg_reads -= p->reg_reads;
 	out->reg_writes -= p->reg_writes;
 	out->reg_faults -= p->reg_faults;
-	for (i = 0; i < PMU_OP_COUNT; i++) {
-		struct pmu_op_stats *o = &out->ops[i];
-		const struct pmu_op_stats *q = &p->ops[i];
+}
 
-		o->count -= q->count;
-		o->timed -= q->timed;
-		o->total_ns -= q->total_ns;
-		for (j = 0; j < HIST_SLOTS; j++)
-			o->hist.slots[j] -= q->hist.slots[j];
-	}
+static bool op_restarted(const struct pmu_op_stats *p,
+			 const struct pmu_op_stats *c)
+{
+	return p->count > c->count || p->timed > c->timed;
+}
+
+static void op_sub(struct pmu_op_stats *out, const struct pmu_op_stats *c,
+		   const struct pmu_op_stats *p)
+{
+	int j;
+
+	*out = *c;	/* the maximum is since attach */
+	out->count -= p->count;
+	out->timed -= p->timed;
+	out->total_ns -= p->total_ns;
+	for (j = 0; j < HIST_SLOTS; j++)
+		out->hist.slots[j] -= p->hist.slots[j];
 }
 
 static bool reg_accessed(const struct pmu_reg_stats *s)
@@ -105,16 +125,66 @@ static bool reg_accessed(const struct pmu_reg_stats *s)
 	return s->reads || s->writes;
 }
 
-static bool vcpu_active(const struct pmu_vcpu_stats *s)
+static bool op_called(const struct pmu_op_stats *s)
 {
-	int i;
+	return s->count || s->timed;
+}
+
+/* The *n ops of vCPU k in s->ops (sorted by thread, as the vCPUs are),
+ * looked for from *pos on, which then moves past them. */
+static const struct pmu_op_record *thread_ops(const struct pmu_sample *s,
+					      const struct pmu_vcpu_key *k,
+					      size_t *pos, size_t *n)
+{
+	size_t first;
+
+	while (*pos < s->nops && compare_op_thread(&s->ops[*pos].key, k) < 0)
+		(*pos)++;
+	first = *pos;
+	while (*pos < s->nops && !compare_op_thread(&s->ops[*pos].key, k))
+		(*pos)++;
+	*n = *pos - first;
+	return *n ? &s->ops[first] : NULL;
+}
+
+/* Active: an exit, a register exit or a call of an op (nops of them in
+ * the sample, as called in the interval in a delta). */
+static bool vcpu_active(const struct pmu_vcpu_stats *s, const
+			struct pmu_op_record *ops, size_t nops)
+{
+	size_t i;
 
 	if (s->exits || s->reg_reads || s->reg_writes)
 		return true;
-	for (i = 0; i < PMU_OP_COUNT; i++)
-		if (s->ops[i].count)
+	for (i = 0; i < nops; i++)
+		if (op_called(&ops[i].stats))
 			return true;
 	return false;
+}
+
+static void ops_delta(const struct pmu_sample *prev,
+		      const struct pmu_sample *cur, struct pmu_sample *out)
+{
+	size_t i = 0, j;
+
+	for (j = 0; j < cur->nops; j++) {
+		const struct pmu_op_record *c = &cur->ops[j], *p = NULL;
+		struct pmu_op_record *o = &out->ops[out->nops++];
+
+		while (i < prev->nops &&
+		       compare_op_key(&prev->ops[i].key, &c->key) < 0)
+			i++;
+		if (i < prev->nops && !compare_op_key(&prev->ops[i].key, &c->key))
+			p = &prev->ops[i];
+		o->key = c->key;
+		if (p && !op_restarted(&p->stats, &c->stats))
+			op_sub(&o->stats, &c->stats, &p->stats);
+		else
+			o->stats = c->stats;
+		/* Not called in the interval: the view leaves it out. */
+		if (!op_called(&o->stats))
+			out->nops--;
+	}
 }
 
 int pmu_sample_delta(const void *prev_sample, const void *cur_sample,
@@ -122,20 +192,24 @@ int pmu_sample_delta(const void *prev_sample, const void *cur_sample,
 {
 	const struct pmu_sample *prev = prev_sample, *cur = cur_sample;
 	struct pmu_sample *out = out_sample;
-	size_t i, j;
+	size_t i, j, op_pos = 0;
 
 	memset(out, 0, sizeof(*out));
 	out->ts_ns = cur->ts_ns;
 	out->run = cur->run;
 	out->vcpus = calloc(cur->nvcpus ? cur->nvcpus : 1, sizeof(*out->vcpus));
+	out->ops = calloc(cur->nops ? cur->nops : 1, sizeof(*out->ops));
 	out->regs = calloc(cur->nregs ? cur->nregs : 1, sizeof(*out->regs));
-	if (!out->vcpus || !out->regs) {
+	if (!out->vcpus || !out->ops || !out->regs) {
 		pmu_sample_free(out);
 		return -ENOMEM;
 	}
+	ops_delta(prev, cur, out);
 	for (i = 0, j = 0; j < cur->nvcpus; j++) {
 		const struct pmu_vcpu_record *c = &cur->vcpus[j], *p = NULL;
 		struct pmu_vcpu_record *o = &out->vcpus[out->nvcpus++];
+		const struct pmu_op_record *ops;
+		size_t nops;
 
 		while (i < prev->nvcpus &&
 		       compare_vcpu_key(&prev->vcpus[i].key, &c->key) < 0)
@@ -149,7 +223,8 @@ int pmu_sample_delta(const void *prev_sample, const void *cur_sample,
 		else
 			o->stats = c->stats;
 		/* Idle in the interval: the view leaves it out. */
-		if (!vcpu_active(&o->stats))
+		ops = thread_ops(out, &c->key, &op_pos, &nops);
+		if (!vcpu_active(&o->stats, ops, nops))
 			out->nvcpus--;
 	}
 	for (i = 0, j = 0; j < cur->nregs; j++) {
@@ -182,9 +257,13 @@ static double rate(uint64_t n, double sec)
 	return sec > 0 ? n / sec : 0;
 }
 
-static void op_view(struct pmu_op_view *v, const struct pmu_op_stats *s,
-		    double interval_sec)
+static int op_view(struct pmu_op_view *v, const struct pmu_op_stats *s,
+		   double interval_sec)
 {
+	v->hist = malloc(sizeof(*v->hist));
+	if (!v->hist)
+		return -ENOMEM;
+	*v->hist = s->hist;
 	v->count = s->count;
 	v->timed = s->timed;
 	v->total_ns = s->total_ns;
@@ -193,7 +272,7 @@ static void op_view(struct pmu_op_view *v, const struct pmu_op_stats *s,
 	v->p50_ns_le = hist_percentile(&s->hist, 0.5);
 	v->p99_ns_le = hist_percentile(&s->hist, 0.99);
 	v->max_ns = s->max_ns;
-	v->hist = s->hist;
+	return 0;
 }
 
 bool pmu_switch_watched(const struct pmu_run_info *run)
@@ -234,8 +313,8 @@ static void switch_figures(struct pmu_vcpu_view *v,
 			continue;
 		timed += ops[i]->timed;
 		total += ops[i]->total_ns;
-		for (j = 0; j < HIST_SLOTS; j++)
-			v->switch_hist.slots[j] += ops[i]->hist.slots[j];
+		for (j = 0; ops[i]->hist && j < HIST_SLOTS; j++)
+			v->switch_hist.slots[j] += ops[i]->hist->slots[j];
 	}
 	v->switch_avg_ns = timed ? (double)total / timed : 0;
 }
@@ -253,12 +332,12 @@ static int compare_vcpu_view(const void *a, const void *b)
 }
 
 static int build_vcpu(struct pmu_vcpu_view *v, const struct pmu_sample *s,
-		      const struct pmu_vcpu_record *r, size_t *reg_pos,
-		      double interval_sec)
+		      const struct pmu_vcpu_record *r,
+		      const struct pmu_op_record *ops, size_t nops,
+		      size_t *reg_pos, double interval_sec)
 {
 	const struct pmu_vcpu_stats *st = &r->stats;
 	size_t first, i;
-	int op;
 
 	v->pid = r->key.pid;
 	v->vm_start = r->key.vm_start;
@@ -273,8 +352,10 @@ static int build_vcpu(struct pmu_vcpu_view *v, const struct pmu_sample *s,
 	v->gp_counters = st->gp_counters;
 	v->exits = st->exits;
 	v->exits_per_sec = rate(st->exits, interval_sec);
-	for (op = 0; op < PMU_OP_COUNT; op++)
-		op_view(&v->ops[op], &st->ops[op], interval_sec);
+	for (i = 0; i < nops; i++)
+		if (ops[i].key.op < PMU_OP_COUNT &&
+		    op_view(&v->ops[ops[i].key.op], &ops[i].stats, interval_sec))
+			return -ENOMEM;
 	switch_figures(v, &s->run);
 	v->switches_per_sec = rate(v->loads, interval_sec);
 	v->reg_reads = st->reg_reads;
@@ -323,7 +404,8 @@ int pmu_view_build(const void *sample, double interval_sec,
 	const struct pmu_sample *s = sample;
 	struct pmu_view *view = pmu_view;
 	struct pmu_vcpu_view *all;
-	size_t i, n = 0, reg_pos = 0;
+	const struct pmu_op_record *ops;
+	size_t i, n = 0, reg_pos = 0, op_pos = 0, nops;
 	int err, op;
 
 	(void)caps;
@@ -338,10 +420,11 @@ int pmu_view_build(const void *sample, double interval_sec,
 		return -ENOMEM;
 	}
 	for (i = 0; i < s->nvcpus; i++) {
-		if (!vcpu_active(&s->vcpus[i].stats))
+		ops = thread_ops(s, &s->vcpus[i].key, &op_pos, &nops);
+		if (!vcpu_active(&s->vcpus[i].stats, ops, nops))
 			continue;
-		err = build_vcpu(&all[n++], s, &s->vcpus[i], &reg_pos,
-				 interval_sec);
+		err = build_vcpu(&all[n++], s, &s->vcpus[i], ops, nops,
+				 &reg_pos, interval_sec);
 		if (err)
 			goto fail;
 	}
@@ -390,8 +473,14 @@ void pmu_view_free(void *pmu_view)
 	struct pmu_view *view = pmu_view;
 	size_t i;
 
-	for (i = 0; view->all_vcpus && i < view->nvcpus; i++)
-		free(view->all_vcpus[i].regs);
+	for (i = 0; view->all_vcpus && i < view->nvcpus; i++) {
+		struct pmu_vcpu_view *v = &view->all_vcpus[i];
+		int op;
+
+		for (op = 0; op < PMU_OP_COUNT; op++)
+			free(v->ops[op].hist);
+		free(v->regs);
+	}
 	free(view->all_vcpus);
 	free(view->vms);
 	memset(view, 0, sizeof(*view));

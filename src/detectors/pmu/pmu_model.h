@@ -20,6 +20,11 @@ struct pmu_vcpu_record {
 	struct pmu_vcpu_stats stats;
 };
 
+struct pmu_op_record {
+	struct pmu_op_key key;
+	struct pmu_op_stats stats;
+};
+
 struct pmu_reg_record {
 	struct pmu_reg_key key;
 	struct pmu_reg_stats stats;
@@ -89,6 +94,8 @@ struct pmu_run_info {
 struct pmu_sample {
 	struct pmu_vcpu_record *vcpus;
 	size_t nvcpus;
+	struct pmu_op_record *ops;	/* by VM, thread, op */
+	size_t nops;
 	struct pmu_reg_record *regs;
 	size_t nregs;
 	uint64_t ts_ns;
@@ -103,7 +110,7 @@ struct pmu_op_view {
 	double avg_ns;		/* of timed calls; 0 when none */
 	uint64_t p50_ns_le, p99_ns_le;
 	uint64_t max_ns;	/* since attach */
-	struct log2_hist hist;
+	struct log2_hist *hist;	/* NULL: no call in the interval */
 };
 
 struct pmu_reg_view {

@@ -35,6 +35,8 @@ static inline struct pmu_host_facts x86_facts(enum kvm_vendor vendor,
 struct sim {
 	struct pmu_vcpu_record vcpus[8];
 	size_t nvcpus;
+	struct pmu_op_record ops[8 * PMU_OP_COUNT];
+	size_t nops;
 	struct pmu_reg_record regs[32];
 	size_t nregs;
 	struct pmu_run_info run;
@@ -78,11 +80,28 @@ static inline struct pmu_vcpu_stats *sim_vcpu(struct sim *s, uint32_t pid,
 	return &s->vcpus[i].stats;
 }
 
-/* op_begin + op_end of bpf/pmu.bpf.c for one call taking ns. */
-static inline void sim_call(struct pmu_vcpu_stats *v, enum pmu_op op,
-			    uint64_t ns)
+/* The calls of op in a thread, as op_of() of bpf/pmu.bpf.c keeps them. */
+static inline struct pmu_op_stats *sim_op(struct sim *s, uint32_t pid,
+					  uint32_t tid, enum pmu_op op)
 {
-	struct pmu_op_stats *o = &v->ops[op];
+	size_t i;
+
+	for (i = 0; i < s->nops; i++)
+		if (s->ops[i].key.pid == pid && s->ops[i].key.tid == tid &&
+		    s->ops[i].key.op == (uint32_t)op)
+			return &s->ops[i].stats;
+	s->ops[i].key.pid = pid;
+	s->ops[i].key.tid = tid;
+	s->ops[i].key.op = op;
+	s->nops++;
+	return &s->ops[i].stats;
+}
+
+/* op_begin + op_end of bpf/pmu.bpf.c for one call taking ns. */
+static inline void sim_call(struct sim *s, uint32_t pid, uint32_t tid,
+			    enum pmu_op op, uint64_t ns)
+{
+	struct pmu_op_stats *o = sim_op(s, pid, tid, op);
 
 	o->count++;
 	o->timed++;
@@ -133,14 +152,19 @@ static inline void sim_sample(const struct sim *s, uint64_t ts,
 	out->ts_ns = ts;
 	out->run = s->run;
 	out->vcpus = calloc(s->nvcpus + 1, sizeof(*out->vcpus));
+	out->ops = calloc(s->nops + 1, sizeof(*out->ops));
 	out->regs = calloc(s->nregs + 1, sizeof(*out->regs));
 	assert_non_null(out->vcpus);
+	assert_non_null(out->ops);
 	assert_non_null(out->regs);
 	for (i = 0; i < s->nvcpus; i++)
 		out->vcpus[i] = s->vcpus[s->nvcpus - 1 - i];
+	for (i = 0; i < s->nops; i++)
+		out->ops[i] = s->ops[s->nops - 1 - i];
 	for (i = 0; i < s->nregs; i++)
 		out->regs[i] = s->regs[s->nregs - 1 - i];
 	out->nvcpus = s->nvcpus;
+	out->nops = s->nops;
 	out->nregs = s->nregs;
 	pmu_sample_sort(out);
 }
@@ -158,8 +182,8 @@ static inline void sim_arm64_vcpu(struct sim *s, uint32_t pid, uint32_t tid,
 
 	v->vpmu = 1;
 	for (i = 0; i < loads; i++) {
-		sim_call(v, PMU_OP_RESTORE_GUEST, load_ns);
-		sim_call(v, PMU_OP_RESTORE_HOST, load_ns / 2);
+		sim_call(s, pid, tid, PMU_OP_RESTORE_GUEST, load_ns);
+		sim_call(s, pid, tid, PMU_OP_RESTORE_HOST, load_ns / 2);
 	}
 	sim_reg(s, pid, tid, PMU_SYSREG(3, 3, 9, 12, 0), false, false);
 	sim_reg(s, pid, tid, PMU_SYSREG(3, 3, 9, 12, 0), true, false);
@@ -173,9 +197,8 @@ static inline void sim_arm64_vcpu(struct sim *s, uint32_t pid, uint32_t tid,
 			sim_reg(s, pid, tid, writes[k], true, false);
 		sim_reg(s, pid, tid, PMU_SYSREG(3, 3, 14, 8, 0), false, false);
 		/* The PMEVTYPER and PMCNTENSET writes re-sync the filters. */
-		v = sim_vcpu(s, pid, tid, vcpu_id);
-		sim_call(v, PMU_OP_RESYNC_GUEST, 900);
-		sim_call(v, PMU_OP_RESYNC_GUEST, 900);
+		sim_call(s, pid, tid, PMU_OP_RESYNC_GUEST, 900);
+		sim_call(s, pid, tid, PMU_OP_RESYNC_GUEST, 900);
 	}
 	v = sim_vcpu(s, pid, tid, vcpu_id);
 	v->exits += 5 * iterations + 2;

@@ -335,12 +335,51 @@ static void deltas(void **state)
 
 	/* A key deleted and re-created restarts: taken as it is. */
 	s.vcpus[0].stats.exits = 3;
-	s.vcpus[0].stats.ops[PMU_OP_RESTORE_GUEST].count = 1;
+	sim_op(&s, 100, 101, PMU_OP_RESTORE_GUEST)->count = 1;
 	pmu_sample_free(&b);
 	sim_sample(&s, 3000, &b);
 	assert_int_equal(pmu_sample_delta(&a, &b, &d), 0);
 	assert_int_equal(pmu_view_build(&d, 1.0, NULL, &view), 0);
 	assert_int_equal(find_vcpu(&view, 101)->exits, 3);
+	pmu_view_free(&view);
+	pmu_sample_free(&d);
+	pmu_sample_free(&a);
+	pmu_sample_free(&b);
+}
+
+/* Ops are kept apart from their vCPU (bpf/pmu.h): a thread whose only
+ * work in an interval was PMU calls is still in it, with only the ops it
+ * called, and an op it stopped calling has no histogram. */
+static void ops_only_interval(void **state)
+{
+	struct pmu_host_facts f = arm64_facts();
+	struct pmu_sample a, b, d;
+	struct pmu_view view;
+	const struct pmu_vcpu_view *v;
+	struct sim s;
+	int i;
+
+	(void)state;
+	sim_init(&s, &f);
+	sim_arm64_vcpu(&s, 100, 101, 0, 10, 2, 1000);
+	sim_sample(&s, 1000, &a);
+	for (i = 0; i < 7; i++)
+		sim_call(&s, 100, 101, PMU_OP_RESYNC_GUEST, 3000);
+	sim_sample(&s, 2000, &b);
+	assert_int_equal(pmu_sample_delta(&a, &b, &d), 0);
+	assert_int_equal(d.nvcpus, 1);
+	assert_int_equal(d.nops, 1);
+	assert_int_equal(pmu_view_build(&d, 1.0, NULL, &view), 0);
+	v = find_vcpu(&view, 101);
+	assert_non_null(v);
+	assert_int_equal(v->exits, 0);
+	assert_int_equal(v->ops[PMU_OP_RESYNC_GUEST].count, 7);
+	assert_int_equal(v->ops[PMU_OP_RESYNC_GUEST].hist->slots[log2_slot(3000)], 7);
+	assert_true(v->ops[PMU_OP_RESYNC_GUEST].avg_ns == 3000);
+	assert_int_equal(v->ops[PMU_OP_RESTORE_GUEST].count, 0);
+	assert_null(v->ops[PMU_OP_RESTORE_GUEST].hist);
+	assert_int_equal(v->loads, 0);
+	assert_int_equal(view.op_counts[PMU_OP_RESYNC_GUEST], 7);
 	pmu_view_free(&view);
 	pmu_sample_free(&d);
 	pmu_sample_free(&a);
@@ -580,6 +619,7 @@ int main(void)
 		cmocka_unit_test(mechanism_decision),
 		cmocka_unit_test(arm64_view),
 		cmocka_unit_test(deltas),
+		cmocka_unit_test(ops_only_interval),
 		cmocka_unit_test(x86_off_view),
 		cmocka_unit_test(json_document),
 		cmocka_unit_test(text_table),

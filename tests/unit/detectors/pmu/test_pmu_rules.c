@@ -156,8 +156,8 @@ static void rules_arm64(void **state)
 		idle->vpmu = 1;
 		idle->exits = 5000;
 		for (int i = 0; i < 161; i++) {
-			sim_call(idle, PMU_OP_RESTORE_GUEST, 255000);
-			sim_call(idle, PMU_OP_RESTORE_HOST, 255000);
+			sim_call(&s, 100, 101, PMU_OP_RESTORE_GUEST, 255000);
+			sim_call(&s, 100, 101, PMU_OP_RESTORE_HOST, 255000);
 		}
 	}
 	sim_sample(&s, 10, &sample);
@@ -209,11 +209,11 @@ static void rules_x86(void **state)
 	v = sim_vcpu(&s, 10, 11, 0);
 	v->exits = 1000;
 	for (i = 0; i < 900; i++) {
-		sim_call(v, PMU_OP_MEDIATED_LOAD, 500);
-		sim_call(v, PMU_OP_MEDIATED_PUT, 400);
+		sim_call(&s, 10, 11, PMU_OP_MEDIATED_LOAD, 500);
+		sim_call(&s, 10, 11, PMU_OP_MEDIATED_PUT, 400);
 	}
 	for (i = 0; i < 9; i++)
-		sim_call(v, PMU_OP_LOAD_PMCS, 2000);
+		sim_call(&s, 10, 11, PMU_OP_LOAD_PMCS, 2000);
 	for (i = 0; i < 150; i++)
 		sim_reg(&s, 10, 11, 0xc0010201, false, false);
 	sim_sample(&s, 10, &sample);
