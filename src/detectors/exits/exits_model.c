@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/histogram.h"
 #include "exits_model.h"
 
 static int compare_key(const struct exit_key *a, const struct exit_key *b)
@@ -132,11 +133,19 @@ static const struct thread_record *find_thread(const struct exits_sample *s,
 		       compare_thread);
 }
 
+/*
+ * The histograms of a reason list being built (a vCPU's, a VM's), by the
+ * list's index: summed as records come, then kept as the bounds each
+ * reason shows (reasons_settle), so that a view holds no histogram.
+ */
+struct reason_hists {
+	struct log2_hist *hists;
+	size_t cap;
+};
+
 static void reason_add(struct reason_view *r, const struct exit_record *rec,
 		       enum exit_table kernel_table)
 {
-	size_t i;
-
 	if (!r->count) {
 		char number[sizeof(r->name)];
 
@@ -151,8 +160,25 @@ static void reason_add(struct reason_view *r, const struct exit_record *rec,
 	r->count += rec->stats.count;
 	r->total_ns += rec->stats.total_ns;
 	r->timed += rec->stats.timed;
-	for (i = 0; i < HIST_SLOTS; i++)
-		r->hist.slots[i] += rec->stats.hist.slots[i];
+}
+
+/* The bounds of each of n reasons from the histograms summed for them. */
+static void reasons_settle(struct reason_view *reasons, size_t n,
+			   const struct reason_hists *h)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct log2_hist *hist = &h->hists[i];
+		struct reason_view *r = &reasons[i];
+
+		if (!r->timed)
+			continue;
+		r->min_ns_ge = hist_floor(hist);
+		r->p50_ns_le = hist_percentile(hist, 0.5);
+		r->p99_ns_le = hist_percentile(hist, 0.99);
+		r->max_ns_le = hist_percentile(hist, 1.0);
+	}
 }
 
 static int compare_reason(const void *a, const void *b)
@@ -189,13 +215,14 @@ static int compare_vm(const void *a, const void *b)
 	return vm_ident_compare(x->pid, x->vm_start, y->pid, y->vm_start);
 }
 
-/* Add rec to the reason list (reasons, n), growing it by one if new. */
+/* Add rec to the reason list (reasons, n), growing it by one if new, and
+ * its histogram to the list's in h. */
 static int add_to_reasons(struct reason_view **reasons, size_t *n,
-			  const struct exit_record *rec,
+			  struct reason_hists *h, const struct exit_record *rec,
 			  enum exit_table kernel_table)
 {
 	struct reason_view *grown;
-	size_t i;
+	size_t i, s;
 
 	for (i = 0; i < *n; i++)
 		if ((*reasons)[i].kind == rec->key.kind &&
@@ -207,9 +234,21 @@ static int add_to_reasons(struct reason_view **reasons, size_t *n,
 			return -ENOMEM;
 		*reasons = grown;
 		memset(&grown[i], 0, sizeof(grown[i]));
+		if (i == h->cap) {
+			struct log2_hist *more = realloc(h->hists,
+				(h->cap + 8) * sizeof(*h->hists));
+
+			if (!more)
+				return -ENOMEM;
+			h->hists = more;
+			h->cap += 8;
+		}
+		memset(&h->hists[i], 0, sizeof(h->hists[i]));
 		(*n)++;
 	}
 	reason_add(&(*reasons)[i], rec, kernel_table);
+	for (s = 0; s < HIST_SLOTS; s++)
+		h->hists[i].slots[s] += rec->stats.hist.slots[s];
 	return 0;
 }
 
@@ -232,6 +271,7 @@ int top_view_build(const struct exits_sample *s, double interval_sec,
 		   bool cumulative, enum exit_table kernel_table,
 		   struct top_view *view)
 {
+	struct reason_hists vm_hists = { 0 }, vcpu_hists = { 0 };
 	struct vm_view *vm = NULL;
 	struct vcpu_view *vcpu = NULL;
 	size_t i, j;
@@ -247,7 +287,15 @@ int top_view_build(const struct exits_sample *s, double interval_sec,
 
 		if (!vm || vm->pid != rec->key.pid ||
 		    vm->vm_start != rec->key.vm_start) {
-			struct vm_view *grown = realloc(view->vms,
+			struct vm_view *grown;
+
+			if (vm) {
+				reasons_settle(vcpu->reasons, vcpu->nreasons,
+					       &vcpu_hists);
+				reasons_settle(vm->reasons, vm->nreasons,
+					       &vm_hists);
+			}
+			grown = realloc(view->vms,
 				(view->nvms + 1) * sizeof(*view->vms));
 
 			if (!grown)
@@ -260,8 +308,13 @@ int top_view_build(const struct exits_sample *s, double interval_sec,
 			vcpu = NULL;
 		}
 		if (!vcpu || vcpu->tid != rec->key.tid) {
-			struct vcpu_view *grown = realloc(vm->vcpus,
-				(vm->nvcpus + 1) * sizeof(*vm->vcpus));
+			struct vcpu_view *grown;
+
+			if (vcpu)
+				reasons_settle(vcpu->reasons, vcpu->nreasons,
+					       &vcpu_hists);
+			grown = realloc(vm->vcpus,
+					(vm->nvcpus + 1) * sizeof(*vm->vcpus));
 
 			if (!grown)
 				goto nomem;
@@ -281,10 +334,10 @@ int top_view_build(const struct exits_sample *s, double interval_sec,
 					       sizeof(vm->comm));
 			}
 		}
-		if (add_to_reasons(&vcpu->reasons, &vcpu->nreasons, rec,
-				   kernel_table) ||
-		    add_to_reasons(&vm->reasons, &vm->nreasons, rec,
-				   kernel_table))
+		if (add_to_reasons(&vcpu->reasons, &vcpu->nreasons,
+				   &vcpu_hists, rec, kernel_table) ||
+		    add_to_reasons(&vm->reasons, &vm->nreasons, &vm_hists,
+				   rec, kernel_table))
 			goto nomem;
 		if (user) {
 			vcpu->user_exits += rec->stats.count;
@@ -296,6 +349,12 @@ int top_view_build(const struct exits_sample *s, double interval_sec,
 			view->exits += rec->stats.count;
 		}
 	}
+	if (vm) {
+		reasons_settle(vcpu->reasons, vcpu->nreasons, &vcpu_hists);
+		reasons_settle(vm->reasons, vm->nreasons, &vm_hists);
+	}
+	free(vcpu_hists.hists);
+	free(vm_hists.hists);
 	for (i = 0; i < view->nvms; i++) {
 		vm = &view->vms[i];
 		vm->exits_per_sec = rate(vm->exits, interval_sec);
@@ -318,6 +377,8 @@ int top_view_build(const struct exits_sample *s, double interval_sec,
 		goto nomem;
 	return 0;
 nomem:
+	free(vcpu_hists.hists);
+	free(vm_hists.hists);
 	top_view_free(view);
 	return -ENOMEM;
 }

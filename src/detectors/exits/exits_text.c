@@ -10,7 +10,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/histogram.h"
 #include "core/vm_name.h"
 #include "exits_model.h"
 
@@ -214,13 +213,13 @@ static void reason_table(FILE *out, const struct top_view *view,
 			 r->kind == EXIT_KIND_USER ? "vmm:" : "", r->name);
 		if (r->timed) {
 			us_fitting(min, sizeof(min),
-				   hist_floor(&r->hist) / 1e3, 7);
+				   r->min_ns_ge / 1e3, 7);
 			us_fitting(avg, sizeof(avg),
 				   r->total_ns / 1e3 / r->timed, 7);
 			us_fitting(p99, sizeof(p99),
-				   hist_percentile(&r->hist, 0.99) / 1e3, 7);
+				   r->p99_ns_le / 1e3, 7);
 			us_fitting(max, sizeof(max),
-				   hist_percentile(&r->hist, 1.0) / 1e3, 7);
+				   r->max_ns_le / 1e3, 7);
 		}
 		fprintf(out, "%-*.*s %9llu %6.1f%% %9.1f %7s %7s %7s %7s\n",
 			name_w, name_w, name, (unsigned long long)r->count,

@@ -4,7 +4,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/histogram.h"
 #include "core/json_figures.h"
 #include "core/vm_name.h"
 #include "exits_model.h"
@@ -23,13 +22,13 @@ static json_t *json_reason(const struct reason_view *r)
 		json_object_set_new(reason, "avg_ns",
 				    json_integer(r->total_ns / r->timed));
 		json_object_set_new(reason, "p50_ns_le",
-				    json_integer(hist_percentile(&r->hist, 0.5)));
+				    json_integer(r->p50_ns_le));
 		json_object_set_new(reason, "p99_ns_le",
-				    json_integer(hist_percentile(&r->hist, 0.99)));
+				    json_integer(r->p99_ns_le));
 		json_object_set_new(reason, "min_ns_ge",
-				    json_integer(hist_floor(&r->hist)));
+				    json_integer(r->min_ns_ge));
 		json_object_set_new(reason, "max_ns_le",
-				    json_integer(hist_percentile(&r->hist, 1.0)));
+				    json_integer(r->max_ns_le));
 	} else {
 		json_object_set_new(reason, "avg_ns", json_null());
 		json_object_set_new(reason, "p50_ns_le", json_null());
