@@ -251,6 +251,17 @@ static int emit_json(struct top_options *o, const struct runner *r,
 
 		if (!detector_implemented(det) || det == DET_EXITS)
 			continue;
+		if (runner_on(r, det) && ops->view_json_item) {
+			const void *view = runner_view(r, det);
+			size_t i, n = ops->view_json_len(view);
+
+			json_stream_open_array(&js, key);
+			for (i = 0; i < n; i++)
+				json_stream_element(&js,
+						    ops->view_json_item(view, i));
+			json_stream_close_array(&js);
+			continue;
+		}
 		/* A view_json is not always an object (timer's is a list). */
 		if (!runner_on(r, det) || !ops->view_json_vm) {
 			json_stream_member(&js, key, runner_on(r, det) ?

@@ -147,6 +147,10 @@ struct detector_ops {
 	json_t *(*view_json_head)(const void *view);
 	size_t (*view_json_nvms)(const void *view);
 	json_t *(*view_json_vm)(const void *view, size_t i);
+	/* Optional, for a view_json that is a list (timer's, a vCPU an
+	 * element): its length and element i, written one at a time. */
+	size_t (*view_json_len)(const void *view);
+	json_t *(*view_json_item)(const void *view, size_t i);
 	/* A table headed by one line naming the detector and its modes. */
 	void (*view_text)(FILE *out, const void *view, const char *modes);
 	/* Append the view's figures (totals, then per VM/vCPU). */
@@ -217,6 +221,14 @@ void detector_register(const struct detector_ops *ops);
 	.view_json_head = NAME##_view_json_head,			\
 	.view_json_nvms = NAME##_view_json_nvms,			\
 	.view_json_vm = NAME##_view_json_vm
+
+/* The same for a view_json that is a list. */
+#define DECLARE_DETECTOR_LIST_JSON(NAME)				\
+	size_t NAME##_view_json_len(const void *view);			\
+	json_t *NAME##_view_json_item(const void *view, size_t i)
+#define DETECTOR_LIST_JSON(NAME)					\
+	.view_json_len = NAME##_view_json_len,				\
+	.view_json_item = NAME##_view_json_item
 
 /* NULL for a detector without a folder in this build. */
 const struct detector_ops *detector_ops(enum detector_id id);

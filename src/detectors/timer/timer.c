@@ -107,6 +107,7 @@ static int timer_sample(void *state, void *sample)
 }
 
 DEFINE_DETECTOR(timer, DET_TIMER,
+		DETECTOR_LIST_JSON(timer),
 		.json_key = "timers",
 		.rules = &lockup_rule_group,
 		.can_start = timer_can_start)

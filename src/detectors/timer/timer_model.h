@@ -72,6 +72,7 @@ void timer_sample_sort(struct timer_sample *sample);
 /* The detector_ops functions of timer (DEFINE_DETECTOR); its delta
  * keeps cur's maxima and last-seen values, and caps may be NULL. */
 DECLARE_DETECTOR_VIEWS(timer);
+DECLARE_DETECTOR_LIST_JSON(timer);
 
 /* The rules of check --lockup (timer_rules.c). */
 extern const struct check_rule_group lockup_rule_group;

@@ -147,14 +147,24 @@ static json_t *json_timer_vcpu(const struct timer_vcpu_view *v)
 	return o;
 }
 
+size_t timer_view_json_len(const void *timer_view)
+{
+	return ((const struct timer_view *)timer_view)->nvcpus;
+}
+
+json_t *timer_view_json_item(const void *timer_view, size_t i)
+{
+	return json_timer_vcpu(&((const struct timer_view *)timer_view)->vcpus[i]);
+}
+
 json_t *timer_view_json(const void *timer_view)
 {
-	const struct timer_view *view = timer_view;
 	json_t *timers = json_array();
-	size_t i;
+	size_t i, n = timer_view_json_len(timer_view);
 
-	for (i = 0; i < view->nvcpus; i++)
-		json_array_append_new(timers, json_timer_vcpu(&view->vcpus[i]));
+	for (i = 0; i < n; i++)
+		json_array_append_new(timers,
+				      timer_view_json_item(timer_view, i));
 	return timers;
 }
 
