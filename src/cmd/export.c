@@ -163,19 +163,38 @@ static bool series_vm_alive(const struct metric *m)
 	return !pid || vm_label_alive(pid, start);
 }
 
-/* A detector's figures of the last read into the store: one detector's
- * at a time, so that at hundreds of VMs only the largest detector's
- * fresh set is held beside the store. */
+/* Metrics a detector's read gives, handed to the store so many at a time. */
+#define STORE_BATCH 256
+
+static int drain_to_store(struct metric_set *fresh, void *exporter)
+{
+	struct exporter *x = exporter;
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < fresh->count; i++) {
+		if (!err)
+			err = export_store_add(&x->store, &fresh->items[i],
+					       x->o->max_series);
+		metric_release(&fresh->items[i]);
+	}
+	fresh->count = 0;
+	return err;
+}
+
+/* A detector's figures of the last read into the store, a batch at a
+ * time: at 1024 vCPUs one detector's were 20000 metrics (7 MiB) beside
+ * the store. */
 static int store_metrics(struct exporter *x, enum detector_id det)
 {
-	struct metric_set fresh = { 0 };
-	size_t i;
+	struct metric_set fresh = {
+		.drain = drain_to_store, .drain_arg = x, .batch = STORE_BATCH,
+	};
 	int err;
 
 	err = runner_detector_metrics(&x->runner, det, &fresh);
-	for (i = 0; !err && i < fresh.count; i++)
-		err = export_store_add(&x->store, &fresh.items[i],
-				       x->o->max_series);
+	if (!err)
+		err = drain_to_store(&fresh, x);
 	kw_timing_heap("%s metrics", detectors[det].name);
 	metric_set_free(&fresh);
 	return err;

@@ -17,6 +17,9 @@ struct metric *metric_add(struct metric_set *set, enum metric_type type,
 	struct metric *m;
 	va_list ap;
 
+	if (set->drain && set->count >= set->batch &&
+	    set->drain(set, set->drain_arg))
+		return NULL;
 	if (set->count == set->capacity) {
 		size_t cap = set->capacity ? set->capacity * 2 : 64;
 		struct metric *items = realloc(set->items, cap * sizeof(*items));

@@ -95,6 +95,13 @@ struct metric {
 struct metric_set {
 	struct metric *items;
 	size_t count, capacity;
+	/* Optional: once batch metrics are in, the next metric_add first
+	 * hands them to drain, which takes them (export's store), releases
+	 * them and sets count to 0: a detector's thousands of per-vCPU
+	 * metrics are then never all held at once. Nonzero: ENOMEM. */
+	int (*drain)(struct metric_set *set, void *arg);
+	void *drain_arg;
+	size_t batch;
 };
 
 /* Append a zeroed metric named name (printf-style); NULL on ENOMEM. */

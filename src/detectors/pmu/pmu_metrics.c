@@ -37,6 +37,20 @@ static bool measured(const struct pmu_watch_state *w)
 	return w->state == PMU_WATCH_ON;
 }
 
+/* Add x's histogram of op (or of the switch, op < 0) and its calls. */
+static void add_hist(const struct pmu_vcpu_view *x, int op,
+		     struct log2_hist *h, uint64_t *count)
+{
+	const struct log2_hist *src = op < 0 ? &x->switch_hist :
+		x->ops[op].hist;
+	int s;
+
+	if (op >= 0)
+		*count += x->ops[op].count;
+	for (s = 0; src && s < HIST_SLOTS; s++)
+		h->slots[s] += src->slots[s];
+}
+
 /* Sum the histograms of op (or of the switch, op < 0) over v, or over
  * every vCPU when v is NULL. */
 static void sum_hist(const struct pmu_view *view,
@@ -44,23 +58,16 @@ static void sum_hist(const struct pmu_view *view,
 		     struct log2_hist *h, uint64_t *count)
 {
 	size_t i, j;
-	int s;
 
 	memset(h, 0, sizeof(*h));
 	*count = 0;
+	if (v) {
+		add_hist(v, op, h, count);
+		return;
+	}
 	for (i = 0; i < view->nvms; i++)
-		for (j = 0; j < view->vms[i].nvcpus; j++) {
-			const struct pmu_vcpu_view *x = &view->vms[i].vcpus[j];
-			const struct log2_hist *src = op < 0 ? &x->switch_hist :
-				x->ops[op].hist;
-
-			if (v && x != v)
-				continue;
-			if (op >= 0)
-				*count += x->ops[op].count;
-			for (s = 0; src && s < HIST_SLOTS; s++)
-				h->slots[s] += src->slots[s];
-		}
+		for (j = 0; j < view->vms[i].nvcpus; j++)
+			add_hist(&view->vms[i].vcpus[j], op, h, count);
 }
 
 /* The switch figures, when the mechanism has a world switch. */

@@ -133,6 +133,63 @@ static void copies_own_their_buckets(void **state)
 	metric_set_free(&set);
 }
 
+struct drained {
+	double sum;		/* of the values handed over */
+	size_t metrics, calls, most;
+	bool fail;
+};
+
+static int take(struct metric_set *set, void *arg)
+{
+	struct drained *d = arg;
+	size_t i;
+
+	d->calls++;
+	if (set->count > d->most)
+		d->most = set->count;
+	for (i = 0; i < set->count; i++) {
+		d->sum += set->items[i].value;
+		metric_release(&set->items[i]);
+	}
+	d->metrics += set->count;
+	set->count = 0;
+	return d->fail ? -ENOMEM : 0;
+}
+
+/* A set with a drain never holds more than its batch: each complete
+ * batch goes before the next metric, and none is lost. */
+static void drained_a_batch_at_a_time(void **state)
+{
+	struct drained d = { 0 };
+	struct metric_set set = { .drain = take, .drain_arg = &d, .batch = 4 };
+	struct metric *m;
+	int i;
+
+	(void)state;
+	for (i = 1; i <= 10; i++) {
+		m = metric_add(&set, METRIC_HISTOGRAM, "ns", "h", BETTER_LOWER,
+			       "a.b");
+		assert_non_null(m);
+		assert_int_equal(metric_set_hist(m, (uint32_t[HIST_SLOTS]){
+			[3] = 1 }, -1), 0);
+		m->value = i;
+	}
+	assert_int_equal(d.calls, 2);
+	assert_int_equal(set.count, 2);
+	assert_int_equal(take(&set, &d), 0);
+	assert_int_equal(d.metrics, 10);
+	assert_int_equal(d.most, 4);
+	assert_true(d.sum == 55);
+	/* A drain that fails fails the next metric_add. */
+	d.fail = true;
+	for (i = 0; i < 4; i++)
+		assert_non_null(metric_add(&set, METRIC_COUNTER, NULL, "h",
+					   BETTER_LOWER, "c"));
+	assert_null(metric_add(&set, METRIC_COUNTER, NULL, "h", BETTER_LOWER,
+			       "c"));
+	metric_set_free(&set);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -140,6 +197,7 @@ int main(void)
 		cmocka_unit_test(label_limits),
 		cmocka_unit_test(buckets_only_with_counts),
 		cmocka_unit_test(copies_own_their_buckets),
+		cmocka_unit_test(drained_a_batch_at_a_time),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
