@@ -342,17 +342,12 @@ static int self_metrics(const struct exporter *x, struct metric_set *out)
 	return 0;
 }
 
-/* The whole exposition into a malloc'd buffer. */
-int export_render(struct exporter *x, bool last, char **text, size_t *len)
+/* The whole exposition into f. */
+static int render_to(FILE *f, struct exporter *x, bool last)
 {
 	struct metric_set self = { 0 };
-	FILE *f;
 	int err;
 
-	*text = NULL;
-	f = open_memstream(text, len);
-	if (!f)
-		return -ENOMEM;
 	/* A new VM's counters at 0 first (export_store.h), but in the last
 	 * file of a run, which nothing reads again. */
 	err = prom_render_zeroed(f, &x->store.set,
@@ -362,6 +357,22 @@ int export_render(struct exporter *x, bool last, char **text, size_t *len)
 	if (!err)
 		err = prom_render(f, &self);
 	metric_set_free(&self);
+	if (!err && ferror(f))
+		err = -EIO;
+	return err;
+}
+
+/* The whole exposition into a malloc'd buffer. */
+int export_render(struct exporter *x, bool last, char **text, size_t *len)
+{
+	FILE *f;
+	int err;
+
+	*text = NULL;
+	f = open_memstream(text, len);
+	if (!f)
+		return -ENOMEM;
+	err = render_to(f, x, last);
 	if (fclose(f) && !err)
 		err = -EIO;
 	if (err) {
@@ -375,22 +386,34 @@ int export_render(struct exporter *x, bool last, char **text, size_t *len)
 
 /* ------------------------------------------------------------ textfile */
 
+struct textfile {
+	struct exporter *x;
+	bool last;
+};
+
+static int fill_textfile(FILE *out, void *textfile)
+{
+	const struct textfile *t = textfile;
+
+	return render_to(out, t->x, t->last);
+}
+
+/* Rendered straight into the file: at 10000 series the exposition is
+ * megabytes, which a buffer held beside the store. */
 static int write_textfile(struct exporter *x, bool last)
 {
-	char error[512], *text;
-	size_t len;
+	struct textfile t = { x, last };
+	char error[512];
 	int err;
 
-	err = export_render(x, last, &text, &len);
-	if (!err)
-		err = write_file_atomic(x->o->textfile, text, len, error,
-					sizeof(error));
-	else
-		snprintf(error, sizeof(error), "%s", strerror(-err));
-	free(text);
-	if (err)
+	err = write_file_atomic_with(x->o->textfile, fill_textfile, &t, error,
+				     sizeof(error));
+	if (err) {
 		kw_warn("export: %s", error);
-	return err;
+		return err;
+	}
+	export_store_exposed(&x->store);
+	return 0;
 }
 
 static int run_textfile(struct exporter *x)

@@ -133,35 +133,36 @@ int output_path_check(const char *path, char *error, size_t error_len)
 	return 0;
 }
 
-int write_file_atomic(const char *path, const char *text, size_t len,
-		      char *error, size_t error_len)
+int write_file_atomic_with(const char *path,
+			   int (*fill)(FILE *out, void *arg), void *arg,
+			   char *error, size_t error_len)
 {
-	size_t done = 0;
 	int fd, err = 0;
-	ssize_t n;
 	char *tmp;
+	FILE *f;
 
 	fd = make_temporary(path, &tmp, error, error_len);
 	if (fd < 0)
 		return fd;
-	while (done < len) {
-		n = write(fd, text + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			err = n < 0 ? -errno : -EIO;
-			break;
-		}
-		done += n;
+	f = fdopen(fd, "w");
+	if (!f) {
+		err = -errno;
+		close(fd);
+	} else {
+		err = fill(f, arg);
+		if (!err && fflush(f))
+			err = -errno;
+		/* On disk before the rename, so a crash leaves the old
+		 * file. */
+		if (!err && fsync(fileno(f)))
+			err = -errno;
+		/* mkstemp makes it 0600; records and metrics are no
+		 * secret. */
+		if (!err && fchmod(fileno(f), 0644))
+			err = -errno;
+		if (fclose(f) && !err)
+			err = -errno;
 	}
-	/* On disk before the rename, so a crash leaves the old file. */
-	if (!err && fsync(fd))
-		err = -errno;
-	/* mkstemp makes it 0600; records and metrics are no secret. */
-	if (!err && fchmod(fd, 0644))
-		err = -errno;
-	if (close(fd) && !err)
-		err = -errno;
 	if (err)
 		snprintf(error, error_len, "writing %s failed: %s", tmp,
 			 strerror(-err));
@@ -174,4 +175,24 @@ int write_file_atomic(const char *path, const char *text, size_t len,
 		unlink(tmp);
 	free(tmp);
 	return err;
+}
+
+struct text {
+	const char *text;
+	size_t len;
+};
+
+static int write_text(FILE *out, void *text)
+{
+	const struct text *t = text;
+
+	return fwrite(t->text, 1, t->len, out) == t->len ? 0 : -EIO;
+}
+
+int write_file_atomic(const char *path, const char *text, size_t len,
+		      char *error, size_t error_len)
+{
+	struct text t = { text, len };
+
+	return write_file_atomic_with(path, write_text, &t, error, error_len);
 }

@@ -9,6 +9,7 @@
 #define KVMWATCH_FILES_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 /* Read a regular file of at most max_size bytes into *text (NUL-ended,
  * free() it). Anything else, a FIFO or a device, is refused with -EINVAL
@@ -25,5 +26,10 @@ int output_path_check(const char *path, char *error, size_t error_len);
  * path: readers see the old file or the new one, never a part. */
 int write_file_atomic(const char *path, const char *text, size_t len,
 		      char *error, size_t error_len);
+/* The same with what fill(out, arg) writes (0, or -errno), never held
+ * whole in memory. */
+int write_file_atomic_with(const char *path,
+			   int (*fill)(FILE *out, void *arg), void *arg,
+			   char *error, size_t error_len);
 
 #endif

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Bounded regular inputs, outputs checked early and written whole. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -130,12 +131,61 @@ static void writes_whole(void **state)
 	assert_int_not_equal(system(path), 0);
 }
 
+/* Half a file, then a failure (export's render running out of memory). */
+static int half_then_fail(FILE *out, void *arg)
+{
+	(void)arg;
+	fputs("partial ", out);
+	return -ENOMEM;
+}
+
+static int stream_lines(FILE *out, void *arg)
+{
+	int i, n = *(int *)arg;
+
+	for (i = 0; i < n; i++)
+		fprintf(out, "line %d\n", i);
+	return 0;
+}
+
+/* Written as made, with the same guarantee: the old file or the new
+ * whole, never a part, and no temporary left behind. */
+static void writes_streamed(void **state)
+{
+	char path[128], cmd[160], error[256], *text;
+	size_t len;
+	int n = 20000;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/streamed.prom", dir);
+	put(path, "old");
+	assert_int_equal(write_file_atomic_with(path, half_then_fail, NULL,
+						error, sizeof(error)), -ENOMEM);
+	assert_non_null(strstr(error, "Cannot allocate memory"));
+	assert_int_equal(read_regular_file(path, 64, &text, &len, error,
+					   sizeof(error)), 0);
+	assert_string_equal(text, "old");
+	free(text);
+	snprintf(cmd, sizeof(cmd), "ls -A %s | grep -q '^\\.'", dir);
+	assert_int_not_equal(system(cmd), 0);
+	assert_int_equal(write_file_atomic_with(path, stream_lines, &n, error,
+						sizeof(error)), 0);
+	assert_int_equal(read_regular_file(path, 1 << 20, &text, &len, error,
+					   sizeof(error)), 0);
+	/* "line N\n": 6 bytes and N's digits. */
+	assert_int_equal(len, 10 * 7 + 90 * 8 + 900 * 9 + 9000 * 10 +
+			 10000 * 11);
+	assert_non_null(strstr(text, "\nline 19999\n"));
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(reads_regular_files_only),
 		cmocka_unit_test(outputs_checked_without_touching),
 		cmocka_unit_test(writes_whole),
+		cmocka_unit_test(writes_streamed),
 	};
 
 	return cmocka_run_group_tests(tests, make_dir, remove_dir);
