@@ -197,6 +197,9 @@ static int store_metrics(struct exporter *x, enum detector_id det)
 		err = drain_to_store(&fresh, x);
 	kw_timing_heap("%s metrics", detectors[det].name);
 	metric_set_free(&fresh);
+	/* The store has what export serves: the view would only sit beside
+	 * the next read's samples. */
+	runner_release_view(&x->runner, det);
 	return err;
 }
 

@@ -385,6 +385,17 @@ const void *runner_view(const struct runner *r, enum detector_id det)
 	return r->runs[det].on ? r->runs[det].view : NULL;
 }
 
+void runner_release_view(struct runner *r, enum detector_id det)
+{
+	struct detector_run *run = &r->runs[det];
+
+	if (!run->view)
+		return;
+	run->ops->view_free(run->view);
+	free(run->view);
+	run->view = NULL;
+}
+
 bool runner_on(const struct runner *r, enum detector_id det)
 {
 	return r->runs[det].on;

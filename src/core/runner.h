@@ -76,6 +76,9 @@ int runner_metrics(const struct runner *r, struct metric_set *out);
 /* Those of one detector's view (none when it is off). */
 int runner_detector_metrics(const struct runner *r, enum detector_id det,
 			    struct metric_set *out);
+/* Free det's view until the next read (runner_view then gives NULL):
+ * for a caller done with it, export once its metrics are stored. */
+void runner_release_view(struct runner *r, enum detector_id det);
 /* Runs of det's programs the kernel skipped (0 when it is off). */
 uint64_t runner_missed_runs(const struct runner *r, enum detector_id det);
 void runner_stop(struct runner *r);
