@@ -149,8 +149,8 @@ static const struct pmu_op_record *thread_ops(const struct pmu_sample *s,
 
 /* Active: an exit, a register exit or a call of an op (nops of them in
  * the sample, as called in the interval in a delta). */
-static bool vcpu_active(const struct pmu_vcpu_stats *s, const
-			struct pmu_op_record *ops, size_t nops)
+static bool vcpu_active(const struct pmu_vcpu_stats *s,
+			const struct pmu_op_record *ops, size_t nops)
 {
 	size_t i;
 
