@@ -197,24 +197,31 @@ static json_t *detectors_changed(struct top_options *o, json_t *dets)
 	return dets;
 }
 
-/* A detector's view as members of the level open in js: a VM at a time
- * where the detector can (256 VMs of PMU figures are megabytes of
- * jansson objects at once). */
+/* A detector's list (detector_ops.view_json_item) as array key, an
+ * element at a time: 256 VMs of PMU figures are megabytes of jansson
+ * objects at once. */
+static void stream_list(struct json_stream *js, const char *key,
+			const struct detector_ops *ops, const void *view)
+{
+	size_t i, n = ops->view_json_len(view);
+
+	json_stream_open_array(js, key);
+	for (i = 0; i < n; i++)
+		json_stream_element(js, ops->view_json_item(view, i));
+	json_stream_close_array(js);
+}
+
+/* A detector's view (an object) as members of the level open in js, a
+ * VM at a time where the detector can. */
 static void stream_view(struct json_stream *js, const struct detector_ops *ops,
 			const void *view)
 {
-	size_t i, n;
-
-	if (!ops->view_json_vm) {
+	if (!ops->view_json_head) {
 		json_stream_members(js, ops->view_json(view));
 		return;
 	}
 	json_stream_members(js, ops->view_json_head(view));
-	json_stream_open_array(js, "vms");
-	n = ops->view_json_nvms(view);
-	for (i = 0; i < n; i++)
-		json_stream_element(js, ops->view_json_vm(view, i));
-	json_stream_close_array(js);
+	stream_list(js, "vms", ops, view);
 }
 
 /* One JSON document, written a member at a time (json_stream). */
@@ -251,27 +258,19 @@ static int emit_json(struct top_options *o, const struct runner *r,
 
 		if (!detector_implemented(det) || det == DET_EXITS)
 			continue;
-		if (runner_on(r, det) && ops->view_json_item) {
-			const void *view = runner_view(r, det);
-			size_t i, n = ops->view_json_len(view);
-
-			json_stream_open_array(&js, key);
-			for (i = 0; i < n; i++)
-				json_stream_element(&js,
-						    ops->view_json_item(view, i));
-			json_stream_close_array(&js);
-			continue;
+		if (!runner_on(r, det)) {
+			json_stream_member(&js, key, json_null());
+		} else if (ops->view_json_item && !ops->view_json_head) {
+			/* A view_json that is a list (timer's). */
+			stream_list(&js, key, ops, runner_view(r, det));
+		} else if (!ops->view_json_head) {
+			json_stream_member(&js, key,
+					   ops->view_json(runner_view(r, det)));
+		} else {
+			json_stream_open_object(&js, key);
+			stream_view(&js, ops, runner_view(r, det));
+			json_stream_close_object(&js);
 		}
-		/* A view_json is not always an object (timer's is a list). */
-		if (!runner_on(r, det) || !ops->view_json_vm) {
-			json_stream_member(&js, key, runner_on(r, det) ?
-					   ops->view_json(runner_view(r, det)) :
-					   json_null());
-			continue;
-		}
-		json_stream_open_object(&js, key);
-		stream_view(&js, ops, runner_view(r, det));
-		json_stream_close_object(&js);
 	}
 	dets = detectors_changed(o, dets);
 	if (dets)

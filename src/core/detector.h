@@ -141,14 +141,12 @@ struct detector_ops {
 			  const struct kernel_caps *caps, void *view);
 	void (*view_free)(void *view);
 	json_t *(*view_json)(const void *view);
-	/* Optional, for many VMs (top -o json): view_json without its "vms"
-	 * member, last in it, and the element of "vms" of VM i, so that a
-	 * report is written a VM at a time (json_stream). */
+	/* Optional, for many VMs or vCPUs (top -o json), so that a report
+	 * is written an element at a time (json_stream): view_json's list
+	 * of len elements, item i of them. With view_json_head, view_json
+	 * is head's members and that list as its last, "vms"; without, it
+	 * is the list (timer's, a vCPU an element). */
 	json_t *(*view_json_head)(const void *view);
-	size_t (*view_json_nvms)(const void *view);
-	json_t *(*view_json_vm)(const void *view, size_t i);
-	/* Optional, for a view_json that is a list (timer's, a vCPU an
-	 * element): its length and element i, written one at a time. */
 	size_t (*view_json_len)(const void *view);
 	json_t *(*view_json_item)(const void *view, size_t i);
 	/* A table headed by one line naming the detector and its modes. */
@@ -219,8 +217,8 @@ void detector_register(const struct detector_ops *ops);
 	json_t *NAME##_view_json_vm(const void *view, size_t i)
 #define DETECTOR_VM_JSON(NAME)						\
 	.view_json_head = NAME##_view_json_head,			\
-	.view_json_nvms = NAME##_view_json_nvms,			\
-	.view_json_vm = NAME##_view_json_vm
+	.view_json_len = NAME##_view_json_nvms,				\
+	.view_json_item = NAME##_view_json_vm
 
 /* The same for a view_json that is a list. */
 #define DECLARE_DETECTOR_LIST_JSON(NAME)				\

@@ -46,16 +46,23 @@ static bool put_key(struct json_stream *s, const char *key)
 	return ok;
 }
 
-void json_stream_member(struct json_stream *s, const char *key, json_t *value)
+/* A member (key) or an element (key NULL) of the open level; value
+ * freed. */
+static void put_item(struct json_stream *s, const char *key, json_t *value)
 {
 	if (!value) {
 		s->err = s->err ? s->err : -ENOMEM;
-	} else if (!s->err) {
-		if (!next_item(s) || !put_key(s, key) ||
-		    json_dumpf(value, s->out, JSON_COMPACT | JSON_ENCODE_ANY))
-			s->err = -EIO;
+	} else if (!s->err && (!next_item(s) || (key && !put_key(s, key)) ||
+			       json_dumpf(value, s->out,
+					  JSON_COMPACT | JSON_ENCODE_ANY))) {
+		s->err = -EIO;
 	}
 	json_decref(value);
+}
+
+void json_stream_member(struct json_stream *s, const char *key, json_t *value)
+{
+	put_item(s, key, value);
 }
 
 void json_stream_members(struct json_stream *s, json_t *obj)
@@ -115,14 +122,7 @@ void json_stream_close_array(struct json_stream *s)
 
 void json_stream_element(struct json_stream *s, json_t *value)
 {
-	if (!value) {
-		s->err = s->err ? s->err : -ENOMEM;
-	} else if (!s->err && (!next_item(s) ||
-			       json_dumpf(value, s->out,
-					  JSON_COMPACT | JSON_ENCODE_ANY))) {
-		s->err = -EIO;
-	}
-	json_decref(value);
+	put_item(s, NULL, value);
 }
 
 int json_stream_close(struct json_stream *s)
@@ -132,17 +132,25 @@ int json_stream_close(struct json_stream *s)
 	return s->err;
 }
 
+json_t *json_list(const void *view, size_t n,
+		  json_t *(*item)(const void *view, size_t i))
+{
+	json_t *list = json_array();
+	size_t i;
+
+	for (i = 0; list && i < n; i++)
+		if (json_array_append_new(list, item(view, i))) {
+			json_decref(list);
+			list = NULL;
+		}
+	return list;
+}
+
 json_t *json_with_vms(json_t *head, const void *view, size_t n,
 		      json_t *(*vm)(const void *view, size_t i))
 {
-	json_t *vms = json_array();
-	size_t i;
+	json_t *vms = json_list(view, n, vm);
 
-	for (i = 0; vms && i < n; i++)
-		if (json_array_append_new(vms, vm(view, i))) {
-			json_decref(vms);
-			vms = NULL;
-		}
 	if (!head || !vms || json_object_set_new(head, "vms", vms)) {
 		json_decref(head);
 		return NULL;

@@ -57,9 +57,13 @@ void json_stream_close_array(struct json_stream *s);
 /* End the document and its line. Returns 0, -ENOMEM or -EIO. */
 int json_stream_close(struct json_stream *s);
 
+/* The list of item(view, i) for each of n (a view whole, from the parts
+ * detector_ops.view_json_item streams); NULL on ENOMEM. */
+json_t *json_list(const void *view, size_t n,
+		  json_t *(*item)(const void *view, size_t i));
 /* head with a last member "vms": vm(view, i) for each of n VMs (a view
- * whole, from the parts detector_ops.view_json_vm streams). head and
- * the VMs are freed; NULL on ENOMEM. */
+ * whole, as top streams it). head and the VMs are freed; NULL on
+ * ENOMEM. */
 json_t *json_with_vms(json_t *head, const void *view, size_t n,
 		      json_t *(*vm)(const void *view, size_t i));
 /* A VM's vm_start (core/vm_ident.h) as Unix seconds, or null unknown. */

@@ -39,13 +39,21 @@ static const char *unwatchable_point(const struct attach_plan *plan,
 	return "a point it needs";
 }
 
+static void release_view(struct detector_run *run)
+{
+	if (!run->view)
+		return;
+	run->ops->view_free(run->view);
+	free(run->view);
+	run->view = NULL;
+}
+
 /* Release what start_one() and the reads made; the run is off after. */
 static void stop_one(struct detector_run *run)
 {
 	const struct detector_ops *ops = run->ops;
 
-	if (run->view)
-		ops->view_free(run->view);
+	release_view(run);
 	if (run->last)
 		ops->sample_free(run->last);
 	if (run->state && ops->stop)
@@ -53,7 +61,6 @@ static void stop_one(struct detector_run *run)
 	detector_bpf_close(&run->bpf);
 	if (run->on)
 		kw_timing("%s: closed", detectors[run->ops->id].name);
-	free(run->view);
 	free(run->last);
 	free(run->state);
 	free(run->empty);
@@ -62,7 +69,7 @@ static void stop_one(struct detector_run *run)
 	free(run->base);
 	run->base = NULL;
 	free(run->seen);
-	run->view = run->last = run->state = run->empty = NULL;
+	run->last = run->state = run->empty = NULL;
 	run->seen = NULL;
 	run->nseen = 0;
 	run->on = false;
@@ -387,13 +394,7 @@ const void *runner_view(const struct runner *r, enum detector_id det)
 
 void runner_release_view(struct runner *r, enum detector_id det)
 {
-	struct detector_run *run = &r->runs[det];
-
-	if (!run->view)
-		return;
-	run->ops->view_free(run->view);
-	free(run->view);
-	run->view = NULL;
+	release_view(&r->runs[det]);
 }
 
 bool runner_on(const struct runner *r, enum detector_id det)

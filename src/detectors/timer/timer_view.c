@@ -159,13 +159,8 @@ json_t *timer_view_json_item(const void *timer_view, size_t i)
 
 json_t *timer_view_json(const void *timer_view)
 {
-	json_t *timers = json_array();
-	size_t i, n = timer_view_json_len(timer_view);
-
-	for (i = 0; i < n; i++)
-		json_array_append_new(timers,
-				      timer_view_json_item(timer_view, i));
-	return timers;
+	return json_list(timer_view, timer_view_json_len(timer_view),
+			 timer_view_json_item);
 }
 
 static struct metric *timer_metric(struct metric_set *out,
