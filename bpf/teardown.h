@@ -179,6 +179,8 @@ struct td_record {
 	/* Who ran after the longest stretch, and how long it had waited. */
 	__u32 max_stretch_waiter;
 	__u32 max_stretch_wait_how;
+	__u32 max_stretch_waiter_left;	/* it moved to another CPU instead */
+	__u32 max_stretch_pad;
 	__u64 max_stretch_wait_ns;
 	char max_stretch_waiter_comm[TD_COMM_LEN];
 	/* The longest wait of any task behind this teardown's runs. */
@@ -389,6 +391,60 @@ struct td_next {
 };
 
 /*
+ * A stretch of held ns ended at now, in a run len ns long so far: before,
+ * its waiter was not seen arriving; n is the task that waited last and
+ * wait how long it had: it got the CPU, or (left) moved to another.
+ */
+static __always_inline void td_stretch_keep(struct td_record *r, __u64 now,
+					    __u64 len, __u64 held, bool before,
+					    const struct td_next *n, __u64 wait,
+					    bool left)
+{
+	__u32 next = n->pid, how = n->how;
+	const char *next_comm = n->comm;
+	int p;
+
+	r->stretches++;
+	hist_add(&r->stretch_hist, held);
+	if (held < r->max_stretch_ns)
+		return;
+	r->max_stretch_ns = held;
+	r->max_stretch_start = now - held;
+	r->max_stretch_end = now;
+	r->max_stretch_cpu = r->cur_cpu;
+	r->max_stretch_run_ns = len;
+	r->max_stretch_run_start_known = r->cur_start_known;
+	if (before) {
+		r->max_stretch_how = TD_WAIT_BEFORE;
+		r->max_stretch_first = next;
+		td_comm_copy(r->max_stretch_first_comm, next_comm);
+	} else {
+		r->max_stretch_how = r->cur_want_how;
+		r->max_stretch_first = r->cur_want_pid;
+		/* The first waiter's name, when only the switch
+		 * that ends the run tells it. */
+		if (!r->cur_want_comm[0] && next == r->cur_want_pid)
+			td_comm_copy(r->max_stretch_first_comm, next_comm);
+		else
+			td_comm_copy(r->max_stretch_first_comm,
+				     r->cur_want_comm);
+	}
+	if (before)
+		for (p = 0; p < TD_PH_COUNT; p++)
+			r->max_stretch_phase_ns[p] = r->cur_phase_ns[p];
+	else
+		for (p = 0; p < TD_PH_COUNT; p++)
+			r->max_stretch_phase_ns[p] = r->cur_want_phase_ns[p];
+	for (p = 0; p < TD_PH_COUNT; p++)
+		r->max_stretch_phase_open[p] = r->phase_start[p];
+	r->max_stretch_waiter = next;
+	r->max_stretch_wait_how = next ? how : TD_WAIT_NONE;
+	r->max_stretch_wait_ns = wait;
+	r->max_stretch_waiter_left = left;
+	td_comm_copy(r->max_stretch_waiter_comm, next ? next_comm : NULL);
+}
+
+/*
  * The open run ends at now: the thread is switched out in state
  * prev_state (or, with prev_state < 0, the teardown is cut short while
  * it runs), and n gets the CPU. Returns true when the record is done.
@@ -450,45 +506,8 @@ static __always_inline bool td_stretch_close(struct td_record *r, __u64 now,
 		r->max_run_next = next;
 		td_comm_copy(r->max_run_next_comm, next ? next_comm : NULL);
 	}
-	if (before || r->cur_want_ns) {
-		r->stretches++;
-		hist_add(&r->stretch_hist, held);
-	}
-	if ((before || r->cur_want_ns) && held >= r->max_stretch_ns) {
-		r->max_stretch_ns = held;
-		r->max_stretch_start = now - held;
-		r->max_stretch_end = now;
-		r->max_stretch_cpu = r->cur_cpu;
-		r->max_stretch_run_ns = len;
-		r->max_stretch_run_start_known = r->cur_start_known;
-		if (before) {
-			r->max_stretch_how = TD_WAIT_BEFORE;
-			r->max_stretch_first = next;
-			td_comm_copy(r->max_stretch_first_comm, next_comm);
-		} else {
-			r->max_stretch_how = r->cur_want_how;
-			r->max_stretch_first = r->cur_want_pid;
-			/* The first waiter's name, when only the switch
-			 * that ends the run tells it. */
-			if (!r->cur_want_comm[0] && next == r->cur_want_pid)
-				td_comm_copy(r->max_stretch_first_comm, next_comm);
-			else
-				td_comm_copy(r->max_stretch_first_comm,
-					     r->cur_want_comm);
-		}
-		if (before)
-			for (p = 0; p < TD_PH_COUNT; p++)
-				r->max_stretch_phase_ns[p] = r->cur_phase_ns[p];
-		else
-			for (p = 0; p < TD_PH_COUNT; p++)
-				r->max_stretch_phase_ns[p] = r->cur_want_phase_ns[p];
-		for (p = 0; p < TD_PH_COUNT; p++)
-			r->max_stretch_phase_open[p] = r->phase_start[p];
-		r->max_stretch_waiter = next;
-		r->max_stretch_wait_how = next ? how : TD_WAIT_NONE;
-		r->max_stretch_wait_ns = wait;
-		td_comm_copy(r->max_stretch_waiter_comm, next ? next_comm : NULL);
-	}
+	if (before || r->cur_want_ns)
+		td_stretch_keep(r, now, len, held, before, n, wait, false);
 	if (wait > r->max_wait_ns) {
 		r->max_wait_ns = wait;
 		r->max_waiter = next;
@@ -509,6 +528,32 @@ static __always_inline bool td_stretch_close(struct td_record *r, __u64 now,
 	if (r->end_ns)
 		r->done = 1;
 	return r->done;
+}
+
+/*
+ * At now, task n->pid (waiting since n->wait_from) left the CPU the
+ * thread runs on for another, and nobody waits there any more. Nobody is
+ * owed the CPU: a schedule with no other task runnable keeps the thread
+ * on and shows no sched_switch, so the stretch ends here, with the last
+ * waiter's wait, and the next task to come opens another. An inferred
+ * waiter's (queued, unnamed) stretch is dropped: how long it waited, or
+ * whether it was ever there, is not known.
+ */
+static __always_inline void td_waiter_left(struct td_record *r, __u64 now,
+					   const struct td_next *n)
+{
+	__u64 len, held;
+
+	if (!r->on_cpu || !r->cur_want_ns)
+		return;
+	if (r->cur_want_how != TD_WAIT_QUEUED && now > r->cur_want_ns) {
+		len = now > r->cur_start ? now - r->cur_start : 0;
+		held = td_min(now - r->cur_want_ns, len);
+		td_stretch_keep(r, now, len, held, false, n,
+				now > n->wait_from ? now - n->wait_from : 0,
+				true);
+	}
+	td_unwant(r);
 }
 
 /* How long phase p held [from, end], from the record's copies: the calls

@@ -101,21 +101,48 @@ static double slot_floor(int slot)
 	return slot ? (double)(1ull << (slot - 1)) : 0;
 }
 
+/* Slots up to the last one not 0 (0: all are). */
+static int used_slots(const uint64_t *slots, int n)
+{
+	while (n > 0 && !slots[n - 1])
+		n--;
+	return n;
+}
+
+/* m's buckets grown to n slots, the new ones 0. -ENOMEM. */
+static int grow_buckets(struct metric *m, int n)
+{
+	uint64_t *b;
+
+	if (n <= m->nbuckets)
+		return 0;
+	b = realloc(m->buckets, n * sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	memset(b + m->nbuckets, 0, (n - m->nbuckets) * sizeof(*b));
+	m->buckets = b;
+	m->nbuckets = n;
+	return 0;
+}
+
 int metric_set_hist(struct metric *m, const uint32_t *slots, double sum)
 {
 	double estimate = 0;
 	uint64_t count = 0;
-	int i;
+	int i, used = 0;
 
 	for (i = 0; i < HIST_SLOTS; i++) {
 		count += slots[i];
 		estimate += slots[i] * slot_floor(i);
+		if (slots[i])
+			used = i + 1;
 	}
-	/* Empty ones keep no buckets: most per-vCPU series of an interval. */
-	if (count && !metric_buckets(m))
+	/* Empty ones keep no buckets (most per-vCPU series of an
+	 * interval), and none keeps its empty tail. */
+	if (grow_buckets(m, used))
 		return -ENOMEM;
-	for (i = 0; m->buckets && i < HIST_SLOTS; i++)
-		m->buckets[i] = slots[i];
+	for (i = 0; i < m->nbuckets; i++)
+		m->buckets[i] = i < used ? slots[i] : 0;
 	m->value = count;
 	m->sum = sum < 0 ? estimate : sum;
 	m->sum_estimated = sum < 0;
@@ -124,20 +151,16 @@ int metric_set_hist(struct metric *m, const uint32_t *slots, double sum)
 
 uint64_t *metric_buckets(struct metric *m)
 {
-	if (!m->buckets)
-		m->buckets = calloc(HIST_SLOTS, sizeof(*m->buckets));
-	return m->buckets;
+	return grow_buckets(m, HIST_SLOTS) ? NULL : m->buckets;
 }
 
 int metric_add_buckets(struct metric *m, const struct metric *from)
 {
-	int i;
+	int i, used = used_slots(from->buckets, from->nbuckets);
 
-	if (!from->buckets)
-		return 0;
-	if (!metric_buckets(m))
+	if (grow_buckets(m, used))
 		return -ENOMEM;
-	for (i = 0; i < HIST_SLOTS; i++)
+	for (i = 0; i < used; i++)
 		m->buckets[i] += from->buckets[i];
 	return 0;
 }
@@ -146,6 +169,7 @@ int metric_copy(struct metric *dst, const struct metric *src)
 {
 	*dst = *src;
 	dst->buckets = NULL;
+	dst->nbuckets = 0;
 	return metric_add_buckets(dst, src);
 }
 
@@ -153,6 +177,7 @@ void metric_release(struct metric *m)
 {
 	free(m->buckets);
 	m->buckets = NULL;
+	m->nbuckets = 0;
 }
 
 double metric_hist_quantile(const struct metric *m, double p)
@@ -160,16 +185,14 @@ double metric_hist_quantile(const struct metric *m, double p)
 	uint64_t count = 0, seen = 0, rank;
 	int i;
 
-	if (!m->buckets)
-		return 0;
-	for (i = 0; i < HIST_SLOTS; i++)
+	for (i = 0; i < m->nbuckets; i++)
 		count += m->buckets[i];
 	if (!count)
 		return 0;
 	rank = (uint64_t)(p * count + 0.5);
 	if (rank < 1)
 		rank = 1;
-	for (i = 0; i < HIST_SLOTS; i++) {
+	for (i = 0; i < m->nbuckets; i++) {
 		seen += m->buckets[i];
 		if (seen >= rank)
 			return slot_upper(i);
@@ -182,14 +205,12 @@ double metric_hist_interpolated(const struct metric *m, double p)
 	double count = 0, seen = 0, rank, lo, hi;
 	int i;
 
-	if (!m->buckets)
-		return 0;
-	for (i = 0; i < HIST_SLOTS; i++)
+	for (i = 0; i < m->nbuckets; i++)
 		count += m->buckets[i];
 	if (!count)
 		return 0;
 	rank = p * count;
-	for (i = 0; i < HIST_SLOTS; i++) {
+	for (i = 0; i < m->nbuckets; i++) {
 		if (!m->buckets[i] || seen + m->buckets[i] < rank) {
 			seen += m->buckets[i];
 			continue;

@@ -62,6 +62,9 @@ struct metric {
 	char label_text[METRIC_LABEL_TEXT];
 	uint8_t label_at[METRIC_MAX_LABELS];
 	uint8_t label_used;
+	/* Histograms: slots buckets holds, up to the last one not 0 when it
+	 * was filled (a copy in the exporter's store keeps no empty tail). */
+	uint8_t nbuckets;
 	int nlabels;
 	/* Labelled by a VM or vCPU (pids differ between runs): recorded and
 	 * exported, not compared against a baseline. */
@@ -73,9 +76,9 @@ struct metric {
 	const char *per;
 	enum metric_stat stat;	/* histograms: what a baseline compares */
 	double value;		/* counter, gauge; histogram: the count */
-	/* Histograms only: HIST_SLOTS counts, buckets[i] as log2_hist slot
-	 * i, owned by the metric; NULL while all are 0 (metric_bucket()
-	 * reads either). sum in unit. */
+	/* Histograms only: nbuckets counts, buckets[i] as log2_hist slot
+	 * i (those past nbuckets are 0), owned by the metric; NULL while all
+	 * are 0 (metric_bucket() reads any). sum in unit. */
 	uint64_t *buckets;
 	double sum;
 	/* The detector had no exact sum: it is the buckets' floors, so the
@@ -126,10 +129,11 @@ int metric_set_hist(struct metric *m, const uint32_t *slots, double sum);
 /* Slot i of a histogram's buckets (0 when it has none). */
 static inline uint64_t metric_bucket(const struct metric *m, int i)
 {
-	return m->buckets ? m->buckets[i] : 0;
+	return i < m->nbuckets ? m->buckets[i] : 0;
 }
 
-/* m's buckets to write into, all 0 at first; NULL on ENOMEM. */
+/* m's HIST_SLOTS buckets to write into, all 0 at first; NULL on
+ * ENOMEM. */
 uint64_t *metric_buckets(struct metric *m);
 /* Add from's buckets into m's. -ENOMEM. */
 int metric_add_buckets(struct metric *m, const struct metric *from);

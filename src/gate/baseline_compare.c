@@ -356,6 +356,7 @@ static void zero_of(struct metric *zero, const struct metric *m)
 	zero->value = 0;
 	zero->sum = 0;
 	zero->buckets = NULL;	/* all 0, and m's stay m's */
+	zero->nbuckets = 0;
 }
 
 /* An informational row still shows both figures where they compare. */

@@ -69,7 +69,7 @@ static json_t *json_metric(const struct metric *m)
 				last = i;
 		for (i = 0; i <= last; i++)
 			json_array_append_new(buckets,
-					      json_integer(m->buckets[i]));
+					      json_integer(metric_bucket(m, i)));
 		json_object_set_new(obj, "buckets", buckets);
 		json_object_set_new(obj, "sum", json_number(m->sum));
 		json_object_set_new(obj, "stat",

@@ -59,6 +59,7 @@ static json_t *stretch_json(const struct teardown_view *v,
 		json_object_set_new(w, "comm", comm_json(r->max_stretch_waiter_comm));
 		json_object_set_new(w, "waited_ms", json_ms(r->max_stretch_wait_ns));
 		json_object_set_new(w, "since", json_string(teardown_wait_how_name(r->max_stretch_wait_how)));
+		json_object_set_new(w, "moved_away", json_boolean(r->max_stretch_waiter_left));
 		json_object_set_new(st, "waiter", w);
 	} else {
 		json_object_set_new(st, "waiter", json_null());

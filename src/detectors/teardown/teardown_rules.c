@@ -32,7 +32,7 @@ static void evidence_of(const struct teardown_view *v,
 			const struct teardown_item *it, char *buf, size_t len)
 {
 	const struct td_record *r = it->rec;
-	char size[80], first[96], waiter[96];
+	char size[80], first[96], waiter[128];
 	uint64_t entries;
 	double mib;
 
@@ -63,10 +63,12 @@ static void evidence_of(const struct teardown_view *v,
 			 r->max_stretch_first,
 			 teardown_wait_how_name(r->max_stretch_how));
 	if (r->max_stretch_waiter)
-		snprintf(waiter, sizeof(waiter), "%s (pid %u) waited %.1f ms (%s)",
+		snprintf(waiter, sizeof(waiter), "%s (pid %u) waited %.1f ms (%s)%s",
 			 r->max_stretch_waiter_comm, r->max_stretch_waiter,
 			 r->max_stretch_wait_ns / 1e6,
-			 teardown_wait_how_name(r->max_stretch_wait_how));
+			 teardown_wait_how_name(r->max_stretch_wait_how),
+			 r->max_stretch_waiter_left ?
+			 ", then moved to another CPU" : "");
 	else
 		snprintf(waiter, sizeof(waiter), "the CPU then went idle");
 	snprintf(buf, len,

@@ -133,6 +133,51 @@ static void copies_own_their_buckets(void **state)
 	metric_set_free(&set);
 }
 
+/* A histogram keeps slots only up to its last count: the exporter's
+ * store holds thousands. Adding a wider one grows it. */
+static void buckets_without_empty_tail(void **state)
+{
+	uint32_t low[HIST_SLOTS] = { 0 }, high[HIST_SLOTS] = { 0 };
+	struct metric_set set = { 0 };
+	struct metric *m = new_metric(&set, METRIC_HISTOGRAM), sum;
+	uint64_t *full;
+
+	(void)state;
+	low[3] = 4;
+	low[9] = 1;
+	high[20] = 2;
+	assert_int_equal(metric_set_hist(m, low, -1), 0);
+	assert_int_equal(m->nbuckets, 10);
+	assert_int_equal(metric_bucket(m, 9), 1);
+	assert_int_equal(metric_bucket(m, 10), 0);
+	assert_int_equal(metric_bucket(m, HIST_SLOTS - 1), 0);
+	assert_float_equal(metric_hist_quantile(m, 1.0), 512, 0);
+	memset(&sum, 0, sizeof(sum));
+	assert_int_equal(metric_add_buckets(&sum, m), 0);
+	assert_int_equal(sum.nbuckets, 10);
+	assert_int_equal(metric_set_hist(m, high, -1), 0);
+	assert_int_equal(m->nbuckets, 21);
+	assert_int_equal(metric_bucket(m, 3), 0);
+	assert_int_equal(metric_add_buckets(&sum, m), 0);
+	assert_int_equal(sum.nbuckets, 21);
+	assert_int_equal(metric_bucket(&sum, 3), 4);
+	assert_int_equal(metric_bucket(&sum, 20), 2);
+	assert_float_equal(sum.value, 0, 0);
+	/* A writer gets every slot; a copy of it only the used ones. */
+	metric_release(&sum);
+	full = metric_buckets(&sum);
+	assert_non_null(full);
+	assert_int_equal(sum.nbuckets, HIST_SLOTS);
+	full[5] = 1;
+	metric_release(m);
+	assert_int_equal(m->nbuckets, 0);
+	assert_int_equal(metric_copy(m, &sum), 0);
+	assert_int_equal(m->nbuckets, 6);
+	assert_int_equal(metric_bucket(m, 5), 1);
+	metric_release(&sum);
+	metric_set_free(&set);
+}
+
 struct drained {
 	double sum;		/* of the values handed over */
 	size_t metrics, calls, most;
@@ -197,6 +242,7 @@ int main(void)
 		cmocka_unit_test(label_limits),
 		cmocka_unit_test(buckets_only_with_counts),
 		cmocka_unit_test(copies_own_their_buckets),
+		cmocka_unit_test(buckets_without_empty_tail),
 		cmocka_unit_test(drained_a_batch_at_a_time),
 	};
 

@@ -143,6 +143,22 @@ static inline void sim_wakeup(struct sim *m, uint64_t after, uint32_t pid)
 	sim_arrive(m, after, pid, "worker", TD_WAIT_WOKEN);
 }
 
+/* sched_migrate_task away from the thread's CPU (departure()): pid moves
+ * to another CPU, leaving waiting tasks still queued there. */
+static inline void sim_leave(struct sim *m, uint64_t after, uint32_t pid,
+			     const char *comm, unsigned int waiting)
+{
+	struct td_next n = { .pid = pid };
+
+	m->now += after;
+	if (!m->c.td_tid || !m->c.wanted || waiting)
+		return;
+	n.how = td_waiter(&m->c, pid, m->r.cur_start, &n.wait_from);
+	strncpy(n.comm, comm, sizeof(n.comm) - 1);
+	td_waiter_left(&m->r, m->now, &n);
+	m->c.wanted = 0;
+}
+
 static inline void build(struct sim *m, struct teardown_sample *s,
 			 struct teardown_entry *e, struct teardown_view *v,
 			 enum kw_arch arch, bool fixed)

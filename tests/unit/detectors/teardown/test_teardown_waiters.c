@@ -131,6 +131,89 @@ static void long_run_without_waiter_passes(void **state)
 	teardown_view_free(&v);
 }
 
+/*
+ * x86 7.3: a kvmwatch thread woken onto the teardown's CPU moved to the
+ * other one 3 ms later and ran there; the thread ran on 185 ms with
+ * nobody waiting (a schedule with nobody else runnable shows no
+ * sched_switch), until a second task woken there got the CPU 4.5 ms
+ * later. Each waited a few ms: PASS. (Counted to the run's end this was
+ * a 188.6 ms stretch, a FAIL on a kernel whose zap yields.) A waiter
+ * that moves away only after waiting 150 ms behind the walk still FAILs.
+ */
+static void waiter_that_moved_away_waited_until_it_moved(void **state)
+{
+	struct teardown_entry e;
+	struct teardown_sample s;
+	struct teardown_view v;
+	char evidence[EVIDENCE_LEN];
+	struct sim m;
+	double value;
+	json_t *j, *w;
+
+	(void)state;
+	sim_begin(&m, false);
+	sim_wakeup(&m, 20 * MS, WOKEN);
+	sim_leave(&m, 3 * MS, WOKEN, "worker", 0);
+	assert_int_equal(m.r.cur_want_ns, 0);
+	assert_int_equal(m.r.stretches, 1);
+	assert_int_equal(m.r.max_stretch_ns, 3 * MS);
+	assert_true(m.r.max_stretch_waiter_left);
+	sim_wakeup(&m, 185 * MS, 900);
+	assert_true(sim_exit(&m, TD_PH_DESTROY_VM, 4 * MS));
+	assert_true(sim_switch_out(&m, 500 * US, TD_STATE_PREEMPTED, 900,
+				   "worker"));
+	assert_int_equal(m.r.stretches, 2);
+	assert_int_equal(m.r.max_stretch_ns, 4500 * US);
+	assert_int_equal(m.r.max_stretch_waiter, 900);
+	assert_false(m.r.max_stretch_waiter_left);
+	assert_true(m.r.max_run_ns > 200 * MS);
+	build(&m, &s, &e, &v, ARCH_X86_64, false);
+	assert_int_equal(verdict(&v, "teardown.max_stretch_ms", &value, NULL),
+			 VERDICT_PASS);
+	assert_true(value > 4.4 && value < 4.6);
+	teardown_view_free(&v);
+
+	/* Another task still waits there: the stretch goes on. */
+	sim_begin(&m, false);
+	sim_wakeup(&m, 20 * MS, WOKEN);
+	sim_wakeup(&m, 1 * MS, 900);
+	sim_leave(&m, 3 * MS, WOKEN, "worker", 1);
+	assert_int_equal(m.r.stretches, 0);
+	assert_true(sim_exit(&m, TD_PH_DESTROY_VM, 150 * MS));
+	assert_true(sim_switch_out(&m, 0, TD_STATE_PREEMPTED, 900, "worker"));
+	assert_int_equal(m.r.max_stretch_ns, 154 * MS);
+	assert_int_equal(m.r.max_stretch_first, WOKEN);
+
+	/* The waiter moves away after 150 ms behind the unfixed walk. */
+	sim_begin(&m, false);
+	sim_enter(&m, TD_PH_STAGE2, 10 * US);
+	sim_wakeup(&m, 20 * MS, WOKEN);
+	sim_leave(&m, 150 * MS, WOKEN, "worker", 0);
+	assert_false(sim_exit(&m, TD_PH_STAGE2, 100 * MS));
+	assert_true(sim_exit(&m, TD_PH_DESTROY_VM, 10 * US));
+	assert_true(sim_switch_out(&m, 10 * US, 1 /* S */, 0, ""));
+	assert_int_equal(m.r.max_stretch_ns, 150 * MS);
+	assert_int_equal(stretch_phase(&m.r, TD_PH_STAGE2), 150 * MS);
+	build(&m, &s, &e, &v, ARCH_ARM64, false);
+	assert_int_equal(verdict(&v, "teardown.max_stretch_ms", &value,
+				 evidence), VERDICT_FAIL);
+	assert_non_null(strstr(evidence,
+		"worker (pid 700) waited 150.0 ms (woken), then moved to another CPU"));
+	j = teardown_view_json(&v);
+	w = json_object_get(json_object_get(json_array_get(json_object_get(j,
+		"recent"), 0), "longest_stretch"), "waiter");
+	assert_true(json_is_true(json_object_get(w, "moved_away")));
+	json_decref(j);
+	teardown_view_free(&v);
+
+	/* A waiter only inferred from the queue's count: dropped. */
+	sim_begin(&m, false);
+	m.c.wanted = td_want(&m.r, m.now, 0, NULL, TD_WAIT_QUEUED);
+	sim_leave(&m, 150 * MS, MOVED, "mover", 0);
+	assert_int_equal(m.r.stretches, 0);
+	assert_int_equal(m.r.max_stretch_ns, 0);
+}
+
 /* Nobody on the CPU as the unfixed walk begins; a task is woken onto it
  * 150 ms into the 280 ms walk: the stretch counts from its wakeup. */
 static void waiter_arriving_mid_run_counts_from_arrival(void **state)
@@ -323,6 +406,7 @@ int main(void)
 		cmocka_unit_test(waiter_at_start_counts_from_start),
 		cmocka_unit_test(queued_waiter_counts_from_start),
 		cmocka_unit_test(arrivals_that_are_not_waiters),
+		cmocka_unit_test(waiter_that_moved_away_waited_until_it_moved),
 		cmocka_unit_test(thread_death_ends_the_exit_window),
 	};
 
