@@ -127,7 +127,10 @@ struct td_record {
 	 * (4K, 2M, 1G), from kvm->stat.pages; mapped_known 0: not read. */
 	__u64 mapped_pages[TD_PAGE_SIZES];
 	__u32 mapped_known;
-	__u32 mapped_pad;
+	/* Tracepoint mode: the kernel skipped the run at its close's entry
+	 * (7.x), so it began at the close's return, after the release (close
+	 * releases synchronously since 6.15): counted, not timed. */
+	__u32 begun_at_return;
 	/* Schedule points inside the teardown. */
 	__u32 yields;		/* switched out still runnable */
 	__u32 blocks;		/* switched out to sleep */

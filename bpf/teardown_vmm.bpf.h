@@ -11,7 +11,10 @@
  * The system calls are raw tracepoints (raw_syscalls:sys_enter and
  * sys_exit, one program each, dispatching on the call's number): a
  * classic syscalls:* program is skipped, uncounted, while the CPU's
- * bpf_prog_active is held, and one lost close hides a teardown.
+ * bpf_prog_active is held, and one lost close hides a teardown. Since
+ * 7.x a raw one runs preemptible on these two, and is skipped (counted)
+ * on a CPU where its preempted run has yet to finish: the return of an
+ * ioctl or close whose entry was skipped does the entry's work.
  */
 #ifndef KVMWATCH_TEARDOWN_VMM_BPF_H
 #define KVMWATCH_TEARDOWN_VMM_BPF_H
@@ -36,6 +39,14 @@
 #else
 #error "kvmwatch: no system call numbers for this architecture"
 #endif
+
+/* td_ioctls' mark of a VM fd's close seen at its entry (no ioctl is 0). */
+#define VM_CLOSE_CALL		0
+
+/* The test suite's stand-in for a skipped entry run (KVMWATCH_TEST_SKIP_
+ * SYSCALL_ENTRY): the entry of ioctl and close is ignored, so that the
+ * return's fallback is seen to work. */
+const volatile bool skip_syscall_entry = false;
 
 /* At sys_exit, the number of the call returning. */
 static __always_inline long syscall_nr(struct pt_regs *regs)
@@ -118,6 +129,13 @@ int BPF_PROG(tp_vmm_killed, int sig)
 	return 0;
 }
 
+/* An ioctl that makes a VM, or one more fd on a VM. */
+static __always_inline bool vm_fd_ioctl(__u32 cmd)
+{
+	return cmd == KVM_CREATE_VM_IOCTL || cmd == KVM_CREATE_VCPU_IOCTL ||
+	       cmd == KVM_CREATE_DEVICE_IOCTL || cmd == KVM_GET_STATS_FD_IOCTL;
+}
+
 /* A KVM_CREATE_VM, or an ioctl that makes one more fd on a known VM. */
 static __always_inline void vmm_ioctl(struct pt_regs *regs)
 {
@@ -127,8 +145,7 @@ static __always_inline void vmm_ioctl(struct pt_regs *regs)
 	struct td_fd_key on;
 	__s32 *vm_fd;
 
-	if (cmd != KVM_CREATE_VM_IOCTL && cmd != KVM_CREATE_VCPU_IOCTL &&
-	    cmd != KVM_CREATE_DEVICE_IOCTL && cmd != KVM_GET_STATS_FD_IOCTL)
+	if (!vm_fd_ioctl(cmd))
 		return;
 	pid = current_pid();
 	if (!vmm_watched(pid))
@@ -155,14 +172,21 @@ static __always_inline void vmm_ioctl(struct pt_regs *regs)
 
 /* The fd a KVM_CREATE_VM, KVM_CREATE_VCPU, KVM_CREATE_DEVICE or
  * KVM_GET_STATS_FD made: one more reference to its VM. */
-static __always_inline void vm_ioctl_done(long ret)
+static __always_inline void vm_ioctl_done(struct pt_regs *regs, long ret)
 {
 	__u32 tid = current_tid(), one = 1, *refs, cmd;
 	struct td_fd_key fd, vm;
 	struct td_ioctl *call;
 	__s32 vm_fd, new_fd = (__s32)ret;
 
+	if (!vm_fd_ioctl((__u32)PT_REGS_PARM2_CORE_SYSCALL(regs)))
+		return;
 	call = bpf_map_lookup_elem(&td_ioctls, &tid);
+	/* Its entry's run was skipped: its work is done now. */
+	if (!call) {
+		vmm_ioctl(regs);
+		call = bpf_map_lookup_elem(&td_ioctls, &tid);
+	}
 	if (!call)
 		return;
 	cmd = call->cmd;
@@ -192,12 +216,25 @@ static __always_inline void vm_ioctl_done(long ret)
 	bpf_map_update_elem(&td_fds, &fd, &vm_fd, BPF_ANY);
 }
 
-/* The close of a VM's last fd: its release (kvm_destroy_vm) runs as the
- * close's task work, after the syscall's exit and before the thread's
- * next system call, which ends the teardown (vm_close_end). */
-static __always_inline void vm_close(struct pt_regs *regs)
+/* The teardown thread tid just opened began at its call's return. */
+static __always_inline void begun_at_return(__u32 tid)
+{
+	struct td_thread *t = bpf_map_lookup_elem(&td_threads, &tid);
+	struct td_record *r = t ? record_of(t->id) : NULL;
+
+	if (r && !r->end_ns)
+		r->begun_at_return = 1;
+}
+
+/* The close of a VM's last fd (at_entry: seen at its entry, else at its
+ * return): its release (kvm_destroy_vm) runs in the close (since 6.15),
+ * or as its task work after the syscall's exit, before the thread's next
+ * system call, which ends the teardown (vm_close_end). */
+static __always_inline void vm_close(struct pt_regs *regs, bool at_entry)
 {
 	struct td_fd_key fd = { .pid = current_pid() }, vm;
+	struct td_ioctl seen = { .cmd = VM_CLOSE_CALL, .vm_fd = -1 };
+	__u32 tid = current_tid();
 	struct td_vmm *vmm;
 	__s32 *vm_fd;
 	__u32 *refs;
@@ -206,6 +243,9 @@ static __always_inline void vm_close(struct pt_regs *regs)
 	vm_fd = bpf_map_lookup_elem(&td_fds, &fd);
 	if (!vm_fd)
 		return;
+	/* Its return then knows the fd was not left for it. */
+	if (at_entry)
+		bpf_map_update_elem(&td_ioctls, &tid, &seen, BPF_ANY);
 	vm.pid = fd.pid;
 	vm.fd = *vm_fd;
 	bpf_map_delete_elem(&td_fds, &fd);
@@ -222,6 +262,8 @@ static __always_inline void vm_close(struct pt_regs *regs)
 	if (vmm && vmm->live_vms)
 		vmm->live_vms--;
 	phase_enter(TD_PH_CLOSE, NULL);
+	if (!at_entry)
+		begun_at_return(tid);
 }
 
 /* The thread with a VM fd's close open, or NULL. */
@@ -240,11 +282,26 @@ static __always_inline struct td_thread *closing_thread(void)
 	return t;
 }
 
-/* The close returned; its task work is to come. */
-static __always_inline void vm_close_done(void)
+/* The close returned (ret); its task work is to come. A VM fd's close
+ * whose entry run was skipped is taken now: the release runs after the
+ * return, in the close's task work. */
+static __always_inline void vm_close_done(struct pt_regs *regs, long ret)
 {
-	struct td_thread *t = closing_thread();
+	__u32 tid = current_tid();
+	struct td_ioctl *call;
+	struct td_thread *t;
 
+	/* A process that made no VM holds no VM fd (the common close). */
+	if (bpf_map_lookup_elem(&td_vmms, &(__u32){ current_pid() })) {
+		call = bpf_map_lookup_elem(&td_ioctls, &tid);
+		if (call && call->cmd == VM_CLOSE_CALL)
+			bpf_map_delete_elem(&td_ioctls, &tid);
+		else if (!ret)
+			vm_close(regs, false);
+	}
+	if (!globals.active)
+		return;
+	t = closing_thread();
 	if (t)
 		t->close_returned = 1;
 }
@@ -270,10 +327,12 @@ int BPF_PROG(tp_destroy_vm, struct pt_regs *regs, long id)
 	/* Only while a teardown is open (its own close included). */
 	if (globals.active)
 		vm_close_end();
+	if (skip_syscall_entry && (id == NR_IOCTL || id == NR_CLOSE))
+		return 0;
 	if (id == NR_IOCTL)
 		vmm_ioctl(regs);
 	else if (id == NR_CLOSE)
-		vm_close(regs);
+		vm_close(regs, true);
 	else if (id == NR_EXIT_GROUP)
 		vmm_exit_group();
 	return 0;
@@ -286,9 +345,9 @@ int BPF_PROG(tp_vm_fds, struct pt_regs *regs, long ret)
 	long id = syscall_nr(regs);
 
 	if (id == NR_IOCTL)
-		vm_ioctl_done(ret);
-	else if (id == NR_CLOSE && globals.active)
-		vm_close_done();
+		vm_ioctl_done(regs, ret);
+	else if (id == NR_CLOSE)
+		vm_close_done(regs, ret);
 	return 0;
 }
 

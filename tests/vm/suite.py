@@ -339,7 +339,8 @@ class ArchRun(ExitsChecks, TimerChecks, MmioChecks, TeardownChecks,
         ("no-lapic", [lambda r: r.check_no_lapic()]),
         ("teardown", [lambda r: r.teardown()]),
         ("teardown-checks", [lambda r, n=n: r.teardown_check(n) for n in
-                             ("teardown-big", "teardown-small")]),
+                             ("teardown-big", "teardown-small")] +
+         [lambda r: r.teardown_skip_entry()]),
         ("teardown-orders", [lambda r, n=n: r.teardown_check(n) for n in
                              ("teardown-exit", "teardown-kill")]),
         ("teardown-late", [lambda r: r.teardown_late()]),

@@ -120,6 +120,10 @@ static json_t *item_json(const struct teardown_view *v,
 	json_object_set_new(o, "comm", json_string(r->comm));
 	json_object_set_new(o, "in_interval", json_boolean(it->in_interval));
 	json_object_set_new(o, "begun_by", json_string(teardown_phase_name(r->begun_by)));
+	json_object_set_new(o, "timed", json_boolean(it->timed));
+	if (!it->timed)
+		json_object_set_new(o, "untimed_why", json_string(
+			"the kernel skipped the program at the close's entry (a preempted run of it on that CPU, 7.x): seen at the close's return, after the release (in the close since 6.15); counted, not judged"));
 	json_object_set_new(o, "end", json_string(teardown_end_name(r->end_how)));
 	json_object_set_new(o, "start_ns", json_u64(r->start_ns));
 	json_object_set_new(o, "end_ns", r->end_ns ? json_u64(r->end_ns) : json_null());
@@ -208,6 +212,7 @@ json_t *teardown_view_json(const void *view)
 	json_object_set_new(o, "kernel", k);
 	json_object_set_new(o, "teardowns", json_u64(v->teardowns));
 	json_object_set_new(o, "open", json_u64(v->open));
+	json_object_set_new(o, "untimed", json_u64(v->untimed));
 	json_object_set_new(o, "dropped", json_u64(v->dropped));
 	json_object_set_new(o, "yields", json_u64(v->yields));
 	json_object_set_new(o, "max_stretch_ms", v->worst_stretch ?

@@ -37,6 +37,9 @@ int teardown_view_metrics(const void *view, struct metric_set *out)
 	ADD(METRIC_GAUGE, "teardowns", "VM teardowns still in progress",
 	    BETTER_NEITHER, "teardown.open");
 	m->value = v->open;
+	ADD(METRIC_COUNTER, "teardowns", "VM teardowns seen only at their close's return (the kernel skipped the program at its entry): counted, not timed",
+	    BETTER_NEITHER, "teardown.untimed");
+	m->value = v->untimed;
 	ADD(METRIC_GAUGE, "ms", "longest time a teardown kept its CPU while another task wanted it",
 	    BETTER_LOWER, "teardown.max_stretch_ms");
 	m->value = v->worst_stretch ? v->worst_stretch->rec->max_stretch_ns / 1e6 : 0;

@@ -178,6 +178,7 @@ static void build_item(struct teardown_item *it, const struct teardown_entry *e,
 		it->duration_ns = r->end_ns - r->start_ns;
 	else if (now > r->start_ns)
 		it->duration_ns = now - r->start_ns;
+	it->timed = !r->begun_at_return;
 	it->has_stretch = r->stretches > 0;
 	for (i = 0; i < TD_PH_COUNT; i++) {
 		stretch_ph[i] = td_phase_time(r->max_stretch_phase_ns,
@@ -271,6 +272,8 @@ static void behaviour_verdict(struct teardown_view *v)
 	for (i = 0; i < v->nitems; i++) {
 		const struct teardown_item *it = &v->items[i];
 
+		if (!it->timed)
+			continue;
 		if (it->behaviour == TB_HELD &&
 		    (!held || it->rec->max_stretch_ns > held->rec->max_stretch_ns))
 			held = it;
@@ -331,6 +334,10 @@ int teardown_view_build(const void *sample, double interval_sec,
 			v->open++;
 		else
 			v->teardowns++;
+		if (!it->timed) {
+			v->untimed++;
+			continue;
+		}
 		v->yields += it->rec->yields;
 		if (!it->open) {
 			v->durations.slots[log2_slot(it->duration_ns)]++;
@@ -350,7 +357,7 @@ int teardown_view_build(const void *sample, double interval_sec,
 	for (i = 0; i < v->nitems; i++) {
 		const struct teardown_item *it = &v->items[i];
 
-		if (!it->in_interval)
+		if (!it->in_interval || !it->timed)
 			continue;
 		if (it->has_stretch && (!v->worst_stretch ||
 		    it->rec->max_stretch_ns > v->worst_stretch->rec->max_stretch_ns))

@@ -64,6 +64,9 @@ struct teardown_item {
 	bool in_interval;
 	bool open;		/* not ended yet */
 	uint64_t duration_ns;	/* to end, or to the sample while open */
+	/* Its window held the teardown (not one seen only at its close's
+	 * return): its runs are judged. */
+	bool timed;
 	/* A task wanted the CPU during one of its runs: there is a stretch. */
 	bool has_stretch;
 	/* The function the longest stretch was spent in, or NULL. */
@@ -84,6 +87,7 @@ struct teardown_view {
 	size_t nitems;
 	uint64_t teardowns;		/* ended in the interval */
 	uint64_t open;
+	uint64_t untimed;		/* of those, counted but not timed */
 	uint64_t dropped;
 	uint64_t vmm_creates;
 	/* Over the interval's teardowns. */

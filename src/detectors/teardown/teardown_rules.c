@@ -25,6 +25,13 @@ static bool ran(const struct teardown_view *v, char *why, size_t why_len)
 			 "no VM teardown was seen: nothing to judge (run one, e.g. check --teardown -- COMMAND that destroys a VM)");
 		return false;
 	}
+	if (v->untimed && v->untimed == v->teardowns + v->open) {
+		snprintf(why, why_len,
+			 "%llu VM teardown%s seen, none timed: the kernel skipped the program at the close's entry (docs/teardown.md)",
+			 (unsigned long long)v->untimed,
+			 v->untimed == 1 ? "" : "s");
+		return false;
+	}
 	return true;
 }
 

@@ -112,20 +112,26 @@ class TeardownChecks:
             {"where": label, "touched": touched, "mapped": got,
              "by_size": sizes})
 
-    def teardown_late(self):
-        """A VM made before kvmwatch attached, in tracepoint mode: its
-        KVM_CREATE_VM was never seen, its fds in /proc tell of it, and
-        the close of its last fd is its teardown."""
-        name = "teardown-late"
+    def kvmload_vm(self, name):
+        """The VM of kvmload's ground truth in name's artefacts, asserted
+        to have been made (None when kvmload failed)."""
         d = os.path.join(self.out, name)
         truth, err = load_json(os.path.join(d, "kvmload.json"))
         good = read_rc(os.path.join(d, "kvmload.rc")) == 0 and bool(truth)
         self.td_ok(good, f"{name}: kvmload {read_text(os.path.join(d, 'cmd')).strip()} "
                    "exits 0 with its ground truth",
                    [err or "", read_text(os.path.join(d, "kvmload.err"))])
-        if not good:
+        return truth["vms"][0] if good else None
+
+    def teardown_late(self):
+        """A VM made before kvmwatch attached, in tracepoint mode: its
+        KVM_CREATE_VM was never seen, its fds in /proc tell of it, and
+        the close of its last fd is its teardown."""
+        name = "teardown-late"
+        d = os.path.join(self.out, name)
+        vm = self.kvmload_vm(name)
+        if vm is None:
             return
-        vm = truth["vms"][0]
         rc = read_rc(os.path.join(d, "check-tracepoint.rc"))
         doc, err = load_json(os.path.join(d, "check-tracepoint.json"))
         log = read_text(os.path.join(d, "check-tracepoint.err"))
@@ -144,6 +150,41 @@ class TeardownChecks:
                    [read_text(os.path.join(d, "attached-lines"))])
         it = self.teardown_item(doc, vm["pid"])
         self.close_window(name, vm, it)
+
+    def teardown_skip_entry(self):
+        """Tracepoint mode with every ioctl's and close's entry ignored
+        (KVMWATCH_TEST_SKIP_SYSCALL_ENTRY: what a skipped run of the
+        sys_enter program leaves, 7.x): the returns alone learnt the VM
+        and its fds, and counted its one teardown, the close of its last
+        fd, at the close's return inside kvmload's timed close and munmap;
+        not timed (the release may be over by then), so nothing judged it:
+        the check SKIPs."""
+        name = "teardown-skip-entry"
+        d = os.path.join(self.out, name)
+        vm = self.kvmload_vm(name)
+        if vm is None:
+            return
+        rc = read_rc(os.path.join(d, "check-tracepoint.rc"))
+        doc, err = load_json(os.path.join(d, "check-tracepoint.json"))
+        td = (doc or {}).get("teardown") or {}
+        got = (rc, (doc or {}).get("verdict"), td.get("teardowns"),
+               td.get("untimed"))
+        self.td_ok(got == (6, "SKIP", 1, 1),
+                   f"{name}: check --teardown (tracepoint, syscall entries "
+                   "skipped) counts one teardown, untimed, and judges "
+                   f"nothing: exit 6, SKIP (got {got})",
+                   [err or "", read_text(os.path.join(
+                       d, "check-tracepoint.err"))[-600:]])
+        it = self.teardown_item(doc, vm["pid"])
+        t0, t2 = vm["vm_destroy_start_ns"], vm["destroy_end_ns"]
+        good = (it is not None and it.get("begun_by") == "vm_fd_close" and
+                it.get("timed") is False and bool(it.get("untimed_why")) and
+                t0 - CLOCK_SLACK_NS <= it["start_ns"] and
+                it["end_ns"] <= t2 + CLOCK_SLACK_NS)
+        self.td_ok(good, f"{name}: teardown of VM process {vm['pid']} begun "
+                   "by its last fd's close, seen at its return inside "
+                   "kvmload's close and munmap, marked untimed",
+                   [json.dumps(it)[:900] if it else "no teardown"])
 
     def close_window(self, label, vm, it):
         """Tracepoint mode's teardown of a VM destroyed by its last fd's

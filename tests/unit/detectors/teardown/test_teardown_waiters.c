@@ -214,6 +214,62 @@ static void waiter_that_moved_away_waited_until_it_moved(void **state)
 	assert_int_equal(m.r.max_stretch_ns, 0);
 }
 
+/*
+ * Tracepoint mode, a VM's last close seen only at its return (the kernel
+ * skipped the program at its entry): counted, not timed. Its 1 ms window
+ * came after the release, so no rule judges it: alone, the check SKIPs,
+ * saying why; beside a timed one, that one is judged.
+ */
+static void teardown_seen_at_return_is_not_judged(void **state)
+{
+	struct teardown_entry e[2];
+	struct teardown_sample s;
+	struct teardown_view v;
+	char evidence[EVIDENCE_LEN];
+	struct sim m;
+	double value;
+	json_t *j, *it;
+
+	(void)state;
+	sim_begin(&m, false);
+	m.r.begun_at_return = 1;
+	sim_wakeup(&m, 500 * US, WOKEN);
+	assert_true(sim_exit(&m, TD_PH_DESTROY_VM, 500 * US));
+	assert_true(sim_switch_out(&m, 0, TD_STATE_PREEMPTED, WOKEN, "worker"));
+	build(&m, &s, e, &v, ARCH_X86_64, true);
+	assert_int_equal(v.teardowns, 1);
+	assert_int_equal(v.untimed, 1);
+	assert_null(v.worst_stretch);
+	assert_null(v.worst_run);
+	assert_int_equal(verdict(&v, "teardown.max_stretch_ms", &value, NULL),
+			 VERDICT_SKIP);
+	j = teardown_view_json(&v);
+	it = json_array_get(json_object_get(j, "recent"), 0);
+	assert_true(json_is_false(json_object_get(it, "timed")));
+	assert_non_null(json_object_get(it, "untimed_why"));
+	assert_int_equal(json_integer_value(json_object_get(j, "untimed")), 1);
+	json_decref(j);
+	teardown_view_free(&v);
+
+	/* Beside a timed teardown whose 150 ms stretch FAILs. */
+	e[1] = e[0];
+	sim_begin(&m, true);
+	assert_true(sim_exit(&m, TD_PH_DESTROY_VM, 150 * MS));
+	assert_true(sim_switch_out(&m, 0, TD_STATE_PREEMPTED, SPIN, "spin"));
+	m.r.id = 2;
+	build(&m, &s, e, &v, ARCH_X86_64, true);
+	s.entries = e;
+	s.n = 2;
+	teardown_view_free(&v);
+	assert_int_equal(teardown_view_build(&s, 1.0, NULL, &v), 0);
+	assert_int_equal(v.teardowns, 2);
+	assert_int_equal(v.untimed, 1);
+	assert_int_equal(verdict(&v, "teardown.max_stretch_ms", &value,
+				 evidence), VERDICT_FAIL);
+	assert_true(value > 150 && value < 152);
+	teardown_view_free(&v);
+}
+
 /* Nobody on the CPU as the unfixed walk begins; a task is woken onto it
  * 150 ms into the 280 ms walk: the stretch counts from its wakeup. */
 static void waiter_arriving_mid_run_counts_from_arrival(void **state)
@@ -407,6 +463,7 @@ int main(void)
 		cmocka_unit_test(queued_waiter_counts_from_start),
 		cmocka_unit_test(arrivals_that_are_not_waiters),
 		cmocka_unit_test(waiter_that_moved_away_waited_until_it_moved),
+		cmocka_unit_test(teardown_seen_at_return_is_not_judged),
 		cmocka_unit_test(thread_death_ends_the_exit_window),
 	};
 
