@@ -19,7 +19,7 @@
  * next system call (teardown_vmm.bpf.h).
  */
 #include "kvmwatch.bpf.h"
-#include "teardown.h"
+#include "teardown_runs.h"
 
 /* Not in the x86 vmlinux.h; only its first fields are read. */
 struct kvm_pgtable_visit_ctx___kw {

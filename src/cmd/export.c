@@ -185,32 +185,34 @@ static int drain_to_store(struct metric_set *fresh, void *exporter)
 /* A detector's figures of the last read into the store, a batch at a
  * time: at 1024 vCPUs one detector's were 20000 metrics (7 MiB) beside
  * the store. */
-static int store_metrics(struct exporter *x, enum detector_id det)
+static int store_metrics(struct runner *r, enum detector_id det,
+			 void *exporter)
 {
+	struct exporter *x = exporter;
 	struct metric_set fresh = {
 		.drain = drain_to_store, .drain_arg = x, .batch = STORE_BATCH,
 	};
 	int err;
 
-	err = runner_detector_metrics(&x->runner, det, &fresh);
+	err = runner_detector_metrics(r, det, &fresh);
 	if (!err)
 		err = drain_to_store(&fresh, x);
 	kw_timing_heap("%s metrics", detectors[det].name);
 	metric_set_free(&fresh);
 	/* The store has what export serves: the view would only sit beside
-	 * the next read's samples. */
-	runner_release_view(&x->runner, det);
+	 * the next detector's samples. */
+	runner_release_view(r, det);
 	return err;
 }
 
 int export_read(struct exporter *x)
 {
-	enum detector_id det;
 	int err;
 
-	err = runner_read(&x->runner, true);
-	for (det = 0; !err && det < DET_COUNT; det++)
-		err = store_metrics(x, det);
+	/* Each detector's figures go to the store as soon as its view is
+	 * built (at 256 VMs x 4 vCPUs the exits and timer views held 1.2
+	 * MiB beside the MMIO read's samples, export's peak). */
+	err = runner_read_each(&x->runner, true, store_metrics, x);
 	if (err) {
 		kw_warn("export: reading the detectors failed: %s",
 			strerror(-err));

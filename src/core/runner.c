@@ -364,7 +364,10 @@ void runner_reset(struct runner *r)
 	r->start_ns = r->last_ns;
 }
 
-int runner_read(struct runner *r, bool interval)
+int runner_read_each(struct runner *r, bool interval,
+		     int (*done)(struct runner *r, enum detector_id det,
+				 void *arg),
+		     void *arg)
 {
 	uint64_t now = monotonic_ns();
 	double elapsed = (now - (interval ? r->last_ns : r->start_ns)) / 1e9;
@@ -375,6 +378,8 @@ int runner_read(struct runner *r, bool interval)
 		if (!r->runs[det].on)
 			continue;
 		err = read_one(r, &r->runs[det], interval, elapsed);
+		if (!err && done)
+			err = done(r, det, arg);
 		if (err)
 			return err;
 	}
@@ -385,6 +390,11 @@ int runner_read(struct runner *r, bool interval)
 	 * heap in use at 256 VMs). */
 	malloc_trim(0);
 	return 0;
+}
+
+int runner_read(struct runner *r, bool interval)
+{
+	return runner_read_each(r, interval, NULL, NULL);
 }
 
 const void *runner_view(const struct runner *r, enum detector_id det)

@@ -56,6 +56,14 @@ void runner_trial(struct attach_plan *plan, unsigned int mask);
 /* Read every running detector and build its view: since the previous
  * read when interval is set, else since attach. */
 int runner_read(struct runner *r, bool interval);
+/* The same, calling done(r, det, arg) once each detector's view is
+ * built, before the next detector is read: export stores a detector's
+ * figures and frees its view there, so that one read never holds every
+ * detector's view. A nonzero return ends the read with it. */
+int runner_read_each(struct runner *r, bool interval,
+		     int (*done)(struct runner *r, enum detector_id det,
+				 void *arg),
+		     void *arg);
 /* From the next read on, only the VMs of VMM pid (0: every one) whose
  * name matches guest (NULL: every name), as -p and -g but chosen while
  * running: the programs still count every VM. The next interval starts

@@ -17,7 +17,7 @@
 #include <cmocka.h>
 
 #include "gate/check.h"
-#include "bpf/teardown.h"
+#include "bpf/teardown_runs.h"
 #include "detectors/teardown/teardown_model.h"
 
 #define US 1000ull
