@@ -182,8 +182,9 @@ static __always_inline void vm_ioctl_done(struct pt_regs *regs, long ret)
 	if (!vm_fd_ioctl((__u32)PT_REGS_PARM2_CORE_SYSCALL(regs)))
 		return;
 	call = bpf_map_lookup_elem(&td_ioctls, &tid);
-	/* Its entry's run was skipped: its work is done now. */
-	if (!call) {
+	/* Its entry's run was skipped (a close's mark is left only when
+	 * that close's return was skipped too): its work is done now. */
+	if (!call || call->cmd == VM_CLOSE_CALL) {
 		vmm_ioctl(regs);
 		call = bpf_map_lookup_elem(&td_ioctls, &tid);
 	}
@@ -282,9 +283,9 @@ static __always_inline struct td_thread *closing_thread(void)
 	return t;
 }
 
-/* The close returned (ret); its task work is to come. A VM fd's close
- * whose entry run was skipped is taken now: the release runs after the
- * return, in the close's task work. */
+/* The close returned (ret): the thread's next system call ends the
+ * window. A VM fd's close whose entry run was skipped is taken now,
+ * counted but not timed: the release may be over (begun_at_return). */
 static __always_inline void vm_close_done(struct pt_regs *regs, long ret)
 {
 	__u32 tid = current_tid();
