@@ -130,7 +130,7 @@ struct td_record {
 	__u32 mapped_known;
 	/* Tracepoint mode: the kernel skipped the run at its close's entry
 	 * (7.x), so it began at the close's return, after the release (close
-	 * releases synchronously since 6.15): counted, not timed. */
+	 * releases synchronously on 7.3): counted, not timed. */
 	__u32 begun_at_return;
 	/* Schedule points inside the teardown. */
 	__u32 yields;		/* switched out still runnable */

@@ -228,7 +228,7 @@ static __always_inline void begun_at_return(__u32 tid)
 }
 
 /* The close of a VM's last fd (at_entry: seen at its entry, else at its
- * return): its release (kvm_destroy_vm) runs in the close (since 6.15),
+ * return): its release (kvm_destroy_vm) runs in the close (7.3),
  * or as its task work after the syscall's exit, before the thread's next
  * system call, which ends the teardown (vm_close_end). */
 static __always_inline void vm_close(struct pt_regs *regs, bool at_entry)

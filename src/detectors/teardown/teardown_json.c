@@ -123,7 +123,7 @@ static json_t *item_json(const struct teardown_view *v,
 	json_object_set_new(o, "timed", json_boolean(it->timed));
 	if (!it->timed)
 		json_object_set_new(o, "untimed_why", json_string(
-			"the kernel skipped the program at the close's entry (a preempted run of it on that CPU, 7.x): seen at the close's return, after the release (in the close since 6.15); counted, not judged"));
+			"the kernel skipped the program at the close's entry (a preempted run of it on that CPU, 7.x): seen at the close's return, after the release (in the close itself on recent kernels); counted, not judged"));
 	json_object_set_new(o, "end", json_string(teardown_end_name(r->end_how)));
 	json_object_set_new(o, "start_ns", json_u64(r->start_ns));
 	json_object_set_new(o, "end_ns", r->end_ns ? json_u64(r->end_ns) : json_null());
