@@ -163,9 +163,11 @@ static __always_inline void record_done(struct td_record *r)
 /*
  * The current thread enters phase p of a teardown (kvm may be NULL).
  * The first phase opens a record, and the thread's current run on this
- * CPU becomes its first stretch, from the last switch seen here.
+ * CPU becomes its first stretch, from the last switch seen here. Returns
+ * the thread's open record, or NULL.
  */
-static __always_inline void phase_enter(__u32 p, struct kvm *kvm)
+static __always_inline struct td_record *phase_enter(__u32 p,
+						    struct kvm *kvm)
 {
 	__u32 tid = current_tid(), cpu = bpf_get_smp_processor_id();
 	__u64 now = bpf_ktime_get_ns(), id;
@@ -179,16 +181,16 @@ static __always_inline void phase_enter(__u32 p, struct kvm *kvm)
 		r = record_of(t->id);
 	if (r && !r->end_ns) {
 		td_phase_enter(r, p, now);
-		return;
+		return r;
 	}
 	if (!td_phase_opens(p))
-		return;
+		return NULL;
 	pid = kvm ? BPF_CORE_READ(kvm, userspace_pid) : current_pid();
 	if (!vmm_watched(pid))
-		return;
+		return NULL;
 	c = cpu_slot(cpu);
 	if (!c)
-		return;
+		return NULL;
 	/* The last one ended and this one follows in the same run. */
 	if (r && r->on_cpu) {
 		struct td_next nobody = {};
@@ -200,16 +202,16 @@ static __always_inline void phase_enter(__u32 p, struct kvm *kvm)
 	id = __sync_fetch_and_add(&globals.next_id, 1) + 1;
 	if (bpf_map_update_elem(&td_records, &id, &zero_record, BPF_NOEXIST)) {
 		__sync_fetch_and_add(&globals.dropped, 1);
-		return;
+		return NULL;
 	}
 	r = record_of(id);
 	if (!r)
-		return;
+		return NULL;
 	nt.id = id;
 	if (bpf_map_update_elem(&td_threads, &tid, &nt, BPF_ANY)) {
 		bpf_map_delete_elem(&td_records, &id);
 		__sync_fetch_and_add(&globals.dropped, 1);
-		return;
+		return NULL;
 	}
 	__sync_fetch_and_add(&globals.active, 1);
 	r->id = id;
@@ -245,6 +247,7 @@ static __always_inline void phase_enter(__u32 p, struct kvm *kvm)
 	c->td_id = id;
 	c->nwakes = 0;
 	td_phase_enter(r, p, now);
+	return r;
 }
 
 static __always_inline void phase_exit(__u32 p)
@@ -579,10 +582,8 @@ static __always_inline void departure(struct task_struct *p)
 	if (!rq || BPF_CORE_READ(rq, cpu) != (int)cpu || waiting_on(rq))
 		return;
 	n.pid = BPF_CORE_READ(p, pid);
-	n.how = td_waiter(c, n.pid, r->cur_start, &n.wait_from);
 	BPF_CORE_READ_STR_INTO(&n.comm, p, comm);
-	td_waiter_left(r, bpf_ktime_get_ns(), &n);
-	c->wanted = 0;
+	td_waiter_left(c, r, bpf_ktime_get_ns(), &n);
 }
 
 /* Every move of a runnable or waking task (set_task_cpu). */

@@ -223,32 +223,6 @@ static __always_inline bool td_stretch_close(struct td_record *r, __u64 now,
 	return r->done;
 }
 
-/*
- * At now, task n->pid (waiting since n->wait_from) left the CPU the
- * thread runs on for another, and nobody waits there any more. Nobody is
- * owed the CPU: a schedule with no other task runnable keeps the thread
- * on and shows no sched_switch, so the stretch ends here, with the last
- * waiter's wait, and the next task to come opens another. An inferred
- * waiter's (queued, unnamed) stretch is dropped: how long it waited, or
- * whether it was ever there, is not known.
- */
-static __always_inline void td_waiter_left(struct td_record *r, __u64 now,
-					   const struct td_next *n)
-{
-	__u64 len, held;
-
-	if (!r->on_cpu || !r->cur_want_ns)
-		return;
-	if (r->cur_want_how != TD_WAIT_QUEUED && now > r->cur_want_ns) {
-		len = now > r->cur_start ? now - r->cur_start : 0;
-		held = td_min(now - r->cur_want_ns, len);
-		td_stretch_keep(r, now, len, held, false, n,
-				now > n->wait_from ? now - n->wait_from : 0,
-				true);
-	}
-	td_unwant(r);
-}
-
 /* Task pid came to CPU c (by how) at now while a teardown thread runs
  * there: remember it for td_waiter, the first time only. */
 static __always_inline void td_cpu_arrival(struct td_cpu *c, __u32 pid,
@@ -292,6 +266,36 @@ static __always_inline __u32 td_waiter(const struct td_cpu *c, __u32 next,
 	if (next == c->preempted)
 		return TD_WAIT_PREEMPTED;
 	return TD_WAIT_BEFORE;
+}
+
+/*
+ * At now, task n->pid (n->comm) left CPU c, where the thread runs, for
+ * another, and nobody waits on c any more. Nobody is owed the CPU: a
+ * schedule with no other task runnable keeps the thread on and shows no
+ * sched_switch, so the stretch ends here, with the last waiter's wait
+ * (from its arrival, td_waiter), and the next task to come opens
+ * another. An inferred
+ * waiter's (queued, unnamed) stretch is dropped: how long it waited, or
+ * whether it was ever there, is not known.
+ */
+static __always_inline void td_waiter_left(struct td_cpu *c,
+					   struct td_record *r, __u64 now,
+					   struct td_next *n)
+{
+	__u64 len, held;
+
+	c->wanted = 0;
+	if (!r->on_cpu || !r->cur_want_ns)
+		return;
+	n->how = td_waiter(c, n->pid, r->cur_start, &n->wait_from);
+	if (r->cur_want_how != TD_WAIT_QUEUED && now > r->cur_want_ns) {
+		len = now > r->cur_start ? now - r->cur_start : 0;
+		held = td_min(now - r->cur_want_ns, len);
+		td_stretch_keep(r, now, len, held, false, n,
+				now > n->wait_from ? now - n->wait_from : 0,
+				true);
+	}
+	td_unwant(r);
 }
 
 #endif

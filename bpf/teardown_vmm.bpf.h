@@ -217,16 +217,6 @@ static __always_inline void vm_ioctl_done(struct pt_regs *regs, long ret)
 	bpf_map_update_elem(&td_fds, &fd, &vm_fd, BPF_ANY);
 }
 
-/* The teardown thread tid just opened began at its call's return. */
-static __always_inline void begun_at_return(__u32 tid)
-{
-	struct td_thread *t = bpf_map_lookup_elem(&td_threads, &tid);
-	struct td_record *r = t ? record_of(t->id) : NULL;
-
-	if (r && !r->end_ns)
-		r->begun_at_return = 1;
-}
-
 /* The close of a VM's last fd (at_entry: seen at its entry, else at its
  * return): its release (kvm_destroy_vm) runs in the close (7.3),
  * or as its task work after the syscall's exit, before the thread's next
@@ -236,6 +226,7 @@ static __always_inline void vm_close(struct pt_regs *regs, bool at_entry)
 	struct td_fd_key fd = { .pid = current_pid() }, vm;
 	struct td_ioctl seen = { .cmd = VM_CLOSE_CALL, .vm_fd = -1 };
 	__u32 tid = current_tid();
+	struct td_record *r;
 	struct td_vmm *vmm;
 	__s32 *vm_fd;
 	__u32 *refs;
@@ -262,9 +253,9 @@ static __always_inline void vm_close(struct pt_regs *regs, bool at_entry)
 	vmm = bpf_map_lookup_elem(&td_vmms, &vm.pid);
 	if (vmm && vmm->live_vms)
 		vmm->live_vms--;
-	phase_enter(TD_PH_CLOSE, NULL);
-	if (!at_entry)
-		begun_at_return(tid);
+	r = phase_enter(TD_PH_CLOSE, NULL);
+	if (r && !at_entry)
+		r->begun_at_return = 1;
 }
 
 /* The thread with a VM fd's close open, or NULL. */

@@ -263,9 +263,6 @@ static int emit_json(struct top_options *o, const struct runner *r,
 		} else if (ops->view_json_item && !ops->view_json_head) {
 			/* A view_json that is a list (timer's). */
 			stream_list(&js, key, ops, runner_view(r, det));
-		} else if (!ops->view_json_head) {
-			json_stream_member(&js, key,
-					   ops->view_json(runner_view(r, det)));
 		} else {
 			json_stream_open_object(&js, key);
 			stream_view(&js, ops, runner_view(r, det));

@@ -153,10 +153,8 @@ static inline void sim_leave(struct sim *m, uint64_t after, uint32_t pid,
 	m->now += after;
 	if (!m->c.td_tid || !m->c.wanted || waiting)
 		return;
-	n.how = td_waiter(&m->c, pid, m->r.cur_start, &n.wait_from);
 	strncpy(n.comm, comm, sizeof(n.comm) - 1);
-	td_waiter_left(&m->r, m->now, &n);
-	m->c.wanted = 0;
+	td_waiter_left(&m->c, &m->r, m->now, &n);
 }
 
 static inline void build(struct sim *m, struct teardown_sample *s,
